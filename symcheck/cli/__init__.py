@@ -1,0 +1,50 @@
+"""The ``symcheck`` command line.
+
+Each sub-command lives in its own module of this package and registers itself through a
+``register(app)`` function; :data:`COMMAND_MODULES` is the registry. Command modules import
+nothing heavy at module level (no numpy, scipy or rich) so that ``symcheck --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from symcheck.cli.common import one_line
+
+COMMAND_MODULES: tuple[str, ...] = ("equivariance",)
+
+app = typer.Typer(
+    name="symcheck",
+    help="Numerical verification of the symmetries of sequence models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"symcheck.cli.{_name}").register(app)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``symcheck`` console script; exits with 0, 1 or 2.
+
+    Usage errors from the argument parser are reduced to one line (exit 2), like every other
+    input error, instead of the multi-line box the parser draws by default.
+    """
+    import click
+
+    try:
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        sys.stderr.write(f"symcheck: error: {one_line(exc.format_message())}{hint}\n")
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.stderr.write("symcheck: aborted\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,41 @@
+"""What every sub-command shares: turning errors into one line and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+
+import typer
+
+from symcheck.errors import SymcheckError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def one_line(text: str) -> str:
+    """Collapse a message onto one line (messages may quote multi-line reprs)."""
+    return " ".join(str(text).split())
+
+
+def run(body: Callable[[], int], debug: bool = False) -> int:
+    """Run a command body and map its outcome to the exit-code contract.
+
+    ``body`` returns 0 (property holds) or 1 (it does not). A :class:`SymcheckError` becomes
+    one line on stderr and exit 2; with ``debug`` the traceback is printed first.
+    """
+    try:
+        code = body()
+    except SymcheckError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"symcheck: error: {one_line(str(exc))}\n")
+        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("symcheck: interrupted\n")
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)
+
+
+DEBUG_HELP = "Show the full traceback of an error instead of one line."
+JSON_HELP = "Also write the report as JSON to PATH ('-' for stdout; the table then goes to stderr)."

@@ -1,0 +1,78 @@
+"""File output that never leaves a partial file behind: write to a temp file, then rename."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from symcheck.errors import InputFileError
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write`` on a temp file beside ``path`` and rename it into place on success.
+
+    >>> atomic_write("out.txt", lambda f: f.write(b"hello"))  # doctest: +SKIP
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputFileError(f"output path {str(target)!r}: directory {str(directory)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str, payload: Mapping[str, Any]) -> None:
+    """Write ``payload`` as JSON to ``path`` atomically, or to stdout when ``path`` is ``-``."""
+    text = json.dumps(_finite(payload), indent=2, allow_nan=False, default=_jsonable)
+    if path == "-":
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
+    atomic_write(path, lambda f: f.write((text + "\n").encode()))
+
+
+def save_npz(path: str, arrays: Mapping[str, Any]) -> None:
+    """Save arrays to an ``.npz`` atomically (numpy appends nothing: we pass a file object)."""
+    import numpy as np
+
+    atomic_write(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
+
+
+def _finite(value: Any) -> Any:
+    """Replace non-finite floats by the strings ``"nan"``, ``"inf"``, ``"-inf"`` (valid JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars and arrays for ``json.dumps``; NaN/Inf become strings."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()] if value.ndim else _jsonable(value.item())
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        f = float(value)
+        return f if np.isfinite(f) else str(f)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")

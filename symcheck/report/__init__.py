@@ -1,0 +1,38 @@
+"""Presentation: the only package that imports rich.
+
+Library code returns plain result objects; the modules here turn them into rich tables (or
+plain text when stdout is not a terminal). Nothing here computes a number that the result
+object does not already hold.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console that writes plain ASCII-boxed text when its stream is not a terminal."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def table_box(console: Console) -> Any:
+    """Unicode boxes on a terminal, plain ASCII when piped into a file or a CI log."""
+    from rich import box
+
+    return box.ROUNDED if console.is_terminal else box.ASCII2
+
+
+def fmt_float(value: float, digits: int = 3) -> str:
+    """Scientific notation for errors; 'nan'/'inf' spelled out."""
+    if value != value:  # NaN
+        return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if value == 0:
+        return "0"
+    return f"{value:.{digits-1}e}"
