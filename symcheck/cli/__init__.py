@@ -26,6 +26,28 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+
+def _version(value: bool) -> None:
+    if value:
+        from symcheck import __version__
+
+        sys.stdout.write(f"symcheck {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Numerical verification of the symmetries of sequence models.
+
+    Exit codes: 0 the checked property holds, 1 it does not, 2 the input or the call is wrong.
+    """
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(f"symcheck.cli.{_name}").register(app)
 
@@ -36,15 +58,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     Usage errors from the argument parser are reduced to one line (exit 2), like every other
     input error, instead of the multi-line box the parser draws by default.
     """
-    import click
-
     try:
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        sys.stderr.write(f"symcheck: error: {one_line(exc.format_message())}{hint}\n")
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("symcheck: aborted\n")
         sys.exit(130)
+    except Exception as exc:
+        # The parser's own errors (bad option value, missing argument); typer raises click's
+        # exception classes or its vendored copies, so they are recognised by their interface.
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        sys.stderr.write(f"symcheck: error: {one_line(exc.format_message())}{hint}\n")
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

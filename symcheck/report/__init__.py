@@ -15,9 +15,15 @@ if TYPE_CHECKING:
 
 def make_console(stderr: bool = False) -> Console:
     """A console that writes plain ASCII-boxed text when its stream is not a terminal."""
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Logs and CI output have no width; 80 columns would truncate the numbers.
+        console.width = 120
+    return console
 
 
 def table_box(console: Console) -> Any:

@@ -1,0 +1,60 @@
+"""Framework backends: turn a user's callable into one that takes and returns numpy arrays.
+
+A registry, einops-style: each backend is a small class in its own module, imported only when
+the user's object could belong to its framework (its module is already in ``sys.modules``),
+so the core never imports torch or jax. The numpy backend is the fallback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+Array = np.ndarray
+NumpyFn = Callable[..., Any]
+
+#: backend name -> (module path, the framework module whose presence makes it a candidate)
+BACKENDS: dict[str, tuple[str, str]] = {
+    "numpy": ("symcheck.backends.numpy_backend", "numpy"),
+}
+
+
+class Backend(ABC):
+    """Adapts callables of one framework to numpy in, numpy out."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def claims(self, obj: object, namespace: dict[str, Any] | None) -> bool:
+        """Whether ``obj`` (defined in a module with globals ``namespace``) is ours."""
+
+    @abstractmethod
+    def wrap(self, obj: Any, dtype: str) -> NumpyFn:
+        """A function of float64 numpy arrays that runs ``obj`` in ``dtype`` and returns numpy."""
+
+
+def get_backend(name: str) -> Backend:
+    """Instantiate the backend registered as ``name`` (its module is imported now)."""
+    module_path, _ = BACKENDS[name]
+    module = importlib.import_module(module_path)
+    backend: Backend = module.BACKEND
+    return backend
+
+
+def adapt(obj: Any, dtype: str = "float64", namespace: dict[str, Any] | None = None,
+          backend: str | None = None) -> tuple[str, NumpyFn]:
+    """Pick the backend for ``obj`` (or use ``backend``) and return ``(name, wrapped)``."""
+    if backend is not None:
+        return backend, get_backend(backend).wrap(obj, dtype)
+    for name, (_, framework) in BACKENDS.items():
+        if name == "numpy" or framework not in sys.modules:
+            continue
+        candidate = get_backend(name)
+        if candidate.claims(obj, namespace):
+            return name, candidate.wrap(obj, dtype)
+    return "numpy", get_backend("numpy").wrap(obj, dtype)

@@ -1,0 +1,28 @@
+"""The core backend: the callable already speaks numpy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from symcheck.backends import Backend, NumpyFn
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+
+    def claims(self, obj: object, namespace: dict[str, Any] | None) -> bool:
+        return callable(obj)
+
+    def wrap(self, obj: Any, dtype: str) -> NumpyFn:
+        np_dtype = np.dtype(dtype)
+
+        def run(*arrays: np.ndarray) -> Any:
+            return obj(*(a.astype(np_dtype, copy=False) for a in arrays))
+
+        run.__name__ = getattr(obj, "__name__", type(obj).__name__)
+        return run
+
+
+BACKEND = NumpyBackend()

@@ -1,0 +1,453 @@
+"""The equivariance engine: measure ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖``, then judge it.
+
+Measuring and judging are separate (as in e3nn): :func:`measure_equivariance` returns numbers
+only; :func:`judge` compares them with a tolerance; :func:`check_equivariance` does both and is
+what the CLI calls, so the Python API and the CLI report the same numbers for the same seed.
+
+Every case draws its inputs and group element from its own generator, seeded by
+``(seed, group set, case)``: any single case replays exactly with ``case=...``.
+
+>>> import numpy as np
+>>> r = check_equivariance(lambda x: np.tanh(x), ["n d"], "n d", ["S(n)"], {"n": 5, "d": 3})
+>>> r.passed
+True
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symcheck.errors import ModelError, SpecError
+from symcheck.groups import Group, GroupElement, parse_group, parse_group_name
+from symcheck.signature import Signature, signature_of
+from symcheck.specs import AxisSpec
+from symcheck.tolerances import tolerance_for
+
+Array = np.ndarray
+NOISE_REPEATS = 3
+_KIND_CODE = {"haar": 0, "probe": 1, "identity": 2}
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One measured case: a Haar draw, a structured probe, or the identity (noise floor)."""
+
+    case: str  # "haar:3", "probe:reflection-e1", "identity:0"
+    error: float  # relative error; nan when an output is not finite
+    max_abs: float  # largest elementwise |f(g·x) − g·f(x)|
+    where: tuple[int, tuple[int, ...]]  # (output index, element index) of max_abs
+    mismatched: int  # elements with |diff| > tolerance·max|g·f(x)|
+    total: int
+    finite: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case, "error": self.error, "max_abs": self.max_abs,
+            "where": {"output": self.where[0], "index": list(self.where[1])},
+            "mismatched": self.mismatched, "total": self.total, "finite": self.finite,
+        }
+
+
+@dataclass
+class GroupMeasurement:
+    """All cases measured for one group, or for the product of all declared groups."""
+
+    name: str
+    factors: tuple[str, ...]
+    cases: list[CaseResult]
+    noise_floor: float
+    seconds: float
+
+    @property
+    def errors(self) -> Array:
+        return np.array([c.error for c in self.cases], dtype=np.float64)
+
+    @property
+    def finite(self) -> bool:
+        return all(c.finite for c in self.cases)
+
+    def stat(self, q: float) -> float:
+        e = self.errors
+        e = e[np.isfinite(e)]
+        return float(np.percentile(e, q)) if e.size else float("nan")
+
+    @property
+    def worst(self) -> CaseResult:
+        """The non-finite case if any, else the case with the largest error."""
+        bad = [c for c in self.cases if not c.finite]
+        return bad[0] if bad else max(self.cases, key=lambda c: c.error)
+
+
+@dataclass
+class GroupResult:
+    """A :class:`GroupMeasurement` with its tolerance and verdict."""
+
+    measurement: GroupMeasurement
+    tolerance: float
+    verdict: str  # "pass" | "fail" | "non-finite"
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.measurement
+        worst = m.worst
+        return {
+            "group": m.name, "factors": list(m.factors), "verdict": self.verdict,
+            "trials": len(m.cases), "max": m.stat(100), "median": m.stat(50), "p99": m.stat(99),
+            "tolerance": self.tolerance, "noise_floor": m.noise_floor, "seconds": m.seconds,
+            "worst": worst.to_dict(), "cases": [c.to_dict() for c in m.cases],
+        }
+
+
+@dataclass
+class Problem:
+    """A resolved check: specs parsed, sizes bound, groups built, model wrapped."""
+
+    fn: Callable[..., Any]
+    name: str
+    inputs: tuple[AxisSpec, ...]
+    outputs: tuple[AxisSpec, ...]
+    groups: tuple[Group, ...]
+    sizes: dict[str, int]
+    dtype: str
+    data: tuple[Array, ...] | None = None
+
+    def group_sets(self) -> list[tuple[Group, ...]]:
+        sets = [(g,) for g in self.groups]
+        if len(self.groups) > 1:
+            sets.append(tuple(self.groups))
+        return sets
+
+
+@dataclass
+class EquivarianceResult:
+    """Everything one check measured and decided; :meth:`to_dict` is the JSON report."""
+
+    model: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    sizes: dict[str, int]
+    dtype: str
+    seed: int
+    trials: int
+    tolerance: float
+    groups: list[GroupResult]
+    data_source: str = "random"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.groups)
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.passed else "fail"
+
+    def worst_failure(self) -> GroupResult | None:
+        failing = [g for g in self.groups if not g.passed]
+        return max(failing, key=lambda g: _order(g.measurement.worst.error)) if failing else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "verdict": self.verdict, "seed": self.seed,
+            "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
+            "inputs": list(self.inputs), "outputs": list(self.outputs), "sizes": self.sizes,
+            "data": self.data_source, "warnings": self.warnings,
+            "groups": [g.to_dict() for g in self.groups],
+        }
+
+
+def _order(error: float) -> float:
+    return float("inf") if not np.isfinite(error) else error
+
+
+def set_name(groups: Sequence[Group]) -> str:
+    return " × ".join(g.name for g in groups)
+
+
+def case_rng(seed: int, set_label: str, kind: str, index: int) -> np.random.Generator:
+    """The generator of one case: independent of every other case and of the case order."""
+    key = (zlib.crc32(set_label.encode()), _KIND_CODE[kind], index)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def act(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, GroupElement]]) -> Array:
+    """Apply every element along every axis of ``x`` whose label its group acts on."""
+    for axis, label in enumerate(spec.labels):
+        for group, element in elements:
+            if group.label == label:
+                x = element.act(x, axis)
+    return x
+
+
+def resolve(
+    fn: Callable[..., Any],
+    signature: Signature,
+    dtype: str = "float64",
+    data: Sequence[Array] | None = None,
+    name: str | None = None,
+) -> Problem:
+    """Parse and cross-check specs, groups, sizes and supplied inputs."""
+    if not signature.inputs:
+        raise SpecError("--in: no input spec; pass one --in SPEC per positional input, e.g. --in 'n d'")
+    if not signature.outputs:
+        raise SpecError("--out: no output spec; pass e.g. --out 'n d' (repeat for tuple outputs)")
+    if not signature.groups:
+        raise SpecError("--group: no group to check; pass e.g. --group 'O(d)' --group 'S(n)'")
+    inputs = tuple(AxisSpec.parse(s, f"--in {s!r}") for s in signature.inputs)
+    outputs = tuple(AxisSpec.parse(s, f"--out {s!r}") for s in signature.outputs)
+    sizes = dict(signature.sizes)
+    arrays: tuple[Array, ...] | None = None
+    if data is not None:
+        if len(data) != len(inputs):
+            raise SpecError(
+                f"--inputs: {len(data)} arrays supplied but {len(inputs)} input specs declared"
+            )
+        arrays = tuple(np.asarray(a, dtype=np.float64) for a in data)
+        bound: dict[str, int] = {}
+        for i, (spec, a) in enumerate(zip(inputs, arrays, strict=True)):
+            spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
+        sizes.update(bound)
+    labels = {lab for spec in inputs + outputs for lab in spec.labels}
+    for text in signature.groups:
+        _, label = parse_group_name(text)
+        if label not in labels:
+            specs = ", ".join(repr(str(s)) for s in inputs + outputs)
+            raise SpecError(f"--group: {text!r} acts on {label!r}, which appears in no spec ({specs})")
+    for i, spec in enumerate(inputs):
+        spec.shape(sizes, f"--in {str(spec)!r} (input {i})")
+    if len(set(signature.groups)) != len(signature.groups):
+        raise SpecError(f"--group: a group is named twice in {list(signature.groups)}")
+    groups = tuple(parse_group(text, sizes) for text in signature.groups)
+    return Problem(
+        fn=fn, name=name or getattr(fn, "__name__", type(fn).__name__), inputs=inputs,
+        outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
+    )
+
+
+def _call(problem: Problem, arrays: Sequence[Array]) -> tuple[Array, ...]:
+    """Run the model; wrap anything it raises, check its outputs against the output specs."""
+    try:
+        out = problem.fn(*arrays)
+    except Exception as exc:
+        raise ModelError(
+            f"model {problem.name!r} raised {type(exc).__name__}: {exc}"
+        ) from exc
+    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    if len(outs) != len(problem.outputs):
+        raise ModelError(
+            f"model {problem.name!r} returned {len(outs)} output(s) but {len(problem.outputs)} "
+            f"--out spec(s) are declared ({', '.join(repr(str(s)) for s in problem.outputs)})"
+        )
+    result = []
+    for i, (spec, o) in enumerate(zip(problem.outputs, outs, strict=True)):
+        try:
+            a = np.asarray(o, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(
+                f"model {problem.name!r} output {i} is {type(o).__name__}, not an array: {exc}"
+            ) from None
+        expected = tuple(problem.sizes.get(lab, -1) for lab in spec.labels)
+        if a.ndim != spec.rank or any(e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)):
+            shown = tuple("?" if e == -1 else e for e in expected)
+            raise ModelError(
+                f"model {problem.name!r} output {i} has shape {a.shape}, but --out "
+                f"{str(spec)!r} expects {shown}"
+            )
+        result.append(a)
+    return tuple(result)
+
+
+def _draw_inputs(problem: Problem, rng: np.random.Generator) -> list[Array]:
+    if problem.data is not None:
+        return list(problem.data)
+    return [rng.standard_normal(spec.shape(problem.sizes)) for spec in problem.inputs]
+
+
+def _measure_case(
+    problem: Problem, label: str, x: list[Array], elements: Sequence[tuple[Group, GroupElement]],
+    tolerance: float,
+) -> CaseResult:
+    fx = _call(problem, x)
+    gx = [act(spec, a, elements) for spec, a in zip(problem.inputs, x, strict=True)]
+    fgx = _call(problem, gx)
+    gfx = [act(spec, a, elements) for spec, a in zip(problem.outputs, fx, strict=True)]
+    finite = all(np.all(np.isfinite(a)) for a in (*fx, *fgx))
+    total = sum(a.size for a in fx)
+    if not finite:
+        return CaseResult(label, float("nan"), float("nan"), (0, ()), total, total, False)
+    diffs = [np.abs(a - b) for a, b in zip(fgx, gfx, strict=True)]
+    num = float(np.sqrt(sum(float(np.sum(d * d)) for d in diffs)))
+    den = float(np.sqrt(sum(float(np.sum(a * a)) for a in fx)))
+    error = num / den if den > 0 else num
+    scale = max((float(np.max(np.abs(a))) for a in gfx if a.size), default=0.0)
+    mismatched = sum(int(np.count_nonzero(d > tolerance * scale)) for d in diffs)
+    peak = [float(d.max()) if d.size else 0.0 for d in diffs]
+    out_idx = int(np.argmax(peak))
+    d = diffs[out_idx]
+    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(d)), d.shape)) if d.size else ()
+    return CaseResult(label, error, peak[out_idx], (out_idx, where), mismatched, total, True)
+
+
+def _cases_of(
+    problem: Problem, groups: tuple[Group, ...], seed: int, trials: int
+) -> list[tuple[str, Callable[[], tuple[list[Array], list[tuple[Group, GroupElement]]]]]]:
+    """Every case of one group set, as ``(label, draw)`` with ``draw`` replaying it exactly."""
+    label = set_name(groups)
+    cases: list[tuple[str, Callable[[], tuple[list[Array], list[tuple[Group, GroupElement]]]]]] = []
+
+    def haar(t: int, kind: str = "haar", fixed: dict[int, GroupElement] | None = None) -> Any:
+        def draw() -> tuple[list[Array], list[tuple[Group, GroupElement]]]:
+            rng = case_rng(seed, label, kind, t)
+            x = _draw_inputs(problem, rng)
+            elements = [
+                (g, (fixed or {}).get(i) or (g.identity() if kind == "identity" else g.sample(rng)))
+                for i, g in enumerate(groups)
+            ]
+            return x, elements
+        return draw
+
+    for t in range(trials):
+        cases.append((f"haar:{t}", haar(t)))
+    probe_rng = case_rng(seed, label, "probe", 0)
+    k = 0
+    for i, g in enumerate(groups):
+        for probe_name, element in g.probes(probe_rng):
+            k += 1
+            name = f"probe:{probe_name}" if len(groups) == 1 else f"probe:{g.name}:{probe_name}"
+            cases.append((name, haar(k, "probe", {i: element})))
+    return cases
+
+
+def measure_equivariance(problem: Problem, seed: int = 0, trials: int = 20,
+                         tolerance: float = 0.0, case: str | None = None) -> list[GroupMeasurement]:
+    """Measure every group (and the product of all of them) on Haar draws and probes.
+
+    ``tolerance`` only sets which elements count as mismatched in each case's details; it
+    plays no part in any error value. ``case="O(d)/haar:3"`` runs that one case only.
+    """
+    if trials < 1:
+        raise SpecError(f"--trials: {trials} must be at least 1")
+    wanted_set, wanted_case = _split_case(case, problem)
+    measurements = []
+    for groups in problem.group_sets():
+        label = set_name(groups)
+        if wanted_set is not None and label != wanted_set:
+            continue
+        start = time.perf_counter()
+        all_cases = _cases_of(problem, groups, seed, trials)
+        if wanted_case is not None:
+            all_cases = [(n, d) for n, d in all_cases if n == wanted_case]
+            if not all_cases:
+                raise SpecError(f"--case: {case!r}: no case {wanted_case!r} in {label}")
+        results = [_measure_case(problem, n, *draw(), tolerance) for n, draw in all_cases]
+        noise = 0.0
+        for t in range(NOISE_REPEATS):
+            rng = case_rng(seed, label, "identity", t)
+            x = _draw_inputs(problem, rng)
+            r = _measure_case(problem, f"identity:{t}", x, [(g, g.identity()) for g in groups],
+                              tolerance)
+            noise = max(noise, r.error) if r.finite else float("nan")
+        measurements.append(GroupMeasurement(
+            label, tuple(g.name for g in groups), results, noise, time.perf_counter() - start,
+        ))
+    return measurements
+
+
+def _split_case(case: str | None, problem: Problem) -> tuple[str | None, str | None]:
+    if case is None:
+        return None, None
+    group_part, sep, case_part = case.rpartition("/")
+    names = [set_name(s) for s in problem.group_sets()]
+    if not sep or group_part.replace(" x ", " × ") not in names:
+        raise SpecError(
+            f"--case: {case!r} is not GROUP/CASE with GROUP one of {names} (e.g. '{names[0]}/haar:0')"
+        )
+    return group_part.replace(" x ", " × "), case_part
+
+
+def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[GroupResult]:
+    """Verdict per group: non-finite outputs are their own failure; else max error ≤ tolerance."""
+    results = []
+    for m in measurements:
+        if not m.finite:
+            verdict = "non-finite"
+        elif m.stat(100) > tolerance:
+            verdict = "fail"
+        else:
+            verdict = "pass"
+        results.append(GroupResult(m, tolerance, verdict))
+    return results
+
+
+def check_equivariance(
+    fn: Callable[..., Any],
+    inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    trials: int | None = None,
+    seed: int = 0,
+    rtol: float | None = None,
+    dtype: str = "float64",
+    data: Sequence[Array] | None = None,
+    case: str | None = None,
+    name: str | None = None,
+) -> EquivarianceResult:
+    """Measure and judge the equivariance of ``fn`` (a function of numpy arrays).
+
+    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`.
+
+    >>> import numpy as np
+    >>> def softmax_attention(x):
+    ...     s = x @ x.T
+    ...     w = np.exp(s - s.max(1, keepdims=True))
+    ...     return (w / w.sum(1, keepdims=True)) @ x
+    >>> r = check_equivariance(softmax_attention, "n d", "n d", ["O(d)", "S(n)"], {"n": 6, "d": 4})
+    >>> [g.verdict for g in r.groups]
+    ['pass', 'pass', 'pass']
+    """
+    declared = signature_of(fn) or Signature()
+    signature = declared.merged(
+        inputs=[inputs] if isinstance(inputs, str) else inputs,
+        outputs=[output] if isinstance(output, str) else output,
+        groups=[groups] if isinstance(groups, str) else groups,
+        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
+    )
+    from symcheck.backends import adapt
+
+    _, wrapped = adapt(fn, dtype)
+    problem = resolve(wrapped, signature, dtype, data, name or getattr(fn, "__name__", None))
+    return run_problem(problem, signature, seed, case, data_source="given" if data else "random")
+
+
+def run_problem(problem: Problem, signature: Signature, seed: int, case: str | None,
+                data_source: str = "random") -> EquivarianceResult:
+    """Measure and judge a resolved problem (shared by the Python API and the CLI)."""
+    n_trials = signature.trials if signature.trials is not None else 20
+    tolerance = tolerance_for(problem.dtype, signature.rtol)
+    if data_source == "given":
+        n_trials = 1 if signature.trials is None else n_trials
+    measurements = measure_equivariance(problem, seed, n_trials, tolerance, case)
+    groups = judge(measurements, tolerance)
+    warnings = [
+        f"{g.measurement.name}: noise floor {g.measurement.noise_floor:.2e} is above a tenth of "
+        f"the tolerance {tolerance:.1e}: the model is not reproducible enough for this tolerance"
+        for g in groups
+        if np.isfinite(g.measurement.noise_floor) and g.measurement.noise_floor > tolerance / 10
+    ]
+    return EquivarianceResult(
+        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
+        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
+        dtype=problem.dtype, seed=seed, trials=n_trials, tolerance=tolerance, groups=groups,
+        data_source=data_source, warnings=warnings,
+    )

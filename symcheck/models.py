@@ -1,0 +1,133 @@
+"""Loading the thing to check from a file: ``model.py`` or ``model.py:name``.
+
+A file that declares exactly one callable with :func:`symcheck.equivariant` needs no name; a
+file with a single public function needs none either (its specs then come from the CLI).
+Weight files (``.npz``, ``.safetensors``, ``.pt``) are handled by the loaders registered in
+:data:`WEIGHT_LOADERS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from symcheck.errors import InputFileError, ModelError
+from symcheck.signature import Signature, signature_of
+
+#: file suffix -> "module:function" that loads saved weights into a checkable model
+WEIGHT_LOADERS: dict[str, str] = {}
+
+
+@dataclass
+class LoadedModel:
+    """The picked object, where it came from, and what it declares."""
+
+    obj: Any
+    name: str
+    path: Path
+    namespace: dict[str, Any]
+    signature: Signature | None
+
+
+def split_target(target: str) -> tuple[Path, str | None]:
+    """``"dir/model.py:attention"`` → ``(Path("dir/model.py"), "attention")``."""
+    path, sep, name = target.rpartition(":")
+    if sep and path and name and all(part.isidentifier() for part in name.split(".")):
+        return Path(path), name
+    return Path(target), None
+
+
+def import_file(path: Path) -> ModuleType:
+    """Import a Python file as a fresh module (its folder is importable while it runs)."""
+    if not path.is_file():
+        raise InputFileError(f"model: file {str(path)!r} does not exist")
+    if path.suffix != ".py":
+        raise InputFileError(
+            f"model: {str(path)!r} is not a .py file (weights need one of: "
+            f"{', '.join(sorted(WEIGHT_LOADERS)) or 'no weight loader is registered'})"
+        )
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    module_name = f"symcheck_user_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise InputFileError(f"model: cannot import {str(path)!r}")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise ModelError(
+            f"model: importing {str(path)!r} raised {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+def _defined_here(obj: Any, module: ModuleType) -> bool:
+    owner = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", None)
+    return owner == module.__name__
+
+
+def pick(module: ModuleType, path: Path, name: str | None) -> tuple[str, Any]:
+    """The callable called ``name``, or the only declared / only public one."""
+    namespace = vars(module)
+    if name is not None:
+        obj: Any = module
+        for part in name.split("."):
+            if not hasattr(obj, part):
+                declared = sorted(k for k, v in namespace.items() if signature_of(v))
+                hint = f"; declared here: {', '.join(declared)}" if declared else ""
+                raise ModelError(f"model: {str(path)!r} has no callable named {name!r}{hint}")
+            obj = getattr(obj, part)
+        return name, obj
+    declared = [
+        k for k, v in namespace.items()
+        if not k.startswith("_") and signature_of(v) is not None and _defined_here(v, module)
+    ]
+    if len(declared) == 1:
+        return declared[0], namespace[declared[0]]
+    if len(declared) > 1:
+        raise ModelError(
+            f"model: {str(path)!r} declares {len(declared)} checked callables "
+            f"({', '.join(declared)}); pick one with {path}:NAME"
+        )
+    public = [
+        k for k, v in namespace.items()
+        if not k.startswith("_") and inspect.isfunction(v) and _defined_here(v, module)
+    ]
+    if len(public) == 1:
+        return public[0], namespace[public[0]]
+    raise ModelError(
+        f"model: {str(path)!r} declares no checked callable and has "
+        f"{len(public)} public functions ({', '.join(public) or 'none'}); "
+        f"name one with {path}:NAME or decorate it with @symcheck.equivariant(...)"
+    )
+
+
+def load_python(target: str) -> LoadedModel:
+    """Import ``target``'s file and pick its callable; a class is instantiated with no args."""
+    path, name = split_target(target)
+    module = import_file(path)
+    picked, obj = pick(module, path, name)
+    if inspect.isclass(obj):
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise ModelError(
+                f"model: {picked!r} is a class and calling {picked}() raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    if not callable(obj):
+        raise ModelError(f"model: {picked!r} in {str(path)!r} is {type(obj).__name__}, not callable")
+    return LoadedModel(obj, picked, path, vars(module), signature_of(obj))

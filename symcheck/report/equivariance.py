@@ -1,0 +1,65 @@
+"""Rich report of an :class:`~symcheck.engine.EquivarianceResult` (plain text off a terminal)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from symcheck.report import fmt_float, make_console, table_box
+
+if TYPE_CHECKING:
+    from symcheck.engine import EquivarianceResult, GroupResult
+
+_VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold magenta"}
+
+
+def describe_failure(g: GroupResult) -> str:
+    """One line: the worst case of a failing group, where it is, and how many elements differ."""
+    w = g.measurement.worst
+    if not w.finite:
+        return f"{g.measurement.name}: case {w.case} produced NaN/Inf in the output"
+    idx = ",".join(str(i) for i in w.where[1])
+    return (
+        f"{g.measurement.name}: worst case {w.case}: relative error {w.error:.3e} > "
+        f"tolerance {g.tolerance:.1e}; largest |f(g·x) − g·f(x)| = {w.max_abs:.3e} at "
+        f"output {w.where[0]}[{idx}]; {w.mismatched}/{w.total} elements differ"
+    )
+
+
+def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = False) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = make_console(stderr=to_stderr)
+    sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
+    console.print(
+        f"symcheck equivariance: [bold]{result.model}[/]  "
+        f"({', '.join(result.inputs)}) → ({', '.join(result.outputs)})  sizes {sizes}"
+    )
+    console.print(
+        f"seed {result.seed}  trials {result.trials} Haar + probes per group  dtype "
+        f"{result.dtype}  tolerance {result.tolerance:.1e}  inputs {result.data_source}"
+    )
+    table = Table(box=table_box(console), header_style="bold")
+    for column in ("group", "cases", "max error", "median", "p99", "tolerance",
+                   "noise floor", "verdict"):
+        table.add_column(column, justify="left" if column == "group" else "right", no_wrap=True)
+    for g in result.groups:
+        m = g.measurement
+        table.add_row(
+            m.name, str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
+            fmt_float(m.stat(99)), fmt_float(g.tolerance, 1), fmt_float(m.noise_floor),
+            Text(g.verdict.upper(), style=_VERDICT_STYLE[g.verdict]),
+        )
+    console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    failing = [g for g in result.groups if not g.passed]
+    for g in failing:
+        console.print(f"[red]✗[/] {describe_failure(g)}", soft_wrap=True)
+    if failing:
+        broken = ", ".join(g.measurement.name for g in failing)
+        console.print(f"[bold red]FAIL[/]: broken: {broken}")
+        if replay:
+            console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
+    else:
+        console.print(f"[bold green]PASS[/]: equivariant under {', '.join(g.measurement.name for g in result.groups)}")

@@ -1,0 +1,88 @@
+"""How a model file declares what it checks: the :func:`equivariant` decorator.
+
+>>> import symcheck
+>>> @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)"], sizes={"n": 4, "d": 8})
+... def identity(x):
+...     return x
+>>> identity.__symcheck__.groups
+('O(d)',)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from symcheck.errors import SpecError
+
+F = TypeVar("F")
+ATTRIBUTE = "__symcheck__"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Input specs, output specs, groups and default sizes of one checked callable."""
+
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    trials: int | None = None
+    rtol: float | None = None
+
+    def merged(self, **overrides: Any) -> Signature:
+        """This signature with every override that is not empty/None applied (CLI wins)."""
+        changes: dict[str, Any] = {}
+        for key, value in overrides.items():
+            if value is None or (isinstance(value, tuple | list) and not value):
+                continue
+            if key == "sizes":
+                value = {**self.sizes, **value}
+            changes[key] = tuple(value) if isinstance(value, list) else value
+        return replace(self, **changes)
+
+
+def _as_tuple(value: str | Sequence[str] | None, argument: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not all(isinstance(v, str) for v in value):
+        raise SpecError(f"{argument}: expected strings such as 'n d', got {value!r}")
+    return tuple(value)
+
+
+def equivariant(
+    inputs: str | Sequence[str],
+    output: str | Sequence[str],
+    groups: str | Sequence[str],
+    sizes: Mapping[str, int] | None = None,
+    trials: int | None = None,
+    rtol: float | None = None,
+) -> Callable[[F], F]:
+    """Declare a callable's axis specs, groups and default sizes for symcheck.
+
+    ``output`` is one spec, or a list of specs for a tuple output. The CLI options
+    ``--in/--out/--group/--size/--trials/--rtol`` override what is declared here.
+    """
+    signature = Signature(
+        inputs=_as_tuple(inputs, "inputs"),
+        outputs=_as_tuple(output, "output"),
+        groups=_as_tuple(groups, "groups"),
+        sizes=dict(sizes or {}),
+        trials=trials,
+        rtol=rtol,
+    )
+
+    def mark(fn: F) -> F:
+        setattr(fn, ATTRIBUTE, signature)
+        return fn
+
+    return mark
+
+
+def signature_of(obj: object) -> Signature | None:
+    """The declared :class:`Signature` of ``obj``, if any."""
+    sig = getattr(obj, ATTRIBUTE, None)
+    return sig if isinstance(sig, Signature) else None
