@@ -118,10 +118,11 @@ class Problem:
     groups: tuple[Group, ...]
     sizes: dict[str, int]
     dtype: str
-    data: tuple[Array, ...] | None = None
+    #: fixed inputs (e.g. real data or saved weights); ``None`` entries are drawn at random
+    data: tuple[Array | None, ...] | None = None
 
     def group_sets(self) -> list[tuple[Group, ...]]:
-        sets = [(g,) for g in self.groups]
+        sets: list[tuple[Group, ...]] = [(g,) for g in self.groups]
         if len(self.groups) > 1:
             sets.append(tuple(self.groups))
         return sets
@@ -192,12 +193,14 @@ def resolve(
     fn: Callable[..., Any],
     signature: Signature,
     dtype: str = "float64",
-    data: Sequence[Array] | None = None,
+    data: Sequence[Array | None] | None = None,
     name: str | None = None,
 ) -> Problem:
     """Parse and cross-check specs, groups, sizes and supplied inputs."""
     if not signature.inputs:
-        raise SpecError("--in: no input spec; pass one --in SPEC per positional input, e.g. --in 'n d'")
+        raise SpecError(
+            "--in: no input spec; pass one --in SPEC per positional input, e.g. --in 'n d'"
+        )
     if not signature.outputs:
         raise SpecError("--out: no output spec; pass e.g. --out 'n d' (repeat for tuple outputs)")
     if not signature.groups:
@@ -205,30 +208,33 @@ def resolve(
     inputs = tuple(AxisSpec.parse(s, f"--in {s!r}") for s in signature.inputs)
     outputs = tuple(AxisSpec.parse(s, f"--out {s!r}") for s in signature.outputs)
     sizes = dict(signature.sizes)
-    arrays: tuple[Array, ...] | None = None
+    arrays: tuple[Array | None, ...] | None = None
     if data is not None:
         if len(data) != len(inputs):
             raise SpecError(
                 f"--inputs: {len(data)} arrays supplied but {len(inputs)} input specs declared"
             )
-        arrays = tuple(np.asarray(a, dtype=np.float64) for a in data)
+        arrays = tuple(None if a is None else np.asarray(a, dtype=np.float64) for a in data)
         bound: dict[str, int] = {}
         for i, (spec, a) in enumerate(zip(inputs, arrays, strict=True)):
-            spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
+            if a is not None:
+                spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
         sizes.update(bound)
     labels = {lab for spec in inputs + outputs for lab in spec.labels}
     for text in signature.groups:
         _, label = parse_group_name(text)
         if label not in labels:
             specs = ", ".join(repr(str(s)) for s in inputs + outputs)
-            raise SpecError(f"--group: {text!r} acts on {label!r}, which appears in no spec ({specs})")
+            raise SpecError(
+                f"--group: {text!r} acts on {label!r}, which appears in no spec ({specs})"
+            )
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"--in {str(spec)!r} (input {i})")
     if len(set(signature.groups)) != len(signature.groups):
         raise SpecError(f"--group: a group is named twice in {list(signature.groups)}")
     groups = tuple(parse_group(text, sizes) for text in signature.groups)
     return Problem(
-        fn=fn, name=name or getattr(fn, "__name__", type(fn).__name__), inputs=inputs,
+        fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
     )
 
@@ -256,7 +262,9 @@ def _call(problem: Problem, arrays: Sequence[Array]) -> tuple[Array, ...]:
                 f"model {problem.name!r} output {i} is {type(o).__name__}, not an array: {exc}"
             ) from None
         expected = tuple(problem.sizes.get(lab, -1) for lab in spec.labels)
-        if a.ndim != spec.rank or any(e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)):
+        if a.ndim != spec.rank or any(
+            e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)
+        ):
             shown = tuple("?" if e == -1 else e for e in expected)
             raise ModelError(
                 f"model {problem.name!r} output {i} has shape {a.shape}, but --out "
@@ -267,9 +275,12 @@ def _call(problem: Problem, arrays: Sequence[Array]) -> tuple[Array, ...]:
 
 
 def _draw_inputs(problem: Problem, rng: np.random.Generator) -> list[Array]:
-    if problem.data is not None:
-        return list(problem.data)
-    return [rng.standard_normal(spec.shape(problem.sizes)) for spec in problem.inputs]
+    """Standard-normal inputs of the declared shapes, except those fixed by ``problem.data``."""
+    fixed = problem.data or (None,) * len(problem.inputs)
+    return [
+        rng.standard_normal(spec.shape(problem.sizes)) if given is None else given
+        for spec, given in zip(problem.inputs, fixed, strict=True)
+    ]
 
 
 def _measure_case(
@@ -369,7 +380,8 @@ def _split_case(case: str | None, problem: Problem) -> tuple[str | None, str | N
     names = [set_name(s) for s in problem.group_sets()]
     if not sep or group_part.replace(" x ", " × ") not in names:
         raise SpecError(
-            f"--case: {case!r} is not GROUP/CASE with GROUP one of {names} (e.g. '{names[0]}/haar:0')"
+            f"--case: {case!r} is not GROUP/CASE with GROUP one of {names} "
+            f"(e.g. '{names[0]}/haar:0')"
         )
     return group_part.replace(" x ", " × "), case_part
 
@@ -399,7 +411,7 @@ def check_equivariance(
     seed: int = 0,
     rtol: float | None = None,
     dtype: str = "float64",
-    data: Sequence[Array] | None = None,
+    data: Sequence[Array | None] | None = None,
     case: str | None = None,
     name: str | None = None,
 ) -> EquivarianceResult:
@@ -435,8 +447,6 @@ def run_problem(problem: Problem, signature: Signature, seed: int, case: str | N
     """Measure and judge a resolved problem (shared by the Python API and the CLI)."""
     n_trials = signature.trials if signature.trials is not None else 20
     tolerance = tolerance_for(problem.dtype, signature.rtol)
-    if data_source == "given":
-        n_trials = 1 if signature.trials is None else n_trials
     measurements = measure_equivariance(problem, seed, n_trials, tolerance, case)
     groups = judge(measurements, tolerance)
     warnings = [

@@ -22,7 +22,9 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise InputFileError(f"output path {str(target)!r}: directory {str(directory)!r} does not exist")
+        raise InputFileError(
+            f"output path {str(target)!r}: directory {str(directory)!r} does not exist"
+        )
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -41,14 +43,18 @@ def write_json(path: str, payload: Mapping[str, Any]) -> None:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
         return
-    atomic_write(path, lambda f: f.write((text + "\n").encode()))
+    atomic_write(path, lambda f: _write_bytes(f, (text + "\n").encode()))
 
 
 def save_npz(path: str, arrays: Mapping[str, Any]) -> None:
     """Save arrays to an ``.npz`` atomically (numpy appends nothing: we pass a file object)."""
     import numpy as np
 
-    atomic_write(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def _write_bytes(handle: IO[bytes], data: bytes) -> None:
+    handle.write(data)
 
 
 def _finite(value: Any) -> Any:

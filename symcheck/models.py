@@ -129,5 +129,7 @@ def load_python(target: str) -> LoadedModel:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
     if not callable(obj):
-        raise ModelError(f"model: {picked!r} in {str(path)!r} is {type(obj).__name__}, not callable")
+        raise ModelError(
+            f"model: {picked!r} in {str(path)!r} is {type(obj).__name__}, not callable"
+        )
     return LoadedModel(obj, picked, path, vars(module), signature_of(obj))

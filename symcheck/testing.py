@@ -36,7 +36,10 @@ def assert_equivariant(
     failing = [g for g in result.groups if not g.passed]
     if not failing:
         return result
-    lines = [f"{result.model} is not equivariant ({len(failing)} of {len(result.groups)} checks fail):"]
+    lines = [
+        f"{result.model} is not equivariant "
+        f"({len(failing)} of {len(result.groups)} checks fail):"
+    ]
     lines += [f"  {describe_failure(g)}" for g in failing]
     worst = result.worst_failure()
     assert worst is not None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from symcheck.cli.common import DEBUG_HELP, EXIT_FAIL, EXIT_OK, JSON_HELP, run
+from symcheck.cli import options as opt
+from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
 
 if TYPE_CHECKING:
     from symcheck.engine import EquivarianceResult
@@ -28,40 +29,19 @@ def register(app: typer.Typer) -> None:
 
 
 def equivariance(
-    target: Annotated[str, typer.Argument(help="model.py, model.py:NAME, or a weights file.")],
-    inputs: Annotated[
-        list[str] | None,
-        typer.Option("--in", help="Axis spec of one positional input, e.g. 'n d' (repeat)."),
-    ] = None,
-    outputs: Annotated[
-        list[str] | None,
-        typer.Option("--out", help="Axis spec of the output, e.g. 'n d' (repeat for tuples)."),
-    ] = None,
-    groups: Annotated[
-        list[str] | None,
-        typer.Option("--group", "-g", help="Group acting on a label: O(d), SO(d), S(n), C(n)."),
-    ] = None,
-    size: Annotated[
-        list[str] | None, typer.Option("--size", help="Axis sizes, e.g. n=16,d=32.")
-    ] = None,
-    trials: Annotated[
-        int | None, typer.Option(help="Haar-random draws per group (default 20).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random draw (printed).")] = 0,
-    rtol: Annotated[
-        float | None, typer.Option(help="Tolerance on the relative error (default: by dtype).")
-    ] = None,
-    dtype: Annotated[
-        str, typer.Option(help="Precision the model runs in: float64 or float32.")
-    ] = "float64",
-    json_path: Annotated[str | None, typer.Option("--json", help=JSON_HELP)] = None,
-    data: Annotated[
-        Path | None, typer.Option("--inputs", help="An .npz of real inputs instead of random ones.")
-    ] = None,
-    case: Annotated[
-        str | None, typer.Option(help="Replay one case only, e.g. 'O(d)/haar:3'.")
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
+    target: opt.Target,
+    inputs: opt.Inputs = None,
+    outputs: opt.Outputs = None,
+    groups: opt.Groups = None,
+    size: opt.Sizes = None,
+    trials: opt.Trials = None,
+    seed: opt.Seed = 0,
+    rtol: opt.Rtol = None,
+    dtype: opt.Dtype = "float64",
+    json_path: opt.Json = None,
+    data: opt.Data = None,
+    case: opt.Case = None,
+    debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
         from symcheck.backends import adapt

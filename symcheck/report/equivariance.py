@@ -62,4 +62,5 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
         if replay:
             console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
     else:
-        console.print(f"[bold green]PASS[/]: equivariant under {', '.join(g.measurement.name for g in result.groups)}")
+        names = ", ".join(g.measurement.name for g in result.groups)
+        console.print(f"[bold green]PASS[/]: equivariant under {names}")
