@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.backends import Backend, NumpyFn
+from symcheck.errors import SpecError
 
 
 class NumpyBackend(Backend):
@@ -16,7 +17,12 @@ class NumpyBackend(Backend):
         return callable(obj)
 
     def wrap(self, obj: Any, dtype: str) -> NumpyFn:
-        np_dtype = np.dtype(dtype)
+        try:
+            np_dtype = np.dtype(dtype)
+        except TypeError:
+            raise SpecError(
+                f"--dtype: {dtype!r} has no numpy type; models in torch or jax support it"
+            ) from None
 
         def run(*arrays: np.ndarray) -> Any:
             return obj(*(a.astype(np_dtype, copy=False) for a in arrays))

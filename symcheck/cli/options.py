@@ -10,29 +10,49 @@ import typer
 
 from symcheck.cli.common import DEBUG_HELP, JSON_HELP
 
-Target = Annotated[str, typer.Argument(help="model.py, model.py:NAME, or a weights file.")]
+Target = Annotated[
+    str, typer.Argument(metavar="TARGET", help="model.py, model.py:NAME, or a weights file.")
+]
 Inputs = Annotated[
     list[str] | None,
-    typer.Option("--in", help="Axis spec of one positional input, e.g. 'n d' (repeat)."),
+    typer.Option(
+        "--in", metavar="SPEC", help="Axis spec of one positional input, e.g. 'n d' (repeat)."
+    ),
 ]
 Outputs = Annotated[
     list[str] | None,
-    typer.Option("--out", help="Axis spec of the output, e.g. 'n d' (repeat for tuples)."),
+    typer.Option(
+        "--out", metavar="SPEC", help="Axis spec of the output, e.g. 'n d' (repeat for tuples)."
+    ),
 ]
 Groups = Annotated[
     list[str] | None,
-    typer.Option("--group", "-g", help="Group acting on a label: O(d), SO(d), S(n), C(n)."),
+    typer.Option(
+        "--group", "-g", metavar="GROUP", help="Group acting on a label: O(d), SO(d), S(n), C(n)."
+    ),
 ]
-Sizes = Annotated[list[str] | None, typer.Option("--size", help="Axis sizes, e.g. n=16,d=32.")]
-Trials = Annotated[int | None, typer.Option(help="Haar-random draws per group (default 20).")]
-Seed = Annotated[int, typer.Option(help="Seed of every random draw (printed).")]
+Sizes = Annotated[
+    list[str] | None,
+    typer.Option("--size", metavar="L=N,...", help="Axis sizes, e.g. n=16,d=32."),
+]
+Trials = Annotated[
+    int | None, typer.Option(metavar="N", help="Haar-random draws per group (default 20).")
+]
+Seed = Annotated[int, typer.Option(metavar="N", help="Seed of every random draw (printed).")]
 Rtol = Annotated[
-    float | None, typer.Option(help="Tolerance on the relative error (default: by dtype).")
+    float | None,
+    typer.Option(metavar="X", help="Tolerance on the relative error (default: by dtype)."),
 ]
-Dtype = Annotated[str, typer.Option(help="Precision the model runs in: float64 or float32.")]
-Json = Annotated[str | None, typer.Option("--json", help=JSON_HELP)]
+Dtype = Annotated[
+    str, typer.Option(metavar="DTYPE", help="Precision the model runs in: float64 or float32.")
+]
+Json = Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP)]
 Data = Annotated[
-    Path | None, typer.Option("--inputs", help="An .npz of real inputs instead of random ones.")
+    Path | None,
+    typer.Option("--inputs", metavar="NPZ", help="An .npz of real inputs instead of random ones."),
 ]
-Case = Annotated[str | None, typer.Option(help="Replay one case only, e.g. 'O(d)/haar:3'.")]
+Case = Annotated[
+    str | None,
+    typer.Option(metavar="GROUP/CASE", help="Replay one case only, e.g. 'O(d)/haar:3'."),
+]
 Debug = Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)]

@@ -1,0 +1,33 @@
+"""The same attention with fixed learned projections W_Q, W_K, W_V (not co-transformed).
+
+The weights pick out directions of the embedding space, so a rotation of the embedding that
+leaves them fixed changes the output: O(d) FAILS. Permuting tokens still permutes the output:
+S(n) passes. Expected: exit 1, with O(d) and the product named as broken.
+
+    symcheck equivariance samples/learned_attention.py
+"""
+
+import numpy as np
+
+import symcheck
+
+D = 16
+_rng = np.random.default_rng(20221013)  # the "trained" weights: fixed, seeded
+W_Q, W_K, W_V = (_rng.standard_normal((D, D)) / np.sqrt(D) for _ in range(3))
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@symcheck.equivariant(
+    inputs=["n d", "m d"],
+    output="n d",
+    groups=["O(d)", "S(n)"],
+    sizes={"n": 8, "m": 4, "d": D},
+)
+def learned_attention(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    z = np.concatenate([x, k])
+    scores = (x @ W_Q) @ (z @ W_K).T / np.sqrt(D)
+    return softmax(scores) @ (z @ W_V)

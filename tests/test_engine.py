@@ -1,0 +1,205 @@
+"""The checker itself: exact passes, negative controls, noise floor, NaN, replays, API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symcheck
+from symcheck.engine import check_equivariance
+from symcheck.errors import ModelError, SpecError
+from symcheck.models import load_python
+from symcheck.testing import EquivarianceError, assert_equivariant
+from tests.conftest import SAMPLES
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def attention(x: np.ndarray) -> np.ndarray:
+    return softmax(x @ x.T) @ x
+
+
+SIZES = {"n": 6, "d": 4}
+
+
+def verdicts(result: symcheck.EquivarianceResult) -> dict[str, str]:
+    return {g.measurement.name: g.verdict for g in result.groups}
+
+
+def test_identity_passes_every_group_exactly() -> None:
+    r = check_equivariance(lambda x: x, "n d", "n d", ["O(d)", "SO(d)", "S(n)", "C(n)"], SIZES)
+    assert r.passed
+    for g in r.groups:
+        assert g.measurement.stat(100) < 1e-15
+        assert g.measurement.noise_floor == 0.0
+
+
+def test_attention_passes_and_errors_are_round_off() -> None:
+    r = check_equivariance(attention, "n d", "n d", ["O(d)", "S(n)"], SIZES, trials=10)
+    assert verdicts(r) == {"O(d)": "pass", "S(n)": "pass", "O(d) × S(n)": "pass"}
+    assert max(g.measurement.stat(100) for g in r.groups) < 1e-13
+
+
+def test_positional_encoding_is_caught() -> None:
+    pos = np.random.default_rng(0).standard_normal((6, 4))
+    r = check_equivariance(lambda x: attention(x + pos), "n d", "n d", ["S(n)"], SIZES)
+    assert verdicts(r) == {"S(n)": "fail"}
+    assert r.groups[0].measurement.stat(100) > 1e-2
+
+
+def test_fixed_weights_break_o_but_not_s() -> None:
+    w = np.random.default_rng(1).standard_normal((4, 4))
+    r = check_equivariance(lambda x: softmax(x @ w @ x.T) @ x, "n d", "n d",
+                           ["O(d)", "S(n)"], SIZES)
+    assert verdicts(r) == {"O(d)": "fail", "S(n)": "pass", "O(d) × S(n)": "fail"}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_chiral_model_fails_o_on_every_seed_even_with_one_trial(seed: int) -> None:
+    """A reflection probe always runs: failing O(d) is not left to the luck of det −1."""
+    model = load_python(str(SAMPLES / "chiral.py")).obj
+    r = check_equivariance(model, trials=1, seed=seed)
+    v = verdicts(r)
+    assert v["SO(d)"] == "pass"
+    assert v["O(d)"] == "fail"
+    probes = [c for c in r.groups[1].measurement.cases if c.case.startswith("probe:")]
+    assert any(c.error > 0.1 for c in probes)
+
+
+def test_transposition_probe_catches_a_bug_random_permutations_rarely_hit() -> None:
+    """Breaks S(n) only when tokens 0 and 1 swap with everything else fixed."""
+    def f(x: np.ndarray) -> np.ndarray:
+        y = x.copy()
+        y[0] += 1e-3 * (x[0] - x[1]) * float(np.allclose(x[2:], x[2:]))
+        return y
+
+    n = 40
+    r = check_equivariance(f, "n d", "n d", "S(n)", {"n": n, "d": 3}, trials=5)
+    cases = {c.case: c.error for c in r.groups[0].measurement.cases}
+    assert not r.passed
+    assert cases["probe:transposition-01"] > 1e-6
+
+
+def test_cyclic_shift_invariance_versus_full_permutations() -> None:
+    def circular_conv(x: np.ndarray) -> np.ndarray:
+        return x + 0.5 * np.roll(x, 1, axis=0)
+
+    r = check_equivariance(circular_conv, "n d", "n d", ["C(n)", "S(n)"], {"n": 7, "d": 2})
+    assert verdicts(r)["C(n)"] == "pass"
+    assert verdicts(r)["S(n)"] == "fail"
+
+
+def test_invariance_output_without_acted_label() -> None:
+    r = check_equivariance(lambda x: np.array([np.sum(x * x)]), "n d", "f", ["O(d)", "S(n)"],
+                           SIZES)
+    assert r.passed
+    r = check_equivariance(lambda x: x.sum(axis=0), "n d", "d", ["O(d)", "S(n)"], SIZES)
+    assert r.passed  # sum over tokens: O(d)-equivariant, S(n)-invariant
+
+
+def test_tuple_outputs_and_square_specs() -> None:
+    def f(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a = softmax(x @ x.T)
+        return a @ x, a
+
+    r = check_equivariance(f, "n d", ["n d", "n n"], ["O(d)", "S(n)"], SIZES)
+    assert r.passed
+
+
+def test_nan_output_is_its_own_failure() -> None:
+    r = check_equivariance(lambda x: np.full_like(x, np.nan), "n d", "n d", "S(n)", SIZES)
+    assert r.groups[0].verdict == "non-finite"
+    assert not r.passed
+
+
+def test_noise_floor_reports_a_nondeterministic_model() -> None:
+    rng = np.random.default_rng(0)
+    r = check_equivariance(lambda x: x + 1e-6 * rng.standard_normal(x.shape), "n d", "n d",
+                           "S(n)", SIZES)
+    assert r.groups[0].measurement.noise_floor > 1e-8
+    assert r.warnings and "noise floor" in r.warnings[0]
+
+
+def test_same_seed_same_numbers_and_case_replay() -> None:
+    w = np.random.default_rng(1).standard_normal((4, 4))
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return softmax(x @ w @ x.T) @ x
+
+    a = check_equivariance(f, "n d", "n d", ["O(d)"], SIZES, seed=11)
+    b = check_equivariance(f, "n d", "n d", ["O(d)"], SIZES, seed=11)
+    def numbers(r: symcheck.EquivarianceResult) -> list[object]:
+        return [g.to_dict()["cases"] for g in r.groups]
+
+    assert numbers(a) == numbers(b)
+    worst = a.groups[0].measurement.worst
+    replay = check_equivariance(f, "n d", "n d", ["O(d)"], SIZES, seed=11,
+                                case=f"O(d)/{worst.case}")
+    assert len(replay.groups[0].measurement.cases) == 1
+    assert replay.groups[0].measurement.cases[0].error == worst.error
+    c = check_equivariance(f, "n d", "n d", ["O(d)"], SIZES, seed=12)
+    assert c.groups[0].measurement.stat(100) != worst.error
+
+
+def test_dtype_float32_uses_its_tolerance() -> None:
+    r = check_equivariance(attention, "n d", "n d", ["O(d)"], SIZES, dtype="float32")
+    assert r.tolerance == 1e-4
+    assert r.passed
+    assert r.groups[0].measurement.stat(100) > 1e-12  # really computed in float32
+
+
+def test_fixed_inputs_are_used() -> None:
+    x = np.random.default_rng(3).standard_normal((5, 3))
+    r = check_equivariance(attention, "n d", "n d", "O(d)", data=[x], trials=4)
+    assert r.sizes == {"n": 5, "d": 3}
+    assert r.passed
+
+
+def test_assert_equivariant_message() -> None:
+    pos = np.random.default_rng(0).standard_normal((6, 4))
+    with pytest.raises(EquivarianceError) as info:
+        assert_equivariant(lambda x: attention(x + pos), "n d", "n d", "S(n)", SIZES, seed=3)
+    message = str(info.value)
+    assert "S(n): worst case" in message
+    assert "elements differ" in message and "at output 0[" in message
+    assert "seed=3" in message and "case='S(n)/" in message
+    assert assert_equivariant(attention, "n d", "n d", "S(n)", SIZES).passed
+
+
+def test_decorator_supplies_defaults_and_arguments_override() -> None:
+    @symcheck.equivariant(inputs="n d", output="n d", groups=["S(n)"], sizes={"n": 4, "d": 2})
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    r = check_equivariance(f)
+    assert r.sizes == {"n": 4, "d": 2} and r.trials == 20
+    r = check_equivariance(f, sizes={"n": 9}, trials=3)
+    assert r.sizes == {"n": 9, "d": 2} and r.trials == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "message"),
+    [
+        ({"groups": "O(k)"}, SpecError, "appears in no spec"),
+        ({"groups": "Q(d)"}, SpecError, "unknown group"),
+        ({"sizes": {"n": 3}}, SpecError, "no size for 'd'"),
+        ({"inputs": "n d e"}, SpecError, "no size for 'e'"),
+        ({"output": "n"}, ModelError, "expects"),
+    ],
+)
+def test_bad_calls(kwargs: dict[str, object], exc: type[Exception], message: str) -> None:
+    args: dict[str, object] = {"inputs": "n d", "output": "n d", "groups": "S(n)", "sizes": SIZES}
+    args.update(kwargs)
+    with pytest.raises(exc, match=message):
+        check_equivariance(attention, **args)  # type: ignore[arg-type]
+
+
+def test_model_that_raises_is_an_input_error() -> None:
+    def broken(x: np.ndarray) -> np.ndarray:
+        raise ValueError("boom")
+
+    with pytest.raises(ModelError, match="raised ValueError: boom"):
+        check_equivariance(broken, "n d", "n d", "S(n)", SIZES)
