@@ -21,6 +21,8 @@ NumpyFn = Callable[..., Any]
 #: backend name -> (module path, the framework module whose presence makes it a candidate)
 BACKENDS: dict[str, tuple[str, str]] = {
     "numpy": ("symcheck.backends.numpy_backend", "numpy"),
+    "torch": ("symcheck.backends.torch_backend", "torch"),
+    "jax": ("symcheck.backends.jax_backend", "jax"),
 }
 
 

@@ -1,0 +1,77 @@
+"""The jax backend: run a plain or ``jax.jit``-compiled function on numpy inputs.
+
+It claims a function (jitted or not) defined in a file whose globals import jax
+(``import jax``, ``import jax.numpy as jnp``), and any object whose type comes from jax.
+64-bit mode is switched on before the first call (``jax_enable_x64``): without it jax silently
+computes in float32 and a float64 check would measure float32 round-off.
+
+>>> import jax.numpy as jnp                          # doctest: +SKIP
+>>> BACKEND.wrap(jnp.tanh, "float64")(np.zeros(3))    # doctest: +SKIP
+array([0., 0., 0.])
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from symcheck.backends import Backend, NumpyFn
+from symcheck.errors import MissingExtraError, SpecError
+
+
+def _jax(what: str) -> ModuleType:
+    try:
+        import jax
+    except ModuleNotFoundError:
+        raise MissingExtraError("jax", "jax", what) from None
+    return jax
+
+
+class JaxBackend(Backend):
+    name = "jax"
+
+    def claims(self, obj: object, namespace: dict[str, Any] | None) -> bool:
+        if type(obj).__module__.split(".")[0] in ("jax", "jaxlib"):
+            return True  # a jitted function (PjitFunction) or another jax transform
+        return _imports(obj, namespace, "jax")
+
+    def wrap(self, obj: Any, dtype: str) -> NumpyFn:
+        jax = _jax("running a jax model")
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+
+        try:
+            jax_dtype = jnp.dtype(dtype)
+        except TypeError:
+            raise SpecError(f"--dtype: {dtype!r} is not a jax dtype") from None
+
+        def run(*arrays: np.ndarray) -> Any:
+            return _to_numpy(obj(*(jnp.asarray(a, dtype=jax_dtype) for a in arrays)))
+
+        run.__name__ = getattr(obj, "__name__", type(obj).__name__)
+        return run
+
+
+def _to_numpy(out: Any) -> Any:
+    if isinstance(out, tuple | list):
+        return tuple(_to_numpy(o) for o in out)
+    if hasattr(out, "__array__") and hasattr(out, "dtype"):
+        a = np.asarray(out)
+        return a.astype(np.float64) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
+    return out
+
+
+def _imports(obj: object, namespace: dict[str, Any] | None, top: str) -> bool:
+    """Whether the globals ``obj`` was defined with hold the module ``top`` or a submodule."""
+    if namespace is None:
+        namespace = getattr(inspect.unwrap(obj), "__globals__", None)  # type: ignore[arg-type]
+    return any(
+        isinstance(v, ModuleType) and v.__name__.split(".")[0] == top
+        for v in (namespace or {}).values()
+    )
+
+
+BACKEND = JaxBackend()

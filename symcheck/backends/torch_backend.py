@@ -1,0 +1,102 @@
+"""The torch backend: run an ``nn.Module`` or a torch function on numpy inputs.
+
+Which objects it claims (when torch is already imported, see :func:`symcheck.backends.adapt`):
+
+- any ``torch.nn.Module`` instance;
+- a plain function defined in a file whose globals import torch (``import torch``,
+  ``import torch.nn.functional as F``): such a function is assumed to take tensors.
+
+A file that imports both numpy and torch is therefore run with tensors, and one that imports
+torch and jax with torch (a ``jax.jit`` object excepted); ``--backend numpy|torch|jax``
+overrides the choice. Modules are user objects, so they are never changed in place: the module is
+deep-copied, the copy is cast to the check's dtype (float64 by default, ``--dtype float32`` to
+test the deployed precision) and put in eval mode (dropout off, batch-norm statistics frozen),
+and every call runs under ``torch.no_grad()``. A plain function cannot be cast: tensors it
+closes over keep their own dtype.
+
+>>> import torch                                               # doctest: +SKIP
+>>> fn = BACKEND.wrap(torch.nn.Linear(4, 4), "float64")        # doctest: +SKIP
+>>> fn(np.ones((3, 4))).shape                                  # doctest: +SKIP
+(3, 4)
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from symcheck.backends import Backend, NumpyFn
+from symcheck.errors import MissingExtraError, SpecError
+
+
+def _torch(what: str) -> ModuleType:
+    try:
+        import torch
+    except ModuleNotFoundError:
+        raise MissingExtraError("torch", "torch", what) from None
+    return torch
+
+
+class TorchBackend(Backend):
+    name = "torch"
+
+    def claims(self, obj: object, namespace: dict[str, Any] | None) -> bool:
+        torch = _torch("the torch backend")
+        if isinstance(obj, torch.nn.Module):
+            return True
+        if type(obj).__module__.split(".")[0] in ("jax", "jaxlib"):
+            return False  # a jitted jax function in a file that also imports torch
+        return _imports(obj, namespace, "torch")
+
+    def wrap(self, obj: Any, dtype: str) -> NumpyFn:
+        torch = _torch("running a torch model")
+        torch_dtype = getattr(torch, dtype, None)
+        if not isinstance(torch_dtype, torch.dtype) or not torch_dtype.is_floating_point:
+            raise SpecError(f"--dtype: {dtype!r} is not a floating-point torch dtype")
+        name = getattr(obj, "__name__", type(obj).__name__)
+        device = torch.device("cpu")
+        if isinstance(obj, torch.nn.Module):
+            # A copy: casting or eval() on the user's own module would change it for them.
+            model = copy.deepcopy(obj).to(torch_dtype).eval()
+            first = next(iter(model.parameters()), None)
+            if first is not None:
+                device = first.device
+        else:
+            model = obj
+
+        def run(*arrays: np.ndarray) -> Any:
+            tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(device, torch_dtype)
+                       for a in arrays]
+            with torch.no_grad():
+                return _to_numpy(torch, model(*tensors))
+
+        run.__name__ = name
+        return run
+
+
+def _to_numpy(torch: ModuleType, out: Any) -> Any:
+    """Tensors (also inside tuples and lists) to float64 numpy arrays; anything else as is."""
+    if isinstance(out, tuple | list):
+        return tuple(_to_numpy(torch, o) for o in out)
+    if isinstance(out, torch.Tensor):
+        t = out.detach().cpu()
+        # numpy has no bfloat16; float64 holds every float16/bfloat16/float32 value exactly
+        return (t.to(torch.float64) if t.is_floating_point() else t).numpy()
+    return out
+
+
+def _imports(obj: object, namespace: dict[str, Any] | None, top: str) -> bool:
+    """Whether the globals ``obj`` was defined with hold the module ``top`` or a submodule."""
+    if namespace is None:
+        namespace = getattr(inspect.unwrap(obj), "__globals__", None)  # type: ignore[arg-type]
+    return any(
+        isinstance(v, ModuleType) and v.__name__.split(".")[0] == top
+        for v in (namespace or {}).values()
+    )
+
+
+BACKEND = TorchBackend()
