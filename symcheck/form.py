@@ -1,0 +1,774 @@
+"""The attention form of an orthogonally equivariant seq2seq function (Ma & Ying 2022).
+
+An ``f(X, K)`` with ``f(XQᵀ, KQᵀ) = f(X, K)Qᵀ`` for every orthogonal ``Q`` can be written
+
+    f(X, K) = C_X X + C_K K = C Z,   Z = [X; K]  ((n+m) × d),   C = [C_X | C_K]
+
+with coefficients that depend only on inner products. When ``rank Z = n + m`` (random inputs
+with ``d ≥ n + m``) the coefficients are unique and least squares recovers them:
+``C = out Z⁺``. This module measures, on random inputs:
+
+- **span residual** ``‖out − C Z‖ / ‖out‖`` (is every output a combination of the vectors?);
+- **coefficient invariance** ``‖C(XQᵀ, KQᵀ) − C(X, K)‖ / ‖C‖`` over Haar ``Q`` and probes;
+- **permutation covariance** when a permutation group ``S(n)`` is declared:
+  ``C(PX, K) = P C(X, K) P_Zᵀ``, where ``P_Z`` permutes the X block of ``Z`` and leaves K;
+- **attention-likeness** of the coefficients: negative entries, row sums against 1, and the
+  share of the within-row variance of ``log C_ij`` that one bilinear form ``x_iᵀ W z_j`` (plus a
+  per-row offset) explains, pooled over draws.
+
+Which inputs are vectors: every input whose spec carries the embedding label (``d``, or the
+label of the declared ``O``/``SO`` group) exactly once. ``"n d"``/``"m d"`` contribute their
+rows, ``"d k"`` (a weight whose first axis lives in the embedding) its ``k`` columns, ``"d"``
+one vector. The first such input (the one labelled by the permutation group, if declared) is
+``X``; all others are the knowledge ``K``, weights included: weights labelled ``d`` turn with
+``Q`` and are *knowledge*. Inputs without the embedding label (positions, or weights held
+fixed) are left alone by ``Q`` and are not vectors of ``Z``.
+
+When ``rank Z < n + m`` the coefficients are not unique. The minimum-norm coefficients
+``out Z⁺`` still satisfy ``C(XQᵀ, KQᵀ) = C(X, K)`` and the permutation rule for an
+equivariant ``f`` (the pseudo-inverse commutes with orthogonal maps and permutations), so those
+two diagnostics stay valid; the attention-likeness diagnostics, which read the coefficients
+themselves, are skipped.
+
+Measuring and judging are separate: :func:`measure_form` returns numbers,
+:func:`judge_form` compares them with tolerances, :func:`check_form` does both.
+
+>>> import numpy as np
+>>> def attend(x, k):
+...     z = np.concatenate([x, k])
+...     s = x @ z.T
+...     w = np.exp(s - s.max(1, keepdims=True))
+...     return (w / w.sum(1, keepdims=True)) @ z
+>>> r = check_form(attend, ["n d", "m d"], "n d", ["O(d)", "S(n)"], {"n": 3, "m": 2, "d": 8})
+>>> r.holds
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from symcheck.engine import Problem, _call, _draw_inputs, act, resolve
+from symcheck.errors import SpecError
+from symcheck.groups import Group, Orthogonal, PermutationElement, Symmetric, parse_group
+from symcheck.signature import Signature, signature_of
+from symcheck.specs import AxisSpec
+from symcheck.tolerances import tolerance_for
+
+Array = np.ndarray
+
+#: default relative tolerance of the span residual and of the coefficient diagnostics
+FORM_RTOL: dict[str, float] = {
+    "float64": 1e-8, "float32": 1e-3, "bfloat16": 1e-1, "float16": 1e-1,
+}
+#: a coefficient counts as positive (enters the log fit) above this fraction of its row's max
+POSITIVE_FLOOR = 1e-8
+#: a coefficient counts as negative below minus this fraction of the largest |C|
+NEGATIVE_FLOOR = 1e-8
+#: the bilinear fit has d² parameters; above this d it is skipped (memory grows as d⁴)
+MAX_FIT_DIM = 32
+#: pooled equations per fitted parameter that the fit draws aim for
+FIT_OVERDETERMINATION = 4
+MAX_FIT_DRAWS = 1000
+#: the bilinear fit "explains" the log-coefficients when 1 − R² is below this
+LOG_BILINEAR_TOL = 1e-6
+
+WEIGHT_MODES = ("knowledge", "fixed")
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class Block:
+    """One input that contributes vectors to ``Z``."""
+
+    input: int  # index of the positional input
+    spec: str
+    role: str  # "X" or "K"
+    start: int  # first row of this block in Z
+    rows: int  # number of vectors
+    transposed: bool  # "d k": the vectors are the columns
+    row_label: str | None  # label of the axis indexing the vectors (None for a single vector)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "spec": self.spec, "role": self.role, "start": self.start,
+                "rows": self.rows, "vectors": "columns" if self.transposed else "rows"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the inputs stack into ``Z = [X; K]`` and how the output's vectors are read."""
+
+    embedding: str
+    sequence: str | None  # label the permutation group acts on (None: no permutation check)
+    d: int
+    blocks: tuple[Block, ...]
+    invariant_inputs: tuple[int, ...]  # inputs with no embedding axis (not turned by Q)
+    out_transposed: bool
+    out_row_label: str | None
+    out_rows: int
+
+    @property
+    def n(self) -> int:
+        return self.blocks[0].rows
+
+    @property
+    def m(self) -> int:
+        return sum(b.rows for b in self.blocks[1:])
+
+    @property
+    def vectors(self) -> int:
+        return self.n + self.m
+
+    def stack(self, arrays: Sequence[Array]) -> Array:
+        """``Z``: the X vectors, then every knowledge vector, as rows."""
+        return np.concatenate([_rows(arrays[b.input], b.transposed) for b in self.blocks])
+
+    def output_rows(self, out: Array) -> Array:
+        return _rows(np.asarray(out, dtype=np.float64), self.out_transposed)
+
+    def z_permutation(self, perm: Array) -> Array:
+        """Row index map of ``Z`` under a permutation of the sequence label."""
+        parts = [
+            b.start + (perm if b.row_label == self.sequence else np.arange(b.rows))
+            for b in self.blocks
+        ]
+        return np.concatenate(parts)
+
+    def out_permutation(self, perm: Array) -> Array:
+        if self.out_row_label == self.sequence and self.sequence is not None:
+            return perm
+        return np.arange(self.out_rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "embedding": self.embedding, "sequence": self.sequence, "d": self.d, "n": self.n,
+            "m": self.m, "blocks": [b.to_dict() for b in self.blocks],
+            "invariant_inputs": list(self.invariant_inputs), "output_rows": self.out_rows,
+        }
+
+
+def _rows(a: Array, transposed: bool) -> Array:
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        return a[None, :]
+    return a.T if transposed else a
+
+
+def _vector_axes(spec: AxisSpec, label: str, argument: str) -> tuple[bool, str | None] | None:
+    """``None`` if ``spec`` has no ``label`` axis, else ``(transposed, row label)``."""
+    count = spec.labels.count(label)
+    if count == 0:
+        return None
+    if count > 1 or spec.rank > 2:
+        raise SpecError(
+            f"{argument}: {str(spec)!r} is not a set of vectors of the embedding {label!r}; "
+            f"form needs specs like 'n {label}', 'm {label}', '{label} k' or '{label}' "
+            f"(factor a '{label} {label}' weight as two '{label} r' weights)"
+        )
+    if spec.rank == 1:
+        return False, None
+    axis = spec.labels.index(label)
+    return axis == 0, spec.labels[1 - axis]
+
+
+def layout_of(problem: Problem) -> Layout:
+    """Find the embedding label, ``X``, the knowledge blocks and the output's vectors."""
+    orthogonal = [g for g in problem.groups if isinstance(g, Orthogonal)]
+    permutation = [g for g in problem.groups if isinstance(g, Symmetric)]
+    embedding = orthogonal[0].label if orthogonal else "d"
+    sequence = permutation[0].label if permutation else None
+    if embedding not in problem.sizes:
+        raise SpecError(
+            f"--in: no spec has the embedding label {embedding!r}; form needs inputs such as "
+            f"'n {embedding}' (and 'm {embedding}' for knowledge)"
+        )
+    found: list[tuple[int, bool, str | None]] = []
+    invariant: list[int] = []
+    for i, spec in enumerate(problem.inputs):
+        axes = _vector_axes(spec, embedding, f"--in {str(spec)!r} (input {i})")
+        if axes is None:
+            invariant.append(i)
+        else:
+            found.append((i, *axes))
+    if not found:
+        raise SpecError(
+            f"--in: no input carries the embedding label {embedding!r} "
+            f"({', '.join(repr(str(s)) for s in problem.inputs)})"
+        )
+    x_at = next((k for k, (_, _, lab) in enumerate(found) if lab == sequence), 0)
+    order = [found[x_at]] + [f for k, f in enumerate(found) if k != x_at]
+    blocks: list[Block] = []
+    start = 0
+    for k, (i, transposed, row_label) in enumerate(order):
+        rows = 1 if row_label is None else int(problem.sizes[row_label])
+        blocks.append(Block(i, str(problem.inputs[i]), "X" if k == 0 else "K", start, rows,
+                            transposed, row_label))
+        start += rows
+    if len(problem.outputs) != 1:
+        raise SpecError(
+            f"--out: form reads one output, but {len(problem.outputs)} are declared "
+            f"({', '.join(repr(str(s)) for s in problem.outputs)})"
+        )
+    out_spec = problem.outputs[0]
+    axes = _vector_axes(out_spec, embedding, f"--out {str(out_spec)!r}")
+    if axes is None:
+        raise SpecError(
+            f"--out: {str(out_spec)!r} has no embedding axis {embedding!r}; form needs an "
+            f"output of vectors such as 'n {embedding}' (an invariant output has no form to test)"
+        )
+    out_transposed, out_label = axes
+    out_rows = 1 if out_label is None else int(problem.sizes.get(out_label, -1))
+    return Layout(embedding, sequence, int(problem.sizes[embedding]), tuple(blocks),
+                  tuple(invariant), out_transposed, out_label, out_rows)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """``C = out Z⁺`` (minimum norm), the span residual, and how well posed that was."""
+
+    coefficients: Array
+    residual: float
+    rank: int
+    cond: float
+
+
+def extract(out: Array, z: Array) -> Extraction:
+    """Least-squares coefficients of the rows of ``out`` on the rows of ``z``.
+
+    >>> z = np.eye(3)[:2]
+    >>> e = extract(np.array([[2.0, -1.0, 0.0]]), z)
+    >>> e.coefficients.round(12).tolist(), e.residual, e.rank
+    ([[2.0, -1.0]], 0.0, 2)
+    """
+    u, s, vt = np.linalg.svd(z, full_matrices=False)
+    cutoff = s[0] * max(z.shape) * np.finfo(np.float64).eps if s.size else 0.0
+    rank = int(np.count_nonzero(s > cutoff))
+    u, s, vt = u[:, :rank], s[:rank], vt[:rank]
+    projected = out @ vt.T  # coordinates of each output in an orthonormal basis of span(Z)
+    coefficients = (projected / s) @ u.T
+    norm = float(np.linalg.norm(out))
+    residual = float(np.linalg.norm(out - projected @ vt)) / norm if norm > 0 else 0.0
+    cond = float(s[0] / s[-1]) if rank else float("inf")
+    return Extraction(coefficients, residual, rank, cond)
+
+
+def _relative(diff: Array, reference: Array) -> float:
+    ref = float(np.linalg.norm(reference))
+    num = float(np.linalg.norm(diff))
+    return num / ref if ref > 0 else num
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+@dataclass(frozen=True)
+class CaseValue:
+    case: str  # "haar:3", "probe:reflection-e1"
+    value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.case, "value": self.value}
+
+
+@dataclass(frozen=True)
+class BilinearFit:
+    """Pooled fit of ``log C_ij ≈ x_iᵀ W z_j + b_i`` on the positive coefficients."""
+
+    r2: float | None
+    equations: int
+    parameters: int
+    draws: int
+    skipped: str | None = None  # why no fit was made
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"r2": self.r2, "equations": self.equations, "parameters": self.parameters,
+                "draws": self.draws, "skipped": self.skipped}
+
+
+@dataclass
+class FormMeasurement:
+    """Numbers only: what :func:`measure_form` saw on its draws."""
+
+    layout: Layout
+    unique: bool
+    not_unique_reason: str | None
+    min_rank: int
+    max_cond: float
+    span: list[CaseValue]
+    invariance: list[CaseValue]
+    covariance: list[CaseValue] | None
+    negative_fraction: float | None
+    negative_mass: float | None
+    row_sum_error: float | None
+    fit: BilinearFit | None
+    finite: bool
+    seconds: float
+
+
+def _case_rng(seed: int, kind: str, index: int) -> np.random.Generator:
+    key = (zlib.crc32(f"form:{kind}".encode()), index)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def _cases(group: Group, seed: int, trials: int) -> list[tuple[str, np.random.Generator, Any]]:
+    """``(label, input generator, element)`` for ``trials`` Haar draws, then the probes."""
+    out: list[tuple[str, np.random.Generator, Any]] = []
+    for t in range(trials):
+        rng = _case_rng(seed, f"{group.symbol}:haar", t)
+        out.append((f"haar:{t}", rng, None))
+    probe_rng = _case_rng(seed, f"{group.symbol}:probes", 0)
+    for k, (name, element) in enumerate(group.probes(probe_rng)):
+        out.append((f"probe:{name}", _case_rng(seed, f"{group.symbol}:probe", k), element))
+    return out
+
+
+def _finite(*arrays: Array) -> bool:
+    return all(bool(np.all(np.isfinite(a))) for a in arrays)
+
+
+def measure_form(problem: Problem, seed: int = 0, trials: int = 20) -> FormMeasurement:
+    """Measure the form diagnostics of a resolved problem on seeded random draws."""
+    if trials < 1:
+        raise SpecError(f"--trials: {trials} must be at least 1")
+    start_time = time.perf_counter()
+    layout = layout_of(problem)
+    orthogonal = parse_group(f"O({layout.embedding})", problem.sizes)
+    permutation = next((g for g in problem.groups if isinstance(g, Symmetric)), None)
+
+    def vectors(x: list[Array]) -> tuple[Array, Array] | None:
+        out = _call(problem, x)[0]
+        if not _finite(out):
+            return None
+        return layout.output_rows(out), layout.stack(x)
+
+    span: list[CaseValue] = []
+    invariance: list[CaseValue] = []
+    base: list[tuple[list[Array], Extraction]] = []
+    ranks: list[int] = []
+    conds: list[float] = []
+    finite = True
+    for label, rng, element in _cases(orthogonal, seed, trials):
+        x = _draw_inputs(problem, rng)
+        g = element if element is not None else orthogonal.sample(rng)
+        xq = [act(spec, a, [(orthogonal, g)]) for spec, a in zip(problem.inputs, x, strict=True)]
+        first, turned = vectors(x), vectors(xq)
+        if first is None or turned is None:
+            finite = False
+            continue
+        e, eq = extract(*first), extract(*turned)
+        span.append(CaseValue(label, max(e.residual, eq.residual)))
+        invariance.append(CaseValue(label, _relative(eq.coefficients - e.coefficients,
+                                                     e.coefficients)))
+        ranks += [e.rank, eq.rank]
+        conds += [e.cond, eq.cond]
+        base.append((x, e))
+
+    covariance: list[CaseValue] | None = None
+    if permutation is not None:
+        covariance = []
+        for label, rng, element in _cases(permutation, seed, trials):
+            x = _draw_inputs(problem, rng)
+            p = element if element is not None else permutation.sample(rng)
+            assert isinstance(p, PermutationElement)  # Symmetric groups only draw permutations
+            xp = [act(spec, a, [(permutation, p)]) for spec, a in zip(problem.inputs, x,
+                                                                        strict=True)]
+            first, moved = vectors(x), vectors(xp)
+            if first is None or moved is None:
+                finite = False
+                continue
+            e, ep = extract(*first), extract(*moved)
+            expected = e.coefficients[np.ix_(layout.out_permutation(p.perm),
+                                             layout.z_permutation(p.perm))]
+            covariance.append(CaseValue(label, _relative(ep.coefficients - expected,
+                                                         e.coefficients)))
+            ranks += [e.rank, ep.rank]
+            conds += [e.cond, ep.cond]
+
+    min_rank = min(ranks) if ranks else 0
+    reason: str | None = None
+    if layout.d < layout.vectors:
+        reason = (f"d = {layout.d} < n + m = {layout.vectors}: Z has more vectors than "
+                  "dimensions, so many coefficient matrices give the same output")
+    elif min_rank < layout.vectors:
+        reason = (f"rank Z = {min_rank} < n + m = {layout.vectors}: some input vectors are "
+                  "linearly dependent (e.g. the same weight passed twice)")
+    unique = reason is None and finite and bool(base)
+
+    negative_fraction = negative_mass = row_sum_error = None
+    fit: BilinearFit | None = None
+    if unique:
+        cs = [e.coefficients for _, e in base]
+        negative_fraction = max(float(np.mean(c < -NEGATIVE_FLOOR * np.abs(c).max()))
+                                if c.size else 0.0 for c in cs)
+        negative_mass = max(_negative_mass(c) for c in cs)
+        row_sum_error = max(float(np.max(np.abs(c.sum(axis=1) - 1.0))) for c in cs)
+        fit = _fit_log_bilinear(problem, layout, base, seed, vectors)
+
+    return FormMeasurement(
+        layout=layout, unique=unique, not_unique_reason=reason, min_rank=min_rank,
+        max_cond=max(conds) if conds else float("nan"), span=span, invariance=invariance,
+        covariance=covariance, negative_fraction=negative_fraction, negative_mass=negative_mass,
+        row_sum_error=row_sum_error, fit=fit, finite=finite,
+        seconds=time.perf_counter() - start_time,
+    )
+
+
+def _negative_mass(c: Array) -> float:
+    total = float(np.abs(c).sum())
+    return float(np.abs(c[c < 0]).sum()) / total if total > 0 else 0.0
+
+
+def _fit_log_bilinear(
+    problem: Problem, layout: Layout, base: list[tuple[list[Array], Extraction]], seed: int,
+    vectors: Callable[[list[Array]], tuple[Array, Array] | None],
+) -> BilinearFit:
+    """Fit ``log C_ij = x_iᵀ W z_j + b_i`` by least squares over ``W`` (d × d), pooled.
+
+    Only entries above :data:`POSITIVE_FLOOR` of their row's largest coefficient enter. The
+    per-row offsets ``b_i`` are eliminated by centring each row (over its positive entries),
+    so ``R² = 1 − ‖residual‖² / ‖centred log C‖²`` is the share of the *within-row* variation
+    of the log-coefficients that one shared bilinear form explains. ``W`` is the same in every
+    draw, so the fit assumes the model's parameters do not change between draws (closed over,
+    or fixed by array defaults / ``data``).
+    """
+    d = layout.d
+    params = d * d
+    if layout.out_row_label != layout.blocks[0].row_label or layout.out_rows != layout.n:
+        return BilinearFit(None, 0, params, 0, "the output rows are not the tokens of X, so "
+                           "there is no query vector x_i for output row i")
+    if d > MAX_FIT_DIM:
+        return BilinearFit(None, 0, params, 0, f"d = {d} > {MAX_FIT_DIM}: the fit has d² "
+                           "parameters")
+    if problem.data is not None and all(a is not None for a in problem.data):
+        return BilinearFit(None, 0, params, 0, "every input is fixed, so the draws do not vary")
+    per_draw = max(layout.n * (layout.vectors - 1), 1)
+    wanted = min(MAX_FIT_DRAWS, max(len(base), math.ceil(FIT_OVERDETERMINATION * params
+                                                          / per_draw)))
+    draws = list(base)
+    for t in range(wanted - len(base)):
+        x = _draw_inputs(problem, _case_rng(seed, "fit", t))
+        got = vectors(x)
+        if got is not None:
+            draws.append((x, extract(*got)))
+    features: list[Array] = []
+    targets: list[Array] = []
+    for x, e in draws:
+        z = layout.stack(x)
+        xq = z[: layout.n]
+        for i in range(layout.n):
+            row = e.coefficients[i]
+            keep = row > POSITIVE_FLOOR * np.abs(row).max()
+            if np.count_nonzero(keep) < 2:
+                continue
+            y = np.log(row[keep])
+            zk = z[keep]
+            features.append(np.einsum("a,jb->jab", xq[i], zk - zk.mean(0)).reshape(len(y), -1))
+            targets.append(y - y.mean())
+    equations = sum(len(t) for t in targets)
+    if equations < 2 * params:
+        return BilinearFit(None, equations, params, len(draws),
+                           "too few positive coefficients (needs at least two per row, and "
+                           f"2·d² = {2 * params} equations in all)")
+    a = np.concatenate(features)
+    y = np.concatenate(targets)
+    solution, *_ = np.linalg.lstsq(a, y, rcond=None)
+    total = float(y @ y)
+    if total <= 0:
+        return BilinearFit(None, equations, params, len(draws),
+                           "the log-coefficients do not vary within rows")
+    residual = y - a @ solution
+    return BilinearFit(1.0 - float(residual @ residual) / total, equations, params, len(draws))
+
+
+# --------------------------------------------------------------------------- judging
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One diagnostic: its number, tolerance and status.
+
+    ``status`` is "pass" / "fail" (compared with the tolerance), or "skipped" (``note`` says
+    why). ``gating`` diagnostics decide the verdict; the attention-likeness ones describe.
+    """
+
+    key: str
+    value: float | None
+    tolerance: float | None
+    status: str
+    gating: bool
+    worst_case: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "tolerance": self.tolerance,
+                "status": self.status, "gating": self.gating, "worst_case": self.worst_case,
+                "note": self.note}
+
+
+@dataclass
+class FormResult:
+    """Everything :func:`check_form` measured and decided; :meth:`to_dict` is the JSON."""
+
+    model: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    sizes: dict[str, int]
+    dtype: str
+    seed: int
+    trials: int
+    tolerance: float
+    span_tolerance: float
+    weights: str
+    weight_inputs: tuple[int, ...]
+    measurement: FormMeasurement
+    diagnostics: list[Diagnostic]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def finite(self) -> bool:
+        return self.measurement.finite
+
+    @property
+    def holds(self) -> bool:
+        return self.finite and all(d.status == "pass" for d in self.diagnostics if d.gating)
+
+    @property
+    def verdict(self) -> str:
+        if not self.finite:
+            return "non-finite"
+        return "holds" if self.holds else "fails"
+
+    def diagnostic(self, key: str) -> Diagnostic:
+        return next(d for d in self.diagnostics if d.key == key)
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.measurement
+        return {
+            "model": self.model, "verdict": self.verdict, "holds": self.holds, "seed": self.seed,
+            "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
+            "span_tolerance": self.span_tolerance, "inputs": list(self.inputs),
+            "outputs": list(self.outputs), "sizes": self.sizes, "weights": self.weights,
+            "weight_inputs": list(self.weight_inputs), "layout": m.layout.to_dict(),
+            "unique": m.unique, "not_unique_reason": m.not_unique_reason,
+            "min_rank": m.min_rank, "max_cond": m.max_cond,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "cases": {
+                "span_residual": [c.to_dict() for c in m.span],
+                "coefficient_invariance": [c.to_dict() for c in m.invariance],
+                "permutation_covariance": (None if m.covariance is None
+                                           else [c.to_dict() for c in m.covariance]),
+            },
+            "fit": None if m.fit is None else m.fit.to_dict(),
+            "seconds": m.seconds, "warnings": self.warnings,
+        }
+
+
+def _worst(values: list[CaseValue]) -> CaseValue | None:
+    return max(values, key=lambda c: c.value if np.isfinite(c.value) else np.inf, default=None)
+
+
+def _gate(key: str, values: list[CaseValue], tolerance: float) -> Diagnostic:
+    worst = _worst(values)
+    if worst is None:
+        return Diagnostic(key, None, tolerance, "skipped", True, note="no finite case")
+    ok = np.isfinite(worst.value) and worst.value <= tolerance
+    return Diagnostic(key, worst.value, tolerance, "pass" if ok else "fail", True, worst.case)
+
+
+def judge_form(m: FormMeasurement, tolerance: float, span_tolerance: float) -> list[Diagnostic]:
+    """Compare each measured number with its tolerance (attention-likeness: descriptive)."""
+    out = [_gate("span_residual", m.span, span_tolerance)]
+    if m.layout.d <= m.min_rank and m.layout.d < m.layout.vectors:
+        out[0] = replace(out[0], note="Z spans the whole embedding space: every output is "
+                         "in its span, so this residual is zero by construction")
+    inv = _gate("coefficient_invariance", m.invariance, tolerance)
+    if not m.unique:
+        inv = replace(inv, note="minimum-norm coefficients (not unique)")
+    out.append(inv)
+    if m.covariance is None:
+        out.append(Diagnostic("permutation_covariance", None, tolerance, "skipped", False,
+                              note="no permutation group such as S(n) is declared"))
+    else:
+        cov = _gate("permutation_covariance", m.covariance, tolerance)
+        out.append(cov if m.unique else replace(cov, note="minimum-norm coefficients "
+                                                "(not unique)"))
+    skipped = None if m.unique else (m.not_unique_reason or "no finite draw")
+    if m.negative_mass is None or m.row_sum_error is None:
+        out.append(Diagnostic("negative_coefficients", None, tolerance, "skipped", False,
+                              note=skipped))
+        out.append(Diagnostic("row_sums", None, tolerance, "skipped", False, note=skipped))
+    else:
+        out.append(Diagnostic("negative_coefficients", m.negative_mass, tolerance,
+                              "pass" if m.negative_mass <= tolerance else "fail", False,
+                              note=f"fraction of negative entries {m.negative_fraction:.3g}"))
+        out.append(Diagnostic("row_sums", m.row_sum_error, tolerance,
+                              "pass" if m.row_sum_error <= tolerance else "fail", False))
+    fit = m.fit
+    if fit is None or fit.r2 is None:
+        out.append(Diagnostic("log_bilinear_r2", None, 1 - LOG_BILINEAR_TOL, "skipped", False,
+                              note=skipped if fit is None else fit.skipped))
+    else:
+        out.append(Diagnostic(
+            "log_bilinear_r2", fit.r2, 1 - LOG_BILINEAR_TOL,
+            "pass" if fit.r2 >= 1 - LOG_BILINEAR_TOL else "fail", False,
+            note=f"{fit.equations} equations, {fit.parameters} parameters, {fit.draws} draws",
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def array_defaults(fn: Callable[..., Any], count: int) -> list[Array | None]:
+    """The first ``count`` parameters' default values that are arrays (a model's weights).
+
+    >>> def f(x, w=np.eye(2)): return x @ w
+    >>> [None if a is None else a.shape for a in array_defaults(f, 2)]
+    [None, (2, 2)]
+    """
+    try:
+        params = list(inspect.signature(fn).parameters.values())[:count]
+    except (TypeError, ValueError):
+        return [None] * count
+    found: list[Array | None] = [
+        np.asarray(p.default, dtype=np.float64) if isinstance(p.default, np.ndarray) else None
+        for p in params
+    ]
+    return found + [None] * (count - len(found))
+
+
+def hold_weights_fixed(signature: Signature, weights: Sequence[int], label: str) -> Signature:
+    """``signature`` with the embedding label of each weight input renamed ``<label>_fixed``.
+
+    No group acts on the renamed axes, so ``O(label)`` turns ``X`` and ``K`` but leaves the
+    weights where they are: the check of a trained model whose weights are fixed.
+
+    >>> s = Signature(inputs=("n d", "d k"), outputs=("n d",), groups=("O(d)",))
+    >>> hold_weights_fixed(s, [1], "d").inputs
+    ('n d', 'd_fixed k')
+    """
+    specs = list(signature.inputs)
+    for i in weights:
+        labels = AxisSpec.parse(specs[i], f"--in {specs[i]!r}").labels
+        specs[i] = " ".join(f"{label}_fixed" if lab == label else lab for lab in labels)
+    return replace(signature, inputs=tuple(specs))
+
+
+def embedding_label(signature: Signature) -> str:
+    """The label of the declared ``O``/``SO`` group, else ``d``."""
+    from symcheck.groups import GROUPS, parse_group_name
+
+    for text in signature.groups:
+        symbol, label = parse_group_name(text)
+        if issubclass(GROUPS[symbol], Orthogonal):
+            return label
+    return "d"
+
+
+def form_tolerance(dtype: str, rtol: float | None) -> float:
+    tolerance_for(dtype)  # validates the dtype name
+    if rtol is None:
+        return FORM_RTOL[dtype]
+    return tolerance_for(dtype, rtol)
+
+
+def prepare(
+    fn: Callable[..., Any], signature: Signature, *, dtype: str = "float64",
+    data: Sequence[Array | None] | None = None, weights: str = "knowledge",
+    name: str | None = None, namespace: dict[str, Any] | None = None,
+) -> tuple[Problem, tuple[int, ...], Signature]:
+    """Resolve ``fn`` for a form check (shared by :func:`check_form` and the CLI).
+
+    Inputs whose parameter has an array default are the model's **weights**: they are fixed
+    to that default in every draw (unless ``data`` fixes them). With ``weights="knowledge"``
+    their embedding axes turn with ``Q`` and their vectors join ``K``; with ``"fixed"`` they
+    are held still and stay out of ``Z``. Returns the problem, the weight inputs, and the
+    signature actually checked.
+    """
+    from symcheck.backends import adapt
+
+    if weights not in WEIGHT_MODES:
+        raise SpecError(f"--weights: {weights!r} is not one of {', '.join(WEIGHT_MODES)}")
+    if not signature.groups:
+        signature = replace(signature, groups=("O(d)",))
+    count = len(signature.inputs)
+    defaults = array_defaults(fn, count)
+    weight_inputs = tuple(i for i, a in enumerate(defaults) if a is not None)
+    if data is None:
+        fixed: list[Array | None] | None = defaults if weight_inputs else None
+    else:
+        fixed = [given if given is not None else default
+                 for given, default in zip(data, defaults, strict=False)]
+    if weights == "fixed" and weight_inputs:
+        signature = hold_weights_fixed(signature, weight_inputs, embedding_label(signature))
+    _, wrapped = adapt(fn, dtype, namespace)
+    problem = resolve(wrapped, signature, dtype, fixed, name or getattr(fn, "__name__", None))
+    return problem, weight_inputs, signature
+
+
+def run_form(problem: Problem, signature: Signature, seed: int, *, weights: str = "knowledge",
+             weight_inputs: tuple[int, ...] = (), span_rtol: float | None = None) -> FormResult:
+    """Measure and judge a prepared problem (shared by the Python API and the CLI)."""
+    trials = signature.trials if signature.trials is not None else 20
+    tolerance = form_tolerance(problem.dtype, signature.rtol)
+    span_tolerance = form_tolerance(problem.dtype, span_rtol) if span_rtol else tolerance
+    m = measure_form(problem, seed, trials)
+    warnings = []
+    if m.unique and m.max_cond > 1e6:
+        warnings.append(f"Z is ill-conditioned (cond {m.max_cond:.1e}): coefficient errors are "
+                        "amplified by up to that factor")
+    return FormResult(
+        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
+        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
+        dtype=problem.dtype, seed=seed, trials=trials, tolerance=tolerance,
+        span_tolerance=span_tolerance, weights=weights, weight_inputs=weight_inputs,
+        measurement=m, diagnostics=judge_form(m, tolerance, span_tolerance), warnings=warnings,
+    )
+
+
+def check_form(
+    fn: Callable[..., Any],
+    inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    trials: int | None = None,
+    seed: int = 0,
+    rtol: float | None = None,
+    span_rtol: float | None = None,
+    dtype: str = "float64",
+    data: Sequence[Array | None] | None = None,
+    weights: str = "knowledge",
+    name: str | None = None,
+) -> FormResult:
+    """Measure and judge the attention form of ``fn`` (a function of numpy arrays).
+
+    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; ``rtol``
+    (default 1e-8 in float64) bounds the span residual and the coefficient diagnostics,
+    ``span_rtol`` the span residual alone. See :func:`prepare` for ``weights``.
+    """
+    declared = signature_of(fn) or Signature()
+    signature = declared.merged(
+        inputs=[inputs] if isinstance(inputs, str) else inputs,
+        outputs=[output] if isinstance(output, str) else output,
+        groups=[groups] if isinstance(groups, str) else groups,
+        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
+    )
+    problem, weight_inputs, checked = prepare(fn, signature, dtype=dtype, data=data,
+                                              weights=weights, name=name)
+    return run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
+                    span_rtol=span_rtol)
