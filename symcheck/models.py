@@ -17,11 +17,21 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symcheck.errors import InputFileError, ModelError
+from symcheck.errors import InputFileError, MissingExtraError, ModelError
 from symcheck.signature import Signature, signature_of
 
 #: file suffix -> "module:function" that loads saved weights into a checkable model
-WEIGHT_LOADERS: dict[str, str] = {}
+WEIGHT_LOADERS: dict[str, str] = {
+    ".npz": "symcheck.weights.files:load_npz",
+    ".safetensors": "symcheck.weights.files:load_safetensors",
+    ".pt": "symcheck.weights.files:load_pt",
+    ".pth": "symcheck.weights.files:load_pt",
+    ".bin": "symcheck.weights.files:load_pt",  # HuggingFace pytorch_model.bin
+}
+#: packages a model file may import that an extra of symcheck installs -> that extra
+FRAMEWORK_EXTRAS: dict[str, str] = {
+    "torch": "torch", "jax": "jax", "jaxlib": "jax", "safetensors": "safetensors",
+}
 
 
 @dataclass
@@ -65,6 +75,9 @@ def import_file(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(module_name, None)
+        top = (getattr(exc, "name", None) or "").partition(".")[0]
+        if isinstance(exc, ModuleNotFoundError) and top in FRAMEWORK_EXTRAS:
+            raise MissingExtraError(top, FRAMEWORK_EXTRAS[top], f"model {str(path)!r}") from exc
         raise ModelError(
             f"model: importing {str(path)!r} raised {type(exc).__name__}: {exc}"
         ) from exc

@@ -1,0 +1,15 @@
+"""Saved attention weights: reading files, layouts, reference forwards, the co-transform check.
+
+>>> from symcheck.weights import LAYOUTS
+>>> sorted(LAYOUTS)
+['bert', 'plain', 'torch-mha']
+"""
+
+from symcheck.weights.check import Settings, WeightsResult, check_layer, check_weights
+from symcheck.weights.files import load_weights, read_config
+from symcheck.weights.layouts import LAYOUTS, Layer, build_layer, find_layer
+
+__all__ = [
+    "LAYOUTS", "Layer", "Settings", "WeightsResult", "build_layer", "check_layer",
+    "check_weights", "find_layer", "load_weights", "read_config",
+]

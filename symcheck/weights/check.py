@@ -1,0 +1,315 @@
+"""Checking saved weights: the knowledge co-transform and the per-part breakdown.
+
+Ma & Ying's point, made measurable: a transformer's weights are *knowledge* living in the
+embedding space. With rows as tokens, turning the embedding by ``Q`` maps ``X ↦ X Qᵀ``; every
+weight axis that lives in the embedding (label ``d``, see :mod:`symcheck.weights.layouts`)
+turns with it. The reference forward is a numpy function of ``(X, *weights)`` with specs such as
+``("n d", "k d", "k", …)``; the weights are passed to the engine as *fixed* inputs, so the
+engine's own group action turns them — there is no second equivariance loop here.
+
+- ``cotransform``: weights are fixed inputs with their ``d`` axes labelled: O(d) turns them.
+- ``fixed``: the weights are closed over; O(d) turns the tokens only.
+
+The attention core is exactly O(d)-equivariant with co-transformed weights (the scores
+``x W_qᵀ W_k xᵀ`` are unchanged when both weights turn with ``x``); a BERT block is not, because
+LayerNorm centres each token on the all-ones direction and scales coordinates one by one. Which
+part breaks which symmetry is *measured*: each part of a failing component is checked alone.
+
+>>> from pathlib import Path
+>>> r = check_weights(Path("samples/weights/bert/model.safetensors"),
+...                   groups=["O(d)"], component="attention")              # doctest: +SKIP
+>>> r.passed                                                               # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symcheck.engine import EquivarianceResult, GroupResult, resolve, run_problem
+from symcheck.errors import InputFileError, SpecError
+from symcheck.groups import parse_group_name
+from symcheck.signature import Signature
+from symcheck.weights import reference as ref
+from symcheck.weights.layouts import ATTENTION, SPECS, Layer
+
+Array = np.ndarray
+MODES = ("cotransform", "fixed")
+MODE_NAMES = {"cotransform": "co-transformed", "fixed": "fixed"}
+COMPONENTS = ("attention", "block")
+DEFAULT_GROUPS = ("S(n)", "O(d)")
+DEFAULT_N = 8
+#: the breakdown shown for every component and part: (column, weights mode, group)
+BREAKDOWN = (("S(n)", "cotransform", "S(n)"),
+             ("O(d) co-transformed", "cotransform", "O(d)"),
+             ("O(d) fixed", "fixed", "O(d)"))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A checkable piece of a layer: a whole component or one part of it."""
+
+    key: str  # "attention", "block", or a part: "self", "out", "ln1", "ffn", "ln2"
+    params: tuple[str, ...]
+    in_spec: str
+    out_spec: str
+    forward: Callable[[Array, Mapping[str, Array], Layer], Array]
+
+
+UNITS: dict[str, Unit] = {
+    "attention": Unit("attention", ATTENTION, "n d", "n d",
+                      lambda x, p, lay: ref.attention(x, p, lay.heads)),
+    "block": Unit("block", tuple(SPECS), "n d", "n d",
+                  lambda x, p, lay: ref.block(x, p, lay.heads, lay.eps, lay.activation)),
+    "self": Unit("self", ATTENTION[:6], "n d", "n v",
+                 lambda x, p, lay: ref.self_attention(x, p, lay.heads)),
+    "out": Unit("out", ("o.weight", "o.bias"), "n v", "n d",
+                lambda x, p, lay: ref.linear(x, p["o.weight"], p["o.bias"])),
+    "ln1": Unit("ln1", ("ln1.weight", "ln1.bias"), "n d", "n d",
+                lambda x, p, lay: ref.layer_norm(x, p["ln1.weight"], p["ln1.bias"], lay.eps)),
+    "ffn": Unit("ffn", ("ff1.weight", "ff1.bias", "ff2.weight", "ff2.bias"), "n d", "n d",
+                lambda x, p, lay: ref.feed_forward(x, p, lay.activation)),
+    "ln2": Unit("ln2", ("ln2.weight", "ln2.bias"), "n d", "n d",
+                lambda x, p, lay: ref.layer_norm(x, p["ln2.weight"], p["ln2.bias"], lay.eps)),
+}
+PARTS = {"attention": ("self", "out"), "block": ("self", "out", "ln1", "ffn", "ln2")}
+
+
+def unit_name(layer: Layer, key: str) -> str:
+    return key if key in COMPONENTS else layer.parts[key]
+
+
+def parts_of(layer: Layer, component: str) -> list[str]:
+    return [p for p in PARTS[component] if all(q in layer.params for q in UNITS[p].params)]
+
+
+@dataclass
+class Settings:
+    """What every run of one weights check shares."""
+
+    n: int = DEFAULT_N
+    dtype: str = "float64"
+    seed: int = 0
+    trials: int | None = None
+    rtol: float | None = None
+
+
+def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings: Settings,
+             case: str | None = None, source: str = "weights") -> EquivarianceResult:
+    """One engine check of one unit, weights co-transformed or held fixed."""
+    from symcheck.backends import adapt
+
+    unit = UNITS[key]
+    names = [p for p in unit.params if p in layer.params]
+    data: tuple[Array | None, ...] | None
+    if mode == "cotransform":
+        specs: tuple[str, ...] = (unit.in_spec, *(SPECS[p] for p in names))
+        data = (None, *(layer.params[p] for p in names))
+
+        def fn(x: Array, *weights: Array) -> Array:
+            return unit.forward(x, dict(zip(names, weights, strict=True)), layer)
+    else:
+        # Closed over: no group sees them. Cast here, as the backend casts only the inputs.
+        np_dtype = np.dtype(settings.dtype)
+        fixed = {p: layer.params[p].astype(np_dtype) for p in names}
+        specs, data = (unit.in_spec,), None
+
+        def fn(x: Array) -> Array:  # type: ignore[misc]
+            return unit.forward(x, fixed, layer)
+
+    used = {lab for s in (*specs, unit.out_spec) for lab in s.split()}
+    sizes = {k: v for k, v in {**layer.sizes, "n": settings.n}.items() if k in used}
+    signature = Signature(inputs=specs, outputs=(unit.out_spec,), groups=tuple(groups),
+                          sizes=sizes, trials=settings.trials, rtol=settings.rtol)
+    _, wrapped = adapt(fn, settings.dtype, backend="numpy")
+    problem = resolve(wrapped, signature, settings.dtype, data, unit_name(layer, key))
+    return run_problem(problem, signature, settings.seed, case,
+                       data_source=f"{source} ({MODE_NAMES[mode]})")
+
+
+@dataclass
+class Cause:
+    """Which parts of a failing component fail the same group alone (measured)."""
+
+    group: str
+    component: str
+    mode: str
+    culprits: list[tuple[str, GroupResult]]
+    passing: list[str]
+    #: for fixed weights: the same group's result with the weights co-transformed
+    cotransformed: GroupResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group, "component": self.component, "weights": self.mode,
+            "caused_by": [{"part": name, "verdict": g.verdict, "max": g.measurement.stat(100)}
+                          for name, g in self.culprits],
+            "passing_alone": self.passing,
+            "cotransformed_verdict": None if self.cotransformed is None
+            else self.cotransformed.verdict,
+        }
+
+
+@dataclass
+class BreakdownRow:
+    unit: str
+    kind: str  # "component" | "part"
+    checks: dict[str, GroupResult]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit, "kind": self.kind, "checks": {
+            label: {"verdict": g.verdict, "max": g.measurement.stat(100),
+                    "tolerance": g.tolerance}
+            for label, g in self.checks.items()}}
+
+
+@dataclass
+class WeightsResult:
+    """The requested check, the full breakdown, and the measured causes of each failure."""
+
+    path: str
+    layer: Layer
+    layers_found: list[str]
+    heads_source: str
+    component: str
+    mode: str
+    groups: tuple[str, ...]
+    requested: EquivarianceResult
+    breakdown: list[BreakdownRow]
+    causes: list[Cause]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.requested.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.path, "layout": self.layer.layout, "layer": self.layer.name,
+            "layers_found": self.layers_found, "heads": self.layer.heads,
+            "heads_from": self.heads_source, "sizes": {**self.layer.sizes,
+                                                       "n": self.requested.sizes.get("n")},
+            "component": self.component, "weights": self.mode, "groups": list(self.groups),
+            "verdict": self.requested.verdict, "check": self.requested.to_dict(),
+            "breakdown": [r.to_dict() for r in self.breakdown],
+            "causes": [c.to_dict() for c in self.causes], "notes": self.notes,
+        }
+
+
+class _Runs:
+    """Runs units, reusing a result when the same (unit, mode, groups) is asked twice."""
+
+    def __init__(self, layer: Layer, settings: Settings) -> None:
+        self.layer, self.settings = layer, settings
+        self.cache: dict[tuple[str, str, tuple[str, ...]], EquivarianceResult] = {}
+
+    def __call__(self, key: str, mode: str, groups: Sequence[str]) -> EquivarianceResult:
+        index = (key, mode, tuple(groups))
+        if index not in self.cache:
+            self.cache[index] = run_unit(self.layer, key, mode, groups, self.settings)
+        return self.cache[index]
+
+
+def _applicable(groups: Sequence[str], key: str) -> list[str]:
+    """The groups whose label appears in the unit's specs (a part may lack ``k`` or ``d``)."""
+    unit = UNITS[key]
+    labels = {lab for p in (unit.in_spec, unit.out_spec, *(SPECS[q] for q in unit.params))
+              for lab in p.split()}
+    return [g for g in groups if parse_group_name(g)[1] in labels]
+
+
+def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
+                mode: str = "cotransform", component: str | None = None,
+                settings: Settings | None = None, case: str | None = None,
+                path: str = "", layers_found: Sequence[str] = (),
+                heads_source: str = "") -> WeightsResult:
+    """The requested check of one layer, its breakdown, and the causes of its failures."""
+    settings = settings or Settings()
+    if mode not in MODES:
+        raise SpecError(f"--weights: {mode!r} is not one of {', '.join(MODES)}")
+    component = component or layer.components[-1]
+    if component not in COMPONENTS:
+        raise SpecError(f"--component: {component!r} is not one of {', '.join(COMPONENTS)}")
+    if component not in layer.components:
+        raise SpecError(
+            f"--component: {component!r}: layer {layer.name!r} (layout {layer.layout}) has no "
+            f"LayerNorm or feed-forward weights; it has: {', '.join(layer.components)}"
+        )
+    groups = tuple(groups)
+    runs = _Runs(layer, settings)
+    requested = (run_unit(layer, component, mode, groups, settings, case) if case
+                 else runs(component, mode, groups))
+    keys = [*layer.components, *parts_of(layer, layer.components[-1])]
+    breakdown = [
+        BreakdownRow(unit_name(layer, key), "component" if key in COMPONENTS else "part",
+                     {label: runs(key, m, (g,)).groups[0] for label, m, g in BREAKDOWN})
+        for key in keys
+    ]
+    causes = []
+    for failing in (g for g in requested.groups if not g.passed):
+        name = failing.measurement.name
+        culprits: list[tuple[str, GroupResult]] = []
+        passing: list[tuple[str, GroupResult]] = []
+        for part in parts_of(layer, component):
+            applicable = _applicable(groups, part)
+            if not applicable:
+                continue
+            found = [g for g in runs(part, mode, applicable).groups if g.measurement.name == name]
+            if found:
+                (culprits if not found[0].passed else passing).append(
+                    (unit_name(layer, part), found[0]))
+        other = None
+        if mode == "fixed":
+            other = next(g for g in runs(component, "cotransform", groups).groups
+                         if g.measurement.name == name)
+        causes.append(Cause(name, component, mode, culprits, [p for p, _ in passing], other))
+    notes = list(layer.notes)
+    if len(layers_found) > 1:
+        notes.insert(0, f"the file holds {len(layers_found)} layers "
+                        f"({', '.join(layers_found)}); checked {layer.name} (choose with --layer)")
+    return WeightsResult(path, layer, list(layers_found), heads_source, component, mode, groups,
+                         requested, breakdown, causes, notes)
+
+
+def check_weights(path: Path, *, layer: str | None = None, heads: int | None = None,
+                  groups: Sequence[str] | None = None, mode: str = "cotransform",
+                  component: str | None = None, settings: Settings | None = None,
+                  case: str | None = None) -> WeightsResult:
+    """Load ``path``, find the layer, build the reference forward and check it.
+
+    ``groups`` default to ``S(n)`` and ``O(d)``; ``component`` to the whole layer in the file
+    (``block`` when it has LayerNorm, else ``attention``).
+    """
+    from symcheck.weights.files import load_weights, read_config
+    from symcheck.weights.layouts import build_layer, find_layer
+
+    tensors = load_weights(path)
+    config = read_config(path)
+    layout, prefix, found = find_layer(tensors, layer)
+    if heads is not None:
+        if heads < 1:
+            raise SpecError(f"--heads: {heads} must be at least 1")
+        source = "--heads"
+    elif config.heads is not None:
+        heads, source = config.heads, str(config.path)
+    else:
+        raise SpecError(
+            f"--heads: {str(path)!r} does not say how many attention heads it has; pass "
+            "--heads H or put a config.json with num_attention_heads beside it"
+        )
+    built = build_layer(layout, tensors, prefix, heads, config.layer_norm_eps, config.hidden_act)
+    ref.activation(built.activation)  # an unknown hidden_act is an input error, before any run
+    if config.hidden_size is not None and config.hidden_size != built.d:
+        raise InputFileError(
+            f"config: {str(config.path)!r} says hidden_size={config.hidden_size} but the weights "
+            f"have d={built.d} ({built.keys['q.weight']!r} has shape "
+            f"{built.params['q.weight'].shape})"
+        )
+    return check_layer(built, groups=tuple(groups or DEFAULT_GROUPS), mode=mode,
+                       component=component, settings=settings, case=case, path=str(path),
+                       layers_found=found, heads_source=source)

@@ -1,0 +1,388 @@
+"""Weight layouts: where a file keeps the matrices of one attention layer.
+
+A layout is a small class in a registry (:data:`LAYOUTS`). It recognises its keys by one
+*anchor* key (``in_proj_weight``, ``attention.self.query.weight``, ``W_Q``) that may carry a
+prefix (``encoder.layer.3.``), and maps the file's arrays to canonical parameters in PyTorch's
+``Linear`` orientation (``weight`` is ``(out, in)``, ``y = x Wᵀ + b``):
+
+=============  ============  ===========================================================
+canonical      spec          lives in
+=============  ============  ===========================================================
+q/k.weight     ``k d``       out: head space (not turned), in: embedding ``d``
+v.weight       ``v d``       out: head space, in: embedding
+o.weight       ``d v``       out: embedding, in: head space
+q/k/v.bias     ``k``/``v``   head space
+o.bias         ``d``         embedding
+ln1/ln2.*      ``d``         embedding (LayerNorm gain and bias)
+ff1.weight     ``f d``       feed-forward hidden ``f`` × embedding
+ff2.weight     ``d f``       embedding × feed-forward hidden
+ff1.bias       ``f``;  ff2.bias ``d``
+=============  ============  ===========================================================
+
+Every axis labelled ``d`` lives in the embedding space: it is *knowledge* and turns with the
+embedding when the weights are co-transformed. Adding a layout is adding a class with
+:func:`register_layout`.
+
+>>> sorted(LAYOUTS)
+['bert', 'plain', 'torch-mha']
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from symcheck.errors import InputFileError, SpecError
+
+Array = np.ndarray
+
+#: canonical parameter -> axis spec (PyTorch orientation); labels as in the table above
+SPECS: dict[str, str] = {
+    "q.weight": "k d", "q.bias": "k", "k.weight": "k d", "k.bias": "k",
+    "v.weight": "v d", "v.bias": "v", "o.weight": "d v", "o.bias": "d",
+    "ln1.weight": "d", "ln1.bias": "d",
+    "ff1.weight": "f d", "ff1.bias": "f", "ff2.weight": "d f", "ff2.bias": "d",
+    "ln2.weight": "d", "ln2.bias": "d",
+}
+ATTENTION = ("q.weight", "q.bias", "k.weight", "k.bias", "v.weight", "v.bias",
+             "o.weight", "o.bias")
+BIASES = {"q.bias": "q.weight", "k.bias": "k.weight", "v.bias": "v.weight", "o.bias": "o.weight"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One canonical parameter as found in the file."""
+
+    name: str  # canonical, e.g. "q.weight"
+    key: str  # where it is in the file, e.g. "encoder.layer.0.attention.self.query.weight"
+    array: Array  # as stored in the file
+    transposed: bool = False  # stored as (in, out): the canonical array is array.T
+    rows: slice | None = None  # a block of rows of a packed array (in_proj_weight)
+
+
+@dataclass
+class Layer:
+    """The weights of one layer, canonical and checked, with where each came from."""
+
+    layout: str
+    prefix: str
+    heads: int
+    params: dict[str, Array]
+    keys: dict[str, str]  # canonical name -> file key ("none: zeros" for an absent bias)
+    parts: dict[str, str]  # canonical part ("self", "out", "ln1", "ffn", "ln2") -> file name
+    eps: float = 1e-12
+    activation: str = "gelu"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def d(self) -> int:
+        return int(self.params["q.weight"].shape[1])
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        sizes = {"d": self.d, "k": int(self.params["q.weight"].shape[0]),
+                 "v": int(self.params["v.weight"].shape[0])}
+        if "ff1.weight" in self.params:
+            sizes["f"] = int(self.params["ff1.weight"].shape[0])
+        return sizes
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return ("attention", "block") if "ln1.weight" in self.params else ("attention",)
+
+    @property
+    def name(self) -> str:
+        return self.prefix.rstrip(".") or "(top level)"
+
+
+class Layout(ABC):
+    """Recognises one naming scheme and maps its keys to canonical parameters."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    anchor: ClassVar[str]
+    #: the keys a layer of this layout has (after the prefix), for error messages
+    shown_keys: ClassVar[tuple[str, ...]]
+    default_eps: ClassVar[float] = 1e-5
+
+    def prefixes(self, keys: Mapping[str, Array]) -> list[str]:
+        """Every prefix ``p`` such that ``p + anchor`` is a key (``p`` is '' or ends with '.')."""
+        found = []
+        for key in keys:
+            if key == self.anchor:
+                found.append("")
+            elif key.endswith("." + self.anchor):
+                found.append(key[: -len(self.anchor)])
+        return sorted(found, key=_natural)
+
+    @abstractmethod
+    def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
+        """The canonical parameters of the layer at ``prefix`` (raises on a missing key)."""
+
+    @abstractmethod
+    def part_names(self, prefix: str) -> dict[str, str]:
+        """Names of the parts as the file calls them (used to name a failing part)."""
+
+
+LAYOUTS: dict[str, Layout] = {}
+
+
+def register_layout(cls: type[Layout]) -> type[Layout]:
+    LAYOUTS[cls.name] = cls()
+    return cls
+
+
+def _natural(text: str) -> list[object]:
+    """``encoder.layer.10`` after ``encoder.layer.9``."""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", text)]
+
+
+def _need(tensors: Mapping[str, Array], key: str, layout: str, shown: str) -> Array:
+    if key not in tensors:
+        raise InputFileError(
+            f"weights: missing key {key!r} (layout {layout}: a layer needs {shown})"
+        )
+    return tensors[key]
+
+
+@register_layout
+class TorchMultiheadAttention(Layout):
+    name = "torch-mha"
+    summary = "PyTorch nn.MultiheadAttention state dict"
+    anchor = "in_proj_weight"
+    shown_keys = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
+
+    def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
+        shown = ", ".join(self.shown_keys)
+        for extra in ("bias_k", "bias_v"):
+            if prefix + extra in tensors:
+                raise InputFileError(
+                    f"weights: {prefix + extra!r}: nn.MultiheadAttention(add_bias_kv=True) is "
+                    "not supported (the extra key/value token has no place in a check over n)"
+                )
+        w = _need(tensors, prefix + "in_proj_weight", self.name, shown)
+        if w.ndim != 2 or w.shape[0] != 3 * w.shape[1]:
+            raise InputFileError(
+                f"weights: {prefix + 'in_proj_weight'!r} has shape {w.shape}, expected "
+                "(3·E, E): query, key and value projections stacked"
+            )
+        e = w.shape[1]
+        out = [Entry(f"{c}.weight", f"{prefix}in_proj_weight[{i * e}:{(i + 1) * e}]", w,
+                     rows=slice(i * e, (i + 1) * e)) for i, c in enumerate("qkv")]
+        if prefix + "in_proj_bias" in tensors:
+            b = tensors[prefix + "in_proj_bias"]
+            if b.shape != (3 * e,):
+                raise InputFileError(
+                    f"weights: {prefix + 'in_proj_bias'!r} has shape {b.shape}, expected "
+                    f"({3 * e},) to match {prefix + 'in_proj_weight'!r} {w.shape}"
+                )
+            out += [Entry(f"{c}.bias", f"{prefix}in_proj_bias[{i * e}:{(i + 1) * e}]", b,
+                          rows=slice(i * e, (i + 1) * e)) for i, c in enumerate("qkv")]
+        out.append(Entry("o.weight", prefix + "out_proj.weight",
+                         _need(tensors, prefix + "out_proj.weight", self.name, shown)))
+        if prefix + "out_proj.bias" in tensors:
+            out.append(Entry("o.bias", prefix + "out_proj.bias", tensors[prefix + "out_proj.bias"]))
+        return out
+
+    def part_names(self, prefix: str) -> dict[str, str]:
+        return {"self": "in_proj (scores and values)", "out": "out_proj"}
+
+
+@register_layout
+class BertLayer(Layout):
+    name = "bert"
+    summary = "HuggingFace BERT-style layer (attention, LayerNorm, feed-forward)"
+    anchor = "attention.self.query.weight"
+    default_eps = 1e-12  # BERT's layer_norm_eps when no config.json says otherwise
+    #: canonical name -> key after the prefix
+    KEYS: ClassVar[dict[str, str]] = {
+        "q.weight": "attention.self.query.weight", "q.bias": "attention.self.query.bias",
+        "k.weight": "attention.self.key.weight", "k.bias": "attention.self.key.bias",
+        "v.weight": "attention.self.value.weight", "v.bias": "attention.self.value.bias",
+        "o.weight": "attention.output.dense.weight", "o.bias": "attention.output.dense.bias",
+        "ln1.weight": "attention.output.LayerNorm.weight",
+        "ln1.bias": "attention.output.LayerNorm.bias",
+        "ff1.weight": "intermediate.dense.weight", "ff1.bias": "intermediate.dense.bias",
+        "ff2.weight": "output.dense.weight", "ff2.bias": "output.dense.bias",
+        "ln2.weight": "output.LayerNorm.weight", "ln2.bias": "output.LayerNorm.bias",
+    }
+    shown_keys = tuple(KEYS.values())
+    #: parameters that come together: all present or all absent
+    GROUPS: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("attention", ATTENTION),
+        ("attention.output.LayerNorm", ("ln1.weight", "ln1.bias")),
+        ("feed-forward", ("ff1.weight", "ff1.bias", "ff2.weight", "ff2.bias",
+                          "ln2.weight", "ln2.bias")),
+    )
+
+    def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
+        present = {c for c, k in self.KEYS.items() if prefix + k in tensors}
+        out = []
+        for i, (group, names) in enumerate(self.GROUPS):
+            have = [c for c in names if c in present]
+            # the attention core is always needed; the rest are all-or-nothing blocks
+            if i == 0 or have:
+                missing = [prefix + self.KEYS[c] for c in names if c not in present]
+                if missing:
+                    raise InputFileError(
+                        f"weights: missing key {missing[0]!r}"
+                        + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                        + f" (layout {self.name}: {group} needs "
+                        + ", ".join(self.KEYS[c] for c in names) + ")"
+                    )
+                out += [Entry(c, prefix + self.KEYS[c], tensors[prefix + self.KEYS[c]])
+                        for c in names]
+        if "ff1.weight" in present and "ln1.weight" not in present:
+            raise InputFileError(
+                f"weights: missing key {prefix + self.KEYS['ln1.weight']!r} (layout {self.name}:"
+                " the feed-forward block follows attention.output.LayerNorm)"
+            )
+        return out
+
+    def part_names(self, prefix: str) -> dict[str, str]:
+        return {"self": "attention.self", "out": "attention.output.dense",
+                "ln1": "attention.output.LayerNorm", "ffn": "intermediate.dense + output.dense",
+                "ln2": "output.LayerNorm"}
+
+
+@register_layout
+class PlainMatrices(Layout):
+    """``W_Q, W_K, W_V`` of shape ``(d, h·k)``, ``W_O`` of shape ``(h·v, d)``: ``X W``.
+
+    The orientation of the papers (``softmax(X W_Q W_Kᵀ Xᵀ)``); optional biases ``b_Q, b_K,
+    b_V, b_O``.
+    """
+
+    name = "plain"
+    summary = "plain matrices W_Q, W_K, W_V (d × h·k), W_O (h·v × d), used as X·W"
+    anchor = "W_Q"
+    shown_keys = ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O")
+
+    def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
+        shown = "W_Q, W_K, W_V, W_O (biases b_Q, b_K, b_V, b_O optional)"
+        out = [Entry(f"{c}.weight", prefix + f"W_{c.upper()}",
+                     _need(tensors, prefix + f"W_{c.upper()}", self.name, shown), transposed=True)
+               for c in "qkvo"]
+        out += [Entry(f"{c}.bias", prefix + f"b_{c.upper()}", tensors[prefix + f"b_{c.upper()}"])
+                for c in "qkvo" if prefix + f"b_{c.upper()}" in tensors]
+        return out
+
+    def part_names(self, prefix: str) -> dict[str, str]:
+        return {"self": "W_Q, W_K, W_V", "out": "W_O"}
+
+
+def known_layouts() -> str:
+    return "; ".join(f"{lay.name} ({lay.summary}: {', '.join(lay.shown_keys[:4])}, …)"
+                     for lay in LAYOUTS.values())
+
+
+def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout, str, list[str]]:
+    """The layout and prefix of the layer to check, and every layer found (for the report).
+
+    With several layers and no ``--layer`` the first is checked (the report says so).
+    """
+    found = [(lay, p) for lay in LAYOUTS.values() for p in lay.prefixes(tensors)]
+    if not found:
+        keys = sorted(tensors, key=_natural)
+        shown = ", ".join(keys[:12]) + (f", … ({len(keys)} keys)" if len(keys) > 12 else "")
+        raise InputFileError(
+            f"weights: unknown layout; keys found: {shown}; layouts known: {known_layouts()}"
+        )
+    names = [p.rstrip(".") or "(top level)" for _, p in found]
+    if layer is None:
+        return found[0][0], found[0][1], names
+    want = layer.strip().rstrip(".")
+    hits = [(lay, p) for lay, p in found
+            if p.rstrip(".") == want or p.rstrip(".").endswith("." + want)]
+    if not hits:
+        raise SpecError(f"--layer: {layer!r} is not a layer of the file; layers found: "
+                        f"{', '.join(names)}")
+    if len(hits) > 1:
+        raise SpecError(f"--layer: {layer!r} matches {len(hits)} layers "
+                        f"({', '.join(p.rstrip('.') for _, p in hits)}); give the full prefix")
+    return hits[0][0], hits[0][1], names
+
+
+def build_layer(
+    layout: Layout, tensors: Mapping[str, Array], prefix: str, heads: int,
+    eps: float | None = None, activation: str | None = None,
+) -> Layer:
+    """Check every array (floating, finite, consistent shapes) and make the :class:`Layer`."""
+    entries = layout.entries(tensors, prefix)
+    for e in entries:
+        _check_values(e)
+    params: dict[str, Array] = {}
+    keys: dict[str, str] = {}
+    for e in entries:
+        a = np.asarray(e.array, dtype=np.float64)
+        if e.rows is not None:
+            a = a[e.rows]
+        params[e.name] = a.T if e.transposed else a
+        keys[e.name] = e.key
+    _check_shapes(entries, params)
+    notes = []
+    for bias, weight in BIASES.items():
+        if bias not in params:
+            params[bias] = np.zeros(params[weight].shape[0])
+            keys[bias] = "none: zeros"
+            notes.append(f"{bias} absent: zeros")
+    for name in ("q.weight", "v.weight"):
+        width = params[name].shape[0]
+        if width % heads:
+            raise SpecError(
+                f"--heads: {heads} heads do not divide the {name[0]}-projection width {width} "
+                f"({keys[name]!r} has shape {params[name].shape})"
+            )
+    return Layer(layout.name, prefix, heads, params, keys, layout.part_names(prefix),
+                 eps=layout.default_eps if eps is None else eps,
+                 activation=activation or "gelu", notes=notes)
+
+
+def _check_values(e: Entry) -> None:
+    a = e.array[e.rows] if e.rows is not None else e.array
+    if a.dtype.kind != "f":
+        raise InputFileError(f"weights: {e.key!r} has dtype {a.dtype}, not floating point")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputFileError(
+            f"weights: {e.key!r} has {int(bad.sum())} NaN/Inf value(s) of {a.size} "
+            f"(first at index {first})"
+        )
+
+
+def _check_shapes(entries: list[Entry], params: Mapping[str, Array]) -> None:
+    """Bind every label of :data:`SPECS` to one size; name the first key that disagrees."""
+    bound: dict[str, tuple[int, str]] = {}
+    for e in entries:
+        labels = SPECS[e.name].split()
+        shape = params[e.name].shape
+        file_shape = shape[::-1] if e.transposed else shape
+        if len(shape) != len(labels):
+            raise InputFileError(
+                f"weights: {e.key!r} has shape {file_shape}, expected {len(labels)} axes"
+            )
+        for label, size in zip(labels, shape, strict=True):
+            if label not in bound:
+                bound[label] = (int(size), e.key)
+                continue
+            want, source = bound[label]
+            if size != want:
+                expected = tuple(bound.get(lab, (s, ""))[0] for lab, s in zip(labels, shape,
+                                                                               strict=True))
+                if e.transposed:
+                    expected = expected[::-1]
+                raise InputFileError(
+                    f"weights: {e.key!r} has shape {file_shape}, expected {expected}: its "
+                    f"{_AXIS_NAMES[label]} axis has size {size} but {source!r} gives "
+                    f"{label}={want}"
+                )
+
+
+_AXIS_NAMES = {"d": "embedding (d)", "k": "query/key (k)", "v": "value (v)",
+               "f": "feed-forward (f)"}
