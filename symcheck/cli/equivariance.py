@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,14 +14,33 @@ from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
 if TYPE_CHECKING:
     from symcheck.engine import EquivarianceResult
     from symcheck.signature import Signature
+    from symcheck.weights.check import WeightsResult
 
 HELP = (
     "Check that f(g·x) = g·f(x) for the groups acting on a model's axes.\n\n"
     "TARGET is model.py, model.py:NAME, or saved weights. Specs and groups come from the "
     "file's @symcheck.equivariant(...) declaration or from --in/--out/--group/--size.\n\n"
     "Exit 0: every group (and their product) is within tolerance; 1: a symmetry is broken or "
-    "the model returned NaN/Inf; 2: bad input."
+    "the model returned NaN/Inf; 2: bad input.\n\n"
+    "Saved weights (.npz, .safetensors, .pt): a reference multi-head attention (with LayerNorm "
+    "and feed-forward when the file has them) is built from the file; d comes from the weights, "
+    "--size n=N sets the test sequence length, groups default to S(n) and O(d). With "
+    "--weights cotransform every weight axis in the embedding space turns with the tokens."
 )
+
+Layer = Annotated[str | None, typer.Option(
+    metavar="PREFIX", help="Weights: the layer to check, e.g. encoder.layer.3 (default: first).")]
+Heads = Annotated[int | None, typer.Option(
+    metavar="H", help="Weights: number of attention heads (default: config.json beside the file).")]
+WeightsMode = Annotated[str | None, typer.Option(
+    "--weights", metavar="MODE",
+    help="Weights: cotransform (turn with the embedding; default) or fixed.")]
+Component = Annotated[str | None, typer.Option(
+    metavar="PART",
+    help="Weights: attention (core) or block (with LayerNorm and feed-forward; default).")]
+BackendName = Annotated[str | None, typer.Option(
+    "--backend", metavar="NAME",
+    help="Run the model with numpy, torch or jax (default: chosen from the model).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -41,36 +60,76 @@ def equivariance(
     json_path: opt.Json = None,
     data: opt.Data = None,
     case: opt.Case = None,
+    layer: Layer = None,
+    heads: Heads = None,
+    weights: WeightsMode = None,
+    component: Component = None,
+    backend: BackendName = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
-        from symcheck.backends import adapt
-        from symcheck.engine import resolve, run_problem
-        from symcheck.io import write_json
-        from symcheck.models import load_python
-        from symcheck.report.equivariance import render
-        from symcheck.signature import Signature
-        from symcheck.specs import parse_sizes
+        from symcheck.models import WEIGHT_LOADERS
 
-        loaded = load_python(target)
-        signature = (loaded.signature or Signature()).merged(
-            inputs=inputs, outputs=outputs, groups=groups, sizes=parse_sizes(size),
-            trials=trials, rtol=rtol,
-        )
-        arrays = load_inputs(data, loaded.obj, len(signature.inputs)) if data else None
-        _, fn = adapt(loaded.obj, dtype, loaded.namespace)
-        problem = resolve(fn, signature, dtype, arrays, loaded.name)
-        result = run_problem(problem, signature, seed, case,
-                             data_source=str(data) if data else "random")
-        replay = replay_command(target, signature, result, data)
-        if json_path is not None:
-            payload = result.to_dict()
-            payload["replay"] = replay
-            write_json(json_path, payload)
-        render(result, replay, to_stderr=json_path == "-")
-        return EXIT_OK if result.passed else EXIT_FAIL
+        if Path(target).suffix.lower() in WEIGHT_LOADERS:
+            return check_weights_file(
+                target, groups=groups, size=size, trials=trials, seed=seed, rtol=rtol,
+                dtype=dtype, json_path=json_path, case=case, layer=layer, heads=heads,
+                mode=weights, component=component,
+                not_for_weights={"--in": inputs, "--out": outputs, "--inputs": data,
+                                 "--backend": backend},
+            )
+        for name, value in (("--layer", layer), ("--heads", heads), ("--weights", weights),
+                            ("--component", component)):
+            if value is not None:
+                from symcheck.errors import SpecError
+
+                raise SpecError(f"{name}: applies to weights files only "
+                                f"({', '.join(sorted(WEIGHT_LOADERS))}), not to {target!r}")
+        return check_function(target, inputs=inputs, outputs=outputs, groups=groups, size=size,
+                              trials=trials, seed=seed, rtol=rtol, dtype=dtype,
+                              json_path=json_path, data=data, case=case, backend=backend)
 
     run(body, debug)
+
+
+def check_function(
+    target: str, *, inputs: list[str] | None, outputs: list[str] | None,
+    groups: list[str] | None, size: list[str] | None, trials: int | None, seed: int,
+    rtol: float | None, dtype: str, json_path: str | None, data: Path | None, case: str | None,
+    backend: str | None,
+) -> int:
+    """A function or module in a Python file."""
+    from symcheck.backends import BACKENDS, adapt
+    from symcheck.engine import resolve, run_problem
+    from symcheck.io import write_json
+    from symcheck.models import load_python
+    from symcheck.report.equivariance import render
+    from symcheck.signature import Signature
+    from symcheck.specs import parse_sizes
+
+    loaded = load_python(target)
+    signature = (loaded.signature or Signature()).merged(
+        inputs=inputs, outputs=outputs, groups=groups, sizes=parse_sizes(size),
+        trials=trials, rtol=rtol,
+    )
+    arrays = load_inputs(data, loaded.obj, len(signature.inputs)) if data else None
+    if backend is not None and backend not in BACKENDS:
+        from symcheck.errors import SpecError
+
+        raise SpecError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    _, fn = adapt(loaded.obj, dtype, loaded.namespace, backend)
+    problem = resolve(fn, signature, dtype, arrays, loaded.name)
+    result = run_problem(problem, signature, seed, case,
+                         data_source=str(data) if data else "random")
+    replay = replay_command(target, signature, result, data)
+    if replay is not None and backend is not None:
+        replay += " " + shlex.join(["--backend", backend])
+    if json_path is not None:
+        payload = result.to_dict()
+        payload["replay"] = replay
+        write_json(json_path, payload)
+    render(result, replay, to_stderr=json_path == "-")
+    return EXIT_OK if result.passed else EXIT_FAIL
 
 
 def load_inputs(path: Path, obj: Any, count: int) -> list[Any]:
@@ -125,5 +184,66 @@ def replay_command(target: str, signature: Signature, result: EquivarianceResult
         args += ["--dtype", result.dtype]
     if data is not None:
         args += ["--inputs", str(data)]
+    args += ["--case", f"{failing.measurement.name}/{failing.measurement.worst.case}"]
+    return shlex.join(args)
+
+
+def check_weights_file(
+    target: str, *, groups: list[str] | None, size: list[str] | None, trials: int | None,
+    seed: int, rtol: float | None, dtype: str, json_path: str | None, case: str | None,
+    layer: str | None, heads: int | None, mode: str | None, component: str | None,
+    not_for_weights: dict[str, Any],
+) -> int:
+    """Saved weights: the requested check with its co-transform breakdown."""
+    from symcheck.errors import SpecError
+    from symcheck.io import write_json
+    from symcheck.report.weights import render
+    from symcheck.specs import parse_sizes
+    from symcheck.weights.check import DEFAULT_N, Settings, check_weights
+
+    for name, value in not_for_weights.items():
+        if value:
+            raise SpecError(f"{name}: does not apply to a weights file ({target!r}): its "
+                            "inputs and outputs are 'n d' and the weights run in numpy")
+    sizes = parse_sizes(size)
+    other = sorted(set(sizes) - {"n"})
+    if other:
+        raise SpecError(f"--size: {other[0]!r} comes from the weights; only n (the test "
+                        "sequence length) can be set for a weights file")
+    settings = Settings(n=sizes.get("n", DEFAULT_N), dtype=dtype, seed=seed, trials=trials,
+                        rtol=rtol)
+    result = check_weights(Path(target), layer=layer, heads=heads, groups=groups,
+                           mode=mode or "cotransform", component=component, settings=settings,
+                           case=case)
+    replay = weights_replay_command(target, result, heads, rtol)
+    if json_path is not None:
+        payload = result.to_dict()
+        payload["replay"] = replay
+        write_json(json_path, payload)
+    render(result, replay, to_stderr=json_path == "-")
+    return EXIT_OK if result.passed else EXIT_FAIL
+
+
+def weights_replay_command(target: str, result: WeightsResult, heads: int | None,
+                           rtol: float | None) -> str | None:
+    """The exact command that re-runs the worst failing case of a weights check."""
+    failing = result.requested.worst_failure()
+    if failing is None:
+        return None
+    req = result.requested
+    args = ["symcheck", "equivariance", target]
+    if result.layer.prefix:
+        args += ["--layer", result.layer.prefix.rstrip(".")]
+    if heads is not None:
+        args += ["--heads", str(heads)]
+    for group in result.groups:
+        args += ["--group", group]
+    args += ["--size", f"n={req.sizes.get('n')}", "--seed", str(req.seed),
+             "--trials", str(req.trials), "--weights", result.mode,
+             "--component", result.component]
+    if rtol is not None:
+        args += ["--rtol", repr(rtol)]
+    if req.dtype != "float64":
+        args += ["--dtype", req.dtype]
     args += ["--case", f"{failing.measurement.name}/{failing.measurement.worst.case}"]
     return shlex.join(args)

@@ -1,0 +1,102 @@
+"""Rich report of a :class:`~symcheck.weights.check.WeightsResult`.
+
+The requested check first (the exit code follows it), then the full breakdown — S(n), O(d)
+with co-transformed weights, O(d) with fixed weights, for each component and each part — and
+one line per failure naming the parts that fail the same group alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from symcheck.report import fmt_float, make_console, table_box
+from symcheck.report.equivariance import describe_failure
+
+if TYPE_CHECKING:
+    from symcheck.engine import GroupResult
+    from symcheck.weights.check import Cause, WeightsResult
+
+_STYLE = {"pass": "green", "fail": "red", "non-finite": "magenta"}
+_MODE = {"cotransform": "co-transformed", "fixed": "fixed"}
+
+
+def describe_cause(c: Cause) -> str:
+    """One line: which group fails where, and which parts fail it alone (as measured)."""
+    head = f"{c.group} (weights {_MODE[c.mode]}) fails in {c.component}"
+    if c.culprits:
+        parts = ", ".join(f"{name} (alone: {_cell(g)})" for name, g in c.culprits)
+        text = f"{head}: caused by {parts}"
+    else:
+        text = f"{head}: no part fails it alone; the failure comes from how the parts combine"
+    if c.passing:
+        text += f"; pass alone: {', '.join(c.passing)}"
+    if c.cotransformed is not None and c.cotransformed.passed:
+        text += (f"; with co-transformed weights {c.component} passes {c.group} (max error "
+                 f"{fmt_float(c.cotransformed.measurement.stat(100))}): the weights must turn "
+                 "with the embedding")
+    return text
+
+
+def _cell(g: GroupResult) -> str:
+    if g.verdict == "non-finite":
+        return "NaN/Inf"
+    return f"{g.verdict.upper()} {fmt_float(g.measurement.stat(100))}"
+
+
+def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = make_console(stderr=to_stderr)
+    layer, req = result.layer, result.requested
+    sizes = ", ".join(f"{k}={v}" for k, v in layer.sizes.items())
+    console.print(f"symcheck equivariance: [bold]{result.path}[/]  layout {layer.layout}  "
+                  f"layer {layer.name}", soft_wrap=True)
+    console.print(f"weights {sizes} (from the file)  heads {layer.heads} (from "
+                  f"{result.heads_source})  test sequence n={req.sizes.get('n')}", soft_wrap=True)
+    console.print(
+        f"checked: {result.component}, weights {_MODE[result.mode]}, groups "
+        f"{', '.join(result.groups)}  seed {req.seed}  trials {req.trials} Haar + probes per "
+        f"group  dtype {req.dtype}  tolerance {req.tolerance:.1e}", soft_wrap=True)
+    for note in result.notes:
+        console.print(f"note: {note}", soft_wrap=True, markup=False)
+
+    table = Table(box=table_box(console), header_style="bold")
+    for column in ("group", "cases", "max error", "median", "p99", "noise floor", "verdict"):
+        table.add_column(column, justify="left" if column == "group" else "right", no_wrap=True)
+    for g in req.groups:
+        m = g.measurement
+        table.add_row(m.name, str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
+                      fmt_float(m.stat(99)), fmt_float(m.noise_floor),
+                      Text(g.verdict.upper(), style=f"bold {_STYLE[g.verdict]}"))
+    console.print(table)
+
+    labels = list(result.breakdown[0].checks) if result.breakdown else []
+    breakdown = Table(title="breakdown (max relative error)", title_justify="left",
+                      box=table_box(console), header_style="bold")
+    breakdown.add_column("component / part", no_wrap=True)
+    for label in labels:
+        breakdown.add_column(label, justify="right", no_wrap=True)
+    for row in result.breakdown:
+        name = row.unit if row.kind == "component" else f"  {row.unit}"
+        breakdown.add_row(name, *(Text(_cell(row.checks[label]),
+                                       style=_STYLE[row.checks[label].verdict])
+                                  for label in labels))
+    console.print(breakdown)
+
+    for warning in req.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    failing = [g for g in req.groups if not g.passed]
+    for g in failing:
+        console.print(f"[red]✗[/] {describe_failure(g)}", soft_wrap=True)
+    for cause in result.causes:
+        console.print(f"[red]✗[/] {describe_cause(cause)}", soft_wrap=True)
+    what = f"{result.component}, weights {_MODE[result.mode]}"
+    if failing:
+        broken = ", ".join(g.measurement.name for g in failing)
+        console.print(f"[bold red]FAIL[/]: broken ({what}): {broken}", soft_wrap=True)
+        if replay:
+            console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
+    else:
+        names = ", ".join(g.measurement.name for g in req.groups)
+        console.print(f"[bold green]PASS[/]: equivariant under {names} ({what})", soft_wrap=True)
