@@ -31,7 +31,11 @@ from symcheck.tolerances import tolerance_for
 
 Array = np.ndarray
 NOISE_REPEATS = 3
-_KIND_CODE = {"haar": 0, "probe": 1, "identity": 2}
+#: leading-axis labels that declare a batch axis, through which all cases run in one call
+BATCH_LABELS = ("b", "batch")
+#: how many of the worst cases the local search starts from (the budget is split among them)
+SEARCH_STARTS = 4
+_KIND_CODE = {"haar": 0, "probe": 1, "identity": 2, "search": 3}
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class GroupMeasurement:
     cases: list[CaseResult]
     noise_floor: float
     seconds: float
+    #: the arrays of the worst case (for counterexample files); not part of the report
+    worst_evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
 
     @property
     def errors(self) -> Array:
@@ -120,6 +126,8 @@ class Problem:
     dtype: str
     #: fixed inputs (e.g. real data or saved weights); ``None`` entries are drawn at random
     data: tuple[Array | None, ...] | None = None
+    #: the label of a batch axis (leading in every spec, acted on by no group), if any
+    batch_label: str | None = None
 
     def group_sets(self) -> list[tuple[Group, ...]]:
         sets: list[tuple[Group, ...]] = [(g,) for g in self.groups]
@@ -236,11 +244,36 @@ def resolve(
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
+        batch_label=_batch_label(inputs + outputs, groups, arrays),
     )
 
 
-def _call(problem: Problem, arrays: Sequence[Array]) -> tuple[Array, ...]:
-    """Run the model; wrap anything it raises, check its outputs against the output specs."""
+def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
+                 data: tuple[Array | None, ...] | None) -> str | None:
+    """The batch axis: a label from :data:`BATCH_LABELS` leading every spec and nowhere else,
+    acted on by no group, and not part of a fixed input (those cannot be stacked per case).
+
+    Only these reserved names count: an unacted leading axis such as the ``n`` of a model
+    checked for O(d) alone may well mix its entries (a mean over tokens), so stacking cases
+    along it would change the function.
+    """
+    if data is not None and any(a is not None for a in data):
+        return None
+    if not specs or any(s.rank == 0 for s in specs):
+        return None
+    label = specs[0].labels[0]
+    if label not in BATCH_LABELS or any(g.label == label for g in groups):
+        return None
+    if all(s.labels[0] == label and label not in s.labels[1:] for s in specs):
+        return label
+    return None
+
+
+def _call(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tuple[Array, ...]:
+    """Run the model; wrap anything it raises, check its outputs against the output specs.
+
+    ``batch`` cases stacked along the batch axis multiply that axis's expected size.
+    """
     try:
         out = problem.fn(*arrays)
     except Exception as exc:
@@ -253,6 +286,9 @@ def _call(problem: Problem, arrays: Sequence[Array]) -> tuple[Array, ...]:
             f"model {problem.name!r} returned {len(outs)} output(s) but {len(problem.outputs)} "
             f"--out spec(s) are declared ({', '.join(repr(str(s)) for s in problem.outputs)})"
         )
+    sizes = dict(problem.sizes)
+    if problem.batch_label is not None:
+        sizes[problem.batch_label] *= batch
     result = []
     for i, (spec, o) in enumerate(zip(problem.outputs, outs, strict=True)):
         try:
@@ -261,7 +297,7 @@ def _call(problem: Problem, arrays: Sequence[Array]) -> tuple[Array, ...]:
             raise ModelError(
                 f"model {problem.name!r} output {i} is {type(o).__name__}, not an array: {exc}"
             ) from None
-        expected = tuple(problem.sizes.get(lab, -1) for lab in spec.labels)
+        expected = tuple(sizes.get(lab, -1) for lab in spec.labels)
         if a.ndim != spec.rank or any(
             e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)
         ):
@@ -283,23 +319,72 @@ def _draw_inputs(problem: Problem, rng: np.random.Generator) -> list[Array]:
     ]
 
 
-def _measure_case(
-    problem: Problem, label: str, x: list[Array], elements: Sequence[tuple[Group, GroupElement]],
-    tolerance: float,
-) -> CaseResult:
-    fx = _call(problem, x)
-    gx = [act(spec, a, elements) for spec, a in zip(problem.inputs, x, strict=True)]
-    fgx = _call(problem, gx)
-    gfx = [act(spec, a, elements) for spec, a in zip(problem.outputs, fx, strict=True)]
-    finite = all(np.all(np.isfinite(a)) for a in (*fx, *fgx))
-    total = sum(a.size for a in fx)
+Elements = list[tuple[Group, GroupElement]]
+Draw = tuple[list[Array], Elements]
+
+
+@dataclass
+class Evaluation:
+    """The arrays of one case: inputs, element, ``f(x)``, ``f(g·x)`` and ``g·f(x)``."""
+
+    x: list[Array]
+    elements: Elements
+    fx: tuple[Array, ...]
+    fgx: tuple[Array, ...]
+    gfx: list[Array]
+
+
+def _transform(problem: Problem, draw: Draw) -> list[Array]:
+    x, elements = draw
+    return [act(spec, a, elements) for spec, a in zip(problem.inputs, x, strict=True)]
+
+
+def _finish(problem: Problem, draw: Draw, fx: tuple[Array, ...], fgx: tuple[Array, ...]
+            ) -> Evaluation:
+    gfx = [act(spec, a, draw[1]) for spec, a in zip(problem.outputs, fx, strict=True)]
+    return Evaluation(draw[0], draw[1], fx, fgx, gfx)
+
+
+def evaluate(problem: Problem, draws: Sequence[Draw], batch: bool = True) -> list[Evaluation]:
+    """Run the model on every draw and its transform.
+
+    With a batch axis (the leading axis of every spec, acted on by no group) and ``batch``,
+    all draws go through the model in two calls, stacked along that axis; otherwise two calls
+    per draw. The numbers are the same either way (up to the model's own batch round-off).
+    """
+    if not draws:
+        return []
+    if not (batch and problem.batch_label is not None and len(draws) > 1):
+        return [
+            _finish(problem, d, _call(problem, d[0]), _call(problem, _transform(problem, d)))
+            for d in draws
+        ]
+    k = len(draws)
+    stacked_x = [np.concatenate(parts) for parts in zip(*(d[0] for d in draws), strict=True)]
+    moved = [_transform(problem, d) for d in draws]
+    stacked_gx = [np.concatenate(parts) for parts in zip(*moved, strict=True)]
+    fx_all = _call(problem, stacked_x, batch=k)
+    fgx_all = _call(problem, stacked_gx, batch=k)
+    fx_parts = [np.split(a, k) for a in fx_all]
+    fgx_parts = [np.split(a, k) for a in fgx_all]
+    return [
+        _finish(problem, d, tuple(p[i] for p in fx_parts), tuple(p[i] for p in fgx_parts))
+        for i, d in enumerate(draws)
+    ]
+
+
+def compare(label: str, ev: Evaluation, tolerance: float) -> CaseResult:
+    """The relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` of one evaluated case, and where the
+    largest elementwise difference sits."""
+    finite = all(np.all(np.isfinite(a)) for a in (*ev.fx, *ev.fgx))
+    total = sum(a.size for a in ev.fx)
     if not finite:
         return CaseResult(label, float("nan"), float("nan"), (0, ()), total, total, False)
-    diffs = [np.abs(a - b) for a, b in zip(fgx, gfx, strict=True)]
+    diffs = [np.abs(a - b) for a, b in zip(ev.fgx, ev.gfx, strict=True)]
     num = float(np.sqrt(sum(float(np.sum(d * d)) for d in diffs)))
-    den = float(np.sqrt(sum(float(np.sum(a * a)) for a in fx)))
+    den = float(np.sqrt(sum(float(np.sum(a * a)) for a in ev.fx)))
     error = num / den if den > 0 else num
-    scale = max((float(np.max(np.abs(a))) for a in gfx if a.size), default=0.0)
+    scale = max((float(np.max(np.abs(a))) for a in ev.gfx if a.size), default=0.0)
     mismatched = sum(int(np.count_nonzero(d > tolerance * scale)) for d in diffs)
     peak = [float(d.max()) if d.size else 0.0 for d in diffs]
     out_idx = int(np.argmax(peak))
@@ -310,66 +395,133 @@ def _measure_case(
 
 def _cases_of(
     problem: Problem, groups: tuple[Group, ...], seed: int, trials: int
-) -> list[tuple[str, Callable[[], tuple[list[Array], list[tuple[Group, GroupElement]]]]]]:
+) -> list[tuple[str, Callable[[], Draw]]]:
     """Every case of one group set, as ``(label, draw)`` with ``draw`` replaying it exactly."""
     label = set_name(groups)
-    cases: list[tuple[str, Callable[[], tuple[list[Array], list[tuple[Group, GroupElement]]]]]] = []
 
-    def haar(t: int, kind: str = "haar", fixed: dict[int, GroupElement] | None = None) -> Any:
-        def draw() -> tuple[list[Array], list[tuple[Group, GroupElement]]]:
+    def drawer(kind: str, t: int, fixed: dict[int, GroupElement] | None = None
+               ) -> Callable[[], Draw]:
+        def draw() -> Draw:
             rng = case_rng(seed, label, kind, t)
             x = _draw_inputs(problem, rng)
-            elements = [
-                (g, (fixed or {}).get(i) or (g.identity() if kind == "identity" else g.sample(rng)))
-                for i, g in enumerate(groups)
-            ]
+            elements: Elements = []
+            for i, g in enumerate(groups):
+                if fixed is not None and i in fixed:
+                    elements.append((g, fixed[i]))
+                else:
+                    elements.append((g, g.identity() if kind == "identity" else g.sample(rng)))
             return x, elements
         return draw
 
-    for t in range(trials):
-        cases.append((f"haar:{t}", haar(t)))
+    cases = [(f"haar:{t}", drawer("haar", t)) for t in range(trials)]
     probe_rng = case_rng(seed, label, "probe", 0)
     k = 0
     for i, g in enumerate(groups):
         for probe_name, element in g.probes(probe_rng):
             k += 1
             name = f"probe:{probe_name}" if len(groups) == 1 else f"probe:{g.name}:{probe_name}"
-            cases.append((name, haar(k, "probe", {i: element})))
+            cases.append((name, drawer("probe", k, {i: element})))
+    cases += [(f"identity:{t}", drawer("identity", t)) for t in range(NOISE_REPEATS)]
     return cases
 
 
-def measure_equivariance(problem: Problem, seed: int = 0, trials: int = 20,
-                         tolerance: float = 0.0, case: str | None = None) -> list[GroupMeasurement]:
+def search_worst(
+    problem: Problem, start: Evaluation, rng: np.random.Generator, steps: int, tolerance: float
+) -> tuple[CaseResult, Evaluation]:
+    """Local search over the group for a larger error, from the worst case found so far.
+
+    A (1+1) evolution strategy on ``log error``: each step moves one factor of the element
+    to a random neighbour (a Lie-algebra step ``exp(σA)·Q`` for O/SO, a transposition for S,
+    a ±1 shift for C) and keeps the move if the error grows; σ grows after a success and
+    shrinks after a failure. The input ``x`` stays the one of the starting case.
+    """
+    best_ev = start
+    best = compare("search", start, tolerance)
+    scale = 0.3
+    for _ in range(steps):
+        if not best.finite:
+            break
+        i = int(rng.integers(len(best_ev.elements)))
+        moved = list(best_ev.elements)
+        group, element = moved[i]
+        moved[i] = (group, group.neighbour(element, rng, scale))
+        draw: Draw = (best_ev.x, moved)
+        ev = _finish(problem, draw, best_ev.fx, _call(problem, _transform(problem, draw)))
+        candidate = compare("search", ev, tolerance)
+        if not candidate.finite or candidate.error > best.error:
+            best, best_ev = candidate, ev
+            scale = min(scale * 1.5, np.pi)
+        else:
+            scale = max(scale * 0.85, 1e-3)
+    return best, best_ev
+
+
+@dataclass
+class MeasureOptions:
+    """How to measure: seed, Haar trials, search steps, batching, and an optional single case."""
+
+    seed: int = 0
+    trials: int = 20
+    tolerance: float = 0.0
+    case: str | None = None
+    search: int = 0
+    batch: bool = True
+
+
+def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
+                         ) -> list[GroupMeasurement]:
     """Measure every group (and the product of all of them) on Haar draws and probes.
 
-    ``tolerance`` only sets which elements count as mismatched in each case's details; it
-    plays no part in any error value. ``case="O(d)/haar:3"`` runs that one case only.
+    ``options.tolerance`` only sets which elements count as mismatched in each case's details;
+    it plays no part in any error value. ``case="O(d)/haar:3"`` runs that one case only.
     """
-    if trials < 1:
-        raise SpecError(f"--trials: {trials} must be at least 1")
-    wanted_set, wanted_case = _split_case(case, problem)
+    opts = options or MeasureOptions()
+    if opts.trials < 1:
+        raise SpecError(f"--trials: {opts.trials} must be at least 1")
+    if opts.search < 0:
+        raise SpecError(f"--search: {opts.search} steps must be at least 0")
+    wanted_set, wanted_case = _split_case(opts.case, problem)
     measurements = []
     for groups in problem.group_sets():
         label = set_name(groups)
         if wanted_set is not None and label != wanted_set:
             continue
         start = time.perf_counter()
-        all_cases = _cases_of(problem, groups, seed, trials)
-        if wanted_case is not None:
-            all_cases = [(n, d) for n, d in all_cases if n == wanted_case]
-            if not all_cases:
-                raise SpecError(f"--case: {case!r}: no case {wanted_case!r} in {label}")
-        results = [_measure_case(problem, n, *draw(), tolerance) for n, draw in all_cases]
+        cases = _cases_of(problem, groups, opts.seed, opts.trials)
+        searching = opts.search > 0 and wanted_case in (None, "search")
+        if wanted_case is not None and wanted_case != "search":
+            cases = [(n, d) for n, d in cases if n == wanted_case]
+            if not cases:
+                raise SpecError(f"--case: {opts.case!r}: no case {wanted_case!r} in {label}")
+        evaluations = evaluate(problem, [draw() for _, draw in cases], opts.batch)
+        results = []
+        ranked: list[tuple[float, Evaluation]] = []
         noise = 0.0
-        for t in range(NOISE_REPEATS):
-            rng = case_rng(seed, label, "identity", t)
-            x = _draw_inputs(problem, rng)
-            r = _measure_case(problem, f"identity:{t}", x, [(g, g.identity()) for g in groups],
-                              tolerance)
-            noise = max(noise, r.error) if r.finite else float("nan")
-        measurements.append(GroupMeasurement(
-            label, tuple(g.name for g in groups), results, noise, time.perf_counter() - start,
-        ))
+        for (name, _), ev in zip(cases, evaluations, strict=True):
+            r = compare(name, ev, opts.tolerance)
+            if name.startswith("identity:"):
+                noise = max(noise, r.error) if r.finite else float("nan")
+                continue
+            results.append(r)
+            ranked.append((_order(r.error), ev))
+        ranked.sort(key=lambda item: item[0], reverse=True)
+        worst = ranked[0] if ranked else None
+        if searching and ranked:
+            # Several starts: the worst case can be a trap (its error owed to x, not to g).
+            rng = case_rng(opts.seed, label, "search", 0)
+            starts = ranked[:SEARCH_STARTS]
+            found, ev = max(
+                (search_worst(problem, start, rng, opts.search // len(starts), opts.tolerance)
+                 for _, start in starts),
+                key=lambda pair: _order(pair[0].error),
+            )
+            results = [found] if wanted_case == "search" else [*results, found]
+            if _order(found.error) >= ranked[0][0]:
+                worst = (_order(found.error), ev)
+        m = GroupMeasurement(label, tuple(g.name for g in groups), results, noise,
+                             time.perf_counter() - start)
+        m.worst_evaluation = worst[1] if worst is not None else None
+        measurements.append(m)
     return measurements
 
 
@@ -414,6 +566,8 @@ def check_equivariance(
     data: Sequence[Array | None] | None = None,
     case: str | None = None,
     name: str | None = None,
+    search: int = 0,
+    batch: bool = True,
 ) -> EquivarianceResult:
     """Measure and judge the equivariance of ``fn`` (a function of numpy arrays).
 
@@ -439,15 +593,18 @@ def check_equivariance(
 
     _, wrapped = adapt(fn, dtype)
     problem = resolve(wrapped, signature, dtype, data, name or getattr(fn, "__name__", None))
-    return run_problem(problem, signature, seed, case, data_source="given" if data else "random")
+    return run_problem(problem, signature, seed, case, "given" if data else "random",
+                       search=search, batch=batch)
 
 
 def run_problem(problem: Problem, signature: Signature, seed: int, case: str | None,
-                data_source: str = "random") -> EquivarianceResult:
+                data_source: str = "random", search: int = 0, batch: bool = True
+                ) -> EquivarianceResult:
     """Measure and judge a resolved problem (shared by the Python API and the CLI)."""
     n_trials = signature.trials if signature.trials is not None else 20
     tolerance = tolerance_for(problem.dtype, signature.rtol)
-    measurements = measure_equivariance(problem, seed, n_trials, tolerance, case)
+    options = MeasureOptions(seed, n_trials, tolerance, case, search, batch)
+    measurements = measure_equivariance(problem, options)
     groups = judge(measurements, tolerance)
     warnings = [
         f"{g.measurement.name}: noise floor {g.measurement.noise_floor:.2e} is above a tenth of "

@@ -133,6 +133,12 @@ class Group(ABC):
     def element(self, data: Array) -> GroupElement:
         """Rebuild an element from :meth:`GroupElement.to_array` output (replays)."""
 
+    @abstractmethod
+    def neighbour(
+        self, element: GroupElement, rng: np.random.Generator, scale: float
+    ) -> GroupElement:
+        """A random element near ``element`` (the move of the worst-case local search)."""
+
     def __repr__(self) -> str:
         return f"{self.name} with {self.label}={self.size}"
 
@@ -208,6 +214,24 @@ class Orthogonal(Group):
         data = np.asarray(data, dtype=np.float64)
         return MatrixElement(np.eye(self.size) if data.ndim == 1 else data)
 
+    def neighbour(
+        self, element: GroupElement, rng: np.random.Generator, scale: float
+    ) -> GroupElement:
+        """``cay(scale·A)·Q`` for a random skew-symmetric ``A`` of unit Frobenius norm: a step
+        in Lie-algebra coordinates, which stays in the same connected component (det kept).
+
+        The Cayley map ``(I − A/2)⁻¹(I + A/2)`` agrees with ``exp(A)`` to second order, is
+        exactly orthogonal, and costs one linear solve instead of a matrix exponential.
+        """
+        g = rng.standard_normal((self.size, self.size))
+        a = g - g.T
+        norm = float(np.linalg.norm(a))
+        if norm == 0:
+            return element
+        half = 0.5 * scale * a / norm
+        eye = np.eye(self.size)
+        return MatrixElement(np.linalg.solve(eye - half, eye + half) @ element.matrix())
+
 
 @register_group
 class SpecialOrthogonal(Orthogonal):
@@ -267,6 +291,18 @@ class Symmetric(Group):
     def element(self, data: Array) -> GroupElement:
         return PermutationElement(np.asarray(data, dtype=np.int64))
 
+    def neighbour(
+        self, element: GroupElement, rng: np.random.Generator, scale: float
+    ) -> GroupElement:
+        """Compose with one random transposition (more of them for a large ``scale``)."""
+        perm = np.arange(self.size)
+        if self.size < 2:
+            return element
+        for _ in range(1 + int(scale)):
+            i, j = rng.choice(self.size, size=2, replace=False)
+            perm[[i, j]] = perm[[j, i]]
+        return PermutationElement(perm).compose(element)
+
 
 @register_group
 class Cyclic(Symmetric):
@@ -284,6 +320,13 @@ class Cyclic(Symmetric):
             ("shift+1", PermutationElement(np.roll(np.arange(n), 1))),
             ("shift-1", PermutationElement(np.roll(np.arange(n), -1))),
         ]
+
+    def neighbour(
+        self, element: GroupElement, rng: np.random.Generator, scale: float
+    ) -> GroupElement:
+        """Compose with a shift by +1 or -1."""
+        shift = np.roll(np.arange(self.size), 1 if rng.random() < 0.5 else -1)
+        return PermutationElement(shift).compose(element)
 
     def contains(self, element: GroupElement, atol: float = 1e-10) -> bool:
         if not super().contains(element, atol):
