@@ -15,7 +15,7 @@ import typer
 
 from symcheck.cli.common import one_line
 
-COMMAND_MODULES: tuple[str, ...] = ("equivariance", "form")
+COMMAND_MODULES: tuple[str, ...] = ("equivariance", "form", "check")
 
 app = typer.Typer(
     name="symcheck",

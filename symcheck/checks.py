@@ -1,0 +1,176 @@
+"""Running declared checks: a registry of runners, one per kind, each returning a plain outcome.
+
+A runner takes a :class:`~symcheck.config.CheckSpec` and returns a :class:`CheckOutcome` with
+the verdict, the key numbers and a plain-text report; it computes through the same Python API
+a user would call (``check_equivariance`` for models), so ``symcheck check`` and
+``symcheck equivariance`` report the same numbers for the same seed. :func:`run_check` turns an
+input error raised while one check runs (a model file that does not import, a model that
+raises) into an ``error`` outcome, so the other checks still run.
+
+Adding a kind is adding a runner::
+
+    @register("model")
+    def run_model(spec: CheckSpec) -> CheckOutcome: ...
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from symcheck.errors import SymcheckError
+
+if TYPE_CHECKING:
+    from symcheck.config import CheckSpec
+
+VERDICTS = ("pass", "fail", "error")
+
+
+@dataclass
+class CheckOutcome:
+    """What one declared check found; :meth:`to_dict` is its entry in the JSON report."""
+
+    name: str
+    kind: str
+    verdict: str  # "pass" | "fail" | "error"
+    summary: str  # one line: what broke (or what holds)
+    report: str = ""  # plain text: the failing cases and the replay command
+    numbers: dict[str, Any] = field(default_factory=dict)  # e.g. max error per group
+    seconds: float = 0.0
+    file: str | None = None  # the file checked, relative to the current directory
+    line: int | None = None  # where the checked callable is defined, when known
+    replay: str | None = None  # the command that reproduces the worst failing case
+    details: dict[str, Any] | None = None  # the engine's full result, as JSON
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "verdict": self.verdict,
+            "summary": self.summary, "numbers": self.numbers, "seconds": self.seconds,
+            "file": self.file, "line": self.line, "replay": self.replay, "report": self.report,
+            "result": self.details,
+        }
+
+
+Runner = Callable[["CheckSpec"], CheckOutcome]
+
+#: kind -> runner; kinds whose module is not part of this build raise a clear error when run
+RUNNERS: dict[str, Runner] = {}
+
+
+def register(kind: str) -> Callable[[Runner], Runner]:
+    """Decorator: make ``fn`` the runner of checks of ``kind``."""
+    def add(fn: Runner) -> Runner:
+        RUNNERS[kind] = fn
+        return fn
+    return add
+
+
+def run_check(spec: CheckSpec) -> CheckOutcome:
+    """Run one check; an input error inside it becomes an ``error`` outcome with its message."""
+    start = time.perf_counter()
+    runner = RUNNERS.get(spec.kind)
+    try:
+        if runner is None:
+            raise SymcheckError(f"no runner for checks of kind {spec.kind!r}")
+        outcome = runner(spec)
+    except SymcheckError as exc:
+        message = " ".join(str(exc).split())
+        outcome = CheckOutcome(
+            spec.name, spec.kind, "error", message, report=message, file=spec.display_path,
+        )
+    return replace(outcome, seconds=time.perf_counter() - start)
+
+
+def run_checks(specs: Sequence[CheckSpec],
+               on_done: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
+    """Run every check in order; ``on_done`` is called after each (e.g. to print progress)."""
+    outcomes = []
+    for spec in specs:
+        outcome = run_check(spec)
+        if on_done is not None:
+            on_done(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+@register("model")
+def run_model(spec: CheckSpec) -> CheckOutcome:
+    """Check a Python callable with :func:`symcheck.check_equivariance`."""
+    from symcheck.cli.equivariance import replay_command
+    from symcheck.engine import check_equivariance
+    from symcheck.models import load_python
+    from symcheck.report.check import equivariance_report, equivariance_summary
+    from symcheck.signature import Signature
+
+    o = spec.options
+    loaded = load_python(spec.display_target)
+    result = check_equivariance(
+        loaded.obj, o.get("inputs"), o.get("output"), o.get("groups"), o.get("sizes"),
+        trials=o.get("trials"), seed=o.get("seed", 0), rtol=o.get("rtol"),
+        dtype=o.get("dtype", "float64"), name=loaded.name,
+    )
+    # The same merge check_equivariance does, for the replay command's flags.
+    signature = (loaded.signature or Signature()).merged(
+        inputs=o.get("inputs"), outputs=o.get("output"), groups=o.get("groups"),
+        sizes=o.get("sizes"), trials=o.get("trials"), rtol=o.get("rtol"),
+    )
+    replay = replay_command(spec.display_target, signature, result, None)
+    return CheckOutcome(
+        spec.name, "model", result.verdict, equivariance_summary(result),
+        report=equivariance_report(result, replay),
+        numbers={
+            "max_error": {g.measurement.name: g.measurement.stat(100) for g in result.groups},
+            "tolerance": result.tolerance,
+        },
+        file=spec.display_path, line=_line_of(loaded.obj), replay=replay,
+        details=result.to_dict(),
+    )
+
+
+def _line_of(obj: Any) -> int | None:
+    """The line where ``obj`` (or its class) is defined, for annotations; None if unknown."""
+    import inspect
+
+    for candidate in (obj, type(obj)):
+        try:
+            return inspect.getsourcelines(inspect.unwrap(candidate))[1]
+        except (TypeError, OSError):
+            continue
+    return None
+
+
+def _needs(module: str, kind: str) -> Any:
+    """Import the module a kind's runner is built on, or say it is not in this build."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            raise SymcheckError(
+                f"{kind} checks need {module}, which is not available in this build"
+            ) from None
+        raise
+
+
+@register("weights")
+def run_weights(spec: CheckSpec) -> CheckOutcome:
+    """Saved attention weights: needs :mod:`symcheck.weights`."""
+    _needs("symcheck.weights", "weights")
+    raise SymcheckError(
+        "weights checks need a Python API of symcheck.weights, not available in this build"
+    )
+
+
+@register("matrix")
+def run_matrix(spec: CheckSpec) -> CheckOutcome:
+    """Sparse approximation of a target matrix: needs :mod:`symcheck.sparse`."""
+    _needs("symcheck.sparse", "matrix")
+    raise SymcheckError(
+        "matrix checks need a Python API of symcheck.sparse, not available in this build"
+    )

@@ -1,0 +1,93 @@
+"""``symcheck check``: run every check declared in pyproject.toml or symcheck.toml (a CI gate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from symcheck.cli import options as opt
+from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
+
+HELP = (
+    "Run every check declared in the project's configuration: [[check]] tables in "
+    "symcheck.toml, or [[tool.symcheck.check]] tables in pyproject.toml (the current "
+    "directory's, or --config PATH). Paths in it are relative to its folder.\n\n"
+    "Exit 0: every check passes; 1: a check fails (a symmetry is broken) or could not run (its "
+    "model does not import, raises, or returns the wrong shape: the other checks still run and "
+    "it is reported as an error); 2: the configuration or the call is wrong (nothing is run)."
+)
+
+Config = Annotated[
+    Path | None,
+    typer.Option("--config", metavar="PATH", help="symcheck.toml or pyproject.toml to read."),
+]
+Only = Annotated[
+    list[str] | None,
+    typer.Option("--only", metavar="NAME", help="Run only the check called NAME (repeat)."),
+]
+Junit = Annotated[
+    str | None,
+    typer.Option("--junit", metavar="PATH", help="Also write JUnit XML to PATH ('-': stdout)."),
+]
+Github = Annotated[
+    bool,
+    typer.Option("--github", help="Print a GitHub Actions ::error annotation per failing check."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check", help=HELP)(check)
+
+
+def check(
+    config: Config = None,
+    only: Only = None,
+    junit: Junit = None,
+    json_path: opt.Json = None,
+    github: Github = False,
+    debug: opt.Debug = False,
+) -> None:
+    def body() -> int:
+        import sys
+
+        from symcheck.checks import run_checks
+        from symcheck.config import load_config
+        from symcheck.errors import InputFileError
+        from symcheck.io import write_json
+        from symcheck.report.check import counts, github_annotations, render_summary
+        from symcheck.report.junit import write_junit
+
+        if junit == "-" and json_path == "-":
+            raise InputFileError("--junit and --json: only one of them can write to stdout ('-')")
+        for flag, path in (("--junit", junit), ("--json", json_path)):
+            if path not in (None, "-") and not Path(path).resolve().parent.is_dir():
+                raise InputFileError(
+                    f"{flag}: {path!r}: directory {str(Path(path).parent)!r} does not exist"
+                )
+        cfg = load_config(config)
+        specs = cfg.select(only)
+        outcomes = run_checks(specs)
+        if junit is not None:
+            write_junit(junit, outcomes)
+        if json_path is not None:
+            c = counts(outcomes)
+            write_json(json_path, {
+                "config": cfg.display_path,
+                "verdict": "pass" if all(o.passed for o in outcomes) else "fail",
+                "passed": c["pass"], "failed": c["fail"], "errors": c["error"],
+                "seconds": sum(o.seconds for o in outcomes),
+                "checks": [o.to_dict() for o in outcomes],
+            })
+        # Whatever a machine reads from stdout ('-') keeps it; the table then goes to stderr.
+        stdout_taken = "-" in (junit, json_path)
+        render_summary(outcomes, cfg.display_path, to_stderr=stdout_taken)
+        if github:
+            stream = sys.stderr if stdout_taken else sys.stdout
+            for line in github_annotations(outcomes):
+                stream.write(line + "\n")
+            stream.flush()
+        return EXIT_OK if all(o.passed for o in outcomes) else EXIT_FAIL
+
+    run(body, debug)

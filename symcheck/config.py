@@ -1,0 +1,325 @@
+"""The checks a project declares for ``symcheck check``, read from TOML and validated strictly.
+
+Two places, the same tables::
+
+    # pyproject.toml                      # symcheck.toml
+    [[tool.symcheck.check]]               [[check]]
+    name = "attention"                    name = "attention"
+    model = "models.py:attention"         model = "models.py:attention"
+    groups = ["O(d)", "S(n)"]             groups = ["O(d)", "S(n)"]
+
+Each check names exactly one thing to check: ``model`` (a Python callable), ``weights`` (saved
+attention weights) or ``matrix`` (a target matrix for sparse approximation); that key is the
+check's *kind*. Paths are relative to the folder of the configuration file. Everything that can
+be wrong without running a model (unknown or missing keys, wrong types, malformed group names or
+axis specs, duplicate names) is a :class:`ConfigError`, which names the file, the check and the
+key; it makes ``symcheck check`` exit 2 before any check runs.
+
+>>> cfg = parse_config({"check": [{"name": "a", "model": "m.py:f", "groups": "S(n)"}]},
+...                    Path("symcheck.toml"))
+>>> cfg.checks[0].kind, cfg.checks[0].options["groups"]
+('model', ['S(n)'])
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from symcheck.errors import SpecError, SymcheckError
+
+CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
+KINDS = ("model", "weights", "matrix")
+
+
+class ConfigError(SymcheckError):
+    """The configuration file is missing, malformed, or declares a check wrongly."""
+
+
+Validator = Callable[[Any, str], Any]
+
+
+def _string_list(value: Any, where: str) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
+        raise ConfigError(f"{where} must be a string or a non-empty list of strings, "
+                          f"got {value!r}")
+    return list(items)
+
+
+def _specs(value: Any, where: str) -> list[str]:
+    from symcheck.specs import AxisSpec
+
+    specs = _string_list(value, where)
+    for text in specs:
+        try:
+            AxisSpec.parse(text, "--spec")
+        except SpecError as exc:
+            raise ConfigError(f"{where}: {_unprefixed(exc)}") from None
+    return specs
+
+
+def _groups(value: Any, where: str) -> list[str]:
+    from symcheck.groups import parse_group_name
+
+    groups = _string_list(value, where)
+    for text in groups:
+        try:
+            parse_group_name(text)
+        except SpecError as exc:
+            raise ConfigError(f"{where}: {_unprefixed(exc)}") from None
+    if len(set(groups)) != len(groups):
+        raise ConfigError(f"{where}: a group is named twice in {groups}")
+    return groups
+
+
+def _sizes(value: Any, where: str) -> dict[str, int]:
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"{where} must be a table such as {{ n = 8, d = 16 }}, got {value!r}")
+    for label, size in value.items():
+        if not label.isidentifier() or not _is_int(size) or size < 1:
+            raise ConfigError(f"{where}: {label} = {size!r} must be a positive integer")
+    return dict(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_at_least(low: int) -> Validator:
+    def check(value: Any, where: str) -> int:
+        if not _is_int(value) or value < low:
+            raise ConfigError(f"{where} must be an integer ≥ {low}, got {value!r}")
+        return int(value)
+    return check
+
+
+def _positive_float(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{where} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _dtype(value: Any, where: str) -> str:
+    from symcheck.tolerances import DEFAULT_RTOL
+
+    if value not in DEFAULT_RTOL:
+        raise ConfigError(f"{where} must be one of {', '.join(DEFAULT_RTOL)}, got {value!r}")
+    return str(value)
+
+
+def _path(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be a file path (a non-empty string), got {value!r}")
+    return value
+
+
+_EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
+    "inputs": _specs,
+    "output": _specs,
+    "groups": _groups,
+    "sizes": _sizes,
+    "trials": _int_at_least(1),
+    "seed": _int_at_least(0),
+    "rtol": _positive_float,
+    "dtype": _dtype,
+}
+
+#: kind -> the optional keys a check of that kind accepts, with their validators
+OPTIONS: dict[str, dict[str, Validator]] = {
+    "model": dict(_EQUIVARIANCE_OPTIONS),
+    "weights": dict(_EQUIVARIANCE_OPTIONS),
+    "matrix": {
+        "precision": _positive_float,
+        "max_d": _int_at_least(1),
+        "seed": _int_at_least(0),
+    },
+}
+
+DEFAULTS: dict[str, Any] = {"seed": 0}
+
+
+def known_keys(kind: str | None = None) -> list[str]:
+    """The keys a check of ``kind`` may have, in documentation order (any kind when None)."""
+    keys = ["name", *(KINDS if kind is None else [kind])]
+    for k in KINDS if kind is None else [kind]:
+        keys += [key for key in OPTIONS[k] if key not in keys]
+    return keys
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One declared check, validated; ``options`` holds its optional keys (seed defaulted)."""
+
+    name: str
+    kind: str  # "model" | "weights" | "matrix"
+    target: str  # the path as written, for a model possibly with ":NAME"
+    path: Path  # the file, resolved against the configuration's folder
+    member: str | None  # the NAME of "models.py:NAME"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def display_path(self) -> str:
+        """The file relative to the current directory when it is below it (else absolute)."""
+        return shown_path(self.path)
+
+    @property
+    def display_target(self) -> str:
+        """What ``symcheck equivariance`` would be given to check the same callable."""
+        return f"{self.display_path}:{self.member}" if self.member else self.display_path
+
+
+@dataclass(frozen=True)
+class Config:
+    """A configuration file and the checks it declares, in file order."""
+
+    path: Path
+    checks: tuple[CheckSpec, ...]
+
+    @property
+    def display_path(self) -> str:
+        return shown_path(self.path)
+
+    def select(self, only: Sequence[str] | None) -> list[CheckSpec]:
+        """The checks named in ``only`` (all when empty), in file order."""
+        if not only:
+            return list(self.checks)
+        names = [c.name for c in self.checks]
+        for wanted in only:
+            if wanted not in names:
+                raise ConfigError(
+                    f"--only: no check named {wanted!r} in {self.display_path} "
+                    f"(checks: {', '.join(names)})"
+                )
+        return [c for c in self.checks if c.name in set(only)]
+
+
+def find_config(folder: Path | None = None) -> Path:
+    """``symcheck.toml`` in ``folder`` (default: the current directory), else a
+    ``pyproject.toml`` there that has a ``[tool.symcheck]`` table."""
+    folder = folder or Path.cwd()
+    dedicated = folder / "symcheck.toml"
+    if dedicated.is_file():
+        return dedicated
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        if "symcheck" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+        raise ConfigError(
+            f"--config: {shown_path(pyproject)} has no [tool.symcheck] table; declare checks as "
+            "[[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] tables"
+        )
+    raise ConfigError(
+        f"--config: no symcheck.toml or pyproject.toml in {shown_path(folder)}; "
+        "run symcheck check in the project's folder or pass --config PATH"
+    )
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate the configuration at ``path`` (found with :func:`find_config` if None)."""
+    if path is None:
+        path = find_config()
+    elif not path.is_file():
+        raise ConfigError(f"--config: file {str(path)!r} does not exist")
+    return parse_config(_read_toml(path), path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{shown_path(path)}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate the parsed TOML of the configuration file ``path``."""
+    shown = shown_path(path)
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("symcheck")
+        where = "[tool.symcheck]"
+        if table is None:
+            raise ConfigError(f"{shown}: no [tool.symcheck] table")
+    else:
+        table, where = data, "top level"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{shown}: {where} must be a table")
+    unknown = sorted(set(table) - {"check"})
+    if unknown:
+        raise ConfigError(f"{shown}: {where}: unknown key {unknown[0]!r} (known: check)")
+    entries = table.get("check")
+    header = "[[tool.symcheck.check]]" if path.name == "pyproject.toml" else "[[check]]"
+    if not isinstance(entries, list) or not entries or not all(
+        isinstance(e, dict) for e in entries
+    ):
+        raise ConfigError(f"{shown}: no checks declared; add {header} tables")
+    checks: list[CheckSpec] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries, start=1):
+        check = _parse_check(entry, index, path, shown)
+        if check.name in seen:
+            raise ConfigError(f"{shown}: check {check.name!r}: the name is used twice")
+        seen.add(check.name)
+        checks.append(check)
+    return Config(path, tuple(checks))
+
+
+def _parse_check(entry: Mapping[str, Any], index: int, path: Path, shown: str) -> CheckSpec:
+    name = entry.get("name")
+    if name is None:
+        raise ConfigError(f"{shown}: check #{index}: missing key 'name'")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{shown}: check #{index}: 'name' must be a non-empty string, "
+                          f"got {name!r}")
+    label = f"{shown}: check {name!r}"
+    kinds = [k for k in KINDS if k in entry]
+    if not kinds:
+        raise ConfigError(f"{label}: missing what to check: one of 'model', 'weights', 'matrix'")
+    if len(kinds) > 1:
+        raise ConfigError(f"{label}: {' and '.join(repr(k) for k in kinds)} are both given; "
+                          "a check has exactly one of 'model', 'weights', 'matrix'")
+    kind = kinds[0]
+    allowed = OPTIONS[kind]
+    for key in entry:
+        if key not in allowed and key not in ("name", kind):
+            extra = "" if key not in known_keys() else f" in a {kind} check"
+            raise ConfigError(
+                f"{label}: unknown key {key!r}{extra} (known: {', '.join(known_keys(kind))})"
+            )
+    target = _path(entry[kind], f"{label}: {kind!r}")
+    member: str | None = None
+    file_part = target
+    if kind == "model":
+        from symcheck.models import split_target
+
+        file, member = split_target(target)
+        file_part = str(file)
+    options = dict(DEFAULTS) if "seed" in allowed else {}
+    for key, validate in allowed.items():
+        if key in entry:
+            options[key] = validate(entry[key], f"{label}: {key!r}")
+    return CheckSpec(
+        name=name, kind=kind, target=target, path=(path.parent / file_part).resolve(),
+        member=member, options=options,
+    )
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when it lies below it, else absolute."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        return str(resolved)
+
+
+def _unprefixed(exc: Exception) -> str:
+    """A spec/group message without its CLI flag (``--group: ``), which a config has not."""
+    text = str(exc)
+    head, sep, rest = text.partition(": ")
+    return rest if sep and head.startswith("--") else text

@@ -1,0 +1,145 @@
+"""Reports of ``symcheck check``: the summary table, plain-text check reports, GitHub annotations.
+
+Plain-text pieces (the per-check report and summary lines, the annotations) are built from the
+result objects without rich, so the JUnit and JSON writers can use them; only
+:func:`render_summary` draws with rich, imported when it is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from symcheck.report import fmt_float
+
+if TYPE_CHECKING:
+    from symcheck.checks import CheckOutcome
+    from symcheck.engine import EquivarianceResult
+
+_VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta"}
+
+
+def equivariance_summary(result: EquivarianceResult) -> str:
+    """One line: what is broken and how badly, or what holds."""
+    failing = [g for g in result.groups if not g.passed]
+    if not failing:
+        largest = max((g.measurement.stat(100) for g in result.groups), default=0.0)
+        names = ", ".join(g.measurement.name for g in result.groups)
+        return (f"equivariant under {names} (max error {fmt_float(largest)} ≤ tolerance "
+                f"{fmt_float(result.tolerance, 1)})")
+    worst = result.worst_failure()
+    assert worst is not None  # failing is not empty
+    w = worst.measurement.worst
+    how = ("NaN/Inf in the output" if not w.finite else
+           f"relative error {fmt_float(w.error)} > tolerance {fmt_float(result.tolerance, 1)}")
+    broken = ", ".join(g.measurement.name for g in failing)
+    return (f"{result.model} is not equivariant under {broken}: {how} "
+            f"(worst case {worst.measurement.name}/{w.case}, seed {result.seed})")
+
+
+def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
+    """Plain text: one line per group, the failing groups' worst cases, the replay command."""
+    from symcheck.report.equivariance import describe_failure
+
+    sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
+    lines = [
+        f"{result.model}: ({', '.join(result.inputs)}) -> ({', '.join(result.outputs)}), "
+        f"sizes {sizes}, seed {result.seed}, {result.trials} Haar trials + probes per group, "
+        f"dtype {result.dtype}, tolerance {fmt_float(result.tolerance, 1)}",
+    ]
+    width = max(len(g.measurement.name) for g in result.groups)
+    for g in result.groups:
+        m = g.measurement
+        lines.append(f"  {m.name:<{width}}  max error {fmt_float(m.stat(100)):>9}  "
+                     f"noise floor {fmt_float(m.noise_floor):>9}  {g.verdict.upper()}")
+    lines += [f"warning: {w}" for w in result.warnings]
+    lines += [f"✗ {describe_failure(g)}" for g in result.groups if not g.passed]
+    if replay:
+        lines.append(f"replay the worst case: {replay}")
+    return "\n".join(lines)
+
+
+def key_numbers(outcome: CheckOutcome) -> str:
+    """The numbers column of the summary table: max error per group, or what the kind reports."""
+    if outcome.verdict == "error":
+        return "-"
+    errors = outcome.numbers.get("max_error")
+    if isinstance(errors, dict):
+        return "  ".join(f"{name} {fmt_float(value)}" for name, value in errors.items())
+    return "  ".join(f"{k} {v if isinstance(v, int | str) else fmt_float(v)}"
+                     for k, v in outcome.numbers.items())
+
+
+def counts(outcomes: Sequence[CheckOutcome]) -> dict[str, int]:
+    return {v: sum(o.verdict == v for o in outcomes) for v in ("pass", "fail", "error")}
+
+
+def summary_line(outcomes: Sequence[CheckOutcome]) -> str:
+    c = counts(outcomes)
+    return f"{c['pass']} passed, {c['fail']} failed, {_plural(c['error'], 'error')}"
+
+
+def render_summary(outcomes: Sequence[CheckOutcome], config: str,
+                   to_stderr: bool = False) -> None:
+    """The summary table, then each failing check's report and each error's message."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from symcheck.report import make_console, table_box
+
+    console = make_console(stderr=to_stderr)
+    console.print(f"symcheck check: {_plural(len(outcomes), 'check')} from {config}", markup=False)
+    table = Table(box=table_box(console), header_style="bold")
+    for column in ("check", "kind", "max error / result", "seconds", "verdict"):
+        table.add_column(column, justify="right" if column in ("seconds", "verdict") else "left",
+                         no_wrap=column != "max error / result")
+    for o in outcomes:
+        table.add_row(o.name, o.kind, key_numbers(o), f"{o.seconds:.2f}",
+                      Text(o.verdict.upper(), style=_VERDICT_STYLE[o.verdict]))
+    console.print(table)
+    for o in outcomes:
+        if o.verdict == "fail":
+            console.print(f"--- {o.name}: FAIL", style="bold red", markup=False)
+            console.print(o.report, soft_wrap=True, markup=False, highlight=False)
+        elif o.verdict == "error":
+            console.print(f"--- {o.name}: ERROR", style="bold magenta", markup=False)
+            console.print(o.summary, soft_wrap=True, markup=False, highlight=False)
+    verdict = "PASS" if all(o.passed for o in outcomes) else "FAIL"
+    style = "bold green" if verdict == "PASS" else "bold red"
+    console.print(Text.assemble((verdict, style), f": {summary_line(outcomes)}"))
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(outcomes: Sequence[CheckOutcome]) -> list[str]:
+    """``::error`` workflow commands, one per failing or erroring check.
+
+    >>> from symcheck.checks import CheckOutcome
+    >>> github_annotations([CheckOutcome("attn", "model", "fail", "50% off", file="m.py", line=3)])
+    ['::error file=m.py,line=3,title=symcheck attn::50%25 off']
+    """
+    lines = []
+    for o in outcomes:
+        if o.passed:
+            continue
+        props = []
+        if o.file:
+            props.append(f"file={_escape_property(o.file)}")
+            if o.line:
+                props.append(f"line={o.line}")
+        props.append(f"title={_escape_property(f'symcheck {o.name}')}")
+        message = o.summary if o.verdict == "fail" else f"could not run: {o.summary}"
+        if o.replay:
+            message += f" | replay: {o.replay}"
+        lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
+    return lines
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
