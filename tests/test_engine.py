@@ -164,7 +164,9 @@ def test_assert_equivariant_message() -> None:
         assert_equivariant(lambda x: attention(x + pos), "n d", "n d", "S(n)", SIZES, seed=3)
     message = str(info.value)
     assert "S(n): worst case" in message
-    assert "elements differ" in message and "at output 0[" in message
+    assert "Mismatched elements: " in message and "Greatest absolute difference: " in message
+    assert "at index (" in message and "of output 0" in message
+    assert "Greatest relative difference: " in message
     assert "seed=3" in message and "case='S(n)/" in message
     assert assert_equivariant(attention, "n d", "n d", "S(n)", SIZES).passed
 
