@@ -1,0 +1,456 @@
+"""The sparse-approximation API: plain result objects, no printing.
+
+>>> import numpy as np
+>>> from symcheck.sparse import approximate
+>>> result = approximate(np.eye(8)[::-1], precision=0.1)
+>>> result.best.d, result.met
+(2, True)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symcheck.errors import SymcheckError
+from symcheck.sparse import jl, opt
+from symcheck.sparse.matrix_io import TargetMatrix, check_memory, load_matrix, target_from_array
+from symcheck.sparse.precision import Precision, Targets, measure_params
+from symcheck.sparse.search import SearchResult, SeedOutcome, minimal_d
+from symcheck.sparse.structured import circle_params, lower_bound
+
+METHODS = ("auto", "opt", "jl")
+HIDDEN_SIZE = "d = column count of W_Q = rank of W_Q W_Kᵀ (X has width 2d)"
+PAPER_CONSTANT = 1.0
+# Largest JL parameter set materialised as arrays (X is L × 2d, W_Q and W_K are 2d × d).
+JL_MATERIALISE_BYTES = 512 << 20
+
+
+@dataclass
+class MethodResult:
+    """What one method found: its smallest verified ``d`` and the precision measured there."""
+
+    method: str
+    d: int | None
+    precision: Precision | None
+    success_rate: float | None
+    seconds: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = "done"
+    measured_from: str = "parameters"
+    note: str = ""
+    params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "d": self.d,
+            "x_width": None if self.d is None else 2 * self.d,
+            "precision": None if self.precision is None else self.precision.as_dict(),
+            "success_rate": self.success_rate,
+            "seconds": self.seconds,
+            "stopped": self.stopped,
+            "measured_from": self.measured_from,
+            "note": self.note,
+            "trials": self.trials,
+        }
+
+
+@dataclass
+class SparseApproxResult:
+    """The answer of ``symcheck sparse-approx``: every method's result and the context."""
+
+    source: str
+    size: int
+    nnz: int
+    max_row_nnz: int
+    max_ratio: float
+    targets: Targets
+    method: str
+    seed: int
+    seeds_per_d: int
+    max_d: int
+    time_limit: float | None
+    paper_bound: float
+    lower_bound: int
+    lower_bound_reason: str
+    methods: list[MethodResult]
+    seconds: float
+
+    @property
+    def log2_size(self) -> float:
+        return math.log2(self.size) if self.size > 1 else 0.0
+
+    @property
+    def best(self) -> MethodResult | None:
+        """The method result with the smallest verified ``d`` within ``max_d``."""
+        ok = [m for m in self.methods if m.d is not None and m.d <= self.max_d]
+        return min(ok, key=lambda m: m.d or 0) if ok else None
+
+    @property
+    def met(self) -> bool:
+        return self.best is not None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.met else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        best = self.best
+        return {
+            "matrix": self.source,
+            "L": self.size,
+            "nnz": self.nnz,
+            "max_row_nnz": self.max_row_nnz,
+            "max_ratio": self.max_ratio,
+            "targets": {"eps1": self.targets.eps1, "eps2": self.targets.eps2},
+            "method": self.method,
+            "seed": self.seed,
+            "seeds_per_d": self.seeds_per_d,
+            "max_d": self.max_d,
+            "time_limit": self.time_limit,
+            "hidden_size": HIDDEN_SIZE,
+            "log2_L": self.log2_size,
+            "paper_bound": {
+                "value": self.paper_bound,
+                "formula": "C * N * ln(R/eps2)^2 * ln(L) / eps1^2",
+                "constant": PAPER_CONSTANT,
+            },
+            "lower_bound": {"d": self.lower_bound, "reason": self.lower_bound_reason},
+            "best": None if best is None else {"method": best.method, "d": best.d},
+            "met": self.met,
+            "methods": [m.as_dict() for m in self.methods],
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class VerifyResult:
+    """A saved claim recomputed: the parameters' shapes, hidden size and measured precision."""
+
+    source: str
+    params_source: str
+    size: int
+    d: int
+    x_width: int
+    precision: Precision
+    targets: Targets
+    claimed: dict[str, Any]
+    seconds: float
+
+    @property
+    def met(self) -> bool:
+        return self.precision.meets(self.targets)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.met else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "matrix": self.source,
+            "params": self.params_source,
+            "L": self.size,
+            "d": self.d,
+            "x_width": self.x_width,
+            "targets": {"eps1": self.targets.eps1, "eps2": self.targets.eps2},
+            "precision": self.precision.as_dict(),
+            "met": self.met,
+            "claimed": self.claimed,
+            "seconds": self.seconds,
+        }
+
+
+def _target(matrix: Any) -> TargetMatrix:
+    if isinstance(matrix, TargetMatrix):
+        return matrix
+    if isinstance(matrix, str):
+        return load_matrix(matrix)
+    return target_from_array(matrix)
+
+
+def _truncate(u: np.ndarray, v: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best rank-``k`` factors of ``U Vᵀ`` (via QR of each factor: no ``L × L`` array)."""
+    qu, ru = np.linalg.qr(u)
+    qv, rv = np.linalg.qr(v)
+    a, s, bt = np.linalg.svd(ru @ rv.T)
+    root = np.sqrt(s[:k])
+    return qu @ (a[:, :k] * root), qv @ (bt[:k].T * root)
+
+
+def approximate(
+    matrix: Any,
+    *,
+    precision: float = 0.1,
+    ratio_precision: float | None = None,
+    leak_precision: float | None = None,
+    method: str = "auto",
+    max_d: int | None = None,
+    seed: int = 0,
+    seeds_per_d: int = 3,
+    time_limit: float | None = 120.0,
+    min_successes: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> SparseApproxResult:
+    """Smallest verified hidden size ``d`` reproducing ``matrix`` to the precision.
+
+    ``matrix`` is a path, an array, a scipy sparse matrix or a :class:`TargetMatrix`.
+    ``auto`` tries the exact constructions, then the low-rank fit search; ``opt`` only the fit
+    search; ``jl`` the paper's random projection. ``max_d`` defaults to ``L`` (``auto``/``opt``;
+    the truncated SVD of the logit target is exact at ``d = rank(B) ≤ L``) or ``2**20``
+    (``jl``, which needs ``d`` far above ``L``). A ``d`` counts as verified when at least
+    ``min_successes`` of its ``seeds_per_d`` seeds meet the precision.
+    """
+    if method not in METHODS:
+        raise SymcheckError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+    targets = Targets(
+        ratio_precision if ratio_precision is not None else precision,
+        leak_precision if leak_precision is not None else precision,
+    )
+    if seeds_per_d < 1:
+        raise SymcheckError(f"--seeds: {seeds_per_d} must be at least 1")
+    target = _target(matrix)
+    size = target.size
+    if max_d is None:
+        max_d = 1 << 20 if method == "jl" else size
+    if max_d < 1:
+        raise SymcheckError(f"--max-d: {max_d} must be at least 1")
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
+    seeds = [seed + i for i in range(seeds_per_d)]
+    lb, lb_reason = lower_bound(target)
+    results: list[MethodResult] = []
+
+    def remaining() -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.perf_counter())
+
+    if method == "jl":
+        results.append(_run_jl(target, targets, max_d, seeds, min_successes, remaining(), progress))
+    else:
+        known: int | None = None
+        if method == "auto":
+            circle = _run_circle(target, targets)
+            if circle is not None:
+                results.append(circle)
+                if circle.d is not None:
+                    known = circle.d
+        if known is None or known > lb:
+            top = max_d if known is None else min(max_d, known - 1)
+            if top >= lb:
+                results.append(
+                    _run_opt(target, targets, lb, top, seeds, min_successes, remaining(), progress)
+                )
+    return SparseApproxResult(
+        source=target.source,
+        size=size,
+        nnz=target.nnz,
+        max_row_nnz=target.max_row_nnz,
+        max_ratio=target.max_ratio,
+        targets=targets,
+        method=method,
+        seed=seed,
+        seeds_per_d=seeds_per_d,
+        max_d=max_d,
+        time_limit=time_limit,
+        paper_bound=jl.paper_bound(target, targets.eps1, targets.eps2, PAPER_CONSTANT),
+        lower_bound=lb,
+        lower_bound_reason=lb_reason,
+        methods=results,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _run_circle(target: TargetMatrix, targets: Targets) -> MethodResult | None:
+    t0 = time.perf_counter()
+    params = circle_params(target, targets.eps2)
+    if params is None:
+        return None
+    prec = measure_params(target, *params)
+    ok = prec.meets(targets)
+    return MethodResult(
+        method="circle",
+        d=2 if ok else None,
+        precision=prec,
+        success_rate=1.0 if ok else 0.0,
+        seconds=time.perf_counter() - t0,
+        trials=[
+            {"d": 2, "seeds": [], "successes": int(ok), "tried": 1, "success_rate": float(ok),
+             "best_eps1": prec.eps1, "best_eps2": prec.eps2, "seconds": 0.0}
+        ],
+        note="one nonzero per row: keys on a circle (deterministic, no seed)",
+        params=params if ok else None,
+    )
+
+
+def _run_opt(
+    target: TargetMatrix,
+    targets: Targets,
+    start: int,
+    max_d: int,
+    seeds: list[int],
+    min_successes: int,
+    time_limit: float | None,
+    progress: Callable[[str], None] | None,
+) -> MethodResult:
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
+    check_memory(8.0 * target.size * 4 * max_d, f"--max-d: {max_d} (factors of L={target.size})")
+    solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def try_seed(d: int, seed: int) -> SeedOutcome:
+        index = seeds.index(seed)
+        larger = [k for k in solved if k > d]
+        begin = None
+        if index == 0 and larger:
+            u_big, v_big = solved[min(larger)]
+            begin = _truncate(u_big, v_big, d)
+        res = opt.fit(
+            target,
+            targets,
+            d,
+            seed,
+            perturb=0.0 if index == 0 else 0.3,
+            deadline=deadline,
+            start=begin,
+        )
+        if res.met:
+            solved[d] = (res.u, res.v)
+        prec = res.precision
+        return SeedOutcome(d, seed, res.met, prec.eps1, prec.log_eps2, res.seconds, (res.u, res.v))
+
+    search = minimal_d(
+        try_seed,
+        start=start,
+        max_d=max_d,
+        seeds=seeds,
+        min_successes=min_successes,
+        time_limit=time_limit,
+        progress=progress,
+    )
+    return _finish("opt", target, search, t0, lambda o: opt.as_params(*o.payload))
+
+
+def _run_jl(
+    target: TargetMatrix,
+    targets: Targets,
+    max_d: int,
+    seeds: list[int],
+    min_successes: int,
+    time_limit: float | None,
+    progress: Callable[[str], None] | None,
+) -> MethodResult:
+    t0 = time.perf_counter()
+    check_memory(8.0 * target.size**2 * 2, f"--method jl at L={target.size}")
+
+    def try_seed(d: int, seed: int) -> SeedOutcome:
+        s0 = time.perf_counter()
+        prec = jl.jl_measure(target, targets.eps1, targets.eps2, d, seed)
+        return SeedOutcome(
+            d, seed, prec.meets(targets), prec.eps1, prec.log_eps2, time.perf_counter() - s0
+        )
+
+    search = minimal_d(
+        try_seed,
+        start=1,
+        max_d=max_d,
+        seeds=seeds,
+        min_successes=min_successes,
+        rel_tol=0.05,
+        time_limit=time_limit,
+        progress=progress,
+    )
+    best = search.best
+    size = target.size
+    if best is not None and jl.params_nbytes(size, best.d) <= JL_MATERIALISE_BYTES:
+        return _finish(
+            "jl",
+            target,
+            search,
+            t0,
+            lambda o: jl.jl_params(target, targets.eps1, targets.eps2, o.d, o.seed),
+            note="bisection to 5 % of d",
+        )
+    result = _finish("jl", target, search, t0, None, note="bisection to 5 % of d")
+    if best is not None:
+        result.measured_from = "streamed X1 X2^T (parameters too large to materialise)"
+        gib = jl.params_nbytes(size, best.d) / 2**30
+        result.note += f"; X, W_Q, W_K would take {gib:.1f} GiB, so they are not materialised"
+    return result
+
+
+def _finish(
+    name: str,
+    target: TargetMatrix,
+    search: SearchResult,
+    t0: float,
+    make_params: Callable[[SeedOutcome], tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
+    note: str = "",
+) -> MethodResult:
+    best = search.best
+    params = None
+    prec: Precision | None = None
+    if best is not None:
+        if make_params is not None:
+            params = make_params(best)
+            prec = measure_params(target, *params)
+        else:
+            prec = Precision(best.eps1, best.log_eps2, -1, -1)
+    trial = search.trial(best.d) if best is not None else None
+    if search.stopped != "done":
+        note = (note + "; " if note else "") + f"search stopped: {search.stopped}"
+    return MethodResult(
+        method=name,
+        d=None if best is None else best.d,
+        precision=prec,
+        success_rate=None if trial is None else trial.success_rate,
+        seconds=time.perf_counter() - t0,
+        trials=[t.as_dict() for t in search.trials],
+        stopped=search.stopped,
+        note=note,
+        params=params,
+    )
+
+
+def verify(
+    matrix: Any,
+    params: Any,
+    *,
+    precision: float = 0.1,
+    ratio_precision: float | None = None,
+    leak_precision: float | None = None,
+) -> VerifyResult:
+    """Recompute ``softmax(X W_Q W_Kᵀ Xᵀ)`` from saved parameters and measure the precision.
+
+    ``params`` is a path to an ``.npz`` with arrays ``X``, ``W_Q``, ``W_K`` or a tuple of them.
+    """
+    from symcheck.sparse.params_io import load_params
+
+    t0 = time.perf_counter()
+    targets = Targets(
+        ratio_precision if ratio_precision is not None else precision,
+        leak_precision if leak_precision is not None else precision,
+    )
+    target = _target(matrix)
+    if isinstance(params, str):
+        x, w_q, w_k, claimed = load_params(params)
+        params_source = params
+    else:
+        x, w_q, w_k = (np.asarray(a) for a in params)
+        claimed, params_source = {}, "<arrays>"
+    prec = measure_params(target, x, w_q, w_k)
+    return VerifyResult(
+        source=target.source,
+        params_source=params_source,
+        size=target.size,
+        d=int(w_q.shape[1]),
+        x_width=int(x.shape[1]),
+        precision=prec,
+        targets=targets,
+        claimed=claimed,
+        seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,315 @@
+"""Loading and validating the target matrix ``A`` of ``symcheck sparse-approx``.
+
+Three formats are read: dense ``.npy``, scipy-sparse ``.npz`` (as written by
+``scipy.sparse.save_npz``; a ``.npz`` holding exactly one dense array is accepted too) and Matrix
+Market ``.mtx``. Nothing is ever unpickled: every ``np.load`` passes ``allow_pickle=False`` and a
+sparse ``.npz`` is rebuilt from its raw arrays here, never through ``scipy.sparse.load_npz``.
+
+Whatever the format, the result is a :class:`TargetMatrix` holding ``A`` as a canonical CSR
+matrix (sorted indices, no duplicates, no explicit zeros), so a dense input never has to stay
+dense. Every problem is an :class:`~symcheck.errors.InputFileError` whose one-line message names
+the argument and the offending value, e.g. ``matrix 'a.npy': row 3 has no nonzero entry``.
+
+>>> import numpy as np
+>>> t = target_from_array(np.eye(3))
+>>> (t.size, t.nnz, t.max_row_nnz)
+(3, 3, 1)
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symcheck.errors import InputFileError
+
+SUFFIXES = (".npy", ".npz", ".mtx")
+# Keep this much of the available memory free for the computation that follows the load.
+_MEMORY_FRACTION = 0.5
+_CHUNK_ROWS = 1024
+
+
+@dataclass(frozen=True)
+class TargetMatrix:
+    """A validated target: square, finite, non-negative, every row with a nonzero.
+
+    ``csr`` has sorted column indices and strictly positive stored values only.
+    """
+
+    csr: sp.csr_matrix
+    source: str = "<array>"
+
+    @property
+    def size(self) -> int:
+        """The sequence length ``L`` (``A`` is ``L × L``)."""
+        return int(self.csr.shape[0])
+
+    @property
+    def nnz(self) -> int:
+        return int(self.csr.nnz)
+
+    @property
+    def row_nnz(self) -> np.ndarray:
+        return np.diff(self.csr.indptr)
+
+    @property
+    def max_row_nnz(self) -> int:
+        """``N`` in the paper's bound: the largest number of nonzeros in one row."""
+        return int(self.row_nnz.max())
+
+    @property
+    def max_ratio(self) -> float:
+        """``R``: the largest within-row ratio of two nonzeros (1 when every row is flat)."""
+        data = self.csr.data
+        starts = self.csr.indptr[:-1]
+        hi = np.maximum.reduceat(data, starts)
+        lo = np.minimum.reduceat(data, starts)
+        return float(np.max(hi / lo))
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process (MemAvailable; physical memory as fallback)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic platforms
+        return 8 << 30
+
+
+def check_memory(need_bytes: float, what: str, budget: float | None = None) -> None:
+    """Raise :class:`InputFileError` when ``need_bytes`` exceeds the memory budget."""
+    limit = budget if budget is not None else _MEMORY_FRACTION * available_memory()
+    if need_bytes > limit:
+        raise InputFileError(
+            f"{what} needs {need_bytes / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB of "
+            "memory is available for it; store the matrix sparse (.npz or .mtx)"
+        )
+
+
+def load_matrix(path: str | os.PathLike[str], *, argument: str = "matrix") -> TargetMatrix:
+    """Load and validate ``A`` from ``path`` (``.npy``, ``.npz`` or ``.mtx``)."""
+    p = Path(path)
+    label = f"{argument} {str(p)!r}"
+    if not p.exists():
+        raise InputFileError(f"{label}: file does not exist")
+    if not p.is_file():
+        raise InputFileError(f"{label}: not a regular file")
+    suffix = p.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputFileError(
+            f"{label}: unknown file type {suffix or '(none)'!r}; expected one of "
+            + ", ".join(SUFFIXES)
+        )
+    try:
+        if suffix == ".npy":
+            csr = _load_npy(p, label)
+        elif suffix == ".npz":
+            csr = _load_npz(p, label)
+        else:
+            csr = _load_mtx(p, label)
+    except InputFileError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, TypeError, KeyError) as exc:
+        raise InputFileError(f"{label}: cannot be read ({type(exc).__name__}: {exc})") from exc
+    return validate(csr, label, str(p))
+
+
+def target_from_array(matrix: Any, *, label: str = "matrix") -> TargetMatrix:
+    """Validate an in-memory dense array or scipy sparse matrix (the Python-API entry)."""
+    if sp.issparse(matrix):
+        csr = sp.csr_matrix(matrix)
+    else:
+        arr = np.asarray(matrix)
+        _check_dtype(arr.dtype, label)
+        _check_shape(arr.shape, label)
+        _check_values(arr, label, row_offset=0)
+        csr = sp.csr_matrix(arr.astype(np.float64, copy=False))
+    return validate(csr, label, label)
+
+
+def validate(csr: sp.csr_matrix, label: str, source: str) -> TargetMatrix:
+    """Check square / finite / non-negative / no empty row and canonicalise the CSR matrix."""
+    _check_shape(csr.shape, label)
+    _check_dtype(csr.dtype, label)
+    csr = sp.csr_matrix(csr, dtype=np.float64, copy=True)
+    csr.sum_duplicates()
+    _check_values(csr.data, label, row_offset=None, csr=csr)
+    csr.eliminate_zeros()
+    csr.sort_indices()
+    empty = np.flatnonzero(np.diff(csr.indptr) == 0)
+    if empty.size:
+        more = f" (and {empty.size - 1} more)" if empty.size > 1 else ""
+        raise InputFileError(
+            f"{label}: row {int(empty[0])} has no nonzero entry{more}; every row of A needs "
+            "at least one positive entry"
+        )
+    return TargetMatrix(csr=csr, source=source)
+
+
+def _check_shape(shape: tuple[int, ...], label: str) -> None:
+    if len(shape) != 2:
+        raise InputFileError(f"{label}: expected a 2-D matrix, got shape {tuple(shape)}")
+    if shape[0] != shape[1]:
+        raise InputFileError(f"{label}: matrix is not square, shape {tuple(shape)}")
+    if shape[0] == 0:
+        raise InputFileError(f"{label}: matrix is empty, shape {tuple(shape)}")
+
+
+def _check_dtype(dtype: np.dtype[Any], label: str) -> None:
+    if dtype.hasobject:
+        raise InputFileError(f"{label}: object arrays are not accepted (dtype {dtype})")
+    if dtype.kind == "c":
+        raise InputFileError(f"{label}: complex values are not accepted (dtype {dtype})")
+    if dtype.kind not in "biuf":
+        raise InputFileError(f"{label}: expected a real numeric matrix, got dtype {dtype}")
+
+
+def _check_values(
+    values: np.ndarray, label: str, row_offset: int | None, csr: sp.csr_matrix | None = None
+) -> None:
+    """Reject non-finite and negative values, naming the first offending position."""
+    bad = ~np.isfinite(values)
+    kind = "a non-finite value"
+    if not bad.any():
+        bad = values < 0
+        kind = "a negative value"
+        if not bad.any():
+            return
+    flat = int(np.flatnonzero(bad.ravel())[0])
+    value = values.ravel()[flat]
+    if csr is not None:
+        row = int(np.searchsorted(csr.indptr, flat, side="right") - 1)
+        where = f"({row}, {int(csr.indices[flat])})"
+    else:
+        r, c = np.unravel_index(flat, values.shape)
+        where = f"({int(r) + (row_offset or 0)}, {int(c)})"
+    raise InputFileError(f"{label}: entry {where} is {kind} ({value!r}); A must be finite and >= 0")
+
+
+def _load_npy(p: Path, label: str) -> sp.csr_matrix:
+    with open(p, "rb") as handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            header = np.lib.format._read_array_header(handle, version)  # type: ignore[attr-defined]
+        except ValueError as exc:
+            raise InputFileError(f"{label}: not a valid .npy file ({exc})") from exc
+    shape, _fortran, dtype = header
+    _check_dtype(dtype, label)
+    _check_shape(shape, label)
+    nbytes = float(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    check_memory(nbytes, f"{label}: dense {tuple(shape)}")
+    # Memory-map and convert in row chunks so a dense file is never held twice in memory.
+    arr = np.load(p, mmap_mode="r", allow_pickle=False)
+    if arr.shape != tuple(shape):  # pragma: no cover - defensive
+        raise InputFileError(f"{label}: header shape {shape} does not match data {arr.shape}")
+    parts = []
+    for start in range(0, shape[0], _CHUNK_ROWS):
+        chunk = np.asarray(arr[start : start + _CHUNK_ROWS], dtype=np.float64)
+        _check_values(chunk, label, row_offset=start)
+        parts.append(sp.csr_matrix(chunk))
+    return sp.csr_matrix(sp.vstack(parts, format="csr"))
+
+
+def _npz_int(files: Any, key: str, label: str) -> np.ndarray:
+    arr = np.asarray(files[key])
+    if arr.dtype.kind not in "iu":
+        raise InputFileError(f"{label}: array {key!r} must hold integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _load_npz(p: Path, label: str) -> sp.csr_matrix:
+    with np.load(p, allow_pickle=False) as files:
+        keys = set(files.files)
+        if "format" not in keys:
+            if len(keys) != 1:
+                raise InputFileError(
+                    f"{label}: not a scipy sparse .npz (no 'format' array) and not a single "
+                    f"dense array (found arrays {sorted(keys)})"
+                )
+            (key,) = keys
+            header_arr = files[key]
+            _check_dtype(header_arr.dtype, label)
+            _check_shape(header_arr.shape, label)
+            return sp.csr_matrix(header_arr)
+        fmt = np.asarray(files["format"]).item()
+        fmt = fmt.decode("ascii", "replace") if isinstance(fmt, bytes) else str(fmt)
+        if "shape" not in keys or "data" not in keys:
+            raise InputFileError(f"{label}: sparse .npz lacks a 'shape' or 'data' array")
+        shape = tuple(int(s) for s in _npz_int(files, "shape", label).ravel())
+        _check_shape(shape, label)
+        data = np.asarray(files["data"])
+        _check_dtype(data.dtype, label)
+        if data.ndim != 1:
+            raise InputFileError(f"{label}: sparse format {fmt!r} with {data.ndim}-D data")
+        n = shape[0]
+        if fmt in ("csr", "csc"):
+            for key in ("indices", "indptr"):
+                if key not in keys:
+                    raise InputFileError(f"{label}: sparse {fmt} .npz lacks the {key!r} array")
+            indices = _npz_int(files, "indices", label)
+            indptr = _npz_int(files, "indptr", label)
+            if indptr.shape != (n + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+                raise InputFileError(f"{label}: malformed 'indptr' for shape {shape}")
+            if indptr[-1] != data.size or indices.size != data.size:
+                raise InputFileError(
+                    f"{label}: 'indptr' ends at {int(indptr[-1])} but there are "
+                    f"{indices.size} indices and {data.size} values"
+                )
+            if indices.size and (indices.min() < 0 or indices.max() >= n):
+                raise InputFileError(f"{label}: an index in 'indices' is outside 0..{n - 1}")
+            cls = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+            return sp.csr_matrix(cls((data, indices, indptr), shape=shape))
+        if fmt == "coo":
+            if "row" in keys and "col" in keys:
+                row, col = _npz_int(files, "row", label), _npz_int(files, "col", label)
+            elif "coords" in keys:
+                coords = _npz_int(files, "coords", label)
+                if coords.ndim != 2 or coords.shape[0] != 2:
+                    raise InputFileError(f"{label}: 'coords' must have shape (2, nnz)")
+                row, col = coords[0], coords[1]
+            else:
+                raise InputFileError(f"{label}: sparse coo .npz lacks 'row'/'col' arrays")
+            if not (row.size == col.size == data.size):
+                raise InputFileError(f"{label}: 'row', 'col' and 'data' lengths differ")
+            for name, idx in (("row", row), ("col", col)):
+                if idx.size and (idx.min() < 0 or idx.max() >= n):
+                    raise InputFileError(f"{label}: an index in {name!r} is outside 0..{n - 1}")
+            return sp.csr_matrix(sp.coo_matrix((data, (row, col)), shape=shape))
+        raise InputFileError(
+            f"{label}: sparse format {fmt!r} is not supported; save it as csr, csc or coo"
+        )
+
+
+def _load_mtx(p: Path, label: str) -> sp.csr_matrix:
+    import scipy.io
+
+    try:
+        rows, cols, entries, layout, field, _symmetry = scipy.io.mminfo(str(p))
+    except (ValueError, IndexError) as exc:
+        raise InputFileError(f"{label}: not a valid Matrix Market file ({exc})") from exc
+    _check_shape((int(rows), int(cols)), label)
+    if field == "complex":
+        raise InputFileError(f"{label}: complex Matrix Market fields are not accepted")
+    if layout == "array":
+        check_memory(8.0 * rows * cols, f"{label}: dense Matrix Market {(rows, cols)}")
+    else:
+        check_memory(24.0 * entries + 8.0 * rows, f"{label}: {entries} coordinate entries")
+    loaded = scipy.io.mmread(str(p))
+    if sp.issparse(loaded):
+        return sp.csr_matrix(loaded)
+    arr = np.asarray(loaded)
+    _check_dtype(arr.dtype, label)
+    _check_values(arr, label, row_offset=0)
+    return sp.csr_matrix(arr)

@@ -1,0 +1,246 @@
+"""Fitting low-rank logits ``Z = U Vᵀ`` (width ``d``) to the precision, by L-BFGS.
+
+Parametrisation. ``X = [U | V]`` (width ``2d``), ``W_Q = [I; 0]``, ``W_K = [0; I]`` (``2d × d``),
+so ``X W_Q W_Kᵀ Xᵀ = U Vᵀ`` and the hidden size (column count of ``W_Q``) is ``d`` — the same
+layout as the paper's construction, so the two ``d`` compare directly.
+
+Loss. With a free centre ``c_i`` per row, ``a = s·ε₁/2`` (``s < 1`` a safety factor) and
+``τ = log(1/ε₂)``, squared hinges ``h(t) = max(t, 0)²`` on
+
+- every support entry: ``h(|Z_ij − log A_ij − c_i| − a)`` (all log-ratios within a band of
+  width ``2a ≤ ε₁``);
+- every zero of ``A``: ``h(Z_ik − (c_i + min_j log A_ij − a − τ − m))`` (each zero at least
+  ``τ + m`` below the smallest support logit).
+
+The loss is zero only if the precision holds with room to spare; it is smooth, its gradient is
+analytic and computed with row blocks of ``U Vᵀ`` (three ``block × L × d`` products per block, no
+``L × L`` array). The exact precision of the current iterate is computed from the same blocks,
+and the fit stops the moment it is met — the precision is the stopping rule, not the loss.
+
+Warm start: the truncated SVD of the paper's logit target ``B`` (rank ``d``), perturbed for seeds
+other than the first; at ``d ≥ rank(B)`` that start is already exact.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy.optimize import minimize
+
+from symcheck.sparse.jl import logit_target
+from symcheck.sparse.matrix_io import TargetMatrix
+from symcheck.sparse.precision import Precision, Targets, measure_factors
+
+SAFETY = 0.8
+MARGIN = 0.05
+
+
+@dataclass
+class FitResult:
+    """One fit at hidden size ``d``: factors, whether the precision was met, its cost."""
+
+    d: int
+    seed: int
+    u: np.ndarray
+    v: np.ndarray
+    met: bool
+    precision: Precision
+    iterations: int
+    evaluations: int
+    seconds: float
+    history: list[float] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class _State:
+    evals: int = 0
+    history: list[float] = field(default_factory=list)
+    best: tuple[np.ndarray, np.ndarray] | None = None
+
+
+class _Met(Exception):
+    """Raised from inside the objective to stop L-BFGS once the precision holds."""
+
+
+def svd_start(target: TargetMatrix, targets: Targets, d: int, seed: int) -> tuple[
+    np.ndarray, np.ndarray
+]:
+    """Rank-``d`` truncated SVD of ``B`` split as ``U = U_d √S``, ``V = V_d √S``."""
+    b, _ = logit_target(target, targets.eps1, targets.eps2)
+    size = target.size
+    k = min(d, size)
+    if k >= size - 1 or size <= 256:
+        uu, s, vt = np.linalg.svd(b.toarray())
+        uu, s, vt = uu[:, :k], s[:k], vt[:k]
+    else:
+        rng = np.random.default_rng([seed, d, 7])
+        uu, s, vt = spla.svds(b, k=k, v0=rng.standard_normal(size), random_state=rng)
+        order = np.argsort(s)[::-1]
+        uu, s, vt = uu[:, order], s[order], vt[order]
+    root = np.sqrt(np.maximum(s, 0))
+    u = np.zeros((size, d))
+    v = np.zeros((size, d))
+    u[:, :k] = uu * root
+    v[:, :k] = vt.T * root
+    return u, v
+
+
+def fit(
+    target: TargetMatrix,
+    targets: Targets,
+    d: int,
+    seed: int,
+    *,
+    perturb: float | None = None,
+    max_iter: int = 400,
+    deadline: float | None = None,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+) -> FitResult:
+    """Fit ``U Vᵀ`` of width ``d``; stop as soon as the exact precision is met.
+
+    ``perturb`` scales Gaussian noise (drawn from ``default_rng([seed, d])``) added to the warm
+    start, relative to its RMS value; restarts with different seeds use it to explore.
+    """
+    t0 = time.perf_counter()
+    csr = target.csr
+    size = target.size
+    rows = np.repeat(np.arange(size), np.diff(csr.indptr))
+    cols = csr.indices
+    log_a = np.log(csr.data)
+    seg = csr.indptr[:-1]
+    min_log_a = np.minimum.reduceat(log_a, seg)
+    a = SAFETY * targets.eps1 / 2
+    tau = math.log(1.0 / targets.eps2)
+    log_eps2 = math.log(targets.eps2)
+    step = max(1, min(size, (1 << 20) // (4 * size)))
+
+    u0, v0 = start if start is not None else svd_start(target, targets, d, seed)
+    u0, v0 = u0.copy(), v0.copy()
+    if perturb:
+        rng = np.random.default_rng([seed, d])
+        scale = perturb * max(float(np.sqrt(np.mean(u0**2 + v0**2) / 2)), 1e-3)
+        u0 += scale * rng.standard_normal(u0.shape)
+        v0 += scale * rng.standard_normal(v0.shape)
+    on0 = np.einsum("ij,ij->i", u0[rows], v0[cols])
+    c0 = _segment_mean(on0 - log_a, seg, np.diff(csr.indptr))
+    n_uv = size * d
+    state = _State()
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        state.evals += 1
+        u = theta[:n_uv].reshape(size, d)
+        v = theta[n_uv : 2 * n_uv].reshape(size, d)
+        c = theta[2 * n_uv :]
+        gu = np.zeros_like(u)
+        gv = np.zeros_like(v)
+        gc = np.zeros_like(c)
+        # Support: |Z_ij - log A_ij - c_i| within a.
+        on = np.einsum("ij,ij->i", u[rows], v[cols])
+        r = on - log_a - c[rows]
+        excess = np.abs(r) - a
+        viol = np.maximum(excess, 0.0)
+        loss = float(viol @ viol)
+        g_on = 2.0 * viol * np.sign(r)
+        gc -= np.bincount(rows, weights=g_on, minlength=size)
+        shifted = on - log_a
+        spread = np.maximum.reduceat(shifted, seg) - np.minimum.reduceat(shifted, seg)
+        ratio_ok = not bool(np.any(spread > targets.eps1))
+        min_on = np.minimum.reduceat(on, seg)
+        # Zeros of A: Z_ik below the row threshold. The support entries of each block are
+        # masked out of the hinge and carry the support gradient instead, so one pair of
+        # block products gives the whole gradient with respect to U and V.
+        thresh = (c + min_log_a - a - tau - MARGIN).astype(np.float32)
+        # float32 halves the memory traffic of the L × L part; the stopping decision is
+        # re-checked in float64 by the shared metric before a fit is reported as met.
+        u32 = u.astype(np.float32)
+        v32 = v.astype(np.float32)
+        vt = np.ascontiguousarray(v32.T)
+        g_on32 = g_on.astype(np.float32)
+        gu32 = np.zeros((size, d), dtype=np.float32)
+        gv32 = np.zeros((size, d), dtype=np.float32)
+        leak_ok = True
+        for s0 in range(0, size, step):
+            s1 = min(size, s0 + step)
+            z = u32[s0:s1] @ vt
+            lo, hi = csr.indptr[s0], csr.indptr[s1]
+            lr = rows[lo:hi] - s0
+            lc = cols[lo:hi]
+            z[lr, lc] = -np.inf
+            if leak_ok and np.any(z.max(axis=1) - min_on[s0:s1] > log_eps2 - 1e-4):
+                leak_ok = False
+            z -= thresh[s0:s1, None]
+            np.maximum(z, 0.0, out=z)
+            flat = z.ravel()
+            loss += float(np.dot(flat, flat))
+            z *= 2.0
+            gc[s0:s1] -= z.sum(axis=1)
+            z[lr, lc] = g_on32[lo:hi]
+            gu32[s0:s1] = z @ v32
+            gv32 += z.T @ u32[s0:s1]
+        gu += gu32
+        gv += gv32
+        state.history.append(loss)
+        if ratio_ok and leak_ok:
+            state.best = (u.copy(), v.copy())
+            raise _Met
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeoutError
+        return loss, np.concatenate([gu.ravel(), gv.ravel(), gc])
+
+    theta0 = np.concatenate([u0.ravel(), v0.ravel(), c0])
+    iterations = 0
+    try:
+        res = minimize(
+            objective,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "maxcor": 10, "ftol": 1e-12, "gtol": 1e-10},
+        )
+        iterations = int(res.nit)
+        theta = res.x
+        u_f = theta[:n_uv].reshape(size, d)
+        v_f = theta[n_uv : 2 * n_uv].reshape(size, d)
+    except _Met:
+        assert state.best is not None
+        u_f, v_f = state.best
+    except TimeoutError:
+        u_f, v_f = u0, v0
+    final = measure_factors(target, u_f, v_f)
+    return FitResult(
+        d=d,
+        seed=seed,
+        u=u_f,
+        v=v_f,
+        met=final.meets(targets),
+        precision=final,
+        iterations=iterations,
+        evaluations=state.evals,
+        history=state.history,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def as_params(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X = [U | V]``, ``W_Q = [I; 0]``, ``W_K = [0; I]`` so that ``X W_Q W_Kᵀ Xᵀ = U Vᵀ``."""
+    d = u.shape[1]
+    eye, zero = np.eye(d), np.zeros((d, d))
+    return np.hstack([u, v]), np.vstack([eye, zero]), np.vstack([zero, eye])
+
+
+def measure_fit(target: TargetMatrix, u: np.ndarray, v: np.ndarray) -> Precision:
+    return measure_factors(target, u, v)
+
+
+def _segment_mean(values: np.ndarray, seg: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return np.add.reduceat(values, seg) / counts
+
+
+def dense_rank(b: sp.csr_matrix) -> int:
+    """Numerical rank of ``B`` (the size at which its truncated SVD is exact)."""
+    return int(np.linalg.matrix_rank(b.toarray()))

@@ -1,0 +1,70 @@
+"""Saving and loading the parameters that prove a claim: ``X``, ``W_Q``, ``W_K`` (+ metadata).
+
+The ``.npz`` holds exactly the arrays ``X``, ``W_Q``, ``W_K`` and ``metadata`` (a JSON string
+stored as a unicode array, so reading it never needs pickle). Anyone can check a claim with
+numpy alone::
+
+    p = np.load("out.npz")
+    logits = p["X"] @ p["W_Q"] @ (p["X"] @ p["W_K"]).T
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symcheck.errors import InputFileError
+from symcheck.io import save_npz
+
+PARAM_NAMES = ("X", "W_Q", "W_K")
+
+
+def save_params(
+    path: str, params: tuple[np.ndarray, np.ndarray, np.ndarray], metadata: dict[str, Any]
+) -> None:
+    """Write the parameters atomically (no partial file on failure)."""
+    text = json.dumps(metadata, default=_plain, allow_nan=False)
+    arrays = dict(zip(PARAM_NAMES, params, strict=True))
+    arrays["metadata"] = np.array(text)
+    save_npz(path, arrays)
+
+
+def load_params(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Read ``X, W_Q, W_K`` and the metadata from ``path`` without unpickling anything."""
+    label = f"--verify {path!r}"
+    if not Path(path).is_file():
+        raise InputFileError(f"{label}: file does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as files:
+            missing = [n for n in PARAM_NAMES if n not in files.files]
+            if missing:
+                raise InputFileError(
+                    f"{label}: missing array(s) {', '.join(missing)}; expected X, W_Q, W_K"
+                )
+            x, w_q, w_k = (np.asarray(files[n]) for n in PARAM_NAMES)
+            meta: dict[str, Any] = {}
+            if "metadata" in files.files:
+                raw = files["metadata"]
+                if raw.dtype.kind == "U" and raw.ndim == 0:
+                    try:
+                        loaded = json.loads(str(raw))
+                        meta = loaded if isinstance(loaded, dict) else {}
+                    except json.JSONDecodeError:
+                        meta = {}
+    except InputFileError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise InputFileError(f"{label}: cannot be read ({type(exc).__name__}: {exc})") from exc
+    return x, w_q, w_k, meta
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"cannot store {type(value).__name__} in metadata")

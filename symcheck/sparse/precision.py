@@ -1,0 +1,191 @@
+"""The precision of an attention matrix against a sparse target, measured in row blocks.
+
+For a target ``A ≥ 0`` and ``M = softmax(Z)`` with logits ``Z = X W_Q W_Kᵀ Xᵀ``, row by row
+(``S_i`` is the support of row ``i`` of ``A``):
+
+- ratio error ``ε₁(i) = max_{j∈S_i} (log M_ij − log A_ij) − min_{j∈S_i} (log M_ij − log A_ij)``,
+  the largest deviation ``|log(M_ij/M_ij') − log(A_ij/A_ij')|`` over pairs of the support;
+- leakage ``ε₂(i) = max_{k∉S_i} M_ik / min_{j∈S_i} M_ij`` (0 when the row has no zero).
+
+Both only involve differences of logits within one row, so the softmax normaliser cancels and
+everything is computed from ``Z`` directly (log space: no underflow, no overflow). ``Z`` is
+formed one row block at a time, so memory is ``O(block × L)`` however large ``L`` is.
+
+Every number symcheck reports goes through :func:`precision_from_logit_blocks`: the methods,
+``--verify``, the tests and the benchmark. :func:`measure_params` is the entry for returned
+parameters ``X, W_Q, W_K``.
+
+>>> import numpy as np
+>>> A = np.eye(2)
+>>> X = np.array([[1.0, 0.0], [0.0, 1.0]]) * 3
+>>> r = measure_params(A, X, np.eye(2), np.eye(2))
+>>> round(r.eps1, 6), round(r.eps2, 6)  # exp(0 - 9)
+(0.0, 0.000123)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symcheck.errors import InputFileError, SymcheckError
+
+# Rows per block: ~1 MB of float64 logits per block keeps the block in cache for the
+# reductions that follow the matmul.
+_BLOCK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The requested precision: ratio error ``eps1 > 0`` and leakage ``0 < eps2 < 1``."""
+
+    eps1: float
+    eps2: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.eps1) and self.eps1 > 0):
+            raise SymcheckError(f"--ratio-precision: {self.eps1!r} must be a finite number > 0")
+        if not (math.isfinite(self.eps2) and 0 < self.eps2 < 1):
+            raise SymcheckError(f"--leak-precision: {self.eps2!r} must lie strictly in (0, 1)")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Measured precision: worst row of each kind, and the log of the leakage (never underflows)."""
+
+    eps1: float
+    log_eps2: float
+    worst_ratio_row: int
+    worst_leak_row: int
+
+    @property
+    def eps2(self) -> float:
+        return math.exp(self.log_eps2) if self.log_eps2 > -745 else 0.0
+
+    def meets(self, targets: Targets) -> bool:
+        return self.eps1 <= targets.eps1 and self.log_eps2 <= math.log(targets.eps2)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "eps1": self.eps1,
+            "eps2": self.eps2,
+            "log_eps2": self.log_eps2,
+            "worst_ratio_row": self.worst_ratio_row,
+            "worst_leak_row": self.worst_leak_row,
+        }
+
+
+def block_rows(size: int) -> int:
+    """Rows per block so that one block of logits takes about ``_BLOCK_BYTES``."""
+    return max(1, min(size, _BLOCK_BYTES // (8 * max(size, 1))))
+
+
+def precision_from_logit_blocks(
+    csr: sp.csr_matrix, blocks: Iterable[tuple[int, np.ndarray]]
+) -> Precision:
+    """Precision of ``softmax(Z)`` against ``A`` (canonical CSR) from row blocks of ``Z``.
+
+    ``blocks`` yields ``(start, Z[start:start+b])``; together they must cover every row once.
+    A block is modified in place (the support is masked out for the leakage maximum).
+    """
+    size = csr.shape[0]
+    indptr, indices = csr.indptr, csr.indices
+    log_a = np.log(csr.data)
+    ratio = np.empty(size)
+    log_leak = np.empty(size)
+    covered = 0
+    for start, z in blocks:
+        stop = start + z.shape[0]
+        lo, hi = indptr[start], indptr[stop]
+        local_rows = np.repeat(np.arange(stop - start), np.diff(indptr[start : stop + 1]))
+        cols = indices[lo:hi]
+        on = z[local_rows, cols]
+        seg = indptr[start:stop] - lo
+        shifted = on - log_a[lo:hi]
+        ratio[start:stop] = np.maximum.reduceat(shifted, seg) - np.minimum.reduceat(shifted, seg)
+        min_on = np.minimum.reduceat(on, seg)
+        z[local_rows, cols] = -np.inf
+        max_off = z.max(axis=1)
+        log_leak[start:stop] = max_off - min_on
+        covered += stop - start
+    if covered != size:  # pragma: no cover - programming error, not user input
+        raise RuntimeError(f"logit blocks covered {covered} rows of {size}")
+    if not (np.all(np.isfinite(ratio)) and not np.any(np.isnan(log_leak))):
+        # Non-finite logits (overflowing parameters) can never meet a precision.
+        ratio = np.where(np.isfinite(ratio), ratio, np.inf)
+        log_leak = np.where(np.isnan(log_leak), np.inf, log_leak)
+    i1 = int(np.argmax(ratio))
+    i2 = int(np.argmax(log_leak))
+    return Precision(
+        eps1=float(ratio[i1]),
+        log_eps2=float(log_leak[i2]),
+        worst_ratio_row=i1,
+        worst_leak_row=i2,
+    )
+
+
+def factor_logit_blocks(
+    q: np.ndarray, k: np.ndarray, rows: int | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Row blocks of ``Z = q kᵀ`` (``q, k`` are ``L × h``)."""
+    size = q.shape[0]
+    step = rows or block_rows(size)
+    kt = np.ascontiguousarray(k.T)
+    for start in range(0, size, step):
+        yield start, q[start : start + step] @ kt
+
+
+def measure_factors(
+    target: Any, q: np.ndarray, k: np.ndarray, rows: int | None = None
+) -> Precision:
+    """Precision of ``softmax(q kᵀ)`` against ``target`` (a TargetMatrix, CSR or dense array)."""
+    csr = _as_csr(target)
+    return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, rows))
+
+
+def measure_params(
+    target: Any, x: np.ndarray, w_q: np.ndarray, w_k: np.ndarray, rows: int | None = None
+) -> Precision:
+    """Precision of ``softmax(X W_Q W_Kᵀ Xᵀ)`` recomputed from the parameters, in row blocks."""
+    csr = _as_csr(target)
+    x, w_q, w_k = (np.asarray(a) for a in (x, w_q, w_k))
+    check_param_shapes(csr.shape[0], x, w_q, w_k)
+    x64 = x.astype(np.float64, copy=False)
+    q = x64 @ w_q.astype(np.float64, copy=False)
+    k = x64 @ w_k.astype(np.float64, copy=False)
+    return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, rows))
+
+
+def check_param_shapes(size: int, x: np.ndarray, w_q: np.ndarray, w_k: np.ndarray) -> None:
+    """Shapes must be ``X: L×p``, ``W_Q: p×h``, ``W_K: p×h``; values real and finite."""
+    for name, arr in (("X", x), ("W_Q", w_q), ("W_K", w_k)):
+        if arr.ndim != 2:
+            raise InputFileError(f"parameters: {name} must be 2-D, got shape {arr.shape}")
+        if arr.dtype.kind not in "biuf":
+            raise InputFileError(f"parameters: {name} has non-real dtype {arr.dtype}")
+        if not np.all(np.isfinite(arr)):
+            raise InputFileError(f"parameters: {name} contains non-finite values")
+    if x.shape[0] != size:
+        raise InputFileError(f"parameters: X has {x.shape[0]} rows but the matrix has L={size}")
+    if w_q.shape[0] != x.shape[1] or w_k.shape[0] != x.shape[1]:
+        raise InputFileError(
+            f"parameters: X is {x.shape} but W_Q is {w_q.shape} and W_K is {w_k.shape}; "
+            "both need as many rows as X has columns"
+        )
+    if w_q.shape[1] != w_k.shape[1]:
+        raise InputFileError(
+            f"parameters: W_Q {w_q.shape} and W_K {w_k.shape} need the same column count"
+        )
+
+
+def _as_csr(target: Any) -> sp.csr_matrix:
+    from symcheck.sparse.matrix_io import TargetMatrix, target_from_array
+
+    if isinstance(target, TargetMatrix):
+        return target.csr
+    return target_from_array(target).csr

@@ -1,0 +1,194 @@
+"""Minimal-``d`` search: exponential bracketing, then bisection, several seeds per ``d``.
+
+The search only needs a *trial*: a function ``try_seed(d, seed) -> SeedOutcome``. It is used
+for the optimisation method and for the paper's random projection alike.
+
+Deciding the true minimum is NP-hard and success at ``d`` does not imply success at ``d + 1``,
+so what the search returns is the smallest ``d`` at which it *verified* success, with every
+``d`` it tried and the success rate there — an upper bound, not a claimed optimum.
+
+>>> outcome = lambda d, seed: SeedOutcome(d, seed, met=d >= 5, eps1=0.0, log_eps2=-1.0,
+...                                       seconds=0.0)
+>>> minimal_d(outcome, start=1, max_d=64, seeds=[0, 1]).best_d
+5
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SeedOutcome:
+    """One attempt at hidden size ``d`` with one seed."""
+
+    d: int
+    seed: int
+    met: bool
+    eps1: float
+    log_eps2: float
+    seconds: float
+    payload: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class DTrial:
+    """All seeds tried at one ``d``."""
+
+    d: int
+    outcomes: list[SeedOutcome] = field(default_factory=list)
+
+    @property
+    def successes(self) -> int:
+        return sum(o.met for o in self.outcomes)
+
+    @property
+    def tried(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.tried if self.tried else 0.0
+
+    @property
+    def best(self) -> SeedOutcome:
+        """The met outcome with the smallest ratio error, else the closest miss."""
+        return min(self.outcomes, key=lambda o: (not o.met, o.eps1 + max(o.log_eps2, -50.0)))
+
+    @property
+    def seconds(self) -> float:
+        return sum(o.seconds for o in self.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        best = self.best
+        return {
+            "d": self.d,
+            "seeds": [o.seed for o in self.outcomes],
+            "successes": self.successes,
+            "tried": self.tried,
+            "success_rate": self.success_rate,
+            "best_eps1": best.eps1,
+            "best_eps2": math.exp(best.log_eps2) if best.log_eps2 > -745 else 0.0,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class SearchResult:
+    """Every trial of a search; ``best_d`` is the smallest verified ``d`` (None if none)."""
+
+    trials: list[DTrial]
+    best_d: int | None
+    stopped: str  # "done", "max-d" or "time-limit"
+    seconds: float
+
+    def trial(self, d: int) -> DTrial | None:
+        return next((t for t in self.trials if t.d == d), None)
+
+    @property
+    def best(self) -> SeedOutcome | None:
+        if self.best_d is None:
+            return None
+        t = self.trial(self.best_d)
+        return t.best if t is not None else None
+
+    @property
+    def largest_failed_d(self) -> int | None:
+        """Largest ``d`` below ``best_d`` at which every tried seed failed."""
+        fails = [
+            t.d
+            for t in self.trials
+            if t.successes == 0 and (self.best_d is None or t.d < self.best_d)
+        ]
+        return max(fails) if fails else None
+
+
+Progress = Callable[[str], None]
+
+
+def minimal_d(
+    try_seed: Callable[[int, int], SeedOutcome],
+    *,
+    start: int,
+    max_d: int,
+    seeds: Sequence[int],
+    min_successes: int = 1,
+    rel_tol: float = 0.0,
+    known_success: int | None = None,
+    time_limit: float | None = None,
+    progress: Progress | None = None,
+) -> SearchResult:
+    """Smallest ``d`` in ``[start, max_d]`` with at least ``min_successes`` seeds meeting it.
+
+    Bracketing tries ``start, 2·start, 4·start, …`` (capped at ``max_d``, and at
+    ``known_success`` when a ``d`` is already known to work) until one succeeds; bisection then
+    narrows ``(last failure, first success]`` until the gap is 1 or, with ``rel_tol > 0``, at
+    most ``rel_tol`` of the upper end. Seeds at one ``d`` are tried in order and stop as soon as
+    the verdict is decided; the final ``d`` is topped up with every seed so its success rate is
+    over all of them.
+    """
+    t0 = time.perf_counter()
+    trials: dict[int, DTrial] = {}
+    seeds = list(seeds)
+    need = max(1, min(min_successes, len(seeds)))
+    stopped = "done"
+
+    def out_of_time() -> bool:
+        return time_limit is not None and time.perf_counter() - t0 > time_limit
+
+    def run(d: int, all_seeds: bool = False) -> bool:
+        trial = trials.setdefault(d, DTrial(d))
+        done = {o.seed for o in trial.outcomes}
+        for seed in seeds:
+            if seed in done:
+                continue
+            decided = trial.successes >= need or trial.tried - trial.successes > len(seeds) - need
+            if decided and not all_seeds:
+                break
+            if trial.outcomes and out_of_time():
+                break
+            if progress is not None:
+                progress(f"d={d} seed={seed}")
+            trial.outcomes.append(try_seed(d, seed))
+        return trial.successes >= need
+
+    lo = start - 1  # largest d known to fail (start - 1: nothing below start is tried)
+    hi: int | None = None
+    d = max(1, start)
+    while d <= max_d:
+        if out_of_time():
+            stopped = "time-limit"
+            break
+        if run(d):
+            hi = d
+            break
+        lo = d
+        if d == max_d:
+            stopped = "max-d"
+            break
+        nxt = 2 * d
+        if known_success is not None and d < known_success < nxt:
+            nxt = known_success
+        d = min(nxt, max_d)
+    if hi is not None:
+        while hi - lo > 1 and (rel_tol <= 0 or (hi - lo) > rel_tol * hi):
+            if out_of_time():
+                stopped = "time-limit"
+                break
+            mid = (lo + hi) // 2
+            if run(mid):
+                hi = mid
+            else:
+                lo = mid
+        if not out_of_time():
+            run(hi, all_seeds=True)
+    elif stopped == "done":
+        stopped = "max-d"
+    ordered = sorted(trials.values(), key=lambda t: t.d)
+    verified = [t.d for t in ordered if t.successes >= need]
+    best = min(verified) if verified else None
+    return SearchResult(ordered, best, stopped, time.perf_counter() - t0)
