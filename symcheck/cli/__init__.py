@@ -15,7 +15,7 @@ import typer
 
 from symcheck.cli.common import one_line
 
-COMMAND_MODULES: tuple[str, ...] = ("equivariance", "form", "check")
+COMMAND_MODULES: tuple[str, ...] = ("equivariance", "form", "check", "replay", "sparse")
 
 app = typer.Typer(
     name="symcheck",

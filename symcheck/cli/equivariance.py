@@ -12,7 +12,7 @@ from symcheck.cli import options as opt
 from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
 
 if TYPE_CHECKING:
-    from symcheck.engine import EquivarianceResult
+    from symcheck.engine import EquivarianceResult, GroupResult, Problem
     from symcheck.signature import Signature
     from symcheck.weights.check import WeightsResult
 
@@ -65,6 +65,9 @@ def equivariance(
     weights: WeightsMode = None,
     component: Component = None,
     backend: BackendName = None,
+    search: opt.Search = 0,
+    batch: opt.Batch = True,
+    save_counterexample: opt.SaveCounterexample = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -76,7 +79,8 @@ def equivariance(
                 dtype=dtype, json_path=json_path, case=case, layer=layer, heads=heads,
                 mode=weights, component=component,
                 not_for_weights={"--in": inputs, "--out": outputs, "--inputs": data,
-                                 "--backend": backend},
+                                 "--backend": backend, "--search": search,
+                                 "--save-counterexample": save_counterexample},
             )
         for name, value in (("--layer", layer), ("--heads", heads), ("--weights", weights),
                             ("--component", component)):
@@ -87,7 +91,9 @@ def equivariance(
                                 f"({', '.join(sorted(WEIGHT_LOADERS))}), not to {target!r}")
         return check_function(target, inputs=inputs, outputs=outputs, groups=groups, size=size,
                               trials=trials, seed=seed, rtol=rtol, dtype=dtype,
-                              json_path=json_path, data=data, case=case, backend=backend)
+                              json_path=json_path, data=data, case=case, backend=backend,
+                              search=search, batch=batch,
+                              save_counterexample=save_counterexample)
 
     run(body, debug)
 
@@ -96,7 +102,8 @@ def check_function(
     target: str, *, inputs: list[str] | None, outputs: list[str] | None,
     groups: list[str] | None, size: list[str] | None, trials: int | None, seed: int,
     rtol: float | None, dtype: str, json_path: str | None, data: Path | None, case: str | None,
-    backend: str | None,
+    backend: str | None, search: int = 0, batch: bool = True,
+    save_counterexample: str | None = None,
 ) -> int:
     """A function or module in a Python file."""
     from symcheck.backends import BACKENDS, adapt
@@ -120,16 +127,49 @@ def check_function(
     _, fn = adapt(loaded.obj, dtype, loaded.namespace, backend)
     problem = resolve(fn, signature, dtype, arrays, loaded.name)
     result = run_problem(problem, signature, seed, case,
-                         data_source=str(data) if data else "random")
+                         data_source=str(data) if data else "random", search=search,
+                         batch=batch)
     replay = replay_command(target, signature, result, data)
     if replay is not None and backend is not None:
         replay += " " + shlex.join(["--backend", backend])
+    if replay is not None and search:
+        replay += " " + shlex.join(["--search", str(search)])
+    failing = result.worst_failure()
+    saved = None
+    if save_counterexample is not None and failing is not None:
+        saved = write_counterexample(save_counterexample, target, problem, result, failing)
     if json_path is not None:
         payload = result.to_dict()
         payload["replay"] = replay
+        payload["counterexample"] = saved
         write_json(json_path, payload)
     render(result, replay, to_stderr=json_path == "-")
+    if saved is not None:
+        from symcheck.report import make_console
+
+        make_console(stderr=json_path == "-").print(
+            f"counterexample saved: {saved}  (re-run: symcheck replay {shlex.quote(saved)})",
+            markup=False, soft_wrap=True,
+        )
     return EXIT_OK if result.passed else EXIT_FAIL
+
+
+def write_counterexample(path: str, target: str, problem: Problem, result: EquivarianceResult,
+                         failing: GroupResult) -> str | None:
+    """Save the worst case of ``failing``; returns the path written."""
+    from symcheck.counterexample import save
+
+    m = failing.measurement
+    if m.worst_evaluation is None:
+        return None
+    if not path.endswith(".npz"):
+        path += ".npz"
+    save(path, problem, m.worst_evaluation, {
+        "model": target, "name": result.model, "group": m.name, "case": m.worst.case,
+        "seed": result.seed, "trials": result.trials, "tolerance": failing.tolerance,
+        "error": m.worst.error,
+    })
+    return path
 
 
 def load_inputs(path: Path, obj: Any, count: int) -> list[Any]:

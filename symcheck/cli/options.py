@@ -56,3 +56,26 @@ Case = Annotated[
     typer.Option(metavar="GROUP/CASE", help="Replay one case only, e.g. 'O(d)/haar:3'."),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)]
+Search = Annotated[
+    int,
+    typer.Option(
+        metavar="STEPS",
+        help="After the random trials, search the group for a worse element (local search "
+        "from the worst cases, STEPS model calls per group).",
+    ),
+]
+Batch = Annotated[
+    bool,
+    typer.Option(
+        "--batch/--no-batch",
+        help="Run all cases in one model call when the specs lead with a batch axis 'b'.",
+    ),
+]
+SaveCounterexample = Annotated[
+    str | None,
+    typer.Option(
+        "--save-counterexample", metavar="PATH",
+        help="On failure, save the worst case (inputs, element, outputs) to PATH.npz for "
+        "'symcheck replay'.",
+    ),
+]

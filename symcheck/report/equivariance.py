@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from symcheck.report import fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
-    from symcheck.engine import EquivarianceResult, GroupResult
+    from symcheck.engine import CaseResult, EquivarianceResult, GroupResult
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold magenta"}
 
@@ -64,3 +64,21 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
     else:
         names = ", ".join(g.measurement.name for g in result.groups)
         console.print(f"[bold green]PASS[/]: equivariant under {names}")
+
+
+def render_replay(meta: dict[str, Any], case: CaseResult, still_broken: bool,
+                  to_stderr: bool = False) -> None:
+    """Stored error against the error of the model as it is now."""
+    console = make_console(stderr=to_stderr)
+    console.print(
+        f"symcheck replay: [bold]{meta.get('name', meta['model'])}[/] ({meta['model']})  "
+        f"group {meta['group']}  case {meta['case']}  seed {meta['seed']}"
+    )
+    console.print(f"stored error {fmt_float(float(meta['error']))}  now "
+                  f"{fmt_float(case.error)}  tolerance {fmt_float(float(meta['tolerance']), 1)}")
+    if still_broken:
+        idx = ",".join(str(i) for i in case.where[1])
+        where = f" at output {case.where[0]}[{idx}]" if case.finite else " (NaN/Inf output)"
+        console.print(f"[bold red]FAIL[/]: still broken{where}", soft_wrap=True)
+    else:
+        console.print("[bold green]PASS[/]: the counterexample no longer fails")

@@ -1,0 +1,99 @@
+"""Counterexample files: one failing case, stored so that anyone can re-run it exactly.
+
+An ``.npz`` (no pickles) holding the inputs ``input_0…``, each group factor's element
+``element_0…`` (a matrix or a permutation index vector), the outputs ``f_gx_0…`` and
+``g_fx_0…`` as measured, and a JSON ``meta`` string: the model target, specs, groups, sizes,
+dtype, tolerance, seed, case and error. :func:`replay` applies the stored element to the stored
+inputs with the model as it is now.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symcheck.engine import CaseResult, Evaluation, Problem, compare, evaluate
+from symcheck.errors import InputFileError
+from symcheck.groups import parse_group
+from symcheck.io import save_npz
+
+FORMAT = "symcheck-counterexample/1"
+
+
+@dataclass
+class Counterexample:
+    """A stored failing case."""
+
+    meta: dict[str, Any]
+    inputs: list[np.ndarray]
+    elements: list[np.ndarray]
+    f_gx: list[np.ndarray]
+    g_fx: list[np.ndarray]
+
+
+def save(path: str, problem: Problem, evaluation: Evaluation, meta: dict[str, Any]) -> None:
+    """Write one evaluated case and its metadata atomically to ``path``."""
+    arrays: dict[str, Any] = {}
+    for i, x in enumerate(evaluation.x):
+        arrays[f"input_{i}"] = x
+    for j, (_, element) in enumerate(evaluation.elements):
+        arrays[f"element_{j}"] = element.to_array()
+    for k, (a, b) in enumerate(zip(evaluation.fgx, evaluation.gfx, strict=True)):
+        arrays[f"f_gx_{k}"] = a
+        arrays[f"g_fx_{k}"] = b
+    full = {
+        "format": FORMAT,
+        "inputs": [str(s) for s in problem.inputs],
+        "outputs": [str(s) for s in problem.outputs],
+        "groups": [g.name for g, _ in evaluation.elements],
+        "sizes": problem.sizes,
+        "dtype": problem.dtype,
+        **meta,
+    }
+    arrays["meta"] = np.array(json.dumps(full))
+    save_npz(path, arrays)
+
+
+def load(path: str | Path) -> Counterexample:
+    """Read a counterexample file (never unpickles); exit-2 errors name what is wrong."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"counterexample: file {str(p)!r} does not exist")
+    try:
+        with np.load(p, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        meta = json.loads(str(arrays["meta"]))
+    except (OSError, ValueError, EOFError, KeyError) as exc:
+        raise InputFileError(
+            f"counterexample: {str(p)!r} is not a symcheck counterexample file ({exc})"
+        ) from None
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found != FORMAT:
+        raise InputFileError(
+            f"counterexample: {str(p)!r} has format {found!r}, expected {FORMAT!r}"
+        )
+
+    def series(prefix: str) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        while f"{prefix}_{len(out)}" in arrays:
+            out.append(arrays[f"{prefix}_{len(out)}"])
+        return out
+
+    return Counterexample(meta, series("input"), series("element"), series("f_gx"),
+                          series("g_fx"))
+
+
+def replay(problem: Problem, ce: Counterexample) -> tuple[CaseResult, Evaluation]:
+    """Re-run the stored case on ``problem`` (the model as it is now)."""
+    groups = [parse_group(name, problem.sizes) for name in ce.meta["groups"]]
+    if len(groups) != len(ce.elements):
+        raise InputFileError(
+            f"counterexample: {len(ce.elements)} elements stored for groups {ce.meta['groups']}"
+        )
+    elements = [(g, g.element(a)) for g, a in zip(groups, ce.elements, strict=True)]
+    (ev,) = evaluate(problem, [(list(ce.inputs), elements)], batch=False)
+    return compare(str(ce.meta.get("case", "replay")), ev, float(ce.meta["tolerance"])), ev

@@ -1,0 +1,150 @@
+"""Batched cases, the worst-case local search, and counterexample files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symcheck
+from symcheck.engine import check_equivariance
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+PLANTED = '''
+import numpy as np
+import symcheck
+
+
+@symcheck.equivariant(inputs="n d", output="n d", groups="O(d)", sizes={"n": 2, "d": 32},
+                      rtol=1e-6)
+def planted(x):
+    """O(d)-equivariant but for a term exp(30·cos θ)·1e-14, θ the angle of token 0 to e1:
+    below 1e-9 for all but a 4-sigma-rare set of rotations, 1e-2 at θ = 0."""
+    c = x[0, 0] / np.linalg.norm(x[0])
+    y = x.copy()
+    y[0, 0] += FIX * 1e-14 * np.exp(30.0 * c)
+    return y
+'''
+
+
+def planted_model(tmp_path: Path, fixed: bool = False) -> Path:
+    path = tmp_path / ("fixed.py" if fixed else "planted.py")
+    path.write_text(f"FIX = {0.0 if fixed else 1.0}\n" + PLANTED)
+    return path
+
+
+def _planted(x: np.ndarray) -> np.ndarray:
+    c = x[0, 0] / np.linalg.norm(x[0])
+    y = x.copy()
+    y[0, 0] += 1e-14 * np.exp(30.0 * c)
+    return y
+
+
+ARGS = ("n d", "n d", "O(d)", {"n": 2, "d": 32})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_search_finds_a_planted_violation_that_100_haar_draws_miss(seed: int) -> None:
+    haar = check_equivariance(_planted, *ARGS, trials=100, rtol=1e-6, seed=seed)
+    assert haar.passed, "the planted violation should be invisible to Haar sampling"
+    searched = check_equivariance(_planted, *ARGS, trials=100, rtol=1e-6, seed=seed,
+                                  search=400)
+    m = searched.groups[0].measurement
+    assert not searched.passed
+    assert m.worst.case == "search" and m.worst.error > 1e-5
+
+
+def test_search_never_reports_less_than_the_random_trials() -> None:
+    w = np.random.default_rng(0).standard_normal((3, 3))
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.tanh(x @ w)
+
+    plain = check_equivariance(f, "n d", "n d", ["O(d)", "S(n)"], {"n": 5, "d": 3}, seed=4)
+    searched = check_equivariance(f, "n d", "n d", ["O(d)", "S(n)"], {"n": 5, "d": 3}, seed=4,
+                                  search=60)
+    for a, b in zip(plain.groups, searched.groups, strict=True):
+        assert b.measurement.cases[-1].case == "search"
+        assert b.measurement.stat(100) >= a.measurement.stat(100)
+
+
+def test_search_case_replays_exactly() -> None:
+    first = check_equivariance(_planted, *ARGS, trials=20, rtol=1e-6, seed=1, search=200)
+    again = check_equivariance(_planted, *ARGS, trials=20, rtol=1e-6, seed=1, search=200,
+                               case="O(d)/search")
+    assert again.groups[0].measurement.cases[0].error == first.groups[0].measurement.cases[-1].error
+
+
+def test_batched_and_per_case_calls_give_the_same_numbers() -> None:
+    calls = {"n": 0}
+
+    @symcheck.equivariant(inputs="b n d", output="b n d", groups=["O(d)", "S(n)"],
+                          sizes={"b": 2, "n": 5, "d": 4})
+    def attention(x: np.ndarray) -> np.ndarray:
+        calls["n"] += 1
+        s = np.einsum("bid,bjd->bij", x, x)
+        w = np.exp(s - s.max(-1, keepdims=True))
+        return np.einsum("bij,bjd->bid", w / w.sum(-1, keepdims=True), x)
+
+    batched = check_equivariance(attention, trials=16, seed=2)
+    n_batched, calls["n"] = calls["n"], 0
+    single = check_equivariance(attention, trials=16, seed=2, batch=False)
+    assert n_batched == 2 * 3  # two calls per group set: f(x) and f(g·x) for every case at once
+    assert calls["n"] > 10 * n_batched
+    for a, b in zip(batched.groups, single.groups, strict=True):
+        assert [c.case for c in a.measurement.cases] == [c.case for c in b.measurement.cases]
+        np.testing.assert_allclose(a.measurement.errors, b.measurement.errors, atol=1e-14)
+
+
+def test_a_leading_unacted_axis_that_is_not_b_is_not_batched() -> None:
+    """The chiral sample averages over tokens: stacking cases along n would be wrong."""
+    def mean_mix(x: np.ndarray) -> np.ndarray:
+        return x + x.mean(axis=0)
+
+    r = check_equivariance(mean_mix, "n d", "n d", "O(d)", {"n": 4, "d": 3})
+    assert r.passed
+
+
+def test_counterexample_save_and_replay(cli: Cli, tmp_path: Path) -> None:
+    model = planted_model(tmp_path)
+    ce = tmp_path / "case.npz"
+    r = cli("equivariance", model, "--trials", "50", "--search", "400",
+            "--save-counterexample", ce)
+    assert r.exit_code == 1
+    assert f"counterexample saved: {ce}" in r.stdout
+    with np.load(ce, allow_pickle=False) as archive:
+        assert {"input_0", "element_0", "f_gx_0", "g_fx_0", "meta"} <= set(archive.files)
+        q = archive["element_0"]
+    np.testing.assert_allclose(q @ q.T, np.eye(32), atol=1e-12)
+    again = cli("replay", ce)
+    assert again.exit_code == 1, again.output
+    assert "still broken" in again.stdout
+    fixed = cli("replay", ce, planted_model(tmp_path, fixed=True))
+    assert fixed.exit_code == 0, fixed.output
+    assert "no longer fails" in fixed.stdout
+
+
+def test_passing_check_writes_no_counterexample(cli: Cli, tmp_path: Path) -> None:
+    ce = tmp_path / "none.npz"
+    r = cli("equivariance", planted_model(tmp_path, fixed=True), "--trials", "3",
+            "--save-counterexample", ce)
+    assert r.exit_code == 0
+    assert not ce.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "does not exist"), (b"garbage", "is not a symcheck counterexample file")],
+)
+def test_bad_counterexample_files(cli: Cli, tmp_path: Path, content: bytes | None,
+                                  message: str) -> None:
+    path = tmp_path / "bad.npz"
+    if content is not None:
+        path.write_bytes(content)
+    r = cli("replay", path)
+    assert r.exit_code == 2
+    assert message in r.stderr and "Traceback" not in r.output
