@@ -202,7 +202,10 @@ def _load_npy(p: Path, label: str) -> sp.csr_matrix:
     with open(p, "rb") as handle:
         try:
             version = np.lib.format.read_magic(handle)
-            header = np.lib.format._read_array_header(handle, version)  # type: ignore[attr-defined]
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(handle)
+            else:
+                header = np.lib.format.read_array_header_2_0(handle)
         except ValueError as exc:
             raise InputFileError(f"{label}: not a valid .npy file ({exc})") from exc
     shape, _fortran, dtype = header

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.optimize import minimize
 
+from symcheck.sparse._blas import one_blas_thread
 from symcheck.sparse.jl import logit_target
 from symcheck.sparse.matrix_io import TargetMatrix
 from symcheck.sparse.precision import Precision, Targets, measure_factors
@@ -101,11 +102,29 @@ def fit(
     deadline: float | None = None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FitResult:
-    """Fit ``U Vᵀ`` of width ``d``; stop as soon as the exact precision is met.
+    """Fit ``U Vᵀ`` of width ``d``; stop as soon as the exact precision is met (one BLAS thread).
 
     ``perturb`` scales Gaussian noise (drawn from ``default_rng([seed, d])``) added to the warm
     start, relative to its RMS value; restarts with different seeds use it to explore.
     """
+    with one_blas_thread():
+        return _fit(
+            target, targets, d, seed, perturb=perturb, max_iter=max_iter, deadline=deadline,
+            start=start,
+        )
+
+
+def _fit(
+    target: TargetMatrix,
+    targets: Targets,
+    d: int,
+    seed: int,
+    *,
+    perturb: float | None = None,
+    max_iter: int = 400,
+    deadline: float | None = None,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+) -> FitResult:
     t0 = time.perf_counter()
     csr = target.csr
     size = target.size

@@ -1,0 +1,179 @@
+"""Reports of ``symcheck sparse-approx``: the search summary, the d → precision table, verify.
+
+Everything shown is read from the result objects of :mod:`symcheck.sparse`; rich is imported
+only inside the functions that draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from symcheck.report import fmt_float, make_console, table_box
+
+if TYPE_CHECKING:
+    from symcheck.sparse import SparseApproxResult, VerifyResult
+
+_METHOD_NAMES = {
+    "circle": "circle (exact, one nonzero per row)",
+    "opt": "opt (low-rank logit fit)",
+    "jl": "jl (paper's random projection)",
+}
+
+
+def _fmt_fixed(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f} %"
+
+
+def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
+    """Print the report of a search (plain ASCII boxes when not on a terminal)."""
+    from rich.table import Table
+
+    console = make_console(stderr=to_stderr)
+    box = table_box(console)
+    t = result.targets
+    console.print(
+        f"[bold]sparse-approx[/bold] {result.source}: L = {result.size}, nnz = {result.nnz}, "
+        f"N = {result.max_row_nnz} nonzeros/row max, R = {result.max_ratio:.4g}"
+    )
+    console.print(
+        f"precision: ratio error ε₁ ≤ {t.eps1:g}, leakage ε₂ ≤ {t.eps2:g}; method {result.method}, "
+        f"seed {result.seed}, {result.seeds_per_d} seed(s) per d, max d {result.max_d}"
+    )
+    table = Table(box=box, title="hidden size d per method (d = column count of W_Q; X is L × 2d)")
+    for col, justify in (
+        ("method", "left"),
+        ("d", "right"),
+        ("ε₁", "right"),
+        ("ε₂", "right"),
+        ("success", "right"),
+        ("time", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for m in result.methods:
+        p = m.precision
+        table.add_row(
+            _METHOD_NAMES.get(m.method, m.method),
+            "none ≤ max-d" if m.d is None else str(m.d),
+            "-" if p is None or m.d is None else _fmt_fixed(p.eps1),
+            "-" if p is None or m.d is None else fmt_float(p.eps2),
+            _rate(m.success_rate),
+            f"{m.seconds:.2f} s",
+            m.note if m.measured_from == "parameters" else f"{m.note}; {m.measured_from}",
+        )
+    console.print(table)
+
+    best = result.best
+    lines = [
+        f"log₂ L = {result.log2_size:.2f}",
+        (
+            f"paper's bound C·N·ln²(R/ε₂)·ln L/ε₁² = {result.paper_bound:,.0f} "
+            "(C = 1; the paper states only the order)"
+        ),
+        f"proven lower bound: d ≥ {result.lower_bound} — {result.lower_bound_reason}",
+    ]
+    if best is not None and best.d is not None:
+        d = best.d
+        ratio = result.paper_bound / d
+        lines.append(
+            f"best verified: d = {d} ({best.method}) = {d / max(result.log2_size, 1e-9):.2f} × "
+            f"log₂ L, {ratio:,.0f}× below the paper's bound — an upper bound on the minimum, "
+            "not a claimed optimum"
+        )
+    else:
+        lines.append(f"no d ≤ {result.max_d} met the precision")
+    for line in lines:
+        console.print(line)
+
+    for m in result.methods:
+        if not m.trials or m.method == "circle":
+            continue
+        trials = Table(box=box, title=f"{m.method}: d → precision (best seed at each d tried)")
+        for col in ("d", "seeds ok", "best ε₁", "best ε₂", "time"):
+            trials.add_column(col, justify="right")
+        for tr in m.trials:
+            ok = tr["successes"] > 0
+            mark = "[green]" if ok else "[red]"
+            trials.add_row(
+                str(tr["d"]),
+                f"{mark}{tr['successes']}/{tr['tried']}[/]",
+                _fmt_fixed(tr["best_eps1"]),
+                fmt_float(tr["best_eps2"]),
+                f"{tr['seconds']:.2f} s",
+            )
+        console.print(trials)
+    verdict = "[bold green]met[/]" if result.met else "[bold red]not met[/]"
+    console.print(f"precision {verdict} (total {result.seconds:.2f} s)")
+
+
+def render_verify(result: VerifyResult, to_stderr: bool = False) -> None:
+    """Print the recomputed claim of saved parameters."""
+    from rich.table import Table
+
+    console = make_console(stderr=to_stderr)
+    p = result.precision
+    t = result.targets
+    table = Table(box=table_box(console), title=f"verify {result.params_source}")
+    table.add_column("quantity")
+    table.add_column("recomputed", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("claimed in file", justify="right")
+    claimed: dict[str, Any] = result.claimed
+    table.add_row("L", str(result.size), "", str(claimed.get("L", "-")))
+    table.add_row(
+        "hidden size d (cols of W_Q)", str(result.d), "", str(claimed.get("d", "-"))
+    )
+    table.add_row("X width", str(result.x_width), "", "")
+    table.add_row(
+        "ratio error ε₁",
+        _fmt_fixed(p.eps1),
+        f"≤ {t.eps1:g}",
+        _fmt_fixed(claimed.get("eps1")) if "eps1" in claimed else "-",
+    )
+    table.add_row(
+        "leakage ε₂",
+        fmt_float(p.eps2),
+        f"≤ {t.eps2:g}",
+        fmt_float(claimed["eps2"]) if "eps2" in claimed else "-",
+    )
+    console.print(f"[bold]sparse-approx --verify[/bold] {result.source}")
+    console.print(table)
+    console.print(
+        f"worst rows: ratio {p.worst_ratio_row}, leakage {p.worst_leak_row}; "
+        f"recomputed softmax(X W_Q W_Kᵀ Xᵀ) in row blocks in {result.seconds:.2f} s"
+    )
+    verdict = "[bold green]claim holds[/]" if result.met else "[bold red]claim fails[/]"
+    console.print(verdict)
+
+
+@contextmanager
+def search_progress() -> Iterator[Callable[[str], None] | None]:
+    """A progress line on stderr while searching, only when stderr is a terminal."""
+    console = make_console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("searching d: {task.description}"),
+        TextColumn("({task.completed} fits)"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("start", total=None)
+
+        def update(message: str) -> None:
+            bar.update(task, description=message, advance=1)
+
+        yield update
