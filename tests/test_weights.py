@@ -1,0 +1,480 @@
+"""Saved weights: reference forwards against the frameworks, the co-transform check, the CLI.
+
+The reference forward of every layout must equal the framework's own forward on the same
+weights to 1e-10 in float64 (torch ``nn.MultiheadAttention``; a BERT-style layer written in
+torch). Torch tests are skipped, visibly, only when torch is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from symcheck.weights import LAYOUTS, Settings, build_layer, check_layer, check_weights
+from symcheck.weights import reference as ref
+from symcheck.weights.files import load_weights
+from tests.conftest import SAMPLES, CliResult
+
+Cli = Callable[..., CliResult]
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_SAFETENSORS = importlib.util.find_spec("safetensors") is not None
+needs_torch = pytest.mark.skipif(
+    not HAS_TORCH, reason="torch is not installed (pip install 'symcheck[torch]')")
+needs_safetensors = pytest.mark.skipif(
+    not HAS_SAFETENSORS,
+    reason="safetensors is not installed (pip install 'symcheck[safetensors]')")
+BERT = SAMPLES / "weights" / "bert" / "model.safetensors"
+D, HEADS, FF, N = 12, 3, 20, 7
+FAST = ("--trials", "3")
+
+
+# --- writing weight files ------------------------------------------------------------------
+
+def save(path: Path, sd: dict[str, np.ndarray]) -> Path:
+    """Write a state dict in the format the suffix names."""
+    if path.suffix == ".npz":
+        np.savez(path, **sd)  # type: ignore[arg-type]
+    elif path.suffix == ".safetensors":
+        from safetensors.numpy import save_file
+
+        save_file({k: np.ascontiguousarray(v) for k, v in sd.items()}, str(path))
+    else:
+        import torch
+
+        torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}, path)
+    return path
+
+
+def bert_state(rng: np.random.Generator, prefix: str = "", d: int = D, ff: int = FF
+               ) -> dict[str, np.ndarray]:
+    sd: dict[str, np.ndarray] = {}
+    for key, shape in (
+        ("attention.self.query", (d, d)), ("attention.self.key", (d, d)),
+        ("attention.self.value", (d, d)), ("attention.output.dense", (d, d)),
+        ("intermediate.dense", (ff, d)), ("output.dense", (d, ff)),
+    ):
+        sd[f"{prefix}{key}.weight"] = rng.standard_normal(shape) / math.sqrt(shape[1])
+        sd[f"{prefix}{key}.bias"] = 0.1 * rng.standard_normal(shape[0])
+    for key in ("attention.output.LayerNorm", "output.LayerNorm"):
+        sd[f"{prefix}{key}.weight"] = 1 + 0.2 * rng.standard_normal(d)
+        sd[f"{prefix}{key}.bias"] = 0.1 * rng.standard_normal(d)
+    return sd
+
+
+def mha_state(rng: np.random.Generator, bias: bool = True) -> dict[str, np.ndarray]:
+    sd = {"in_proj_weight": rng.standard_normal((3 * D, D)) / math.sqrt(D),
+          "out_proj.weight": rng.standard_normal((D, D)) / math.sqrt(D)}
+    if bias:
+        sd |= {"in_proj_bias": 0.1 * rng.standard_normal(3 * D),
+               "out_proj.bias": 0.1 * rng.standard_normal(D)}
+    return sd
+
+
+def layer_from(path: Path, layout: str, prefix: str = "", heads: int = HEADS) -> Any:
+    return build_layer(LAYOUTS[layout], load_weights(path), prefix, heads)
+
+
+# --- reference forwards == the frameworks' forwards ----------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("bias", [True, False])
+def test_torch_mha_layout_equals_nn_multihead_attention(tmp_path: Path, bias: bool) -> None:
+    import torch
+
+    rng = np.random.default_rng(1)
+    sd = mha_state(rng, bias)
+    mha = torch.nn.MultiheadAttention(D, HEADS, bias=bias, dtype=torch.float64)
+    mha.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    path = tmp_path / "mha.pt"
+    torch.save(mha.state_dict(), path)
+    x = rng.standard_normal((N, D))
+    with torch.no_grad():
+        t = torch.from_numpy(x)
+        expected = mha(t, t, t, need_weights=False)[0].numpy()
+    got = ref.attention(x, layer_from(path, "torch-mha").params, HEADS)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+@needs_torch
+def test_plain_layout_equals_nn_multihead_attention(tmp_path: Path) -> None:
+    import torch
+
+    rng = np.random.default_rng(2)
+    sd = mha_state(rng)
+    mha = torch.nn.MultiheadAttention(D, HEADS, dtype=torch.float64)
+    mha.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    w = sd["in_proj_weight"]
+    b = sd["in_proj_bias"]
+    plain = {"W_Q": w[:D].T, "W_K": w[D:2 * D].T, "W_V": w[2 * D:].T,
+             "W_O": sd["out_proj.weight"].T, "b_Q": b[:D], "b_K": b[D:2 * D], "b_V": b[2 * D:],
+             "b_O": sd["out_proj.bias"]}
+    path = save(tmp_path / "plain.npz", plain)
+    x = rng.standard_normal((N, D))
+    with torch.no_grad():
+        t = torch.from_numpy(x)
+        expected = mha(t, t, t, need_weights=False)[0].numpy()
+    got = ref.attention(x, layer_from(path, "plain").params, HEADS)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+def _torch_bert_layer(d: int, heads: int, ff: int, eps: float) -> Any:
+    """A BERT-style encoder layer in torch, with HuggingFace's module names."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class SelfAttention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.query, self.key, self.value = (nn.Linear(d, d) for _ in range(3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            n = x.shape[0]
+            q, k, v = (f(x).view(n, heads, -1).transpose(0, 1)
+                       for f in (self.query, self.key, self.value))
+            return F.scaled_dot_product_attention(q, k, v).transpose(0, 1).reshape(n, d)
+
+    class DenseNorm(nn.Module):
+        def __init__(self, inp: int) -> None:
+            super().__init__()
+            self.dense = nn.Linear(inp, d)
+            self.LayerNorm = nn.LayerNorm(d, eps=eps)
+
+        def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+            return self.LayerNorm(self.dense(x) + residual)
+
+    class Attention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.self = SelfAttention()
+            self.output = DenseNorm(d)
+
+    class Intermediate(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = nn.Linear(d, ff)
+
+    class Layer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attention = Attention()
+            self.intermediate = Intermediate()
+            self.output = DenseNorm(ff)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.attention.output(self.attention.self(x), x)
+            return self.output(F.gelu(self.intermediate.dense(h)), h)
+
+        def attention_core(self, x: torch.Tensor) -> torch.Tensor:
+            return self.attention.output.dense(self.attention.self(x))
+
+    return Layer().to(torch.float64).eval()
+
+
+@needs_torch
+@pytest.mark.parametrize("suffix", [".pt", ".npz", ".safetensors"])
+def test_bert_layout_equals_torch_bert_layer(tmp_path: Path, suffix: str) -> None:
+    import torch
+
+    if suffix == ".safetensors" and not HAS_SAFETENSORS:
+        pytest.skip("safetensors is not installed (pip install 'symcheck[safetensors]')")
+    rng = np.random.default_rng(3)
+    model = _torch_bert_layer(D, HEADS, FF, 1e-12)
+    sd = {f"bert.encoder.layer.{i}.{k}": v for i in range(2)
+          for k, v in bert_state(rng).items()}
+    model.load_state_dict({k.removeprefix("bert.encoder.layer.1."): torch.from_numpy(v)
+                           for k, v in sd.items() if k.startswith("bert.encoder.layer.1.")})
+    path = save(tmp_path / f"model{suffix}", sd)
+    layer = build_layer(LAYOUTS["bert"], load_weights(path), "bert.encoder.layer.1.", HEADS)
+    x = rng.standard_normal((N, D))
+    with torch.no_grad():
+        block = model(torch.from_numpy(x)).numpy()
+        core = model.attention_core(torch.from_numpy(x)).numpy()
+    p = layer.params
+    np.testing.assert_allclose(ref.block(x, p, HEADS, 1e-12, "gelu"), block, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ref.attention(x, p, HEADS), core, rtol=0, atol=1e-10)
+
+
+def test_reference_keeps_float32() -> None:
+    rng = np.random.default_rng(4)
+    layer = build_layer(LAYOUTS["bert"], bert_state(rng), "", HEADS)
+    p32 = {k: v.astype(np.float32) for k, v in layer.params.items()}
+    out = ref.block(rng.standard_normal((N, D)).astype(np.float32), p32, HEADS, 1e-12, "gelu")
+    assert out.dtype == np.float32
+
+
+# --- the co-transform check -----------------------------------------------------------------
+
+def _verdicts(result: Any) -> dict[tuple[str, str], str]:
+    return {(row.unit, label): g.verdict for row in result.breakdown
+            for label, g in row.checks.items()}
+
+
+def test_breakdown_of_a_bert_layer() -> None:
+    """The mathematics: attention is O(d)-equivariant only with co-transformed weights, every
+    LayerNorm breaks O(d) even with its gain turned, the feed-forward keeps it, S(n) holds."""
+    layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(5)), "", HEADS)
+    result = check_layer(layer, settings=Settings(trials=3))
+    v = _verdicts(result)
+    for unit in ("attention", "block", "attention.self", "attention.output.dense",
+                 "attention.output.LayerNorm", "intermediate.dense + output.dense",
+                 "output.LayerNorm"):
+        assert v[unit, "S(n)"] == "pass", unit
+        assert v[unit, "O(d) fixed"] == "fail", unit
+    for unit in ("attention", "attention.self", "attention.output.dense",
+                 "intermediate.dense + output.dense"):
+        assert v[unit, "O(d) co-transformed"] == "pass", unit
+    for unit in ("block", "attention.output.LayerNorm", "output.LayerNorm"):
+        assert v[unit, "O(d) co-transformed"] == "fail", unit
+    assert result.component == "block" and not result.passed
+    # Causes are the parts that fail alone — the same verdicts as the breakdown table.
+    (cause, product) = result.causes
+    assert cause.group == "O(d)" and product.group == "S(n) × O(d)"
+    assert [name for name, _ in cause.culprits] == ["attention.output.LayerNorm",
+                                                    "output.LayerNorm"]
+    assert cause.passing == ["attention.self", "attention.output.dense",
+                             "intermediate.dense + output.dense"]
+
+
+def test_fixed_weights_cause_says_cotransformed_weights_pass() -> None:
+    layer = build_layer(LAYOUTS["torch-mha"], mha_state(np.random.default_rng(6)), "", HEADS)
+    result = check_layer(layer, groups=["O(d)"], mode="fixed", settings=Settings(trials=3))
+    assert not result.passed
+    (cause,) = result.causes
+    assert [n for n, _ in cause.culprits] == ["in_proj (scores and values)", "out_proj"]
+    assert cause.cotransformed is not None and cause.cotransformed.passed
+
+
+@needs_safetensors
+def test_api_and_cli_report_the_same_numbers(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    r = cli("equivariance", BERT, "--layer", "encoder.layer.1", "--seed", "7", *FAST,
+            "--json", out)
+    assert r.exit_code == 1
+    payload = json.loads(out.read_text())
+    api = check_weights(BERT, layer="encoder.layer.1", settings=Settings(seed=7, trials=3))
+    want = json.loads(json.dumps(api.to_dict()))
+    for got, expected in zip(payload["check"]["groups"], want["check"]["groups"], strict=True):
+        assert got["group"] == expected["group"] and got["verdict"] == expected["verdict"]
+        assert got["max"] == expected["max"] and got["cases"] == expected["cases"]
+    assert payload["breakdown"] == want["breakdown"]
+    assert payload["causes"] == want["causes"]
+    assert payload["layer"] == "encoder.layer.1" and payload["heads"] == 2
+    assert payload["replay"].startswith("symcheck equivariance ")
+
+
+# --- the CLI on the samples -------------------------------------------------------------------
+
+@needs_safetensors
+def test_must_show_s_n_passes(cli: Cli) -> None:
+    r = cli("equivariance", BERT, "--layer", "encoder.layer.0", "--group", "S(n)")
+    assert r.exit_code == 0, r.output
+    assert "PASS: equivariant under S(n) (block, weights co-transformed)" in r.stdout
+
+
+@needs_safetensors
+def test_must_show_attention_with_cotransformed_weights_passes_o_d(cli: Cli) -> None:
+    r = cli("equivariance", BERT, "--group", "O(d)", "--component", "attention")
+    assert r.exit_code == 0, r.output
+    assert "PASS: equivariant under O(d) (attention, weights co-transformed)" in r.stdout
+    # the breakdown is always shown in full
+    for label in ("S(n)", "O(d) co-transformed", "O(d) fixed", "attention.output.LayerNorm"):
+        assert label in r.stdout
+
+
+@needs_safetensors
+def test_must_show_block_fails_o_d_because_of_layernorm(cli: Cli) -> None:
+    r = cli("equivariance", BERT, "--group", "O(d)", "--component", "block")
+    assert r.exit_code == 1, r.output
+    assert ("O(d) (weights co-transformed) fails in block: caused by "
+            "attention.output.LayerNorm (alone: FAIL") in r.stdout
+    assert "pass alone: attention.self, attention.output.dense" in r.stdout
+
+
+@needs_safetensors
+def test_must_show_fixed_weights_fail_o_d(cli: Cli) -> None:
+    r = cli("equivariance", BERT, "--group", "O(d)", "--weights", "fixed",
+            "--component", "attention")
+    assert r.exit_code == 1, r.output
+    assert "with co-transformed weights attention passes O(d)" in r.stdout
+
+
+@needs_safetensors
+def test_replay_reproduces_the_worst_case(cli: Cli) -> None:
+    import shlex
+
+    r = cli("equivariance", BERT, "--group", "O(d)", *FAST)
+    line = next(x for x in r.stdout.splitlines() if x.startswith("replay the worst case: "))
+    args = shlex.split(line.removeprefix("replay the worst case: "))[1:]
+    again = cli(*args)
+    assert again.exit_code == 1
+    case = args[args.index("--case") + 1].split("/")[1]
+    assert case in line and "cases" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "args"),
+    [
+        (SAMPLES / "weights" / "mha" / "mha.pt", ()),
+        (SAMPLES / "weights" / "plain" / "attention.npz", ()),
+        (SAMPLES / "weights" / "bert" / "model.npz", ("--component", "attention")),
+        (SAMPLES / "weights" / "bert" / "model.pt", ("--component", "attention", "--dtype",
+                                                       "float32")),
+    ],
+)
+def test_sample_files_pass_with_cotransformed_weights(cli: Cli, path: Path,
+                                                      args: tuple[str, ...]) -> None:
+    if path.suffix == ".pt" and not HAS_TORCH:
+        pytest.skip("torch is not installed (pip install 'symcheck[torch]')")
+    r = cli("equivariance", path, *FAST, *args)
+    assert r.exit_code == 0, r.output
+
+
+def test_sample_files_are_small_and_bert_has_two_layers() -> None:
+    files = [p for p in (SAMPLES / "weights").rglob("*") if p.is_file()]
+    assert all(p.stat().st_size < 300_000 for p in files)
+    keys = load_weights(SAMPLES / "weights" / "bert" / "model.npz")
+    assert {"encoder.layer.0.output.LayerNorm.weight",
+            "encoder.layer.1.output.LayerNorm.weight"} <= set(keys)
+
+
+# --- bad input: exit 2, one line, nothing written ------------------------------------------
+
+class Opaque:
+    """An arbitrary object: a .pt holding one needs unpickling of code, which is refused."""
+
+    def __init__(self) -> None:
+        self.data = [1, 2, 3]
+
+
+def _nan(tmp: Path) -> Path:
+    sd = bert_state(np.random.default_rng(8))
+    sd["attention.self.key.weight"][2, 5] = np.nan
+    return save(tmp / "nan.npz", sd)
+
+
+def _missing(tmp: Path) -> Path:
+    sd = bert_state(np.random.default_rng(8))
+    del sd["attention.self.value.bias"]
+    return save(tmp / "missing.npz", sd)
+
+
+def _shapes(tmp: Path) -> Path:
+    sd = bert_state(np.random.default_rng(8))
+    sd["attention.self.key.weight"] = np.zeros((D, D + 1))
+    return save(tmp / "shapes.npz", sd)
+
+
+def _unknown(tmp: Path) -> Path:
+    return save(tmp / "unknown.npz", {"encoder.weight": np.zeros((3, 3)), "head.bias": np.zeros(3)})
+
+
+def _pickled(tmp: Path) -> Path:
+    import torch
+
+    torch.save({"W_Q": Opaque()}, tmp / "opaque.pt")
+    return tmp / "opaque.pt"
+
+
+def _no_heads(tmp: Path) -> Path:
+    return save(tmp / "mha.npz", mha_state(np.random.default_rng(8)))
+
+
+def _int_weights(tmp: Path) -> Path:
+    sd = mha_state(np.random.default_rng(8))
+    sd["out_proj.weight"] = np.ones((D, D), dtype=np.int64)
+    return save(tmp / "ints.npz", sd)
+
+
+def _packed(tmp: Path) -> Path:
+    sd = mha_state(np.random.default_rng(8))
+    sd["in_proj_weight"] = sd["in_proj_weight"][:-1]
+    return save(tmp / "packed.npz", sd)
+
+
+def _corrupt(tmp: Path) -> Path:
+    (tmp / "corrupt.safetensors").write_bytes(b"\x00\x01 not a safetensors file")
+    return tmp / "corrupt.safetensors"
+
+
+def _bert(tmp: Path) -> Path:
+    return save(tmp / "bert.npz", bert_state(np.random.default_rng(8)))
+
+
+BAD = [
+    ("unknown-layout", _unknown, (), "unknown layout; keys found: encoder.weight, head.bias; "
+     "layouts known: torch-mha"),
+    ("missing-key", _missing, ("--heads", "3"), "missing key 'attention.self.value.bias'"),
+    ("shapes", _shapes, ("--heads", "3"), "'attention.self.key.weight' has shape (12, 13), "
+     "expected (12, 12): its embedding (d) axis has size 13 but 'attention.self.query.weight' "
+     "gives d=12"),
+    ("nan", _nan, ("--heads", "3"), "'attention.self.key.weight' has 1 NaN/Inf value(s) of 144 "
+     "(first at index (2, 5))"),
+    ("pickled-pt", _pickled, ("--heads", "1"), "needs arbitrary Python objects unpickled"),
+    ("no-heads", _no_heads, (), "--heads: "),
+    ("heads-do-not-divide", _bert, ("--heads", "5"), "--heads: 5 heads do not divide"),
+    ("int-weights", _int_weights, ("--heads", "3"), "'out_proj.weight' has dtype int64"),
+    ("packed-shape", _packed, ("--heads", "3"), "expected (3·E, E)"),
+    ("corrupt", _corrupt, ("--heads", "3"), "cannot read"),
+    ("bad-layer", _bert, ("--heads", "3", "--layer", "encoder.layer.9"),
+     "--layer: 'encoder.layer.9' is not a layer of the file"),
+    ("block-of-mha", _no_heads, ("--heads", "3", "--component", "block"),
+     "--component: 'block'"),
+    ("bad-component", _bert, ("--heads", "3", "--component", "ffn"), "--component: 'ffn'"),
+    ("bad-mode", _bert, ("--heads", "3", "--weights", "rotated"), "--weights: 'rotated'"),
+    ("size-d", _bert, ("--heads", "3", "--size", "d=4"), "--size: 'd' comes from the weights"),
+    ("in-spec", _bert, ("--heads", "3", "--in", "n d"), "--in: does not apply"),
+    ("bad-group", _bert, ("--heads", "3", "--group", "O(q)"), "--group: 'O(q)'"),
+    ("missing-file", lambda tmp: tmp / "absent.npz", (), "does not exist"),
+]
+
+
+@pytest.mark.parametrize(("make", "args", "message"), [b[1:] for b in BAD],
+                         ids=[b[0] for b in BAD])
+def test_bad_weights_exit_2_with_one_line(cli: Cli, tmp_path: Path, make: Callable[[Path], Path],
+                                          args: tuple[str, ...], message: str) -> None:
+    if make in (_pickled,) and not HAS_TORCH:
+        pytest.skip("torch is not installed (pip install 'symcheck[torch]')")
+    if make is _corrupt and not HAS_SAFETENSORS:
+        pytest.skip("safetensors is not installed (pip install 'symcheck[safetensors]')")
+    path = make(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    r = cli("equivariance", path, *args, "--json", out / "report.json")
+    assert r.exit_code == 2, r.output
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("symcheck: error: "), r.stderr
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in r.output
+    assert list(out.iterdir()) == []
+
+
+def test_weight_options_are_refused_for_python_models(cli: Cli) -> None:
+    r = cli("equivariance", SAMPLES / "attention.py", "--layer", "encoder.layer.0")
+    assert r.exit_code == 2
+    assert "--layer: applies to weights files only" in r.stderr
+
+
+def test_missing_safetensors_names_the_extra(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "safetensors", None)
+    monkeypatch.setitem(__import__("sys").modules, "safetensors.numpy", None)
+    r = cli("equivariance", BERT)
+    assert r.exit_code == 2
+    assert "needs safetensors, which is not installed; install it with: pip install " \
+           "'symcheck[safetensors]'" in r.stderr
+
+
+def test_missing_torch_for_pt_names_the_extra(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)
+    r = cli("equivariance", SAMPLES / "weights" / "mha" / "mha.pt")
+    assert r.exit_code == 2
+    assert "needs torch, which is not installed; install it with: pip install " \
+           "'symcheck[torch]'" in r.stderr
