@@ -15,10 +15,10 @@ Adding a kind is adding a runner::
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from symcheck.errors import SymcheckError
@@ -60,7 +60,7 @@ class CheckOutcome:
 
 Runner = Callable[["CheckSpec"], CheckOutcome]
 
-#: kind -> runner; kinds whose module is not part of this build raise a clear error when run
+#: kind -> runner (the kind is the key that names what a check checks: model, weights, matrix)
 RUNNERS: dict[str, Runner] = {}
 
 
@@ -146,31 +146,61 @@ def _line_of(obj: Any) -> int | None:
     return None
 
 
-def _needs(module: str, kind: str) -> Any:
-    """Import the module a kind's runner is built on, or say it is not in this build."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            raise SymcheckError(
-                f"{kind} checks need {module}, which is not available in this build"
-            ) from None
-        raise
-
-
 @register("weights")
 def run_weights(spec: CheckSpec) -> CheckOutcome:
-    """Saved attention weights: needs :mod:`symcheck.weights`."""
-    _needs("symcheck.weights", "weights")
-    raise SymcheckError(
-        "weights checks need a Python API of symcheck.weights, not available in this build"
+    """Saved attention weights with :func:`symcheck.weights.check.check_weights`."""
+    from symcheck.cli.equivariance import weights_replay_command
+    from symcheck.report.check import equivariance_report, equivariance_summary
+    from symcheck.report.weights import describe_cause
+    from symcheck.weights.check import DEFAULT_N, Settings, check_weights
+
+    o = spec.options
+    settings = Settings(n=o.get("sizes", {}).get("n", DEFAULT_N), dtype=o.get("dtype", "float64"),
+                        seed=o.get("seed", 0), trials=o.get("trials"), rtol=o.get("rtol"))
+    result = check_weights(
+        Path(spec.display_path), layer=o.get("layer"), heads=o.get("heads"),
+        groups=o.get("groups"), mode=o.get("mode", "cotransform"),
+        component=o.get("component"), settings=settings,
+    )
+    replay = weights_replay_command(spec.display_path, result, o.get("heads"), o.get("rtol"))
+    requested = result.requested
+    report = equivariance_report(requested, None)
+    lines = [report, *(f"✗ {describe_cause(c)}" for c in result.causes)]
+    lines += [f"note: {n}" for n in result.notes]
+    if replay:
+        lines.append(f"replay the worst case: {replay}")
+    summary = equivariance_summary(requested)
+    return CheckOutcome(
+        spec.name, "weights", requested.verdict,
+        f"{summary}; weights {result.mode}, component {result.component}",
+        report="\n".join(lines),
+        numbers={
+            "max_error": {g.measurement.name: g.measurement.stat(100) for g in requested.groups},
+            "tolerance": requested.tolerance,
+        },
+        file=spec.display_path, replay=replay, details=result.to_dict(),
     )
 
 
 @register("matrix")
 def run_matrix(spec: CheckSpec) -> CheckOutcome:
-    """Sparse approximation of a target matrix: needs :mod:`symcheck.sparse`."""
-    _needs("symcheck.sparse", "matrix")
-    raise SymcheckError(
-        "matrix checks need a Python API of symcheck.sparse, not available in this build"
+    """Sparse approximation with :func:`symcheck.sparse.approximate`: pass when some hidden size
+    ``d ≤ max_d`` is verified to reproduce the matrix to the precision."""
+    from symcheck.report.check import matrix_report, matrix_summary
+    from symcheck.sparse import approximate
+
+    o = spec.options
+    result = approximate(spec.display_path, precision=o.get("precision", 0.1),
+                         max_d=o.get("max_d"), seed=o.get("seed", 0),
+                         method=o.get("method", "auto"))
+    best = result.best
+    numbers: dict[str, Any] = {"d": None if best is None else best.d, "max_d": result.max_d,
+                               "lower_bound": result.lower_bound, "L": result.size}
+    if best is not None and best.precision is not None:
+        numbers.update(eps1=best.precision.eps1, eps2=best.precision.eps2)
+    replay = None if result.met else spec.rerun_command()
+    return CheckOutcome(
+        spec.name, "matrix", "pass" if result.met else "fail", matrix_summary(result),
+        report=matrix_report(result, replay), numbers=numbers, file=spec.display_path,
+        replay=replay, details=result.as_dict(),
     )

@@ -117,6 +117,36 @@ def _path(value: Any, where: str) -> str:
     return value
 
 
+def _choice(*allowed: str) -> Validator:
+    def check(value: Any, where: str) -> str:
+        if value not in allowed:
+            raise ConfigError(f"{where} must be one of {', '.join(allowed)}, got {value!r}")
+        return str(value)
+    return check
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _sequence_length(value: Any, where: str) -> dict[str, int]:
+    sizes = _sizes(value, where)
+    other = sorted(set(sizes) - {"n"})
+    if other:
+        raise ConfigError(f"{where}: {other[0]!r} comes from the weights file; only n (the test "
+                          "sequence length) can be set")
+    return sizes
+
+
+def _leak_precision(value: Any, where: str) -> float:
+    number = _positive_float(value, where)
+    if not number < 1:
+        raise ConfigError(f"{where} must lie strictly between 0 and 1, got {value!r}")
+    return number
+
+
 _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "inputs": _specs,
     "output": _specs,
@@ -131,11 +161,25 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
 #: kind -> the optional keys a check of that kind accepts, with their validators
 OPTIONS: dict[str, dict[str, Validator]] = {
     "model": dict(_EQUIVARIANCE_OPTIONS),
-    "weights": dict(_EQUIVARIANCE_OPTIONS),
+    # what `symcheck equivariance WEIGHTS` takes: d comes from the file, inputs are "n d"
+    "weights": {
+        "groups": _groups,
+        "sizes": _sequence_length,
+        "trials": _int_at_least(1),
+        "seed": _int_at_least(0),
+        "rtol": _positive_float,
+        "dtype": _dtype,
+        "layer": _string,
+        "heads": _int_at_least(1),
+        "mode": _choice("cotransform", "fixed"),
+        "component": _choice("attention", "block"),
+    },
+    # what `symcheck.sparse.approximate` takes
     "matrix": {
-        "precision": _positive_float,
+        "precision": _leak_precision,
         "max_d": _int_at_least(1),
         "seed": _int_at_least(0),
+        "method": _choice("auto", "opt", "jl"),
     },
 }
 
@@ -160,6 +204,16 @@ class CheckSpec:
     path: Path  # the file, resolved against the configuration's folder
     member: str | None  # the NAME of "models.py:NAME"
     options: Mapping[str, Any] = field(default_factory=dict)
+    config: Path | None = None  # the file that declares the check
+
+    def rerun_command(self) -> str:
+        """The ``symcheck check`` command that runs this check alone."""
+        import shlex
+
+        args = ["symcheck", "check"]
+        if self.config is not None:
+            args += ["--config", shown_path(self.config)]
+        return shlex.join([*args, "--only", self.name])
 
     @property
     def display_path(self) -> str:
@@ -305,7 +359,7 @@ def _parse_check(entry: Mapping[str, Any], index: int, path: Path, shown: str) -
             options[key] = validate(entry[key], f"{label}: {key!r}")
     return CheckSpec(
         name=name, kind=kind, target=target, path=(path.parent / file_part).resolve(),
-        member=member, options=options,
+        member=member, options=options, config=path,
     )
 
 

@@ -185,19 +185,71 @@ def test_check_that_cannot_run_is_an_error_and_the_others_still_run(
     assert error is not None and message in (error.get("message") or "")
 
 
-def test_weights_and_matrix_kinds_report_what_is_missing(
-    cli: Cli, project: Callable[[str], Path]
-) -> None:
-    project('[[check]]\nname = "w"\nweights = "layer.npz"\n'
-            '[[check]]\nname = "a"\nmatrix = "a.npy"\nprecision = 0.1\nmax_d = 8\n' + ATTENTION)
-    r = cli("check", "--json", "-")
-    assert r.exit_code == 1
-    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
-    assert checks["attention"]["verdict"] == "pass"
-    for name in ("w", "a"):
-        assert checks[name]["verdict"] == "error"
-        assert "not available in this build" in checks[name]["summary"] or \
-            "does not exist" in checks[name]["summary"]
+def test_weights_checks(cli: Cli, project: Callable[[str], Path], tmp_path: Path) -> None:
+    weights = SAMPLES / "weights"
+    for name in ("plain", "bert"):
+        shutil.copytree(weights / name, tmp_path / name)
+    project('[[check]]\nname = "plain"\nweights = "plain/attention.npz"\ntrials = 2\n'
+            '[[check]]\nname = "bert"\nweights = "bert/model.npz"\ntrials = 2\n'
+            'groups = ["O(d)"]\nsizes = { n = 4 }\ncomponent = "block"\n'
+            '[[check]]\nname = "bert-attention"\nweights = "bert/model.npz"\ntrials = 2\n'
+            'component = "attention"\nlayer = "encoder.layer.1"\n')
+    r = cli("check", "--json", "report.json")
+    assert r.exit_code == 1, r.output
+    checks = {c["name"]: c for c in json.loads((tmp_path / "report.json").read_text())["checks"]}
+    assert {n: c["verdict"] for n, c in checks.items()} == {
+        "plain": "pass", "bert": "fail", "bert-attention": "pass"}
+    bert = checks["bert"]
+    assert bert["kind"] == "weights" and set(bert["numbers"]["max_error"]) == {"O(d)"}
+    assert "caused by attention.output.LayerNorm" in bert["report"]
+    assert bert["replay"].startswith("symcheck equivariance bert/model.npz --layer encoder.layer.0")
+    assert bert["result"]["sizes"]["n"] == 4
+    assert checks["bert-attention"]["result"]["layer"].endswith("1")
+    again = cli(*__import__("shlex").split(bert["replay"])[1:])
+    assert again.exit_code == 1
+
+
+def test_matrix_checks(cli: Cli, project: Callable[[str], Path], tmp_path: Path) -> None:
+    import numpy as np
+
+    np.save(tmp_path / "reversal.npy", np.eye(8)[::-1])
+    np.save(tmp_path / "bad.npy", -np.eye(4))
+    project('[[check]]\nname = "reversal"\nmatrix = "reversal.npy"\nprecision = 0.1\n'
+            'max_d = 4\n'
+            '[[check]]\nname = "too-small"\nmatrix = "reversal.npy"\nprecision = 0.1\n'
+            'max_d = 1\n'
+            '[[check]]\nname = "negative"\nmatrix = "bad.npy"\n')
+    r = cli("check", "--junit", "out.xml", "--github")
+    assert r.exit_code == 1, r.output
+    assert "| reversal  | matrix | d 2 (max 4, lower bound" in r.stdout
+    assert "no hidden size d ≤ 1 reproduces reversal.npy" in r.stdout
+    assert "rerun: symcheck check --config symcheck.toml --only too-small" in r.stdout
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "out.xml").iter("testcase")}
+    assert all(c.get("classname") == "symcheck.matrix" for c in cases.values())
+    assert cases["reversal"].find("failure") is None
+    assert cases["too-small"].find("failure") is not None
+    assert cases["negative"].find("error") is not None  # a malformed matrix cannot run
+    assert "::error file=reversal.npy,title=symcheck too-small::no hidden size" in r.stdout
+
+
+def test_config_choices_match_the_modules_they_configure() -> None:
+    from symcheck.config import OPTIONS
+    from symcheck.sparse import METHODS
+    from symcheck.weights.check import COMPONENTS, MODES
+
+    def allowed(kind: str, key: str) -> set[str]:
+        accepted = set()
+        for value in ("auto", "opt", "jl", "cotransform", "fixed", "attention", "block", "x"):
+            try:
+                OPTIONS[kind][key](value, key)
+                accepted.add(value)
+            except ConfigError:
+                pass
+        return accepted
+
+    assert allowed("weights", "mode") == set(MODES)
+    assert allowed("weights", "component") == set(COMPONENTS)
+    assert allowed("matrix", "method") == set(METHODS)
 
 
 # --- formats --------------------------------------------------------------------------------------
@@ -304,11 +356,19 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
         ('[[check]]\nname = "x"\nmodel = "m.py"\ninputs = ["n-d"]\n',
          "check 'x': 'inputs': 'n-d' has the label 'n-d'"),
         ('[[check]]\nname = "x"\nmodel = ""\n', "check 'x': 'model' must be a file path"),
-        ('[[check]]\nname = "x"\nweights = "w.npz"\nprecision = 1.0\n',
+        ('[[check]]\nname = "x"\nweights = "w.npz"\nprecision = 0.1\n',
          "unknown key 'precision' in a weights check"),
+        ('[[check]]\nname = "x"\nweights = "w.npz"\ninputs = "n d"\n',
+         "unknown key 'inputs' in a weights check (known: name, weights, groups, sizes"),
+        ('[[check]]\nname = "x"\nweights = "w.npz"\nsizes = { n = 4, d = 8 }\n',
+         "'sizes': 'd' comes from the weights file"),
+        ('[[check]]\nname = "x"\nweights = "w.npz"\nmode = "rotate"\n',
+         "'mode' must be one of cotransform, fixed, got 'rotate'"),
+        ('[[check]]\nname = "x"\nmatrix = "a.npy"\nprecision = 1.5\n',
+         "'precision' must lie strictly between 0 and 1, got 1.5"),
         ('[[check]]\nname = "x"\nmatrix = "a.npy"\ngroups = "S(n)"\n',
          "check 'x': unknown key 'groups' in a matrix check (known: name, matrix, precision, "
-         "max_d, seed)"),
+         "max_d, seed, method)"),
         ('[[check]]\nname = "x"\nmatrix = "a.npy"\nmax_d = 0.5\n', "'max_d' must be an integer"),
         ("[[check]]\n" + CHECK + "[[check]]\n" + CHECK,
          "check 'attention': the name is used twice"),

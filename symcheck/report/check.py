@@ -15,6 +15,7 @@ from symcheck.report import fmt_float
 if TYPE_CHECKING:
     from symcheck.checks import CheckOutcome
     from symcheck.engine import EquivarianceResult
+    from symcheck.sparse import SparseApproxResult
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta"}
 
@@ -59,13 +60,53 @@ def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
     return "\n".join(lines)
 
 
+def matrix_summary(result: SparseApproxResult) -> str:
+    """One line: the hidden size found, or that none within ``max_d`` meets the precision."""
+    t = result.targets
+    wanted = f"precision ε₁ ≤ {t.eps1:g}, ε₂ ≤ {t.eps2:g}"
+    best = result.best
+    if best is not None:
+        return (f"d = {best.d} reproduces {result.source} (L = {result.size}) to {wanted} "
+                f"(method {best.method}; max_d {result.max_d})")
+    return (f"no hidden size d ≤ {result.max_d} reproduces {result.source} (L = {result.size}) "
+            f"to {wanted} (lower bound d ≥ {result.lower_bound})")
+
+
+def matrix_report(result: SparseApproxResult, replay: str | None) -> str:
+    """Plain text: the target, each method's verified d and achieved precision, the bounds."""
+    t = result.targets
+    lines = [
+        f"{result.source}: L = {result.size}, {result.nnz} nonzeros (at most "
+        f"{result.max_row_nnz} per row), target ε₁ ≤ {t.eps1:g}, ε₂ ≤ {t.eps2:g}, seed "
+        f"{result.seed}, max_d {result.max_d}",
+    ]
+    for m in result.methods:
+        found = "no d verified" if m.d is None else f"d = {m.d}"
+        if m.precision is not None:
+            found += f" (ε₁ {fmt_float(m.precision.eps1)}, ε₂ {fmt_float(m.precision.eps2)})"
+        note = f"; {m.note}" if m.note else ""
+        lines.append(f"  {m.method}: {found}, {m.seconds:.2f} s, {m.stopped}{note}")
+    lines.append(f"  lower bound d ≥ {result.lower_bound} ({result.lower_bound_reason}); "
+                 f"paper's bound {result.paper_bound:.3g}; log2 L = {result.log2_size:.2f}")
+    if replay:
+        lines.append(f"rerun: {replay}")
+    return "\n".join(lines)
+
+
 def key_numbers(outcome: CheckOutcome) -> str:
     """The numbers column of the summary table: max error per group, or what the kind reports."""
     if outcome.verdict == "error":
         return "-"
-    errors = outcome.numbers.get("max_error")
+    n = outcome.numbers
+    errors = n.get("max_error")
     if isinstance(errors, dict):
         return "  ".join(f"{name} {fmt_float(value)}" for name, value in errors.items())
+    if outcome.kind == "matrix":
+        found = "none" if n.get("d") is None else str(n["d"])
+        text = f"d {found} (max {n.get('max_d')}, lower bound {n.get('lower_bound')})"
+        if "eps1" in n:
+            text += f"  ε₁ {fmt_float(n['eps1'])}  ε₂ {fmt_float(n['eps2'])}"
+        return text
     return "  ".join(f"{k} {v if isinstance(v, int | str) else fmt_float(v)}"
                      for k, v in outcome.numbers.items())
 
