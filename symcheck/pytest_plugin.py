@@ -1,0 +1,74 @@
+"""pytest plugin: gate a project's symmetries from its own test suite.
+
+Installed with symcheck and registered through the ``pytest11`` entry point, so any project
+that has symcheck installed can use the ``symcheck_equivariance`` fixture without importing
+anything::
+
+    def test_attention_is_equivariant(symcheck_equivariance):
+        symcheck_equivariance(attention, ["n d", "m d"], "n d", ["O(d)", "S(n)"],
+                              {"n": 8, "m": 4, "d": 16})
+
+The fixture is :func:`symcheck.assert_equivariant` with the suite's defaults: the options
+``--symcheck-seed N`` and ``--symcheck-trials N`` set the seed and the number of Haar draws of
+every call that does not pass its own ``seed=``/``trials=``. A failure raises
+:class:`symcheck.EquivarianceError` whose message gives the worst case, where it differs, and the
+seed and case that replay it.
+
+pytest imports this module in every session of every project with symcheck installed, so it
+imports nothing but pytest at module level; symcheck's engine is imported on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from symcheck.engine import EquivarianceResult
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("symcheck", "symmetry checks (symcheck_equivariance fixture)")
+    group.addoption(
+        "--symcheck-seed", type=int, default=None, metavar="N",
+        help="Seed of every symcheck_equivariance check that sets none (default 0).",
+    )
+    group.addoption(
+        "--symcheck-trials", type=int, default=None, metavar="N",
+        help="Haar-random draws per group for every check that sets none (default 20, or what "
+             "the model declares).",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = config.getoption("symcheck_seed")
+    trials = config.getoption("symcheck_trials")
+    if seed is None and trials is None:
+        return None
+    return f"symcheck: seed {0 if seed is None else seed}, trials {trials or 'default'}"
+
+
+@pytest.fixture
+def symcheck_equivariance(request: pytest.FixtureRequest) -> Callable[..., EquivarianceResult]:
+    """``symcheck_equivariance(fn, inputs, output, groups, sizes, **options)`` asserts that
+    ``fn`` is equivariant and returns the :class:`~symcheck.EquivarianceResult`.
+
+    Arguments are those of :func:`symcheck.assert_equivariant`; ``seed`` and ``trials`` default
+    to ``--symcheck-seed`` / ``--symcheck-trials``.
+    """
+    seed = request.config.getoption("symcheck_seed")
+    trials = request.config.getoption("symcheck_trials")
+
+    def check(fn: Callable[..., Any], *args: Any, **options: Any) -> EquivarianceResult:
+        __tracebackhide__ = True
+        from symcheck.testing import assert_equivariant
+
+        if seed is not None:
+            options.setdefault("seed", seed)
+        if trials is not None:
+            options.setdefault("trials", trials)
+        return assert_equivariant(fn, *args, **options)
+
+    return check

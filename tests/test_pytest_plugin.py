@@ -1,0 +1,90 @@
+"""The pytest plugin, run on inner test suites through ``pytester``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy  # noqa: F401  (kept loaded: in-process inner runs must not import it again)
+import pytest
+
+from tests.conftest import SAMPLES
+
+pytest_plugins = ["pytester"]
+
+INNER = textwrap.dedent(
+    """
+    import numpy as np
+    import pytest
+
+    import symcheck
+    from models import attention, positional_attention
+
+    SIZES = {"n": 6, "m": 3, "d": 5}
+
+
+    def test_attention(symcheck_equivariance):
+        result = symcheck_equivariance(attention, ["n d", "m d"], "n d", ["O(d)", "S(n)"], SIZES)
+        assert result.passed
+        print("seed", result.seed, "trials", result.trials)
+
+
+    def test_positional(symcheck_equivariance):
+        symcheck_equivariance(positional_attention, "n d", "n d", "S(n)", {"n": 6, "d": 5})
+
+
+    def test_failure_is_catchable(symcheck_equivariance):
+        with pytest.raises(symcheck.EquivarianceError) as info:
+            symcheck_equivariance(positional_attention, "n d", "n d", "S(n)", {"n": 6, "d": 5},
+                                  seed=11, trials=2)
+        assert info.value.result.seed == 11 and info.value.result.trials == 2
+    """
+)
+
+
+@pytest.fixture
+def inner(pytester: pytest.Pytester) -> pytest.Pytester:
+    shutil.copy(SAMPLES / "ci" / "models.py", pytester.path / "models.py")
+    pytester.makepyfile(test_inner=INNER)
+    # symcheck is already imported by this session, so the inner one cannot rewrite it
+    pytester.makeini("[pytest]\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
+    return pytester
+
+
+def test_fixture_passes_and_fails_with_a_replayable_message(inner: pytest.Pytester) -> None:
+    result = inner.runpytest("-s", "--symcheck-trials", "3")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*seed 0 trials 3*",
+        "*EquivarianceError: positional_attention is not equivariant under S(n)*",
+        "*Mismatched elements: * / 30 (*%)*",
+        "*Greatest absolute difference: * at index (*) of output 0*",
+        "*replay: check_equivariance(..., seed=0, trials=3, case='S(n)/*')*",
+    ])
+    assert "symcheck: seed 0, trials 3" in result.stdout.str()  # the report header
+
+
+def test_seed_option_sets_the_default_seed(inner: pytest.Pytester) -> None:
+    result = inner.runpytest("-s", "--symcheck-seed", "5", "--symcheck-trials", "2")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*seed 5 trials 2*", "*replay: check_equivariance(..., seed=5,*"])
+
+
+def test_plugin_is_registered_by_entry_point(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(symcheck_equivariance):\n    assert callable("
+                        "symcheck_equivariance)\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+    result = pytester.runpytest("-p", "no:symcheck")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'symcheck_equivariance' not found*"])
+
+
+def test_plugin_imports_nothing_heavy() -> None:
+    code = ("import sys, symcheck.pytest_plugin; "
+            "print(sorted({'numpy', 'scipy', 'rich', 'torch', 'jax'} & set(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
