@@ -478,3 +478,56 @@ def test_missing_torch_for_pt_names_the_extra(cli: Cli, monkeypatch: pytest.Monk
     assert r.exit_code == 2
     assert "needs torch, which is not installed; install it with: pip install " \
            "'symcheck[torch]'" in r.stderr
+
+
+# --- finding the layer ---------------------------------------------------------------------
+
+def test_find_layer_by_suffix_by_block_and_first_by_default() -> None:
+    from symcheck.errors import SpecError
+    from symcheck.weights import find_layer
+
+    rng = np.random.default_rng(9)
+    sd = {f"bert.encoder.layer.{i}.{k}": v for i in (0, 1, 10) for k, v in bert_state(rng).items()}
+    sd |= {f"decoder.layers.2.self_attn.{k}": v for k, v in mha_state(rng).items()}
+    layout, prefix, found = find_layer(sd, None)
+    assert (layout.name, prefix) == ("bert", "bert.encoder.layer.0.")
+    assert found == ["bert.encoder.layer.0", "bert.encoder.layer.1", "bert.encoder.layer.10",
+                     "decoder.layers.2.self_attn"]
+    assert find_layer(sd, "encoder.layer.1")[1] == "bert.encoder.layer.1."
+    assert find_layer(sd, "layers.2")[:2] == (LAYOUTS["torch-mha"], "decoder.layers.2.self_attn.")
+    with pytest.raises(SpecError, match=r"--layer: 'layer\.7' is not a layer"):
+        find_layer(sd, "layer.7")
+
+
+def test_first_layer_is_named_in_the_report(cli: Cli, tmp_path: Path) -> None:
+    rng = np.random.default_rng(10)
+    sd = {f"encoder.layer.{i}.{k}": v for i in range(2) for k, v in bert_state(rng).items()}
+    path = save(tmp_path / "two.npz", sd)
+    r = cli("equivariance", path, "--heads", "3", "--group", "S(n)", *FAST)
+    assert r.exit_code == 0, r.output
+    assert ("note: the file holds 2 layers (encoder.layer.0, encoder.layer.1); checked "
+            "encoder.layer.0 (choose with --layer)") in r.stdout
+
+
+def test_json_to_stdout_for_weights(cli: Cli) -> None:
+    r = cli("equivariance", SAMPLES / "weights" / "plain" / "attention.npz", "--json", "-", *FAST)
+    assert r.exit_code == 0
+    payload = json.loads(r.stdout)
+    assert payload["layout"] == "plain" and payload["verdict"] == "pass"
+    assert "breakdown" in r.stderr
+
+
+def test_causes_are_measured_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control of the attribution: with every LayerNorm replaced by RMSNorm without
+    gain (O(d)-equivariant, DESIGN §1) the block passes and no part is blamed."""
+
+    def rms_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+        return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
+
+    monkeypatch.setattr(ref, "layer_norm", rms_norm)
+    layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(11)), "", HEADS)
+    result = check_layer(layer, groups=["O(d)"], settings=Settings(trials=3))
+    assert result.passed and result.causes == []
+    v = _verdicts(result)
+    assert v["attention.output.LayerNorm", "O(d) co-transformed"] == "pass"
+    assert v["block", "O(d) co-transformed"] == "pass"

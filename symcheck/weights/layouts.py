@@ -286,7 +286,8 @@ def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout,
 
     With several layers and no ``--layer`` the first is checked (the report says so).
     """
-    found = [(lay, p) for lay in LAYOUTS.values() for p in lay.prefixes(tensors)]
+    found = sorted(((lay, p) for lay in LAYOUTS.values() for p in lay.prefixes(tensors)),
+                   key=lambda hit: _natural(hit[1]))
     if not found:
         keys = sorted(tensors, key=_natural)
         shown = ", ".join(keys[:12]) + (f", … ({len(keys)} keys)" if len(keys) > 12 else "")
@@ -299,6 +300,8 @@ def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout,
     want = layer.strip().rstrip(".")
     hits = [(lay, p) for lay, p in found
             if p.rstrip(".") == want or p.rstrip(".").endswith("." + want)]
+    if not hits:  # a block that holds the attention: layers.0 for layers.0.self_attn.
+        hits = [(lay, p) for lay, p in found if f".{want}." in f".{p}"]
     if not hits:
         raise SpecError(f"--layer: {layer!r} is not a layer of the file; layers found: "
                         f"{', '.join(names)}")
