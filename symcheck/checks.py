@@ -72,8 +72,9 @@ def register(kind: str) -> Callable[[Runner], Runner]:
     return add
 
 
-def run_check(spec: CheckSpec) -> CheckOutcome:
-    """Run one check; an input error inside it becomes an ``error`` outcome with its message."""
+def run_check(spec: CheckSpec, debug: bool = False) -> CheckOutcome:
+    """Run one check; an input error inside it becomes an ``error`` outcome with its message
+    (with ``debug``, its traceback is printed to stderr too)."""
     start = time.perf_counter()
     runner = RUNNERS.get(spec.kind)
     try:
@@ -81,6 +82,10 @@ def run_check(spec: CheckSpec) -> CheckOutcome:
             raise SymcheckError(f"no runner for checks of kind {spec.kind!r}")
         outcome = runner(spec)
     except SymcheckError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
         message = " ".join(str(exc).split())
         outcome = CheckOutcome(
             spec.name, spec.kind, "error", message, report=message, file=spec.display_path,
@@ -89,11 +94,12 @@ def run_check(spec: CheckSpec) -> CheckOutcome:
 
 
 def run_checks(specs: Sequence[CheckSpec],
-               on_done: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
+               on_done: Callable[[CheckOutcome], None] | None = None,
+               debug: bool = False) -> list[CheckOutcome]:
     """Run every check in order; ``on_done`` is called after each (e.g. to print progress)."""
     outcomes = []
     for spec in specs:
-        outcome = run_check(spec)
+        outcome = run_check(spec, debug)
         if on_done is not None:
             on_done(outcome)
         outcomes.append(outcome)

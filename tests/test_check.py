@@ -185,6 +185,17 @@ def test_check_that_cannot_run_is_an_error_and_the_others_still_run(
     assert error is not None and message in (error.get("message") or "")
 
 
+def test_debug_shows_the_traceback_of_a_check_error(cli: Cli, project: Callable[[str], Path],
+                                                    tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("def f(x):\n    return 1 / 0\n")
+    project('[[check]]\nname = "raises"\nmodel = "bad.py:f"\ninputs = "n d"\noutput = "n d"\n'
+            'groups = "S(n)"\nsizes = { n = 3, d = 2 }\n')
+    assert "Traceback" not in cli("check").stderr
+    r = cli("check", "--debug")
+    assert r.exit_code == 1
+    assert "Traceback" in r.stderr and "ZeroDivisionError" in r.stderr
+
+
 def test_weights_checks(cli: Cli, project: Callable[[str], Path], tmp_path: Path) -> None:
     weights = SAMPLES / "weights"
     for name in ("plain", "bert"):

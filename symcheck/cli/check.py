@@ -14,9 +14,10 @@ HELP = (
     "Run every check declared in the project's configuration: [[check]] tables in "
     "symcheck.toml, or [[tool.symcheck.check]] tables in pyproject.toml (the current "
     "directory's, or --config PATH). Paths in it are relative to its folder.\n\n"
-    "Exit 0: every check passes; 1: a check fails (a symmetry is broken) or could not run (its "
-    "model does not import, raises, or returns the wrong shape: the other checks still run and "
-    "it is reported as an error); 2: the configuration or the call is wrong (nothing is run)."
+    "Exit 0: every check passes; 1: a check fails (a symmetry is broken, or no hidden size up "
+    "to max_d meets the precision) or could not run (its model does not import, raises, or "
+    "returns the wrong shape: the other checks still run and it is reported as an error); 2: "
+    "the configuration or the call is wrong (nothing is run; --debug shows tracebacks)."
 )
 
 Config = Annotated[
@@ -68,7 +69,7 @@ def check(
                 )
         cfg = load_config(config)
         specs = cfg.select(only)
-        outcomes = run_checks(specs)
+        outcomes = run_checks(specs, debug=debug)
         if junit is not None:
             write_junit(junit, outcomes)
         if json_path is not None:
