@@ -323,9 +323,12 @@ def _run_opt(
         prec = res.precision
         return SeedOutcome(d, seed, res.met, prec.eps1, prec.log_eps2, res.seconds, (res.u, res.v))
 
+    # First guess: log₂ L, which is where random sparse targets land (see benchmarks).
+    guess = max(start, min(max_d, math.ceil(math.log2(max(target.size, 2)))))
     search = minimal_d(
         try_seed,
-        start=start,
+        start=guess,
+        lower=start,
         max_d=max_d,
         seeds=seeds,
         min_successes=min_successes,

@@ -98,7 +98,7 @@ def fit(
     seed: int,
     *,
     perturb: float | None = None,
-    max_iter: int = 400,
+    max_iter: int = 300,
     deadline: float | None = None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FitResult:
@@ -121,7 +121,7 @@ def _fit(
     seed: int,
     *,
     perturb: float | None = None,
-    max_iter: int = 400,
+    max_iter: int = 300,
     deadline: float | None = None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FitResult:

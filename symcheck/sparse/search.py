@@ -115,6 +115,7 @@ def minimal_d(
     *,
     start: int,
     max_d: int,
+    lower: int | None = None,
     seeds: Sequence[int],
     min_successes: int = 1,
     rel_tol: float = 0.0,
@@ -122,10 +123,12 @@ def minimal_d(
     time_limit: float | None = None,
     progress: Progress | None = None,
 ) -> SearchResult:
-    """Smallest ``d`` in ``[start, max_d]`` with at least ``min_successes`` seeds meeting it.
+    """Smallest ``d`` in ``[lower, max_d]`` with at least ``min_successes`` seeds meeting it.
 
-    Bracketing tries ``start, 2·start, 4·start, …`` (capped at ``max_d``, and at
-    ``known_success`` when a ``d`` is already known to work) until one succeeds; bisection then
+    Bracketing starts at the guess ``start`` (``lower`` defaults to it): on failure it tries
+    ``2·start, 4·start, …`` (capped at ``max_d``, and at ``known_success`` when a ``d`` is
+    already known to work) until one succeeds; on success it halves towards ``lower`` until one
+    fails. Bisection then
     narrows ``(last failure, first success]`` until the gap is 1 or, with ``rel_tol > 0``, at
     most ``rel_tol`` of the upper end. Seeds at one ``d`` are tried in order and stop as soon as
     the verdict is decided; the final ``d`` is topped up with every seed so its success rate is
@@ -156,9 +159,10 @@ def minimal_d(
             trial.outcomes.append(try_seed(d, seed))
         return trial.successes >= need
 
-    lo = start - 1  # largest d known to fail (start - 1: nothing below start is tried)
+    floor = max(1, lower if lower is not None else start)
+    lo = floor - 1  # largest d known to fail (nothing below the proven floor is tried)
     hi: int | None = None
-    d = max(1, start)
+    d = min(max(floor, start), max_d)
     while d <= max_d:
         if out_of_time():
             stopped = "time-limit"
@@ -174,6 +178,16 @@ def minimal_d(
         if known_success is not None and d < known_success < nxt:
             nxt = known_success
         d = min(nxt, max_d)
+    # The first d succeeded: bracket downwards by halving until a failure or the floor.
+    while hi is not None and lo < hi - 1 and hi == d and lo == floor - 1 and hi > floor:
+        if out_of_time():
+            stopped = "time-limit"
+            break
+        d = max(floor, hi // 2)
+        if run(d):
+            hi = d
+        else:
+            lo = d
     if hi is not None:
         while hi - lo > 1 and (rel_tol <= 0 or (hi - lo) > rel_tol * hi):
             if out_of_time():
