@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import SAMPLES
 
 pytest_plugins = ["pytester"]
+# Inner sessions skip hypothesis's plugin: importing it again in every inner run is slow.
+QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
 
 INNER = textwrap.dedent(
     """
@@ -54,7 +56,7 @@ def inner(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_fixture_passes_and_fails_with_a_replayable_message(inner: pytest.Pytester) -> None:
-    result = inner.runpytest("-s", "--symcheck-trials", "3")
+    result = inner.runpytest(*QUIET, "-s", "--symcheck-trials", "3")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*seed 0 trials 3*",
@@ -67,7 +69,7 @@ def test_fixture_passes_and_fails_with_a_replayable_message(inner: pytest.Pytest
 
 
 def test_seed_option_sets_the_default_seed(inner: pytest.Pytester) -> None:
-    result = inner.runpytest("-s", "--symcheck-seed", "5", "--symcheck-trials", "2")
+    result = inner.runpytest(*QUIET, "-s", "--symcheck-seed", "5", "--symcheck-trials", "2")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*seed 5 trials 2*", "*replay: check_equivariance(..., seed=5,*"])
 
@@ -75,8 +77,8 @@ def test_seed_option_sets_the_default_seed(inner: pytest.Pytester) -> None:
 def test_plugin_is_registered_by_entry_point(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(symcheck_equivariance):\n    assert callable("
                         "symcheck_equivariance)\n")
-    pytester.runpytest().assert_outcomes(passed=1)
-    result = pytester.runpytest("-p", "no:symcheck")
+    pytester.runpytest(*QUIET).assert_outcomes(passed=1)
+    result = pytester.runpytest(*QUIET, "-p", "no:symcheck")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'symcheck_equivariance' not found*"])
 

@@ -127,4 +127,6 @@ def test_pytest_example(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_symmetry=readme_blocks()["test_symmetry.py"])
     # symcheck is already imported by this session, so the inner one cannot rewrite it
     pytester.makeini("[pytest]\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
-    pytester.runpytest("--symcheck-trials", "5").assert_outcomes(passed=2)
+    # hypothesis's plugin is skipped: importing it again in the inner run is slow
+    pytester.runpytest("-p", "no:hypothesispytest", "--symcheck-trials", "5").assert_outcomes(
+        passed=2)
