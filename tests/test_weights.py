@@ -531,3 +531,37 @@ def test_causes_are_measured_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
     v = _verdicts(result)
     assert v["attention.output.LayerNorm", "O(d) co-transformed"] == "pass"
     assert v["block", "O(d) co-transformed"] == "pass"
+
+
+@needs_torch
+@pytest.mark.parametrize(("norm_first", "activation", "bias"),
+                         [(False, "relu", True), (True, "gelu", True), (False, "relu", False)])
+def test_torch_encoder_layout_equals_nn_transformer_encoder_layer(
+    tmp_path: Path, norm_first: bool, activation: str, bias: bool
+) -> None:
+    import torch
+
+    rng = np.random.default_rng(12)
+    layer = torch.nn.TransformerEncoderLayer(
+        D, HEADS, dim_feedforward=FF, dropout=0.0, activation=activation, norm_first=norm_first,
+        bias=bias, dtype=torch.float64).eval()
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape)) / math.sqrt(D)))
+    sd = {f"encoder.layers.0.{k}": v for k, v in layer.state_dict().items()}
+    path = tmp_path / "encoder.pt"
+    torch.save(sd, path)
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"num_attention_heads": HEADS, "norm_first": norm_first, "activation": activation}))
+    x = rng.standard_normal((N, D))
+    with torch.no_grad():
+        expected = layer(torch.from_numpy(x)).numpy()
+    result = check_weights(path, layer="layers.0", settings=Settings(trials=2))
+    built = result.layer
+    assert built.layout == "torch-encoder" and built.prefix == "encoder.layers.0."
+    got = ref.block(x, built.params, HEADS, built.eps, built.activation, built.norm_first)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+    v = _verdicts(result)
+    assert v["norm1", "O(d) co-transformed"] == "fail"
+    assert v["attention", "O(d) co-transformed"] == "pass"
+    assert [n for n, _ in result.causes[0].culprits] == ["norm1", "norm2"]

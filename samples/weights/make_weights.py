@@ -10,6 +10,7 @@ run. Weights are stored in float32, as real checkpoints are; symcheck computes i
   the ``config.json`` that gives the number of heads.
 - ``mha/``: an ``nn.MultiheadAttention`` state dict (``in_proj_weight``, ``out_proj.*``).
 - ``plain/``: plain matrices ``W_Q, W_K, W_V, W_O`` used as ``X·W``.
+- ``encoder/``: an ``nn.TransformerEncoderLayer`` state dict under ``layers.0.``.
 
 The ``.pt`` files need torch (``pip install 'symcheck[torch]'``) and the ``.safetensors`` file
 needs safetensors; a missing one is skipped with a message.
@@ -78,6 +79,16 @@ def plain(rng: np.random.Generator) -> dict[str, np.ndarray]:
             "W_O": rng.standard_normal((2 * k, D)) / np.sqrt(2 * k)}
 
 
+def encoder(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The keys of ``torch.nn.TransformerEncoderLayer(16, 4, dim_feedforward=32)``."""
+    ff = 32
+    return {"self_attn.in_proj_weight": rng.standard_normal((3 * D, D)) / np.sqrt(D),
+            "self_attn.in_proj_bias": 0.1 * rng.standard_normal(3 * D),
+            **flat("self_attn.out_proj", dense(rng, D, D)),
+            **flat("linear1", dense(rng, ff, D)), **flat("linear2", dense(rng, D, ff)),
+            **flat("norm1", layer_norm(rng)), **flat("norm2", layer_norm(rng))}
+
+
 def f32(sd: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sd.items()}
 
@@ -135,6 +146,12 @@ def main() -> None:
     folder.mkdir(exist_ok=True)
     config(folder, {"hidden_size": D, "num_attention_heads": 2})
     save_npz(folder / "attention.npz", f32(plain(rng)))
+
+    folder = HERE / "encoder"
+    folder.mkdir(exist_ok=True)
+    config(folder, {"hidden_size": D, "num_attention_heads": 4, "activation": "relu",
+                    "norm_first": False})
+    save_pt(folder / "encoder.pt", {f"layers.0.{k}": v for k, v in f32(encoder(rng)).items()})
 
 
 if __name__ == "__main__":

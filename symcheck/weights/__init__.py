@@ -2,7 +2,7 @@
 
 >>> from symcheck.weights import LAYOUTS
 >>> sorted(LAYOUTS)
-['bert', 'plain', 'torch-mha']
+['bert', 'plain', 'torch-encoder', 'torch-mha']
 """
 
 from symcheck.weights.check import Settings, WeightsResult, check_layer, check_weights

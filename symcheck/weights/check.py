@@ -65,7 +65,8 @@ UNITS: dict[str, Unit] = {
     "attention": Unit("attention", ATTENTION, "n d", "n d",
                       lambda x, p, lay: ref.attention(x, p, lay.heads)),
     "block": Unit("block", tuple(SPECS), "n d", "n d",
-                  lambda x, p, lay: ref.block(x, p, lay.heads, lay.eps, lay.activation)),
+                  lambda x, p, lay: ref.block(x, p, lay.heads, lay.eps, lay.activation,
+                                              lay.norm_first)),
     "self": Unit("self", ATTENTION[:6], "n d", "n v",
                  lambda x, p, lay: ref.self_attention(x, p, lay.heads)),
     "out": Unit("out", ("o.weight", "o.bias"), "n v", "n d",
@@ -302,7 +303,8 @@ def check_weights(path: Path, *, layer: str | None = None, heads: int | None = N
             f"--heads: {str(path)!r} does not say how many attention heads it has; pass "
             "--heads H or put a config.json with num_attention_heads beside it"
         )
-    built = build_layer(layout, tensors, prefix, heads, config.layer_norm_eps, config.hidden_act)
+    built = build_layer(layout, tensors, prefix, heads, config.layer_norm_eps, config.hidden_act,
+                        config.norm_first)
     ref.activation(built.activation)  # an unknown hidden_act is an input error, before any run
     if config.hidden_size is not None and config.hidden_size != built.d:
         raise InputFileError(

@@ -147,6 +147,7 @@ class Config:
     hidden_size: int | None = None
     layer_norm_eps: float | None = None
     hidden_act: str | None = None
+    norm_first: bool = False
 
 
 def read_config(weights: Path) -> Config:
@@ -168,8 +169,11 @@ def read_config(weights: Path) -> Config:
     eps = data.get("layer_norm_eps")
     if eps is not None and not (isinstance(eps, int | float) and eps >= 0):
         raise InputFileError(f"config: {str(path)!r}: layer_norm_eps {eps!r} is not a number ≥ 0")
-    act = data.get("hidden_act")
+    act = data.get("hidden_act", data.get("activation"))
+    norm_first = data.get("norm_first", False)
+    if not isinstance(norm_first, bool):
+        raise InputFileError(f"config: {str(path)!r}: norm_first {norm_first!r} is not true/false")
     return Config(
         path, heads, hidden if isinstance(hidden, int) else None,
-        None if eps is None else float(eps), act if isinstance(act, str) else None,
+        None if eps is None else float(eps), act if isinstance(act, str) else None, norm_first,
     )

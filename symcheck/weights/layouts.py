@@ -24,7 +24,7 @@ embedding when the weights are co-transformed. Adding a layout is adding a class
 :func:`register_layout`.
 
 >>> sorted(LAYOUTS)
-['bert', 'plain', 'torch-mha']
+['bert', 'plain', 'torch-encoder', 'torch-mha']
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ SPECS: dict[str, str] = {
 }
 ATTENTION = ("q.weight", "q.bias", "k.weight", "k.bias", "v.weight", "v.bias",
              "o.weight", "o.bias")
-BIASES = {"q.bias": "q.weight", "k.bias": "k.weight", "v.bias": "v.weight", "o.bias": "o.weight"}
+#: bias -> its weight; an absent bias (a layer built with bias=False) is zeros
+BIASES = {f"{m}.bias": f"{m}.weight" for m in ("q", "k", "v", "o", "ln1", "ff1", "ff2", "ln2")}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Layer:
     parts: dict[str, str]  # canonical part ("self", "out", "ln1", "ffn", "ln2") -> file name
     eps: float = 1e-12
     activation: str = "gelu"
+    norm_first: bool = False  # pre-LayerNorm (x + f(LN(x))) instead of post (LN(x + f(x)))
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -109,6 +111,10 @@ class Layout(ABC):
     #: the keys a layer of this layout has (after the prefix), for error messages
     shown_keys: ClassVar[tuple[str, ...]]
     default_eps: ClassVar[float] = 1e-5
+    default_activation: ClassVar[str] = "gelu"
+    #: further keys a prefix needs, and keys it must not have, to be a layer of this layout
+    required: ClassVar[tuple[str, ...]] = ()
+    excluded: ClassVar[tuple[str, ...]] = ()
 
     def prefixes(self, keys: Mapping[str, Array]) -> list[str]:
         """Every prefix ``p`` such that ``p + anchor`` is a key (``p`` is '' or ends with '.')."""
@@ -118,7 +124,8 @@ class Layout(ABC):
                 found.append("")
             elif key.endswith("." + self.anchor):
                 found.append(key[: -len(self.anchor)])
-        return sorted(found, key=_natural)
+        return sorted((p for p in found if all(p + k in keys for k in self.required)
+                       and not any(p + k in keys for k in self.excluded)), key=_natural)
 
     @abstractmethod
     def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
@@ -251,6 +258,45 @@ class BertLayer(Layout):
 
 
 @register_layout
+class TorchEncoderLayer(Layout):
+    """``nn.TransformerEncoderLayer``: post-LayerNorm unless config.json says ``norm_first``.
+
+    The state dict does not record the activation (relu by default) or ``norm_first``; a
+    ``config.json`` beside the file gives them as ``hidden_act``/``activation`` and
+    ``norm_first``.
+    """
+
+    name = "torch-encoder"
+    summary = "PyTorch nn.TransformerEncoderLayer state dict"
+    anchor = "self_attn.in_proj_weight"
+    required = ("linear1.weight", "norm1.weight")
+    excluded = ("multihead_attn.in_proj_weight",)  # a decoder layer: its attentions one by one
+    default_activation = "relu"
+    KEYS: ClassVar[dict[str, str]] = {
+        "o.weight": "self_attn.out_proj.weight", "o.bias": "self_attn.out_proj.bias",
+        "ln1.weight": "norm1.weight", "ln1.bias": "norm1.bias",
+        "ff1.weight": "linear1.weight", "ff1.bias": "linear1.bias",
+        "ff2.weight": "linear2.weight", "ff2.bias": "linear2.bias",
+        "ln2.weight": "norm2.weight", "ln2.bias": "norm2.bias",
+    }
+    shown_keys = ("self_attn.in_proj_weight", "self_attn.out_proj.weight", "linear1.weight",
+                  "linear2.weight", "norm1.weight", "norm2.weight")
+
+    def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
+        attention = [e for e in LAYOUTS["torch-mha"].entries(tensors, prefix + "self_attn.")
+                     if not e.name.startswith("o.")]
+        shown = ", ".join(self.KEYS.values())
+        return attention + [
+            Entry(c, prefix + k, _need(tensors, prefix + k, self.name, shown))
+            for c, k in self.KEYS.items() if not k.endswith(".bias") or prefix + k in tensors
+        ]
+
+    def part_names(self, prefix: str) -> dict[str, str]:
+        return {"self": "self_attn (in_proj)", "out": "self_attn.out_proj", "ln1": "norm1",
+                "ffn": "linear1 + linear2", "ln2": "norm2"}
+
+
+@register_layout
 class PlainMatrices(Layout):
     """``W_Q, W_K, W_V`` of shape ``(d, h·k)``, ``W_O`` of shape ``(h·v, d)``: ``X W``.
 
@@ -286,8 +332,15 @@ def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout,
 
     With several layers and no ``--layer`` the first is checked (the report says so).
     """
-    found = sorted(((lay, p) for lay in LAYOUTS.values() for p in lay.prefixes(tensors)),
-                   key=lambda hit: _natural(hit[1]))
+    anchored: dict[str, tuple[Layout, str]] = {}
+    for lay in LAYOUTS.values():
+        for p in lay.prefixes(tensors):
+            # one key can anchor two layouts (an encoder layer's self_attn.in_proj_weight is
+            # also an nn.MultiheadAttention's in_proj_weight): the longer anchor is the layer
+            held = anchored.get(p + lay.anchor)
+            if held is None or len(lay.anchor) > len(held[0].anchor):
+                anchored[p + lay.anchor] = (lay, p)
+    found = sorted(anchored.values(), key=lambda hit: _natural(hit[1]))
     if not found:
         keys = sorted(tensors, key=_natural)
         shown = ", ".join(keys[:12]) + (f", … ({len(keys)} keys)" if len(keys) > 12 else "")
@@ -313,7 +366,7 @@ def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout,
 
 def build_layer(
     layout: Layout, tensors: Mapping[str, Array], prefix: str, heads: int,
-    eps: float | None = None, activation: str | None = None,
+    eps: float | None = None, activation: str | None = None, norm_first: bool = False,
 ) -> Layer:
     """Check every array (floating, finite, consistent shapes) and make the :class:`Layer`."""
     entries = layout.entries(tensors, prefix)
@@ -330,7 +383,7 @@ def build_layer(
     _check_shapes(entries, params)
     notes = []
     for bias, weight in BIASES.items():
-        if bias not in params:
+        if bias not in params and weight in params:
             params[bias] = np.zeros(params[weight].shape[0])
             keys[bias] = "none: zeros"
             notes.append(f"{bias} absent: zeros")
@@ -343,7 +396,8 @@ def build_layer(
             )
     return Layer(layout.name, prefix, heads, params, keys, layout.part_names(prefix),
                  eps=layout.default_eps if eps is None else eps,
-                 activation=activation or "gelu", notes=notes)
+                 activation=activation or layout.default_activation, norm_first=norm_first,
+                 notes=notes)
 
 
 def _check_values(e: Entry) -> None:

@@ -98,8 +98,15 @@ def feed_forward(x: Array, p: Params, act: str) -> Array:
                   p["ff2.weight"], p["ff2.bias"])
 
 
-def block(x: Array, p: Params, heads: int, eps: float, act: str) -> Array:
-    """A post-LayerNorm encoder layer (BERT): residual + LayerNorm after attention and FFN."""
+def block(x: Array, p: Params, heads: int, eps: float, act: str,
+          norm_first: bool = False) -> Array:
+    """An encoder layer. Post-LayerNorm (BERT, torch's default): ``LN(x + f(x))`` after the
+    attention and the feed-forward; pre-LayerNorm (``norm_first``): ``x + f(LN(x))``."""
+    if norm_first:
+        h = x + attention(layer_norm(x, p["ln1.weight"], p["ln1.bias"], eps), p, heads)
+        if "ff1.weight" in p:
+            h = h + feed_forward(layer_norm(h, p["ln2.weight"], p["ln2.bias"], eps), p, act)
+        return h
     h = attention(x, p, heads)
     h = layer_norm(h + x, p["ln1.weight"], p["ln1.bias"], eps)
     if "ff1.weight" in p:
