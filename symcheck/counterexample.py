@@ -64,10 +64,13 @@ def load(path: str | Path) -> Counterexample:
     if not p.is_file():
         raise InputFileError(f"counterexample: file {str(p)!r} does not exist")
     try:
-        with np.load(p, allow_pickle=False) as archive:
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with loaded as archive:
             arrays = {k: archive[k] for k in archive.files}
         meta = json.loads(str(arrays["meta"]))
-    except (OSError, ValueError, EOFError, KeyError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
         raise InputFileError(
             f"counterexample: {str(p)!r} is not a symcheck counterexample file ({exc})"
         ) from None

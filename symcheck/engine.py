@@ -229,6 +229,13 @@ def resolve(
                 spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
         sizes.update(bound)
     labels = {lab for spec in inputs + outputs for lab in spec.labels}
+    unused = [lab for lab in sizes if lab not in labels]
+    if unused:
+        specs = ", ".join(repr(str(s)) for s in inputs + outputs)
+        raise SpecError(
+            f"--size: {unused[0]}={sizes[unused[0]]} names {unused[0]!r}, which appears in no "
+            f"spec ({specs})"
+        )
     for text in signature.groups:
         _, label = parse_group_name(text)
         if label not in labels:

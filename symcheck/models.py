@@ -55,6 +55,8 @@ def split_target(target: str) -> tuple[Path, str | None]:
 
 def import_file(path: Path) -> ModuleType:
     """Import a Python file as a fresh module (its folder is importable while it runs)."""
+    if path.is_dir():
+        raise InputFileError(f"model: {str(path)!r} is a directory; name a .py file in it")
     if not path.is_file():
         raise InputFileError(f"model: file {str(path)!r} does not exist")
     if path.suffix != ".py":

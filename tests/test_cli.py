@@ -58,6 +58,8 @@ def test_samples_verdicts(cli: Cli, sample: str, code: int, broken: list[str]) -
     if broken:
         assert f"FAIL: broken: {', '.join(broken)}" in r.stdout
         assert "replay the worst case: symcheck equivariance" in r.stdout
+    elif sample == "pooling.py":  # no output axis is acted on: an invariance
+        assert "PASS: invariant under O(d), S(n), O(d) × S(n)" in r.stdout
     else:
         assert "PASS: equivariant under" in r.stdout
 
@@ -215,6 +217,8 @@ BAD_INPUTS = [
     (["plain.py", "--in", "n d", "--out", "n d", "--size", "n=4,d=3"], "--group: no group"),
     (["plain.py", "--out", "n d", "--group", "S(n)"], "--in: no input spec"),
     (["plain.py", "--in", "n-d", "--out", "n d", "--group", "S(n)"], "has the label 'n-d'"),
+    (["plain.py", *SPEC, "--size", "N=64"], "--size: N=64 names 'N', which appears in no spec"),
+    ([".", *SPEC], "is a directory"),
 ]
 
 

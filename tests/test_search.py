@@ -138,12 +138,16 @@ def test_passing_check_writes_no_counterexample(cli: Cli, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "does not exist"), (b"garbage", "is not a symcheck counterexample file")],
+    [(None, "does not exist"), (b"garbage", "is not a symcheck counterexample file"),
+     ("npy", "holds a single array")],
 )
-def test_bad_counterexample_files(cli: Cli, tmp_path: Path, content: bytes | None,
+def test_bad_counterexample_files(cli: Cli, tmp_path: Path, content: bytes | str | None,
                                   message: str) -> None:
     path = tmp_path / "bad.npz"
-    if content is not None:
+    if content == "npy":
+        path = tmp_path / "matrix.npy"
+        np.save(path, np.eye(3))
+    elif isinstance(content, bytes):
         path.write_bytes(content)
     r = cli("replay", path)
     assert r.exit_code == 2

@@ -44,7 +44,11 @@ Rtol = Annotated[
     typer.Option(metavar="X", help="Tolerance on the relative error (default: by dtype)."),
 ]
 Dtype = Annotated[
-    str, typer.Option(metavar="DTYPE", help="Precision the model runs in: float64 or float32.")
+    str,
+    typer.Option(
+        metavar="DTYPE",
+        help="Precision the model runs in: float64, float32, float16 (bfloat16: torch/jax).",
+    ),
 ]
 Json = Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP)]
 Data = Annotated[

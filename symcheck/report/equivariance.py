@@ -62,8 +62,22 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
         if replay:
             console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
     else:
-        names = ", ".join(g.measurement.name for g in result.groups)
-        console.print(f"[bold green]PASS[/]: equivariant under {names}")
+        console.print(f"[bold green]PASS[/]: {_property(result)}")
+
+
+def _property(result: EquivarianceResult) -> str:
+    """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
+    is an invariance."""
+    out_labels = {lab for spec in result.outputs for lab in spec.split()}
+    equi: list[str] = []
+    inv: list[str] = []
+    for g in result.groups:
+        factors = g.measurement.factors
+        acts_on_output = any(f[f.index("(") + 1:-1] in out_labels for f in factors)
+        (equi if acts_on_output else inv).append(g.measurement.name)
+    parts = [f"equivariant under {', '.join(equi)}"] if equi else []
+    parts += [f"invariant under {', '.join(inv)}"] if inv else []
+    return "; ".join(parts)
 
 
 def render_replay(meta: dict[str, Any], case: CaseResult, still_broken: bool,
