@@ -107,3 +107,29 @@ def jl_measure(target: TargetMatrix, eps1: float, eps2: float, d: int, seed: int
             yield start, np.asarray(b[start : start + step] @ gram)
 
     return precision_from_logit_blocks(target.csr, blocks())
+
+
+def jl_measure_wishart(
+    target: TargetMatrix, eps1: float, eps2: float, d: int, seed: int
+) -> Precision:
+    """Precision of the construction with ``GᵀG`` drawn from its exact law (for ``d ≥ L``).
+
+    ``GᵀG`` for a ``d × L`` standard Gaussian ``G`` is Wishart ``W_L(d, I)``; the Bartlett
+    decomposition draws it as ``C Cᵀ`` (``C`` lower triangular, ``C_ii² ~ χ²_{d−i}``,
+    ``C_ij ~ N(0, 1)`` below the diagonal) in ``O(L³)`` time whatever ``d`` is. The logits
+    ``B·GᵀG/d`` then have exactly the distribution of the construction's, so the success rate
+    at ``d`` is the same — but there are no parameters ``X`` to return: this is a statistical
+    tool (the benchmark uses it to find the ``d`` the construction needs at large ``L``), not a
+    solution. For ``d < L`` it falls back to :func:`jl_measure`.
+    """
+    size = target.size
+    if d < size:
+        return jl_measure(target, eps1, eps2, d, seed)
+    rng = np.random.default_rng([seed, 1])
+    chol = np.tril(rng.standard_normal((size, size)), k=-1)
+    chol[np.diag_indices(size)] = np.sqrt(rng.chisquare(d - np.arange(size)))
+    gram = chol @ chol.T
+    gram /= d
+    b, _ = logit_target(target, eps1, eps2)
+    z = np.asarray(b @ gram)
+    return precision_from_logit_blocks(target.csr, [(0, z)])
