@@ -339,8 +339,12 @@ def _finite(*arrays: Array) -> bool:
     return all(bool(np.all(np.isfinite(a))) for a in arrays)
 
 
-def measure_form(problem: Problem, seed: int = 0, trials: int = 20) -> FormMeasurement:
-    """Measure the form diagnostics of a resolved problem on seeded random draws."""
+def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
+                 fit: bool = True) -> FormMeasurement:
+    """Measure the form diagnostics of a resolved problem on seeded random draws.
+
+    ``fit=False`` skips the pooled log-bilinear fit (its extra draws and its d² × d² solve).
+    """
     if trials < 1:
         raise SpecError(f"--trials: {trials} must be at least 1")
     start_time = time.perf_counter()
@@ -408,20 +412,21 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20) -> FormMeasu
     unique = reason is None and finite and bool(base)
 
     negative_fraction = negative_mass = row_sum_error = None
-    fit: BilinearFit | None = None
+    bilinear: BilinearFit | None = None
     if unique:
         cs = [e.coefficients for _, e in base]
         negative_fraction = max(float(np.mean(c < -NEGATIVE_FLOOR * np.abs(c).max()))
                                 if c.size else 0.0 for c in cs)
         negative_mass = max(_negative_mass(c) for c in cs)
         row_sum_error = max(float(np.max(np.abs(c.sum(axis=1) - 1.0))) for c in cs)
-        fit = _fit_log_bilinear(problem, layout, base, seed, vectors)
+        bilinear = (_fit_log_bilinear(problem, layout, base, seed, vectors) if fit else
+                    BilinearFit(None, 0, layout.d**2, 0, "not requested (fit=False)"))
 
     return FormMeasurement(
         layout=layout, unique=unique, not_unique_reason=reason, min_rank=min_rank,
         max_cond=max(conds) if conds else float("nan"), span=span, invariance=invariance,
         covariance=covariance, negative_fraction=negative_fraction, negative_mass=negative_mass,
-        row_sum_error=row_sum_error, fit=fit, finite=finite,
+        row_sum_error=row_sum_error, fit=bilinear, finite=finite,
         seconds=time.perf_counter() - start_time,
     )
 
@@ -454,43 +459,57 @@ def _fit_log_bilinear(
                            "parameters")
     if problem.data is not None and all(a is not None for a in problem.data):
         return BilinearFit(None, 0, params, 0, "every input is fixed, so the draws do not vary")
-    per_draw = max(layout.n * (layout.vectors - 1), 1)
-    wanted = min(MAX_FIT_DRAWS, max(len(base), math.ceil(FIT_OVERDETERMINATION * params
-                                                          / per_draw)))
-    draws = list(base)
-    for t in range(wanted - len(base)):
-        x = _draw_inputs(problem, _case_rng(seed, "fit", t))
-        got = vectors(x)
-        if got is not None:
-            draws.append((x, extract(*got)))
     features: list[Array] = []
     targets: list[Array] = []
-    for x, e in draws:
+
+    def add(x: list[Array], e: Extraction) -> None:
         z = layout.stack(x)
-        xq = z[: layout.n]
         for i in range(layout.n):
             row = e.coefficients[i]
             keep = row > POSITIVE_FLOOR * np.abs(row).max()
             if np.count_nonzero(keep) < 2:
-                continue
+                continue  # one positive entry carries no within-row variation
             y = np.log(row[keep])
             zk = z[keep]
-            features.append(np.einsum("a,jb->jab", xq[i], zk - zk.mean(0)).reshape(len(y), -1))
+            features.append(np.einsum("a,jb->jab", z[i], zk - zk.mean(0)).reshape(len(y), -1))
             targets.append(y - y.mean())
+
+    for x, e in base:
+        add(x, e)
+    per_draw = sum(len(t) for t in targets) / len(base)
+    if per_draw == 0:
+        return BilinearFit(None, 0, params, len(base), "no row has two positive coefficients, "
+                           "so there is no within-row variation of log C to explain")
+    # Draw until the pooled equations outnumber the d² parameters FIT_OVERDETERMINATION-fold.
+    wanted = min(MAX_FIT_DRAWS, math.ceil(FIT_OVERDETERMINATION * params / per_draw))
+    draws = len(base)
+    for t in range(max(wanted - len(base), 0)):
+        x = _draw_inputs(problem, _case_rng(seed, "fit", t))
+        got = vectors(x)
+        if got is not None:
+            add(x, extract(*got))
+            draws += 1
     equations = sum(len(t) for t in targets)
     if equations < 2 * params:
-        return BilinearFit(None, equations, params, len(draws),
-                           "too few positive coefficients (needs at least two per row, and "
-                           f"2·d² = {2 * params} equations in all)")
+        return BilinearFit(None, equations, params, draws,
+                           f"too few positive coefficients: {equations} equations for "
+                           f"{params} parameters even after {draws} draws")
     a = np.concatenate(features)
     y = np.concatenate(targets)
-    solution, *_ = np.linalg.lstsq(a, y, rcond=None)
+    # Least squares through the d² × d² normal matrix and its eigendecomposition, with
+    # near-null directions dropped (a pseudo-inverse): one matrix product and one small
+    # symmetric eigenproblem, instead of a factorisation of the tall matrix whose many BLAS
+    # synchronisations crawl when the cores are shared. R² only needs the fitted values.
+    gram = a.T @ a
+    evals, evecs = np.linalg.eigh(gram)
+    keep = evals > evals[-1] * params * np.finfo(np.float64).eps
+    solution = evecs[:, keep] @ ((evecs[:, keep].T @ (a.T @ y)) / evals[keep])
     total = float(y @ y)
     if total <= 0:
-        return BilinearFit(None, equations, params, len(draws),
+        return BilinearFit(None, equations, params, draws,
                            "the log-coefficients do not vary within rows")
     residual = y - a @ solution
-    return BilinearFit(1.0 - float(residual @ residual) / total, equations, params, len(draws))
+    return BilinearFit(1.0 - float(residual @ residual) / total, equations, params, draws)
 
 
 # --------------------------------------------------------------------------- judging
@@ -720,12 +739,13 @@ def prepare(
 
 
 def run_form(problem: Problem, signature: Signature, seed: int, *, weights: str = "knowledge",
-             weight_inputs: tuple[int, ...] = (), span_rtol: float | None = None) -> FormResult:
+             weight_inputs: tuple[int, ...] = (), span_rtol: float | None = None,
+             fit: bool = True) -> FormResult:
     """Measure and judge a prepared problem (shared by the Python API and the CLI)."""
     trials = signature.trials if signature.trials is not None else 20
     tolerance = form_tolerance(problem.dtype, signature.rtol)
     span_tolerance = form_tolerance(problem.dtype, span_rtol) if span_rtol else tolerance
-    m = measure_form(problem, seed, trials)
+    m = measure_form(problem, seed, trials, fit)
     warnings = []
     if m.unique and m.max_cond > 1e6:
         warnings.append(f"Z is ill-conditioned (cond {m.max_cond:.1e}): coefficient errors are "
@@ -753,13 +773,15 @@ def check_form(
     dtype: str = "float64",
     data: Sequence[Array | None] | None = None,
     weights: str = "knowledge",
+    fit: bool = True,
     name: str | None = None,
 ) -> FormResult:
     """Measure and judge the attention form of ``fn`` (a function of numpy arrays).
 
     Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; ``rtol``
     (default 1e-8 in float64) bounds the span residual and the coefficient diagnostics,
-    ``span_rtol`` the span residual alone. See :func:`prepare` for ``weights``.
+    ``span_rtol`` the span residual alone. See :func:`prepare` for ``weights``; ``fit=False``
+    skips the log-bilinear fit.
     """
     declared = signature_of(fn) or Signature()
     signature = declared.merged(
@@ -771,4 +793,4 @@ def check_form(
     problem, weight_inputs, checked = prepare(fn, signature, dtype=dtype, data=data,
                                               weights=weights, name=name)
     return run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
-                    span_rtol=span_rtol)
+                    span_rtol=span_rtol, fit=fit)

@@ -20,7 +20,7 @@ import numpy as np
 import symcheck
 
 D, H = 16, 4
-SIZES = {"n": 4, "d": D, "h": H}
+SIZES = {"n": 4, "d": D}
 _rng = np.random.default_rng(57)
 A, B, C = (_rng.standard_normal(H) for _ in range(3))
 GAIN = 1.0 + 0.1 * _rng.standard_normal(D)
@@ -30,7 +30,7 @@ W_2 = _rng.standard_normal((D, H)) / np.sqrt(H)
 
 
 @symcheck.equivariant(inputs=["n d", "h", "h", "h"], output="n d", groups=["O(d)", "S(n)"],
-                      sizes=SIZES)
+                      sizes={**SIZES, "h": H})
 def coordinate_mlp(x: np.ndarray, a: np.ndarray = A, b: np.ndarray = B,
                    c: np.ndarray = C) -> np.ndarray:
     return np.tanh(x[..., None] * b + c) @ a
@@ -49,6 +49,6 @@ def rmsnorm(x: np.ndarray) -> np.ndarray:
 
 
 @symcheck.equivariant(inputs=["n d", "d h", "d h"], output="n d", groups=["O(d)", "S(n)"],
-                      sizes=SIZES)
+                      sizes={**SIZES, "h": H})
 def token_mlp(x: np.ndarray, w1: np.ndarray = W_1, w2: np.ndarray = W_2) -> np.ndarray:
     return np.maximum(x @ w1, 0.0) @ w2.T

@@ -20,7 +20,7 @@ import numpy as np
 import symcheck
 
 D, K, R = 16, 2, 2
-SIZES = {"n": 4, "m": 2, "d": D, "k": K, "r": R}
+SIZES = {"n": 4, "m": 2, "d": D, "k": K}
 _rng = np.random.default_rng(51)
 W = _rng.standard_normal((D, K)) / np.sqrt(D)
 W_Q = _rng.standard_normal((D, K)) / np.sqrt(D)
@@ -52,7 +52,7 @@ def asymmetric(x: np.ndarray, k: np.ndarray, wq: np.ndarray = W_Q,
 
 
 @symcheck.equivariant(inputs=["n d", "m d", "d k", "d k", "d r", "d r"], output="n d",
-                      groups=["O(d)", "S(n)"], sizes=SIZES)
+                      groups=["O(d)", "S(n)"], sizes={**SIZES, "r": R})
 def with_values(x: np.ndarray, k: np.ndarray, wq: np.ndarray = W_Q, wk: np.ndarray = W_K,
                 w_in: np.ndarray = W_IN, w_out: np.ndarray = W_OUT) -> np.ndarray:
     """Values z W_in W_outᵀ: every output lies in the span of W_out's columns, not of Z."""

@@ -40,7 +40,7 @@ def projected(x: np.ndarray, k: np.ndarray, wq: np.ndarray = W_Q,
 
 
 @symcheck.equivariant(inputs=["n d", "m d"], output="n d", groups=["O(d)", "S(n)"],
-                      sizes=SIZES)
+                      sizes={k: v for k, v in SIZES.items() if k != "k"})
 def embedding(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     z = np.concatenate([x, k])
     return linear_smooth(phi(x), phi(z), z)
