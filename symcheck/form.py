@@ -69,10 +69,11 @@ Array = np.ndarray
 FORM_RTOL: dict[str, float] = {
     "float64": 1e-8, "float32": 1e-3, "bfloat16": 1e-1, "float16": 1e-1,
 }
-#: a coefficient counts as positive (enters the log fit) above this fraction of its row's max
-POSITIVE_FLOOR = 1e-8
-#: a coefficient counts as negative below minus this fraction of the largest |C|
-NEGATIVE_FLOOR = 1e-8
+#: coefficients within this fraction of their row's largest |C| count as zero: neither
+#: negative nor positive (entering the log fit). Above the model's round-off, by dtype.
+ZERO_FLOOR: dict[str, float] = {
+    "float64": 1e-8, "float32": 1e-5, "bfloat16": 1e-2, "float16": 1e-2,
+}
 #: the bilinear fit has d² parameters; above this d it is skipped (memory grows as d⁴)
 MAX_FIT_DIM = 32
 #: pooled equations per fitted parameter that the fit draws aim for
@@ -415,9 +416,10 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
     bilinear: BilinearFit | None = None
     if unique:
         cs = [e.coefficients for _, e in base]
-        negative_fraction = max(float(np.mean(c < -NEGATIVE_FLOOR * np.abs(c).max()))
-                                if c.size else 0.0 for c in cs)
-        negative_mass = max(_negative_mass(c) for c in cs)
+        floor = ZERO_FLOOR.get(problem.dtype, ZERO_FLOOR["float64"])
+        negatives = [c < -floor * np.abs(c).max(axis=1, keepdims=True) for c in cs]
+        negative_fraction = max(float(np.mean(neg)) for neg in negatives)
+        negative_mass = max(_share(c, neg) for c, neg in zip(cs, negatives, strict=True))
         row_sum_error = max(float(np.max(np.abs(c.sum(axis=1) - 1.0))) for c in cs)
         bilinear = (_fit_log_bilinear(problem, layout, base, seed, vectors) if fit else
                     BilinearFit(None, 0, layout.d**2, 0, "not requested (fit=False)"))
@@ -431,9 +433,10 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
     )
 
 
-def _negative_mass(c: Array) -> float:
+def _share(c: Array, mask: Array) -> float:
+    """The share of ``Σ|C_ij|`` carried by the entries in ``mask``."""
     total = float(np.abs(c).sum())
-    return float(np.abs(c[c < 0]).sum()) / total if total > 0 else 0.0
+    return float(np.abs(c[mask]).sum()) / total if total > 0 else 0.0
 
 
 def _fit_log_bilinear(
@@ -442,7 +445,7 @@ def _fit_log_bilinear(
 ) -> BilinearFit:
     """Fit ``log C_ij = x_iᵀ W z_j + b_i`` by least squares over ``W`` (d × d), pooled.
 
-    Only entries above :data:`POSITIVE_FLOOR` of their row's largest coefficient enter. The
+    Only entries above :data:`ZERO_FLOOR` of their row's largest coefficient enter. The
     per-row offsets ``b_i`` are eliminated by centring each row (over its positive entries),
     so ``R² = 1 − ‖residual‖² / ‖centred log C‖²`` is the share of the *within-row* variation
     of the log-coefficients that one shared bilinear form explains. ``W`` is the same in every
@@ -451,6 +454,7 @@ def _fit_log_bilinear(
     """
     d = layout.d
     params = d * d
+    floor = ZERO_FLOOR.get(problem.dtype, ZERO_FLOOR["float64"])
     if layout.out_row_label != layout.blocks[0].row_label or layout.out_rows != layout.n:
         return BilinearFit(None, 0, params, 0, "the output rows are not the tokens of X, so "
                            "there is no query vector x_i for output row i")
@@ -466,7 +470,7 @@ def _fit_log_bilinear(
         z = layout.stack(x)
         for i in range(layout.n):
             row = e.coefficients[i]
-            keep = row > POSITIVE_FLOOR * np.abs(row).max()
+            keep = row > floor * np.abs(row).max()
             if np.count_nonzero(keep) < 2:
                 continue  # one positive entry carries no within-row variation
             y = np.log(row[keep])
@@ -590,6 +594,7 @@ class FormResult:
                 "permutation_covariance": (None if m.covariance is None
                                            else [c.to_dict() for c in m.covariance]),
             },
+            "negative_fraction": m.negative_fraction,
             "fit": None if m.fit is None else m.fit.to_dict(),
             "seconds": m.seconds, "warnings": self.warnings,
         }

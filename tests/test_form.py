@@ -150,6 +150,15 @@ def test_duplicate_weight_makes_coefficients_not_unique() -> None:
     assert "rank Z" in (r.measurement.not_unique_reason or "")
 
 
+def test_float32_uses_its_own_tolerance_and_zero_floor() -> None:
+    r = check_form(with_weight, ["n d", "m d", "d k"], "n d", ["O(d)"], SIZES, dtype="float32")
+    assert r.holds and r.tolerance == 1e-3
+    inv = r.diagnostic("coefficient_invariance").value
+    assert inv is not None and 1e-12 < inv < 1e-4  # float32 round-off, not float64's
+    # the zero coefficients of the weight vectors are float32 noise, not negative weights
+    assert r.diagnostic("negative_coefficients").value == 0.0
+
+
 def test_nan_output_is_non_finite() -> None:
     r = check_form(lambda x: x * np.nan, "n d", "n d", "O(d)", {"n": 2, "d": 4})
     assert r.verdict == "non-finite" and not r.holds

@@ -31,11 +31,11 @@ MEANING: dict[str, tuple[str, str]] = {
     ),
     "negative_coefficients": (
         "negative share of Σ|C_ij|",
-        "0: non-negative weights (a non-negative kernel)",
+        "0: non-negative weights, as from a kernel",
     ),
     "row_sums": (
         "row sums max|Σ_j C_ij − 1|",
-        "0: weighted averages (a normalised smoother)",
+        "0: weighted averages (normalised smoother)",
     ),
     "log_bilinear_r2": (
         "R² of log C_ij ~ x_iᵀW z_j + b_i",
