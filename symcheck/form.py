@@ -30,6 +30,9 @@ equivariant ``f`` (the pseudo-inverse commutes with orthogonal maps and permutat
 two diagnostics stay valid; the attention-likeness diagnostics, which read the coefficients
 themselves, are skipped.
 
+``Q`` is always drawn from ``O(d)``, the theorem's group, even when only ``SO(d)`` is
+declared; the permutation check uses the declared ``S(n)`` (or ``C(n)``).
+
 Measuring and judging are separate: :func:`measure_form` returns numbers,
 :func:`judge_form` compares them with tolerances, :func:`check_form` does both.
 
@@ -752,6 +755,9 @@ def run_form(problem: Problem, signature: Signature, seed: int, *, weights: str 
     span_tolerance = form_tolerance(problem.dtype, span_rtol) if span_rtol else tolerance
     m = measure_form(problem, seed, trials, fit)
     warnings = []
+    if weights == "fixed" and not weight_inputs:
+        warnings.append("--weights fixed: no parameter has an array default value, so no "
+                        "input is held fixed")
     if m.unique and m.max_cond > 1e6:
         warnings.append(f"Z is ill-conditioned (cond {m.max_cond:.1e}): coefficient errors are "
                         "amplified by up to that factor")
