@@ -84,7 +84,7 @@ def test_equivariant_samples_have_unique_coefficients() -> None:
 
     for file, name, _ in MAKE_TABLE.SAMPLES:
         fn = MAKE_TABLE.load(file, name)
-        r = check_form(fn, trials=2)
+        r = check_form(fn, trials=2, fit=False)
         assert r.measurement.unique, (file, name, r.measurement.not_unique_reason)
 
 
