@@ -85,7 +85,7 @@ MAX_FIT_DRAWS = 1000
 #: the bilinear fit "explains" the log-coefficients when 1 − R² is below this
 LOG_BILINEAR_TOL = 1e-6
 
-WEIGHT_MODES = ("knowledge", "fixed")
+WEIGHT_MODES = ("cotransform", "fixed")
 
 
 # --------------------------------------------------------------------------- layout
@@ -714,19 +714,22 @@ def form_tolerance(dtype: str, rtol: float | None) -> float:
 
 def prepare(
     fn: Callable[..., Any], signature: Signature, *, dtype: str = "float64",
-    data: Sequence[Array | None] | None = None, weights: str = "knowledge",
+    data: Sequence[Array | None] | None = None, weights: str = "cotransform",
     name: str | None = None, namespace: dict[str, Any] | None = None,
+    backend: str | None = None,
 ) -> tuple[Problem, tuple[int, ...], Signature]:
     """Resolve ``fn`` for a form check (shared by :func:`check_form` and the CLI).
 
     Inputs whose parameter has an array default are the model's **weights**: they are fixed
-    to that default in every draw (unless ``data`` fixes them). With ``weights="knowledge"``
+    to that default in every draw (unless ``data`` fixes them). With ``weights="cotransform"``
     their embedding axes turn with ``Q`` and their vectors join ``K``; with ``"fixed"`` they
     are held still and stay out of ``Z``. Returns the problem, the weight inputs, and the
     signature actually checked.
     """
-    from symcheck.backends import adapt
+    from symcheck.backends import BACKENDS, adapt
 
+    if backend is not None and backend not in BACKENDS:
+        raise SpecError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     if weights not in WEIGHT_MODES:
         raise SpecError(f"--weights: {weights!r} is not one of {', '.join(WEIGHT_MODES)}")
     if not signature.groups:
@@ -741,12 +744,12 @@ def prepare(
                  for given, default in zip(data, defaults, strict=False)]
     if weights == "fixed" and weight_inputs:
         signature = hold_weights_fixed(signature, weight_inputs, embedding_label(signature))
-    _, wrapped = adapt(fn, dtype, namespace)
+    _, wrapped = adapt(fn, dtype, namespace, backend)
     problem = resolve(wrapped, signature, dtype, fixed, name or getattr(fn, "__name__", None))
     return problem, weight_inputs, signature
 
 
-def run_form(problem: Problem, signature: Signature, seed: int, *, weights: str = "knowledge",
+def run_form(problem: Problem, signature: Signature, seed: int, *, weights: str = "cotransform",
              weight_inputs: tuple[int, ...] = (), span_rtol: float | None = None,
              fit: bool = True) -> FormResult:
     """Measure and judge a prepared problem (shared by the Python API and the CLI)."""
@@ -783,7 +786,7 @@ def check_form(
     span_rtol: float | None = None,
     dtype: str = "float64",
     data: Sequence[Array | None] | None = None,
-    weights: str = "knowledge",
+    weights: str = "cotransform",
     fit: bool = True,
     name: str | None = None,
 ) -> FormResult:

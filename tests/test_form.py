@@ -236,6 +236,14 @@ def test_cli_not_unique_is_said(cli: Callable[..., CliResult], tmp_path: Path) -
     assert "NOT unique" in r.stdout and "skipped" in r.stdout
 
 
+def test_cli_runs_a_torch_module(cli: Callable[..., CliResult]) -> None:
+    pytest.importorskip("torch")
+    r = cli("form", SAMPLES / "torch_model.py", "--trials", "3", "--backend", "torch")
+    # fixed learned projections: out of span(X) and coefficients that turn with Q
+    assert r.exit_code == 1, r.output
+    assert "FAILS" in r.stdout and "span residual" in r.stdout
+
+
 def test_cli_json_equals_api(cli: Callable[..., CliResult]) -> None:
     r = cli("form", f"{KERNELS / 'controls.py'}:layernorm", "--json", "-", "--seed", "2",
             "--trials", "5")
@@ -256,6 +264,7 @@ def test_cli_json_equals_api(cli: Callable[..., CliResult]) -> None:
     [
         (["missing.py"], "does not exist"),
         ([f"{KERNELS / 'exponential.py'}:asymmetric", "--weights", "frozen"], "--weights"),
+        ([f"{KERNELS / 'exponential.py'}:asymmetric", "--backend", "cuda"], "--backend"),
         ([f"{KERNELS / 'exponential.py'}:asymmetric", "--rtol", "0"], "--rtol"),
         ([f"{KERNELS / 'controls.py'}:rmsnorm", "--in", "n d", "--in", "d d"],
          "not a set of vectors"),

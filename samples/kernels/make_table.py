@@ -12,7 +12,7 @@ Every number comes from symcheck's Python API (the same numbers the CLI prints):
 - O(d) with fixed weights: the same call with the weights' ``d`` axes relabelled ``d_fixed``
   (:func:`symcheck.form.hold_weights_fixed`), a label no group acts on.
 - span residual and coefficient invariance: :func:`symcheck.form.check_form` with
-  ``weights="fixed"`` (Z = [X; K]) and ``weights="knowledge"`` (the weight vectors join K).
+  ``weights="fixed"`` (Z = [X; K]) and ``weights="cotransform"`` (the weight vectors join K).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def measure(file: str, name: str, what: str, trials: int | None = None) -> Row:
 
     # The table shows no attention-likeness numbers, so the pooled log-bilinear fit is skipped.
     fixed = check_form(fn, weights="fixed", seed=SEED, trials=trials, fit=False)
-    knowledge = check_form(fn, weights="knowledge", seed=SEED, trials=trials, fit=False)
+    knowledge = check_form(fn, weights="cotransform", seed=SEED, trials=trials, fit=False)
 
     def value(result: Any, key: str) -> float:
         v = result.diagnostic(key).value

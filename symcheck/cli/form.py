@@ -8,6 +8,7 @@ import typer
 
 from symcheck.cli import options as opt
 from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
+from symcheck.cli.equivariance import BackendName
 
 HELP = (
     "Measure whether f(X, K) = C_X·X + C_K·K with coefficients that depend only on inner "
@@ -26,8 +27,8 @@ Weights = Annotated[
     str,
     typer.Option(
         metavar="MODE",
-        help="knowledge: array-default weights turn with Q and join K; fixed: they stay still "
-        "and stay out of Z.",
+        help="cotransform (default): array-default weights turn with Q and join K (weights as "
+        "knowledge); fixed: they stay still and stay out of Z.",
     ),
 ]
 SpanRtol = Annotated[
@@ -53,9 +54,10 @@ def form(
     rtol: Rtol = None,
     span_rtol: SpanRtol = None,
     dtype: opt.Dtype = "float64",
-    weights: Weights = "knowledge",
+    weights: Weights = "cotransform",
     json_path: opt.Json = None,
     data: opt.Data = None,
+    backend: BackendName = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -75,7 +77,7 @@ def form(
         arrays = load_inputs(data, loaded.obj, len(signature.inputs)) if data else None
         problem, weight_inputs, checked = prepare(
             loaded.obj, signature, dtype=dtype, data=arrays, weights=weights, name=loaded.name,
-            namespace=loaded.namespace,
+            namespace=loaded.namespace, backend=backend,
         )
         result = run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
                           span_rtol=span_rtol)

@@ -89,7 +89,7 @@ def describe_layout(result: FormResult) -> list[str]:
     if result.weight_inputs:
         ws = ", ".join(str(i) for i in result.weight_inputs)
         how = ("turned by Q with X and K and stacked into K (weights as knowledge)"
-               if result.weights == "knowledge" else
+               if result.weights == "cotransform" else
                "held fixed: not turned by Q and not in Z (--weights fixed)")
         lines.append(f"weights (parameters with array defaults, fixed values): inputs {ws}, {how}")
     sizes = f"n = {lay.n}, m = {lay.m}, d = {lay.d}"
