@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -276,3 +278,37 @@ def test_cli_bad_input_exits_2(cli: Callable[..., CliResult], args: list[str],
     r = cli("form", *args)
     assert r.exit_code == 2, r.output
     assert message in r.stderr and r.stderr.count("\n") == 1
+
+
+def _readme_section() -> str:
+    text = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Attention form and the kernel zoo")
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def test_readme_commands_exit_as_stated(cli: Callable[..., CliResult],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SAMPLES.parent)
+    block = _readme_section().split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.startswith("symcheck form")]
+    assert len(lines) >= 3
+    for line in lines:
+        command, _, comment = line.partition("#")
+        expected = int(comment.split("exit", 1)[1].split()[0].rstrip(":,"))
+        r = cli(*shlex.split(command)[1:])
+        assert r.exit_code == expected, (line, r.output)
+
+
+def test_readme_example_report_is_what_symcheck_prints(cli: Callable[..., CliResult],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SAMPLES.parent)
+    section = _readme_section()
+    block = section.split("```\n$ ", 1)[1].split("```", 1)[0]
+    command, *quoted = block.splitlines()
+    r = cli(*shlex.split(command)[1:])
+    printed = r.stdout.splitlines()
+    # round-off values (…e-15, …e-16) depend on the BLAS build; every other line is exact
+    for line in quoted:
+        if not re.search(r"\de-1\d", line):
+            assert line in printed, line
