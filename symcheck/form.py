@@ -632,7 +632,8 @@ def judge_form(m: FormMeasurement, tolerance: float, span_tolerance: float) -> l
         cov = _gate("permutation_covariance", m.covariance, tolerance)
         out.append(cov if m.unique else replace(cov, note="minimum-norm coefficients "
                                                 "(not unique)"))
-    skipped = None if m.unique else (m.not_unique_reason or "no finite draw")
+    skipped = None if m.unique else ("the coefficients are not unique" if m.not_unique_reason
+                                     else "no finite draw")
     if m.negative_mass is None or m.row_sum_error is None:
         out.append(Diagnostic("negative_coefficients", None, tolerance, "skipped", False,
                               note=skipped))

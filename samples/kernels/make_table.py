@@ -70,7 +70,8 @@ class Row:
 def load(file: str, name: str) -> Callable[..., Any]:
     from symcheck.models import load_python
 
-    return load_python(f"{HERE / file}:{name}").obj  # type: ignore[no-any-return]
+    fn: Callable[..., Any] = load_python(f"{HERE / file}:{name}").obj
+    return fn
 
 
 def measure(file: str, name: str, what: str, trials: int | None = None) -> Row:

@@ -145,6 +145,10 @@ def render(result: FormResult, to_stderr: bool = False) -> None:
         console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
     if result.verdict == "non-finite":
         console.print("[bold magenta]NON-FINITE[/]: the model returned NaN/Inf on some draw")
+    elif result.holds and not result.measurement.unique:
+        console.print("[bold green]HOLDS[/] for the minimum-norm coefficients (not unique): "
+                      "in span, invariant and covariant within tolerance; the attention-likeness "
+                      "of the model's own coefficients is not measurable here", soft_wrap=True)
     elif result.holds:
         console.print("[bold green]HOLDS[/]: the outputs have the attention form within tolerance")
     else:
