@@ -43,12 +43,14 @@ EXPECTED: dict[str, tuple[bool, bool, bool, bool, bool]] = {
     "linear_attention.py:embedding": (P, F, F, F, F),
     "controls.py:coordinate_mlp": (P, F, F, F, F),
     "controls.py:layernorm": (P, F, F, F, F),
+    "controls.py:layernorm_block": (P, F, F, F, F),
     "controls.py:rmsnorm": (P, P, P, P, P),
     "controls.py:token_mlp": (P, F, P, F, P),
 }
 #: samples whose outputs leave span(X, K) when the weights are held fixed
 OUT_OF_SPAN_FIXED = {"exponential.py:with_values", "controls.py:coordinate_mlp",
-                     "controls.py:layernorm", "controls.py:token_mlp"}
+                     "controls.py:layernorm", "controls.py:layernorm_block",
+                     "controls.py:token_mlp"}
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,9 @@
 - ``layernorm``: (x − mean(x)) / std(x) ⊙ γ + β per token. Mean-centering subtracts a multiple
   of the all-ones vector (a fixed direction) and the gain γ scales coordinates: O(d) fails
   even when γ and β turn with the embedding.
+- ``layernorm_block``: a pre-LayerNorm attention block x + softmax-attention(LayerNorm(x)),
+  the way transformers use it. The attention part alone would pass; the LayerNorm inside
+  breaks O(d) for the whole block, fixed or turned.
 - ``rmsnorm``: x / rms(x) without gain. O(d)-equivariant; coefficients diag(1/rms(x_i)):
   in the attention form, non-negative, but not a weighted average.
 - ``token_mlp``: relu(x W_1) W_2ᵀ per token. With W_1, W_2 as knowledge it is O(d)-
@@ -25,6 +28,8 @@ _rng = np.random.default_rng(57)
 A, B, C = (_rng.standard_normal(H) for _ in range(3))
 GAIN = 1.0 + 0.1 * _rng.standard_normal(D)
 BIAS = 0.1 * _rng.standard_normal(D)
+W_Q = _rng.standard_normal((D, 2)) / np.sqrt(D)
+W_K = _rng.standard_normal((D, 2)) / np.sqrt(D)
 W_1 = _rng.standard_normal((D, H)) / np.sqrt(D)
 W_2 = _rng.standard_normal((D, H)) / np.sqrt(H)
 
@@ -41,6 +46,16 @@ def coordinate_mlp(x: np.ndarray, a: np.ndarray = A, b: np.ndarray = B,
 def layernorm(x: np.ndarray, gain: np.ndarray = GAIN, bias: np.ndarray = BIAS) -> np.ndarray:
     centred = x - x.mean(axis=1, keepdims=True)
     return centred / np.sqrt((centred**2).mean(axis=1, keepdims=True) + 1e-5) * gain + bias
+
+
+@symcheck.equivariant(inputs=["n d", "d", "d", "d k", "d k"], output="n d",
+                      groups=["O(d)", "S(n)"], sizes={**SIZES, "k": 2})
+def layernorm_block(x: np.ndarray, gain: np.ndarray = GAIN, bias: np.ndarray = BIAS,
+                    wq: np.ndarray = W_Q, wk: np.ndarray = W_K) -> np.ndarray:
+    h = layernorm(x, gain, bias)
+    s = (h @ wq) @ (h @ wk).T / np.sqrt(wq.shape[1])
+    w = np.exp(s - s.max(axis=1, keepdims=True))
+    return x + (w / w.sum(axis=1, keepdims=True)) @ h
 
 
 @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)", "S(n)"], sizes=SIZES)

@@ -45,6 +45,7 @@ SAMPLES: tuple[tuple[str, str, str], ...] = (
     ("linear_attention.py", "embedding", "linear attention, elu+1 on x, z"),
     ("controls.py", "coordinate_mlp", "control: per-coordinate MLP"),
     ("controls.py", "layernorm", "control: LayerNorm (gain, bias)"),
+    ("controls.py", "layernorm_block", "control: x + attention(LayerNorm(x))"),
     ("controls.py", "rmsnorm", "control: RMSNorm, no gain"),
     ("controls.py", "token_mlp", "control: per-token MLP relu(x·W_1)·W_2ᵀ"),
 )
