@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symcheck.form
 from symcheck.errors import SpecError
@@ -95,6 +97,37 @@ def test_weight_as_knowledge_recovers_softmax_and_zero_weight_coefficients() -> 
     softmax = np.exp(s) / np.exp(s).sum(1, keepdims=True)
     np.testing.assert_allclose(c[:, :6], softmax, atol=1e-12)
     np.testing.assert_allclose(c[:, 6:], 0, atol=1e-12)
+
+
+def test_weight_rows_or_columns_are_the_same_vectors() -> None:
+    """A 'k d' weight contributes its rows, a 'd k' weight its columns: the same vectors."""
+
+    def rows(x: np.ndarray, k: np.ndarray, wt: np.ndarray = _W.T.copy()) -> np.ndarray:
+        return with_weight(x, k, wt.T)
+
+    a = check_form(with_weight, ["n d", "m d", "d k"], "n d", ["O(d)"], SIZES, trials=3)
+    b = check_form(rows, ["n d", "m d", "k d"], "n d", ["O(d)"], SIZES, trials=3)
+    assert a.holds and b.holds
+    assert a.measurement.layout.m == b.measurement.layout.m == 5
+    for da, db in zip(a.diagnostics, b.diagnostics, strict=True):
+        assert da.status == db.status
+        if da.value is not None and db.value is not None:
+            assert da.value == pytest.approx(db.value, rel=1e-6, abs=1e-13), da.key
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 5), m=st.integers(0, 3), extra=st.integers(0, 4),
+       seed=st.integers(0, 2**32 - 1))
+def test_extract_recovers_any_coefficients_when_d_covers_n_plus_m(
+    n: int, m: int, extra: int, seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    d = n + m + extra
+    z = rng.standard_normal((n + m, d))
+    c = rng.standard_normal((n, n + m))
+    e = extract(c @ z, z)
+    assert e.rank == n + m
+    np.testing.assert_allclose(e.coefficients, c, atol=1e-9 * max(1.0, e.cond))
 
 
 def test_fixed_weights_give_non_invariant_coefficients() -> None:
@@ -259,6 +292,8 @@ def test_cli_json_equals_api(cli: Callable[..., CliResult]) -> None:
     assert [d["value"] for d in payload["diagnostics"]] == [
         d.value for d in api.diagnostics]
     assert payload["seed"] == 2 and payload["tolerance"] == 1e-8
+    assert payload["theorem"].startswith("theorem (Ma & Ying 2022)")
+    assert payload["layout"]["n"] == 4 and payload["weight_inputs"] == [1, 2]
 
 
 @pytest.mark.parametrize(

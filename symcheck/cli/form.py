@@ -65,7 +65,7 @@ def form(
         from symcheck.form import prepare, run_form
         from symcheck.io import write_json
         from symcheck.models import load_python
-        from symcheck.report.form import render
+        from symcheck.report.form import THEOREM, render
         from symcheck.signature import Signature
         from symcheck.specs import parse_sizes
 
@@ -82,7 +82,7 @@ def form(
         result = run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
                           span_rtol=span_rtol)
         if json_path is not None:
-            write_json(json_path, result.to_dict())
+            write_json(json_path, {"theorem": THEOREM, **result.to_dict()})
         render(result, to_stderr=json_path == "-")
         return EXIT_OK if result.holds else EXIT_FAIL
 
