@@ -40,6 +40,19 @@ class Backend(ABC):
         """A function of float64 numpy arrays that runs ``obj`` in ``dtype`` and returns numpy."""
 
 
+def imports_framework(obj: object, namespace: dict[str, Any] | None, top: str) -> bool:
+    """Whether the globals ``obj`` was defined with hold the module ``top`` or a submodule."""
+    import inspect
+    from types import ModuleType
+
+    if namespace is None:
+        namespace = getattr(inspect.unwrap(obj), "__globals__", None)  # type: ignore[arg-type]
+    return any(
+        isinstance(v, ModuleType) and v.__name__.split(".")[0] == top
+        for v in (namespace or {}).values()
+    )
+
+
 def get_backend(name: str) -> Backend:
     """Instantiate the backend registered as ``name`` (its module is imported now)."""
     module_path, _ = BACKENDS[name]

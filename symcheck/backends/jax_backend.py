@@ -12,13 +12,12 @@ array([0., 0., 0.])
 
 from __future__ import annotations
 
-import inspect
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from symcheck.backends import Backend, NumpyFn
+from symcheck.backends import Backend, NumpyFn, imports_framework
 from symcheck.errors import MissingExtraError, SpecError
 
 
@@ -36,7 +35,7 @@ class JaxBackend(Backend):
     def claims(self, obj: object, namespace: dict[str, Any] | None) -> bool:
         if type(obj).__module__.split(".")[0] in ("jax", "jaxlib"):
             return True  # a jitted function (PjitFunction) or another jax transform
-        return _imports(obj, namespace, "jax")
+        return imports_framework(obj, namespace, "jax")
 
     def wrap(self, obj: Any, dtype: str) -> NumpyFn:
         jax = _jax("running a jax model")
@@ -62,16 +61,6 @@ def _to_numpy(out: Any) -> Any:
         a = np.asarray(out)
         return a.astype(np.float64) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
     return out
-
-
-def _imports(obj: object, namespace: dict[str, Any] | None, top: str) -> bool:
-    """Whether the globals ``obj`` was defined with hold the module ``top`` or a submodule."""
-    if namespace is None:
-        namespace = getattr(inspect.unwrap(obj), "__globals__", None)  # type: ignore[arg-type]
-    return any(
-        isinstance(v, ModuleType) and v.__name__.split(".")[0] == top
-        for v in (namespace or {}).values()
-    )
 
 
 BACKEND = JaxBackend()

@@ -23,13 +23,12 @@ closes over keep their own dtype.
 from __future__ import annotations
 
 import copy
-import inspect
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from symcheck.backends import Backend, NumpyFn
+from symcheck.backends import Backend, NumpyFn, imports_framework
 from symcheck.errors import MissingExtraError, SpecError
 
 
@@ -50,7 +49,7 @@ class TorchBackend(Backend):
             return True
         if type(obj).__module__.split(".")[0] in ("jax", "jaxlib"):
             return False  # a jitted jax function in a file that also imports torch
-        return _imports(obj, namespace, "torch")
+        return imports_framework(obj, namespace, "torch")
 
     def wrap(self, obj: Any, dtype: str) -> NumpyFn:
         torch = _torch("running a torch model")
@@ -87,16 +86,6 @@ def _to_numpy(torch: ModuleType, out: Any) -> Any:
         # numpy has no bfloat16; float64 holds every float16/bfloat16/float32 value exactly
         return (t.to(torch.float64) if t.is_floating_point() else t).numpy()
     return out
-
-
-def _imports(obj: object, namespace: dict[str, Any] | None, top: str) -> bool:
-    """Whether the globals ``obj`` was defined with hold the module ``top`` or a submodule."""
-    if namespace is None:
-        namespace = getattr(inspect.unwrap(obj), "__globals__", None)  # type: ignore[arg-type]
-    return any(
-        isinstance(v, ModuleType) and v.__name__.split(".")[0] == top
-        for v in (namespace or {}).values()
-    )
 
 
 BACKEND = TorchBackend()
