@@ -300,6 +300,7 @@ def test_cli_json_equals_api(cli: Callable[..., CliResult]) -> None:
     ("args", "message"),
     [
         (["missing.py"], "does not exist"),
+        (["layer.safetensors"], "is not a Python file"),
         ([f"{KERNELS / 'exponential.py'}:asymmetric", "--weights", "frozen"], "--weights"),
         ([f"{KERNELS / 'exponential.py'}:asymmetric", "--backend", "cuda"], "--backend"),
         ([f"{KERNELS / 'exponential.py'}:asymmetric", "--rtol", "0"], "--rtol"),

@@ -23,6 +23,9 @@ HELP = (
     "2: bad input."
 )
 
+Target = Annotated[
+    str, typer.Argument(metavar="TARGET", help="model.py or model.py:NAME (a Python file).")
+]
 Weights = Annotated[
     str,
     typer.Option(
@@ -44,7 +47,7 @@ def register(app: typer.Typer) -> None:
 
 
 def form(
-    target: opt.Target,
+    target: Target,
     inputs: opt.Inputs = None,
     outputs: opt.Outputs = None,
     groups: opt.Groups = None,
@@ -62,13 +65,20 @@ def form(
 ) -> None:
     def body() -> int:
         from symcheck.cli.equivariance import load_inputs
+        from symcheck.errors import InputFileError
         from symcheck.form import prepare, run_form
         from symcheck.io import write_json
-        from symcheck.models import load_python
+        from symcheck.models import load_python, split_target
         from symcheck.report.form import THEOREM, render
         from symcheck.signature import Signature
         from symcheck.specs import parse_sizes
 
+        path, _ = split_target(target)
+        if path.suffix != ".py":
+            raise InputFileError(
+                f"TARGET: {target!r} is not a Python file; form checks model.py or "
+                "model.py:NAME (for saved weights use: symcheck equivariance FILE)"
+            )
         loaded = load_python(target)
         signature = (loaded.signature or Signature()).merged(
             inputs=inputs, outputs=outputs, groups=groups, sizes=parse_sizes(size),
