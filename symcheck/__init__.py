@@ -27,6 +27,7 @@ _EXPORTS = {
     "assert_equivariant": "symcheck.testing",
     "EquivarianceError": "symcheck.testing",
     "SymcheckError": "symcheck.errors",
+    "check_form": "symcheck.form",
 }
 
 __all__ = sorted(_EXPORTS)
