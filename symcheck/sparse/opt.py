@@ -16,6 +16,8 @@ The loss is zero only if the precision holds with room to spare; it is smooth, i
 analytic and computed with row blocks of ``U Vᵀ`` (three ``block × L × d`` products per block, no
 ``L × L`` array). The exact precision of the current iterate is computed from the same blocks,
 and the fit stops the moment it is met — the precision is the stopping rule, not the loss.
+The ``L × L`` part runs in float32 (half the memory traffic); whether a fit met the precision
+is then decided by the shared float64 metric on the final factors.
 
 Warm start: the truncated SVD of the paper's logit target ``B`` (rank ``d``), perturbed for seeds
 other than the first; at ``d ≥ rank(B)`` that start is already exact.
@@ -28,7 +30,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.optimize import minimize
 
@@ -252,14 +253,5 @@ def as_params(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return np.hstack([u, v]), np.vstack([eye, zero]), np.vstack([zero, eye])
 
 
-def measure_fit(target: TargetMatrix, u: np.ndarray, v: np.ndarray) -> Precision:
-    return measure_factors(target, u, v)
-
-
 def _segment_mean(values: np.ndarray, seg: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, seg) / counts
-
-
-def dense_rank(b: sp.csr_matrix) -> int:
-    """Numerical rank of ``B`` (the size at which its truncated SVD is exact)."""
-    return int(np.linalg.matrix_rank(b.toarray()))
