@@ -22,7 +22,7 @@ the shared blocked metric.
 >>> from symcheck.sparse.matrix_io import target_from_array
 >>> t = target_from_array(np.eye(3))
 >>> B, delta = logit_target(t, eps1=0.1, eps2=0.1)
->>> round(delta, 4), B.toarray()[0, 0] == delta
+>>> round(delta, 4), bool(B.toarray()[0, 0] == delta)
 (2.4026, True)
 """
 
