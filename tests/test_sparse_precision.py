@@ -133,3 +133,16 @@ def test_random_projection_is_unbiased() -> None:
     assert np.all(np.abs(mean - dense) <= 5 * se)
     # Negative control: an estimator biased by 10 % is caught by the same test.
     assert not np.all(np.abs(1.1 * mean - dense) <= 5 * se)
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["matrix_io", "precision", "jl", "search", "structured", "api"],
+)
+def test_docstring_examples(module: str) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"symcheck.sparse.{module}")
+    failed, _ = doctest.testmod(mod)
+    assert failed == 0
