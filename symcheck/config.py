@@ -357,10 +357,28 @@ def _parse_check(entry: Mapping[str, Any], index: int, path: Path, shown: str) -
     for key, validate in allowed.items():
         if key in entry:
             options[key] = validate(entry[key], f"{label}: {key!r}")
+    if kind == "model" and "inputs" in options and "output" in options:
+        _check_labels(options, label)
     return CheckSpec(
         name=name, kind=kind, target=target, path=(path.parent / file_part).resolve(),
         member=member, options=options, config=path,
     )
+
+
+def _check_labels(options: Mapping[str, Any], label: str) -> None:
+    """The engine's label rules, applied when the config gives the specs: a group or size on a
+    label no spec carries is a configuration error, found before anything runs."""
+    from symcheck.engine import check_labels
+    from symcheck.specs import AxisSpec
+
+    outputs = options["output"]
+    texts = [*options["inputs"], *([outputs] if isinstance(outputs, str) else outputs)]
+    try:
+        check_labels([AxisSpec.parse(t) for t in texts], options.get("groups", ()),
+                     options.get("sizes", {}))
+    except SpecError as exc:
+        key = "groups" if str(exc).startswith("--group") else "sizes"
+        raise ConfigError(f"{label}: {key!r}: {_unprefixed(exc)}") from None
 
 
 def shown_path(path: Path) -> str:

@@ -228,31 +228,37 @@ def resolve(
             if a is not None:
                 spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
         sizes.update(bound)
-    labels = {lab for spec in inputs + outputs for lab in spec.labels}
-    unused = [lab for lab in sizes if lab not in labels]
-    if unused:
-        specs = ", ".join(repr(str(s)) for s in inputs + outputs)
-        raise SpecError(
-            f"--size: {unused[0]}={sizes[unused[0]]} names {unused[0]!r}, which appears in no "
-            f"spec ({specs})"
-        )
-    for text in signature.groups:
-        _, label = parse_group_name(text)
-        if label not in labels:
-            specs = ", ".join(repr(str(s)) for s in inputs + outputs)
-            raise SpecError(
-                f"--group: {text!r} acts on {label!r}, which appears in no spec ({specs})"
-            )
+    check_labels(inputs + outputs, signature.groups, sizes)
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"--in {str(spec)!r} (input {i})")
-    if len(set(signature.groups)) != len(signature.groups):
-        raise SpecError(f"--group: a group is named twice in {list(signature.groups)}")
     groups = tuple(parse_group(text, sizes) for text in signature.groups)
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
         batch_label=_batch_label(inputs + outputs, groups, arrays),
     )
+
+
+def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
+                 sizes: Mapping[str, int]) -> None:
+    """Every size and every group must name a label that some spec carries, and no group may
+    be named twice (a typo such as ``O(D)`` would otherwise act on nothing and pass)."""
+    labels = {lab for spec in specs for lab in spec.labels}
+    shown = ", ".join(repr(str(s)) for s in specs)
+    unused = [lab for lab in sizes if lab not in labels]
+    if unused:
+        raise SpecError(
+            f"--size: {unused[0]}={sizes[unused[0]]} names {unused[0]!r}, which appears in no "
+            f"spec ({shown})"
+        )
+    for text in groups:
+        _, label = parse_group_name(text)
+        if label not in labels:
+            raise SpecError(
+                f"--group: {text!r} acts on {label!r}, which appears in no spec ({shown})"
+            )
+    if len(set(groups)) != len(groups):
+        raise SpecError(f"--group: a group is named twice in {list(groups)}")
 
 
 def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
