@@ -282,7 +282,7 @@ def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
     return None
 
 
-def _call(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tuple[Array, ...]:
+def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tuple[Array, ...]:
     """Run the model; wrap anything it raises, check its outputs against the output specs.
 
     ``batch`` cases stacked along the batch axis multiply that axis's expected size.
@@ -323,7 +323,7 @@ def _call(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tuple[Ar
     return tuple(result)
 
 
-def _draw_inputs(problem: Problem, rng: np.random.Generator) -> list[Array]:
+def draw_inputs(problem: Problem, rng: np.random.Generator) -> list[Array]:
     """Standard-normal inputs of the declared shapes, except those fixed by ``problem.data``."""
     fixed = problem.data or (None,) * len(problem.inputs)
     return [
@@ -369,15 +369,16 @@ def evaluate(problem: Problem, draws: Sequence[Draw], batch: bool = True) -> lis
         return []
     if not (batch and problem.batch_label is not None and len(draws) > 1):
         return [
-            _finish(problem, d, _call(problem, d[0]), _call(problem, _transform(problem, d)))
+            _finish(problem, d, call_model(problem, d[0]),
+                    call_model(problem, _transform(problem, d)))
             for d in draws
         ]
     k = len(draws)
     stacked_x = [np.concatenate(parts) for parts in zip(*(d[0] for d in draws), strict=True)]
     moved = [_transform(problem, d) for d in draws]
     stacked_gx = [np.concatenate(parts) for parts in zip(*moved, strict=True)]
-    fx_all = _call(problem, stacked_x, batch=k)
-    fgx_all = _call(problem, stacked_gx, batch=k)
+    fx_all = call_model(problem, stacked_x, batch=k)
+    fgx_all = call_model(problem, stacked_gx, batch=k)
     fx_parts = [np.split(a, k) for a in fx_all]
     fgx_parts = [np.split(a, k) for a in fgx_all]
     return [
@@ -416,7 +417,7 @@ def _cases_of(
                ) -> Callable[[], Draw]:
         def draw() -> Draw:
             rng = case_rng(seed, label, kind, t)
-            x = _draw_inputs(problem, rng)
+            x = draw_inputs(problem, rng)
             elements: Elements = []
             for i, g in enumerate(groups):
                 if fixed is not None and i in fixed:
@@ -459,7 +460,7 @@ def search_worst(
         group, element = moved[i]
         moved[i] = (group, group.neighbour(element, rng, scale))
         draw: Draw = (best_ev.x, moved)
-        ev = _finish(problem, draw, best_ev.fx, _call(problem, _transform(problem, draw)))
+        ev = _finish(problem, draw, best_ev.fx, call_model(problem, _transform(problem, draw)))
         candidate = compare("search", ev, tolerance)
         if not candidate.finite or candidate.error > best.error:
             best, best_ev = candidate, ev

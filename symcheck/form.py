@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.engine import Problem, _call, _draw_inputs, act, resolve
+from symcheck.engine import Problem, act, call_model, draw_inputs, resolve
 from symcheck.errors import SpecError
 from symcheck.groups import Group, Orthogonal, PermutationElement, Symmetric, parse_group
 from symcheck.signature import Signature, signature_of
@@ -357,7 +357,7 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
     permutation = next((g for g in problem.groups if isinstance(g, Symmetric)), None)
 
     def vectors(x: list[Array]) -> tuple[Array, Array] | None:
-        out = _call(problem, x)[0]
+        out = call_model(problem, x)[0]
         if not _finite(out):
             return None
         return layout.output_rows(out), layout.stack(x)
@@ -369,7 +369,7 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
     conds: list[float] = []
     finite = True
     for label, rng, element in _cases(orthogonal, seed, trials):
-        x = _draw_inputs(problem, rng)
+        x = draw_inputs(problem, rng)
         g = element if element is not None else orthogonal.sample(rng)
         xq = [act(spec, a, [(orthogonal, g)]) for spec, a in zip(problem.inputs, x, strict=True)]
         first, turned = vectors(x), vectors(xq)
@@ -388,7 +388,7 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
     if permutation is not None:
         covariance = []
         for label, rng, element in _cases(permutation, seed, trials):
-            x = _draw_inputs(problem, rng)
+            x = draw_inputs(problem, rng)
             p = element if element is not None else permutation.sample(rng)
             assert isinstance(p, PermutationElement)  # Symmetric groups only draw permutations
             xp = [act(spec, a, [(permutation, p)]) for spec, a in zip(problem.inputs, x,
@@ -491,7 +491,7 @@ def _fit_log_bilinear(
     wanted = min(MAX_FIT_DRAWS, math.ceil(FIT_OVERDETERMINATION * params / per_draw))
     draws = len(base)
     for t in range(max(wanted - len(base), 0)):
-        x = _draw_inputs(problem, _case_rng(seed, "fit", t))
+        x = draw_inputs(problem, _case_rng(seed, "fit", t))
         got = vectors(x)
         if got is not None:
             add(x, extract(*got))
