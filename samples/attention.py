@@ -25,4 +25,4 @@ def softmax(s: np.ndarray) -> np.ndarray:
 )
 def attention(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     z = np.concatenate([x, k])  # tokens and knowledge, (n + m) × d
-    return softmax(x @ z.T / np.sqrt(x.shape[-1])) @ z
+    return softmax(x @ z.T / x.shape[-1] ** 0.5) @ z  # a Python float keeps x's dtype

@@ -29,5 +29,6 @@ def softmax(s: np.ndarray) -> np.ndarray:
 )
 def learned_attention(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     z = np.concatenate([x, k])
-    scores = (x @ W_Q) @ (z @ W_K).T / np.sqrt(D)
-    return softmax(scores) @ (z @ W_V)
+    w_q, w_k, w_v = (w.astype(x.dtype) for w in (W_Q, W_K, W_V))  # run in the dtype asked for
+    scores = (x @ w_q) @ (z @ w_k).T / D**0.5
+    return softmax(scores) @ (z @ w_v)

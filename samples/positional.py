@@ -29,5 +29,5 @@ def relative_bias(n: int) -> np.ndarray:
     sizes={"n": 8, "d": 16},
 )
 def positional_attention(x: np.ndarray) -> np.ndarray:
-    scores = x @ x.T / np.sqrt(x.shape[-1]) + relative_bias(x.shape[0])
+    scores = x @ x.T / x.shape[-1] ** 0.5 + relative_bias(x.shape[0]).astype(x.dtype)
     return softmax(scores) @ x

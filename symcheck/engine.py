@@ -31,6 +31,7 @@ from symcheck.tolerances import tolerance_for
 
 Array = np.ndarray
 NOISE_REPEATS = 3
+_NUMPY_FLOATS = ("float16", "float32", "float64")
 #: leading-axis labels that declare a batch axis, through which all cases run in one call
 BATCH_LABELS = ("b", "batch")
 #: how many of the worst cases the local search starts from (the budget is split among them)
@@ -128,6 +129,8 @@ class Problem:
     data: tuple[Array | None, ...] | None = None
     #: the label of a batch axis (leading in every spec, acted on by no group), if any
     batch_label: str | None = None
+    #: numpy float dtypes the model's outputs arrived in (to catch a silent upcast)
+    output_dtypes: set[str] = field(default_factory=set)
 
     def group_sets(self) -> list[tuple[Group, ...]]:
         sets: list[tuple[Group, ...]] = [(g,) for g in self.groups]
@@ -305,6 +308,9 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
     result = []
     for i, (spec, o) in enumerate(zip(problem.outputs, outs, strict=True)):
         try:
+            native = getattr(o, "dtype", None)
+            if isinstance(native, np.dtype) and native.kind == "f":
+                problem.output_dtypes.add(native.name)
             a = np.asarray(o, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise ModelError(
@@ -626,6 +632,16 @@ def run_problem(problem: Problem, signature: Signature, seed: int, case: str | N
         for g in groups
         if np.isfinite(g.measurement.noise_floor) and g.measurement.noise_floor > tolerance / 10
     ]
+    wider = sorted(
+        d for d in problem.output_dtypes
+        if problem.dtype in _NUMPY_FLOATS
+        and np.dtype(d).itemsize > np.dtype(problem.dtype).itemsize
+    )
+    if wider:
+        warnings.append(
+            f"--dtype {problem.dtype}: the model returned {', '.join(wider)}, so part of it ran "
+            f"in higher precision than asked (e.g. a float64 constant promotes the arithmetic)"
+        )
     return EquivarianceResult(
         model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
         outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),

@@ -205,3 +205,13 @@ def test_model_that_raises_is_an_input_error() -> None:
 
     with pytest.raises(ModelError, match="raised ValueError: boom"):
         check_equivariance(broken, "n d", "n d", "S(n)", SIZES)
+
+
+def test_silent_upcast_under_a_lower_dtype_is_reported() -> None:
+    w = np.eye(4)  # float64 weights promote float32 inputs
+
+    r = check_equivariance(lambda x: x @ w, "n d", "n d", "S(n)", SIZES, dtype="float32")
+    assert any("returned float64" in msg for msg in r.warnings)
+    r = check_equivariance(lambda x: x @ w.astype(x.dtype), "n d", "n d", "S(n)", SIZES,
+                           dtype="float32")
+    assert not r.warnings
