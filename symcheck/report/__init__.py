@@ -20,9 +20,12 @@ def make_console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     console = Console(stderr=stderr, highlight=False, soft_wrap=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        # Logs and CI output have no width; 80 columns would truncate the numbers.
-        console.width = 120
+    if not console.is_terminal:
+        # Logs and CI output have no width: keep each message on one line (grep-able), and
+        # draw tables 120 wide rather than 80, which would truncate the numbers.
+        console.soft_wrap = True
+        if "COLUMNS" not in os.environ:
+            console.width = 120
     return console
 
 

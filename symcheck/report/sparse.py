@@ -76,7 +76,8 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         f"log₂ L = {result.log2_size:.2f}",
         (
             f"paper's bound C·N·ln²(R/ε₂)·ln L/ε₁² = {result.paper_bound:,.0f} "
-            "(C = 1; the paper states only the order)"
+            "(Likhosherstov, Choromanski & Weller 2021, arXiv 2106.03764; C = 1: the paper "
+            "states only the order)"
         ),
         f"proven lower bound: d ≥ {result.lower_bound} — {result.lower_bound_reason}",
     ]
