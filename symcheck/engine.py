@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 
 from symcheck.errors import ModelError, SpecError
-from symcheck.groups import Group, GroupElement, parse_group, parse_group_name
+from symcheck.groups import (
+    Group,
+    GroupElement,
+    parse_group,
+    parse_group_name,
+    product_factors,
+)
 from symcheck.signature import Signature, signature_of
 from symcheck.specs import AxisSpec
 from symcheck.tolerances import tolerance_for
@@ -133,9 +139,11 @@ class Problem:
     output_dtypes: set[str] = field(default_factory=set)
 
     def group_sets(self) -> list[tuple[Group, ...]]:
+        """Each group alone, then their product (when it is more than one of them)."""
         sets: list[tuple[Group, ...]] = [(g,) for g in self.groups]
-        if len(self.groups) > 1:
-            sets.append(tuple(self.groups))
+        product = product_factors(self.groups)
+        if len(product) > 1:
+            sets.append(product)
         return sets
 
 

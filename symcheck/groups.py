@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -104,6 +104,9 @@ class Group(ABC):
     """A group acting on the axes labelled :attr:`label`, of size :attr:`size`."""
 
     symbol: ClassVar[str]
+    #: the symbol of a registered group this one is a subgroup of (SO ⊂ O, C ⊂ S): acting on
+    #: the same label as that group, it adds nothing to their product
+    within: ClassVar[str | None] = None
     summary: ClassVar[str]
 
     def __init__(self, label: str, size: int) -> None:
@@ -150,6 +153,15 @@ def register_group(cls: type[Group]) -> type[Group]:
     """Class decorator: make ``cls`` available as ``SYMBOL(label)`` on the command line."""
     GROUPS[cls.symbol] = cls
     return cls
+
+
+def product_factors(groups: Sequence[Group]) -> tuple[Group, ...]:
+    """The groups whose product is the product of ``groups``: a subgroup of another group on
+    the same label (``SO(d)`` beside ``O(d)``, ``C(n)`` beside ``S(n)``) is absorbed by it."""
+    return tuple(
+        g for g in groups
+        if not any(h.label == g.label and h.symbol == g.within for h in groups)
+    )
 
 
 def haar_orthogonal(rng: np.random.Generator, n: int) -> Array:
@@ -236,6 +248,7 @@ class Orthogonal(Group):
 @register_group
 class SpecialOrthogonal(Orthogonal):
     symbol = "SO"
+    within = "O"
     summary = "rotations (det +1), Haar measure; probes: plane rotations, half-turn"
 
     def sample(self, rng: np.random.Generator) -> GroupElement:
@@ -307,6 +320,7 @@ class Symmetric(Group):
 @register_group
 class Cyclic(Symmetric):
     symbol = "C"
+    within = "S"
     summary = "cyclic shifts, uniform; probes: shift by +1 and -1"
 
     def sample(self, rng: np.random.Generator) -> GroupElement:

@@ -13,6 +13,7 @@ from symcheck.groups import (
     MatrixElement,
     PermutationElement,
     parse_group,
+    product_factors,
 )
 
 SIZES = {"d": 5, "n": 7}
@@ -140,3 +141,15 @@ def test_bad_group_names(text: str, message: str) -> None:
 def test_elements_round_trip_through_arrays(group: Group) -> None:
     e = group.sample(np.random.default_rng(8))
     np.testing.assert_array_equal(group.element(e.to_array()).matrix(), e.matrix())
+
+
+def test_product_absorbs_subgroups_on_the_same_label() -> None:
+    sizes = {"d": 3, "n": 4, "m": 2}
+
+    def names(*texts: str) -> list[str]:
+        return [g.name for g in product_factors([parse_group(t, sizes) for t in texts])]
+
+    assert names("SO(d)", "O(d)") == ["O(d)"]
+    assert names("O(d)", "S(n)", "C(n)") == ["O(d)", "S(n)"]
+    assert names("C(n)", "S(m)") == ["C(n)", "S(m)"]  # different labels: a real product
+    assert names("SO(d)", "C(n)") == ["SO(d)", "C(n)"]
