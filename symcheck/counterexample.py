@@ -19,7 +19,7 @@ import numpy as np
 from symcheck.engine import CaseResult, Evaluation, Problem, compare, evaluate
 from symcheck.errors import InputFileError
 from symcheck.groups import parse_group
-from symcheck.io import save_npz
+from symcheck.io import read_npz, save_npz
 
 FORMAT = "symcheck-counterexample/1"
 
@@ -61,16 +61,10 @@ def save(path: str, problem: Problem, evaluation: Evaluation, meta: dict[str, An
 def load(path: str | Path) -> Counterexample:
     """Read a counterexample file (never unpickles); exit-2 errors name what is wrong."""
     p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"counterexample: file {str(p)!r} does not exist")
+    arrays = read_npz(p, "counterexample")
     try:
-        loaded = np.load(p, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an .npz archive")
-        with loaded as archive:
-            arrays = {k: archive[k] for k in archive.files}
         meta = json.loads(str(arrays["meta"]))
-    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError) as exc:
         raise InputFileError(
             f"counterexample: {str(p)!r} is not a symcheck counterexample file ({exc})"
         ) from None

@@ -53,6 +53,45 @@ def save_npz(path: str, arrays: Mapping[str, Any]) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
+def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
+    """Every array of an ``.npz`` archive, never unpickling; one-line errors name ``label``.
+
+    Refuses a missing file, a plain ``.npy`` saved under an ``.npz`` name, object arrays (which
+    would need unpickling) and anything that is not a readable archive.
+    """
+    import zipfile
+
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{label}: file {str(p)!r} does not exist")
+    try:
+        loaded = np.load(p, allow_pickle=False)
+    except ValueError:
+        # numpy takes any file that is neither a zip nor an .npy header for a pickle
+        raise InputFileError(
+            f"{label}: cannot read {str(p)!r} as .npz: it is neither an .npz archive nor an "
+            ".npy array"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputFileError(f"{label}: cannot read {str(p)!r} as .npz: {exc}") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise InputFileError(
+            f"{label}: {str(p)!r} holds a single array (.npy format), not an .npz archive"
+        )
+    try:
+        with loaded as archive:
+            return {k: archive[k] for k in archive.files}
+    except ValueError as exc:
+        raise InputFileError(
+            f"{label}: {str(p)!r} holds an array that needs unpickling ({exc}); save plain "
+            "numeric arrays"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputFileError(f"{label}: cannot read {str(p)!r} as .npz: {exc}") from None
+
+
 def _write_bytes(handle: IO[bytes], data: bytes) -> None:
     handle.write(data)
 

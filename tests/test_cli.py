@@ -209,7 +209,7 @@ BAD_INPUTS = [
     (["plain.py", *SPEC, "--inputs", "nothing.npz"], "does not exist"),
     (["plain.py", *SPEC, "--inputs", "text.npz"], "cannot read"),
     (["plain.py", *SPEC, "--inputs", "rank3.npz"], "has rank 2 but the array has shape (2, 3, 4)"),
-    (["plain.py", *SPEC, "--inputs", "objects.npz"], "cannot read"),
+    (["plain.py", *SPEC, "--inputs", "objects.npz"], "holds an array that needs unpickling"),
     (["plain.py", *SPEC, "--case", "S(n)/haar:99"], "no case 'haar:99'"),
     (["plain.py", *SPEC, "--case", "nonsense"], "is not GROUP/CASE"),
     (["plain.py", *SPEC, "--json", "no/such/dir/out.json"], "does not exist"),

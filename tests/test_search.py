@@ -138,7 +138,8 @@ def test_passing_check_writes_no_counterexample(cli: Cli, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "does not exist"), (b"garbage", "is not a symcheck counterexample file"),
+    [(None, "does not exist"), (b"garbage", "cannot read"),
+     (b"PK", "cannot read"),
      ("npy", "holds a single array")],
 )
 def test_bad_counterexample_files(cli: Cli, tmp_path: Path, content: bytes | str | None,

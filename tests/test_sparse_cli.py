@@ -218,7 +218,7 @@ def _params(tmp: Path, **arrays: np.ndarray) -> Path:
         ({"X": np.full((64, 4), np.nan), "W_Q": np.ones((4, 2)), "W_K": np.ones((4, 2))},
          "non-finite"),
         ({"X": np.array([None] * 4, dtype=object), "W_Q": np.ones(1), "W_K": np.ones(1)},
-         "cannot be read"),
+         "needs unpickling"),
     ],
     ids=["missing", "rows", "shapes", "nan", "pickled"],
 )

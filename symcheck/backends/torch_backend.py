@@ -71,16 +71,16 @@ class TorchBackend(Backend):
             tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(device, torch_dtype)
                        for a in arrays]
             with torch.no_grad():
-                return _to_numpy(torch, model(*tensors))
+                return to_numpy(torch, model(*tensors))
 
         run.__name__ = name
         return run
 
 
-def _to_numpy(torch: ModuleType, out: Any) -> Any:
+def to_numpy(torch: ModuleType, out: Any) -> Any:
     """Tensors (also inside tuples and lists) to float64 numpy arrays; anything else as is."""
     if isinstance(out, tuple | list):
-        return tuple(_to_numpy(torch, o) for o in out)
+        return tuple(to_numpy(torch, o) for o in out)
     if isinstance(out, torch.Tensor):
         t = out.detach().cpu()
         # numpy has no bfloat16; float64 holds every float16/bfloat16/float32 value exactly

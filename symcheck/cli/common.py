@@ -22,7 +22,8 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
     """Run a command body and map its outcome to the exit-code contract.
 
     ``body`` returns 0 (property holds) or 1 (it does not). A :class:`SymcheckError` becomes
-    one line on stderr and exit 2; with ``debug`` the traceback is printed first.
+    one line on stderr and exit 2; so does any unexpected exception, marked as an internal
+    error. With ``debug`` the traceback is printed first.
     """
     try:
         code = body()
@@ -34,6 +35,16 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("symcheck: interrupted\n")
         raise typer.Exit(130) from None
+    except Exception as exc:
+        # A bug of symcheck's own must not read as "symmetry broken" (exit 1) in a CI gate,
+        # nor dump a traceback on the user: one line, exit 2, the traceback under --debug.
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"symcheck: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+            "(rerun with --debug for the traceback)\n"
+        )
+        raise typer.Exit(EXIT_USAGE) from None
     raise typer.Exit(code)
 
 

@@ -176,17 +176,10 @@ def load_inputs(path: Path, obj: Any, count: int) -> list[Any]:
     """Arrays from an .npz: by the callable's parameter names if all are present, else in order."""
     import inspect
 
-    import numpy as np
-
     from symcheck.errors import InputFileError
+    from symcheck.io import read_npz
 
-    if not path.is_file():
-        raise InputFileError(f"--inputs: file {str(path)!r} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputFileError(f"--inputs: cannot read {str(path)!r} as .npz: {exc}") from None
+    arrays = read_npz(path, "--inputs")
     try:
         params = list(inspect.signature(obj).parameters)[:count]
     except (TypeError, ValueError):

@@ -11,14 +11,12 @@ numpy alone::
 from __future__ import annotations
 
 import json
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from symcheck.errors import InputFileError
-from symcheck.io import save_npz
+from symcheck.io import read_npz, save_npz
 
 PARAM_NAMES = ("X", "W_Q", "W_K")
 
@@ -36,29 +34,21 @@ def save_params(
 def load_params(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """Read ``X, W_Q, W_K`` and the metadata from ``path`` without unpickling anything."""
     label = f"--verify {path!r}"
-    if not Path(path).is_file():
-        raise InputFileError(f"{label}: file does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as files:
-            missing = [n for n in PARAM_NAMES if n not in files.files]
-            if missing:
-                raise InputFileError(
-                    f"{label}: missing array(s) {', '.join(missing)}; expected X, W_Q, W_K"
-                )
-            x, w_q, w_k = (np.asarray(files[n]) for n in PARAM_NAMES)
-            meta: dict[str, Any] = {}
-            if "metadata" in files.files:
-                raw = files["metadata"]
-                if raw.dtype.kind == "U" and raw.ndim == 0:
-                    try:
-                        loaded = json.loads(str(raw))
-                        meta = loaded if isinstance(loaded, dict) else {}
-                    except json.JSONDecodeError:
-                        meta = {}
-    except InputFileError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise InputFileError(f"{label}: cannot be read ({type(exc).__name__}: {exc})") from exc
+    files = read_npz(path, "--verify")
+    missing = [n for n in PARAM_NAMES if n not in files]
+    if missing:
+        raise InputFileError(
+            f"{label}: missing array(s) {', '.join(missing)}; expected X, W_Q, W_K"
+        )
+    x, w_q, w_k = (np.asarray(files[n]) for n in PARAM_NAMES)
+    meta: dict[str, Any] = {}
+    raw = files.get("metadata")
+    if raw is not None and raw.dtype.kind == "U" and raw.ndim == 0:
+        try:
+            loaded = json.loads(str(raw))
+            meta = loaded if isinstance(loaded, dict) else {}
+        except json.JSONDecodeError:
+            meta = {}
     return x, w_q, w_k, meta
 
 

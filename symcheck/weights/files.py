@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import json
 import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,16 +53,9 @@ def load_weights(path: Path) -> Tensors:
 
 def load_npz(path: Path) -> Tensors:
     """An ``.npz`` archive (``np.savez``); object arrays are refused, not unpickled."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {k: archive[k] for k in archive.files}
-    except ValueError as exc:
-        raise InputFileError(
-            f"weights: {str(path)!r} holds an array that needs unpickling ({exc}); save plain "
-            "numeric arrays"
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"weights: cannot read {str(path)!r} as .npz: {exc}") from None
+    from symcheck.io import read_npz
+
+    return read_npz(path, "weights")
 
 
 def load_safetensors(path: Path) -> Tensors:
@@ -99,11 +91,14 @@ def load_pt(path: Path) -> Tensors:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
+        if found is None:
+            raise InputFileError(
+                f"weights: cannot read {str(path)!r} as a torch file: {_first_line(exc)}"
+            ) from None
         raise InputFileError(
-            f"weights: {str(path)!r} needs arbitrary Python objects unpickled{what}; symcheck "
-            "loads .pt files with weights_only=True and runs no code from them: save "
-            "model.state_dict() instead of the model"
+            f"weights: {str(path)!r} needs arbitrary Python objects unpickled "
+            f"({found.group(1)}); symcheck loads .pt files with weights_only=True and runs no "
+            "code from them: save model.state_dict() instead of the model"
         ) from None
     except (RuntimeError, OSError, EOFError) as exc:
         raise InputFileError(
@@ -123,12 +118,12 @@ def load_pt(path: Path) -> Tensors:
 
 
 def _flatten(torch: Any, obj: Mapping[str, Any], prefix: str, out: Tensors) -> None:
+    from symcheck.backends.torch_backend import to_numpy
+
     for key, value in obj.items():
         name = f"{prefix}{key}"
         if isinstance(value, torch.Tensor):
-            t = value.detach().cpu()
-            # numpy has no bfloat16; float64 holds every bfloat16/float16/float32 value exactly
-            out[name] = (t.to(torch.float64) if t.is_floating_point() else t).numpy()
+            out[name] = to_numpy(torch, value)
         elif isinstance(value, Mapping):
             _flatten(torch, value, f"{name}.", out)
 
