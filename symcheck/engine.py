@@ -238,6 +238,12 @@ def resolve(
         for i, (spec, a) in enumerate(zip(inputs, arrays, strict=True)):
             if a is not None:
                 spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
+        for label in signature.explicit:
+            if label in bound and bound[label] != sizes[label]:
+                raise SpecError(
+                    f"--size: {label}={sizes[label]}, but a fixed input (data or weights) "
+                    f"has {label}={bound[label]}"
+                )
         sizes.update(bound)
     check_labels(inputs + outputs, signature.groups, sizes)
     for i, spec in enumerate(inputs):

@@ -30,6 +30,8 @@ class Signature:
     sizes: Mapping[str, int] = field(default_factory=dict)
     trials: int | None = None
     rtol: float | None = None
+    #: labels whose size the caller gave (not a declared default): fixed inputs must agree
+    explicit: tuple[str, ...] = ()
 
     def merged(self, **overrides: Any) -> Signature:
         """This signature with every override that is not empty/None applied (CLI wins)."""
@@ -38,6 +40,7 @@ class Signature:
             if value is None or (isinstance(value, tuple | list) and not value):
                 continue
             if key == "sizes":
+                changes["explicit"] = tuple(sorted({*self.explicit, *value}))
                 value = {**self.sizes, **value}
             changes[key] = tuple(value) if isinstance(value, list) else value
         return replace(self, **changes)

@@ -182,6 +182,7 @@ def bad_dir(tmp_path: Path) -> Path:
     for name, body in BAD_MODELS.items():
         (tmp_path / name).write_text(textwrap.dedent(body))
     np.savez(tmp_path / "rank3.npz", x=np.zeros((2, 3, 4)))
+    np.savez(tmp_path / "five.npz", x=np.zeros((5, 3)))
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     np.savez(tmp_path / "objects.npz", x=np.array([{"a": 1}], dtype=object))
     return tmp_path
@@ -209,6 +210,7 @@ BAD_INPUTS = [
     (["plain.py", *SPEC, "--inputs", "nothing.npz"], "does not exist"),
     (["plain.py", *SPEC, "--inputs", "text.npz"], "cannot read"),
     (["plain.py", *SPEC, "--inputs", "rank3.npz"], "has rank 2 but the array has shape (2, 3, 4)"),
+    (["plain.py", *SPEC, "--inputs", "five.npz"], "--size: n=4, but a fixed input"),
     (["plain.py", *SPEC, "--inputs", "objects.npz"], "holds an array that needs unpickling"),
     (["plain.py", *SPEC, "--case", "S(n)/haar:99"], "no case 'haar:99'"),
     (["plain.py", *SPEC, "--case", "nonsense"], "is not GROUP/CASE"),

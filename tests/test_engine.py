@@ -151,6 +151,19 @@ def test_dtype_float32_uses_its_tolerance() -> None:
     assert r.groups[0].measurement.stat(100) > 1e-12  # really computed in float32
 
 
+def test_an_explicit_size_must_agree_with_fixed_inputs() -> None:
+    x = np.random.default_rng(3).standard_normal((5, 3))
+    with pytest.raises(SpecError, match="--size: n=4, but a fixed input"):
+        check_equivariance(attention, "n d", "n d", "O(d)", {"n": 4}, data=[x])
+
+    @symcheck.equivariant(inputs="n d", output="n d", groups="S(n)", sizes={"n": 8, "d": 3})
+    def declared(x: np.ndarray) -> np.ndarray:
+        return x
+
+    # a declared default is only a default: real inputs of another length replace it
+    assert check_equivariance(declared, data=[x], trials=2).sizes == {"n": 5, "d": 3}
+
+
 def test_fixed_inputs_are_used() -> None:
     x = np.random.default_rng(3).standard_normal((5, 3))
     r = check_equivariance(attention, "n d", "n d", "O(d)", data=[x], trials=4)
