@@ -213,13 +213,15 @@ def test_reference_keeps_float32() -> None:
 # --- the co-transform check -----------------------------------------------------------------
 
 def _verdicts(result: Any) -> dict[tuple[str, str], str]:
-    return {(row.unit, label): g.verdict for row in result.breakdown
+    return {(row.unit, label): "n/a" if g is None else g.verdict for row in result.breakdown
             for label, g in row.checks.items()}
 
 
 def test_breakdown_of_a_bert_layer() -> None:
     """The mathematics: attention is O(d)-equivariant only with co-transformed weights, every
-    LayerNorm breaks O(d) even with its gain turned, the feed-forward keeps it, S(n) holds."""
+    LayerNorm breaks O(d) even with its gain turned, the feed-forward keeps it, S(n) holds.
+    The output projection reads head space ``"n v"``: with fixed weights O(d) turns none of its
+    inputs, so it cannot be checked alone for that ("n/a", not a failure by construction)."""
     layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(5)), "", HEADS)
     result = check_layer(layer, settings=Settings(trials=3))
     v = _verdicts(result)
@@ -227,7 +229,8 @@ def test_breakdown_of_a_bert_layer() -> None:
                  "attention.output.LayerNorm", "intermediate.dense + output.dense",
                  "output.LayerNorm"):
         assert v[unit, "S(n)"] == "pass", unit
-        assert v[unit, "O(d) fixed"] == "fail", unit
+        want = "n/a" if unit == "attention.output.dense" else "fail"
+        assert v[unit, "O(d) fixed"] == want, unit
     for unit in ("attention", "attention.self", "attention.output.dense",
                  "intermediate.dense + output.dense"):
         assert v[unit, "O(d) co-transformed"] == "pass", unit
@@ -248,8 +251,40 @@ def test_fixed_weights_cause_says_cotransformed_weights_pass() -> None:
     result = check_layer(layer, groups=["O(d)"], mode="fixed", settings=Settings(trials=3))
     assert not result.passed
     (cause,) = result.causes
-    assert [n for n, _ in cause.culprits] == ["in_proj (scores and values)", "out_proj"]
+    # out_proj reads "n v", which O(d) does not touch: not checkable alone, never a cause
+    assert [n for n, _ in cause.culprits] == ["in_proj (scores and values)"]
+    assert cause.untestable == ["out_proj"] and cause.passing == []
+    assert cause.culprits[0][1].measurement.stat(100) > 0.1  # measured, far above tolerance
     assert cause.cotransformed is not None and cause.cotransformed.passed
+    out_proj = next(row for row in result.breakdown if row.unit == "out_proj")
+    assert out_proj.checks["O(d) fixed"] is None
+    assert out_proj.to_dict()["checks"]["O(d) fixed"] == {"verdict": "n/a", "max": None,
+                                                          "tolerance": None}
+    assert out_proj.checks["O(d) co-transformed"] is not None  # its weights turn: measurable
+    assert cause.to_dict()["not_checkable_alone"] == ["out_proj"]
+
+
+def test_fixed_weights_block_cause_is_the_parts_whose_inputs_turn() -> None:
+    layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(5)), "", HEADS)
+    result = check_layer(layer, groups=["O(d)"], mode="fixed", settings=Settings(trials=3))
+    (cause,) = result.causes
+    assert [n for n, _ in cause.culprits] == ["attention.self", "attention.output.LayerNorm",
+                                              "intermediate.dense + output.dense",
+                                              "output.LayerNorm"]
+    assert cause.untestable == ["attention.output.dense"]
+    assert all(g.measurement.stat(100) > 0.1 for _, g in cause.culprits)
+
+
+def test_fixed_weights_product_never_blames_out_proj() -> None:
+    """S(n) × O(d) with fixed weights: the product acts on out_proj's output only through
+    O(d), so out_proj is not checkable alone for it; S(n) alone is measured on every part."""
+    layer = build_layer(LAYOUTS["torch-mha"], mha_state(np.random.default_rng(6)), "", HEADS)
+    result = check_layer(layer, mode="fixed", settings=Settings(trials=2))
+    causes = {c.group: c for c in result.causes}
+    assert set(causes) == {"O(d)", "S(n) × O(d)"}  # S(n) passes: no cause for it
+    for c in causes.values():
+        assert c.untestable == ["out_proj"]
+        assert "out_proj" not in [n for n, _ in c.culprits] + c.passing
 
 
 @needs_safetensors
@@ -304,6 +339,11 @@ def test_must_show_fixed_weights_fail_o_d(cli: Cli) -> None:
             "--component", "attention")
     assert r.exit_code == 1, r.output
     assert "with co-transformed weights attention passes O(d)" in r.stdout
+    assert "fails in attention: caused by attention.self (alone: FAIL" in r.stdout
+    assert "not checkable alone (no input turned by O(d)): attention.output.dense" in r.stdout
+    row = next(x for x in r.stdout.splitlines() if "attention.output.dense" in x and "|" in x)
+    assert row.rstrip(" |").endswith("n/a")
+    assert "n/a: attention.output.dense, O(d) fixed: no axis of its inputs ('n v')" in r.stdout
 
 
 @needs_safetensors

@@ -1,8 +1,9 @@
 """Rich report of a :class:`~symcheck.weights.check.WeightsResult`.
 
 The requested check first (the exit code follows it), then the full breakdown — S(n), O(d)
-with co-transformed weights, O(d) with fixed weights, for each component and each part — and
-one line per failure naming the parts that fail the same group alone.
+with co-transformed weights, O(d) with fixed weights, for each component and each part; "n/a"
+where a part's inputs carry no axis the group turns — and one line per failure naming the parts
+that fail the same group alone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from symcheck.engine import GroupResult
     from symcheck.weights.check import Cause, WeightsResult
 
-_STYLE = {"pass": "green", "fail": "red", "non-finite": "magenta"}
+_STYLE = {"pass": "green", "fail": "red", "non-finite": "magenta", "n/a": "dim"}
 _MODE = {"cotransform": "co-transformed", "fixed": "fixed"}
 
 
@@ -30,6 +31,9 @@ def describe_cause(c: Cause) -> str:
         text = f"{head}: no part fails it alone; the failure comes from how the parts combine"
     if c.passing:
         text += f"; pass alone: {', '.join(c.passing)}"
+    if c.untestable:
+        text += (f"; not checkable alone (no input turned by {c.group}): "
+                 f"{', '.join(c.untestable)}")
     if c.cotransformed is not None and c.cotransformed.passed:
         text += (f"; with co-transformed weights {c.component} passes {c.group} (max error "
                  f"{fmt_float(c.cotransformed.measurement.stat(100))}): the weights must turn "
@@ -37,7 +41,24 @@ def describe_cause(c: Cause) -> str:
     return text
 
 
-def _cell(g: GroupResult) -> str:
+def not_applicable(result: WeightsResult) -> list[str]:
+    """Why each n/a cell of the breakdown is one (one line per unit and column)."""
+    from symcheck.weights.check import BREAKDOWN
+
+    lines = []
+    for row in result.breakdown:
+        for label, mode, group in BREAKDOWN:
+            if label in row.checks and row.checks[label] is None:
+                specs = ", ".join(repr(s) for s in row.inputs.get(mode, ()))
+                lines.append(f"{row.unit}, {label}: no axis of its inputs ({specs}) is turned "
+                             f"by {group}; only its output would turn, a failure by "
+                             "construction, not a measurement")
+    return lines
+
+
+def _cell(g: GroupResult | None) -> str:
+    if g is None:
+        return "n/a"
     if g.verdict == "non-finite":
         return "NaN/Inf"
     return f"{g.verdict.upper()} {fmt_float(g.measurement.stat(100))}"
@@ -79,10 +100,11 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
         breakdown.add_column(label, justify="right", no_wrap=True)
     for row in result.breakdown:
         name = row.unit if row.kind == "component" else f"  {row.unit}"
-        breakdown.add_row(name, *(Text(_cell(row.checks[label]),
-                                       style=_STYLE[row.checks[label].verdict])
-                                  for label in labels))
+        breakdown.add_row(name, *(Text(_cell(g), style=_STYLE["n/a" if g is None else g.verdict])
+                                  for g in (row.checks[label] for label in labels)))
     console.print(breakdown)
+    for line in not_applicable(result):
+        console.print(f"n/a: {line}", soft_wrap=True, markup=False)
 
     for warning in req.warnings:
         console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)

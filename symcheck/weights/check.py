@@ -14,6 +14,9 @@ The attention core is exactly O(d)-equivariant with co-transformed weights (the 
 ``x W_qᵀ W_k xᵀ`` are unchanged when both weights turn with ``x``); a BERT block is not, because
 LayerNorm centres each token on the all-ones direction and scales coordinates one by one. Which
 part breaks which symmetry is *measured*: each part of a failing component is checked alone.
+A part whose inputs carry no label of a group cannot be checked alone for it — with fixed
+weights, O(d) would turn only the output projection's output, a failure by construction — so
+that cell is "n/a" and the part is never named as a cause.
 
 >>> from pathlib import Path
 >>> r = check_weights(Path("samples/weights/bert/model.safetensors"),
@@ -144,6 +147,8 @@ class Cause:
     passing: list[str]
     #: for fixed weights: the same group's result with the weights co-transformed
     cotransformed: GroupResult | None = None
+    #: parts whose inputs carry none of the group's labels: not checkable alone, never causes
+    untestable: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +156,7 @@ class Cause:
             "caused_by": [{"part": name, "verdict": g.verdict, "max": g.measurement.stat(100)}
                           for name, g in self.culprits],
             "passing_alone": self.passing,
+            "not_checkable_alone": self.untestable,
             "cotransformed_verdict": None if self.cotransformed is None
             else self.cotransformed.verdict,
         }
@@ -160,12 +166,15 @@ class Cause:
 class BreakdownRow:
     unit: str
     kind: str  # "component" | "part"
-    checks: dict[str, GroupResult]
+    #: None: the group cannot be checked on this unit alone in that mode (see :func:`testable`)
+    checks: dict[str, GroupResult | None]
+    #: the unit's input specs in each mode, to say why a check is n/a
+    inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"unit": self.unit, "kind": self.kind, "checks": {
-            label: {"verdict": g.verdict, "max": g.measurement.stat(100),
-                    "tolerance": g.tolerance}
+            label: {"verdict": "n/a", "max": None, "tolerance": None} if g is None
+            else {"verdict": g.verdict, "max": g.measurement.stat(100), "tolerance": g.tolerance}
             for label, g in self.checks.items()}}
 
 
@@ -216,12 +225,33 @@ class _Runs:
         return self.cache[index]
 
 
-def _applicable(groups: Sequence[str], key: str) -> list[str]:
-    """The groups whose label appears in the unit's specs (a part may lack ``k`` or ``d``)."""
+def input_specs(key: str, mode: str) -> tuple[str, ...]:
+    """The specs the engine sees as the unit's inputs: the weights too when they turn."""
     unit = UNITS[key]
-    labels = {lab for p in (unit.in_spec, unit.out_spec, *(SPECS[q] for q in unit.params))
-              for lab in p.split()}
-    return [g for g in groups if parse_group_name(g)[1] in labels]
+    if mode == "cotransform":
+        return (unit.in_spec, *(SPECS[q] for q in unit.params))
+    return (unit.in_spec,)
+
+
+def testable(groups: Sequence[str], key: str, mode: str) -> list[str]:
+    """The groups (``"O(d)"``, or products ``"S(n) × O(d)"``) checkable on the unit alone:
+    each factor's label is on one of its inputs.
+
+    A group acting on the output only compares ``f(x)`` with ``g·f(x)`` — a failure by
+    construction, not a measurement (the output projection, input ``"n v"``, with fixed
+    weights under O(d)). A label on the inputs only is a fair invariance check.
+    """
+    labels = {lab for spec in input_specs(key, mode) for lab in spec.split()}
+    return [g for g in groups
+            if all(parse_group_name(f)[1] in labels for f in g.split(" × "))]
+
+
+def _acts_on(group: str, key: str) -> bool:
+    """Whether a factor of ``group`` acts on any axis of the unit (inputs, weights, output)."""
+    unit = UNITS[key]
+    labels = {lab for spec in (unit.in_spec, unit.out_spec, *(SPECS[q] for q in unit.params))
+              for lab in spec.split()}
+    return any(parse_group_name(f)[1] in labels for f in group.split(" × "))
 
 
 def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
@@ -248,27 +278,35 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
     keys = [*layer.components, *parts_of(layer, layer.components[-1])]
     breakdown = [
         BreakdownRow(unit_name(layer, key), "component" if key in COMPONENTS else "part",
-                     {label: runs(key, m, (g,)).groups[0] for label, m, g in BREAKDOWN})
+                     {label: runs(key, m, (g,)).groups[0] if testable((g,), key, m) else None
+                      for label, m, g in BREAKDOWN},
+                     {m: input_specs(key, m) for m in MODES})
         for key in keys
     ]
     causes = []
     for failing in (g for g in requested.groups if not g.passed):
         name = failing.measurement.name
         culprits: list[tuple[str, GroupResult]] = []
-        passing: list[tuple[str, GroupResult]] = []
+        passing: list[str] = []
+        untestable: list[str] = []
         for part in parts_of(layer, component):
-            applicable = _applicable(groups, part)
-            if not applicable:
+            if not testable((name,), part, mode):
+                if _acts_on(name, part):  # e.g. O(d) on the output projection, weights fixed
+                    untestable.append(unit_name(layer, part))
+                continue  # else the group leaves the part alone (``k`` on a LayerNorm)
+            found = [g for g in runs(part, mode, testable(groups, part, mode)).groups
+                     if g.measurement.name == name]
+            if not found:
                 continue
-            found = [g for g in runs(part, mode, applicable).groups if g.measurement.name == name]
-            if found:
-                (culprits if not found[0].passed else passing).append(
-                    (unit_name(layer, part), found[0]))
+            if found[0].passed:
+                passing.append(unit_name(layer, part))
+            else:
+                culprits.append((unit_name(layer, part), found[0]))
         other = None
         if mode == "fixed":
             other = next(g for g in runs(component, "cotransform", groups).groups
                          if g.measurement.name == name)
-        causes.append(Cause(name, component, mode, culprits, [p for p, _ in passing], other))
+        causes.append(Cause(name, component, mode, culprits, passing, other, untestable))
     notes = list(layer.notes)
     if len(layers_found) > 1:
         notes.insert(0, f"the file holds {len(layers_found)} layers "
