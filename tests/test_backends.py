@@ -163,7 +163,40 @@ def test_jax_plain_and_jitted_functions_run_in_float64(tmp_path: Path) -> None:
         r = check_equivariance(fn, "n d", "n d", ["O(d)", "S(n)"], SIZES, trials=3)
         assert r.passed
         assert max(g.measurement.stat(100) for g in r.groups) < 1e-13  # x64 is on
-    assert jnp.zeros(1).dtype == jnp.float64
+    # ... only during symcheck's calls: the process-wide setting is the user's
+    assert jnp.zeros(1).dtype == jnp.float32 and not jax.config.jax_enable_x64
+
+
+@needs_jax
+@pytest.mark.parametrize("scoped", [True, False], ids=["jax.enable_x64", "saved-flag"])
+@pytest.mark.parametrize("user_x64", [False, True])
+def test_jax_checks_leave_the_x64_setting_as_they_found_it(
+        monkeypatch: pytest.MonkeyPatch, scoped: bool, user_x64: bool) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    if not scoped:  # an older jax without the context manager: the flag is saved and restored
+        monkeypatch.delattr(jax, "enable_x64", raising=False)
+    seen: list[Any] = []
+
+    @jax.jit  # a jax type, so the jax backend claims it
+    def attention(x: Any) -> Any:
+        seen.append(x.dtype)  # at tracing: once per dtype and x64 setting
+        return jax.nn.softmax(x @ x.T, axis=-1) @ x
+
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", user_x64)
+    try:
+        r = check_equivariance(attention, "n d", "n d", ["O(d)"], SIZES, trials=2)
+        assert r.passed and set(seen) == {jnp.dtype("float64")}
+        assert max(g.measurement.stat(100) for g in r.groups) < 1e-13
+        assert jax.config.jax_enable_x64 is user_x64
+        seen.clear()
+        check_equivariance(attention, "n d", "n d", ["O(d)"], SIZES, trials=2, dtype="float32")
+        assert set(seen) == {jnp.dtype("float32")}
+        assert jax.config.jax_enable_x64 is user_x64
+    finally:
+        jax.config.update("jax_enable_x64", before)
 
 
 @needs_jax

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -90,3 +91,31 @@ def test_plugin_imports_nothing_heavy() -> None:
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_fixture_leaves_the_users_jax_numerics_alone(pytester: pytest.Pytester) -> None:
+    """A float64 check turns jax's 64-bit mode on for symcheck's calls only: the user's next
+    test still computes in jax's default float32."""
+    pytester.makepyfile(test_jax_inner=textwrap.dedent(
+        """
+        import jax
+        import jax.numpy as jnp
+
+
+        @jax.jit
+        def attention(x):
+            return jax.nn.softmax(x @ x.T, axis=-1) @ x
+
+
+        def test_check(symcheck_equivariance):
+            assert symcheck_equivariance(attention, "n d", "n d", "O(d)", {"n": 5, "d": 4}).passed
+
+
+        def test_users_own_numerics():
+            assert not jax.config.jax_enable_x64
+            assert jnp.ones(2).dtype == jnp.float32
+        """))
+    # In a subprocess: an in-process run would unload jax after it, and jaxlib aborts the
+    # process when it is imported a second time.
+    pytester.runpytest_subprocess(*QUIET).assert_outcomes(passed=2)

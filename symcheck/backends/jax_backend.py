@@ -2,8 +2,10 @@
 
 It claims a function (jitted or not) defined in a file whose globals import jax
 (``import jax``, ``import jax.numpy as jnp``), and any object whose type comes from jax.
-64-bit mode is switched on before the first call (``jax_enable_x64``): without it jax silently
-computes in float32 and a float64 check would measure float32 round-off.
+For a 64-bit check, 64-bit mode (``jax_enable_x64``) is on during each call symcheck makes and
+only then: without it jax silently computes in float32 and a float64 check would measure
+float32 round-off; left on, it would change the numerics of the user's other jax code (the
+pytest fixture runs inside their test session). Other dtypes run in the user's own setting.
 
 >>> import jax.numpy as jnp                          # doctest: +SKIP
 >>> BACKEND.wrap(jnp.tanh, "float64")(np.zeros(3))    # doctest: +SKIP
@@ -12,6 +14,9 @@ array([0., 0., 0.])
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any
 
@@ -39,19 +44,38 @@ class JaxBackend(Backend):
 
     def wrap(self, obj: Any, dtype: str) -> NumpyFn:
         jax = _jax("running a jax model")
-        jax.config.update("jax_enable_x64", True)
         import jax.numpy as jnp
 
         try:
             jax_dtype = jnp.dtype(dtype)
         except TypeError:
             raise SpecError(f"--dtype: {dtype!r} is not a jax dtype") from None
+        scope = _x64_scope(jax) if jax_dtype.itemsize == 8 else contextlib.nullcontext
 
         def run(*arrays: np.ndarray) -> Any:
-            return _to_numpy(obj(*(jnp.asarray(a, dtype=jax_dtype) for a in arrays)))
+            with scope():  # the conversion back to numpy inside it: jax computes lazily
+                return _to_numpy(obj(*(jnp.asarray(a, dtype=jax_dtype) for a in arrays)))
 
         run.__name__ = getattr(obj, "__name__", type(obj).__name__)
         return run
+
+
+def _x64_scope(jax: ModuleType) -> Callable[[], AbstractContextManager[Any]]:
+    """A context with 64-bit mode on, restoring the caller's setting after."""
+    scoped: Any = getattr(jax, "enable_x64", None)  # newer jax: a thread-local config state
+    if scoped is not None:
+        return lambda: scoped(True)
+
+    @contextlib.contextmanager
+    def saved() -> Iterator[None]:  # older jax: set and restore the global flag
+        before = bool(jax.config.jax_enable_x64)
+        jax.config.update("jax_enable_x64", True)
+        try:
+            yield
+        finally:
+            jax.config.update("jax_enable_x64", before)
+
+    return saved
 
 
 def _to_numpy(out: Any) -> Any:
