@@ -155,9 +155,89 @@ def test_search_seed_rule_and_success_rate() -> None:
     assert r.best_d is None
 
 
-def test_search_relative_tolerance_and_known_success() -> None:
+def test_search_relative_tolerance_and_cap_at_a_known_success() -> None:
     calls: list[tuple[int, int]] = []
     r = minimal_d(_outcome(1000, calls), start=1, max_d=1 << 20, seeds=[0], rel_tol=0.05)
     assert r.best_d is not None and 1000 <= r.best_d <= 1000 * 1.06
-    r = minimal_d(_outcome(3), start=1, max_d=64, seeds=[0], known_success=3)
+    # ``approximate`` caps the search below a d already known to work (the circle) via max_d:
+    # doubling stops at the cap instead of overshooting it.
+    r = minimal_d(_outcome(3), start=1, max_d=3, seeds=[0])
     assert [t.d for t in r.trials] == [1, 2, 3]
+
+
+# -- review fixes: a claim rests on built parameters; one SVD per search; the time limit ------
+
+
+def test_a_claim_rests_on_the_parameters_built_not_on_the_search() -> None:
+    """The search says seed 0 met at d = 2, but its parameters miss: seed 1's are claimed."""
+    from symcheck.sparse.api import _finish
+
+    a = np.eye(6)[::-1]
+    t = target_from_array(a)
+    targets = Targets(0.1, 0.1)
+    good = circle_params(t, 0.1)
+    assert good is not None
+    bad = (np.zeros_like(good[0]), good[1], good[2])  # flat logits: leakage 1
+
+    def trial(d: int, seed: int) -> SeedOutcome:
+        # Seed 0 reports the better (fake) numbers, so it is tried first.
+        return SeedOutcome(d, seed, d >= 2, 0.0 if seed == 0 else 0.05, -9.0, 0.0)
+
+    search = minimal_d(trial, start=1, max_d=4, seeds=[0, 1])
+    made = _finish("fake", t, targets, search, 0.0, lambda o: bad if o.seed == 0 else good)
+    assert made.d == 2 and made.seed == 1
+    assert made.precision is not None and made.precision.meets(targets)
+    assert "not claimed: d=2 seed 0" in made.note
+    # Negative control: when no built parameters meet it, nothing is claimed at all.
+    none = _finish("fake", t, targets, search, 0.0, lambda o: bad)
+    assert none.d is None and none.params is None and none.seed is None
+
+
+def test_warm_start_computes_the_svd_once_per_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symcheck.sparse.opt import WarmStart
+
+    rng = np.random.default_rng(6)
+    a = np.zeros((24, 24))
+    for i in range(24):
+        a[i, rng.choice(24, 3, replace=False)] = rng.uniform(0.5, 1.5, 3)
+    t = target_from_array(a)
+    warm = WarmStart(t, Targets(0.1, 0.1))
+    u5, v5 = warm.factors(5)
+    u3, v3 = warm.factors(3)
+    assert np.allclose(u3, u5[:, :3]) and np.allclose(v3, v5[:, :3])
+
+    calls: list[tuple[int, ...]] = []
+    svd = np.linalg.svd
+
+    def counted(m: np.ndarray, *args: object, **kwargs: object) -> object:
+        calls.append(m.shape)
+        return svd(m, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(np.linalg, "svd", counted)
+    result = approximate(a, method="opt", seeds_per_d=2)
+    assert result.best is not None and len(result.best.trials) >= 2
+    assert calls.count((24, 24)) == 1  # B's SVD; the other calls are small d × d cores
+
+
+def test_time_limit_result_is_inconclusive() -> None:
+    a = np.zeros((20, 20))
+    rng = np.random.default_rng(5)
+    for i in range(20):
+        a[i, rng.choice(20, 4, replace=False)] = 1.0
+    result = approximate(a, method="opt", time_limit=1e-9)
+    assert result.best is None and result.exit_code == 1
+    assert result.timed_out and result.verdict == "inconclusive"
+    assert result.reason.startswith("time limit reached before any d was tried")
+    done = approximate(a, method="opt", max_d=2, seeds_per_d=1)
+    assert not done.timed_out and done.verdict == "not met"
+    assert done.reason == "no d ≤ 2 met the precision"
+
+
+def test_targets_name_the_option_they_come_from() -> None:
+    from symcheck.errors import SymcheckError
+
+    assert Targets.from_options(5.0, 0.2, 0.3) == Targets(0.2, 0.3)
+    with pytest.raises(SymcheckError, match=r"--precision: 1\.5"):
+        Targets.from_options(1.5, 0.2, None)  # used for ε₂, which must be < 1
+    with pytest.raises(SymcheckError, match=r"--leak-precision: 1\.0"):
+        Targets.from_options(0.1, None, 1.0)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import math
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from symcheck.cli.common import DEBUG_HELP, EXIT_OK, JSON_HELP, run
+from symcheck.cli.common import DEBUG_HELP, JSON_HELP, run
+
+if TYPE_CHECKING:
+    from symcheck.sparse import SparseApproxResult
 
 HELP = (
     "Find how small the hidden size d of softmax(X W_Q W_Kᵀ Xᵀ) can be and still reproduce "
     "the sparse matrix MATRIX (.npy, scipy-sparse .npz or .mtx) to the precision.\n\n"
-    "d is the column count of W_Q (rank of W_Q W_Kᵀ); X has width 2d. Every reported number "
-    "is measured on softmax recomputed from the returned X, W_Q, W_K.\n\n"
+    "d is the column count of W_Q (rank of W_Q W_Kᵀ); X has width 2d. Every reported ε₁, ε₂ "
+    "is measured on softmax recomputed from the returned X, W_Q, W_K, with one exception: "
+    "--method jl when X, W_Q, W_K would take more than 512 MiB. Then ε is measured on the same "
+    "product B·GᵀG/d regenerated from the seed in chunks, no arrays are returned, and --save "
+    "refuses (exit 2).\n\n"
     "Exit 0: some d ≤ --max-d meets the precision (with --verify: the saved claim holds); "
-    "1: none does; 2: bad input."
+    "1: none does, or the time limit came before any d was verified (inconclusive); "
+    "2: bad input."
 )
 
 
@@ -23,14 +29,30 @@ def register(app: typer.Typer) -> None:
     app.command("sparse-approx", help=HELP)(sparse_approx)
 
 
-def _positive(name: str, value: float | None, upper: float | None = None) -> None:
+def _check_outputs(save: str | None, json_path: str | None) -> None:
+    """Refuse an unwritable output before any work (a search can take minutes)."""
+    import os
+    from pathlib import Path
+
     from symcheck.errors import SymcheckError
 
-    if value is None:
-        return
-    if not math.isfinite(value) or value <= 0 or (upper is not None and value >= upper):
-        bound = f"in (0, {upper:g})" if upper is not None else "a finite number > 0"
-        raise SymcheckError(f"{name}: {value!r} must be {bound}")
+    if save is not None and not save.endswith(".npz"):
+        raise SymcheckError(f"--save: {save!r} must end in .npz")
+    for name, path in (("--save", save), ("--json", json_path)):
+        if path is None or path == "-":
+            continue
+        target = Path(path)
+        directory = target.resolve().parent
+        if not directory.is_dir():
+            raise SymcheckError(f"{name}: directory of {path!r} does not exist")
+        if target.is_dir():
+            raise SymcheckError(f"{name}: {path!r} is a directory, expected a file name")
+        if not os.access(directory, os.W_OK):
+            raise SymcheckError(f"{name}: directory of {path!r} is not writable")
+    if save is not None and json_path is not None and Path(save).resolve() == Path(
+        json_path
+    ).resolve():
+        raise SymcheckError(f"--json: {json_path!r} is also the --save file")
 
 
 def sparse_approx(
@@ -68,20 +90,11 @@ def sparse_approx(
     def body() -> int:
         from symcheck.errors import SymcheckError
 
-        _positive("--precision", precision, 1.0)
-        _positive("--ratio-precision", ratio_precision)
-        _positive("--leak-precision", leak_precision, 1.0)
-        _positive("--time-limit", time_limit)
-        if method not in ("auto", "opt", "jl"):
-            raise SymcheckError(f"--method: {method!r} is not one of auto, opt, jl")
-        if max_d is not None and max_d < 1:
-            raise SymcheckError(f"--max-d: {max_d} must be at least 1")
-        if seeds < 1:
-            raise SymcheckError(f"--seeds: {seeds} must be at least 1")
+        # Options of the computation (precision, method, seeds, max d, time limit) are checked
+        # by the API, before the matrix is read; here only what the CLI alone owns: its files.
         if verify is not None and save is not None:
             raise SymcheckError("--save: cannot be combined with --verify (nothing is computed)")
-        if save is not None and not save.endswith(".npz"):
-            raise SymcheckError(f"--save: {save!r} must end in .npz")
+        _check_outputs(save, json_path)
         if verify is not None:
             return _verify(matrix, verify, precision, ratio_precision, leak_precision, json_path)
         return _approx(
@@ -135,10 +148,9 @@ def _approx(
     from symcheck.errors import SymcheckError
     from symcheck.io import write_json
     from symcheck.report.sparse import render_approx, search_progress
-    from symcheck.sparse import approximate, save_params
+    from symcheck.sparse import approximate
+    from symcheck.sparse.api import JL_MATERIALISE_BYTES
 
-    if save is not None and not Path(save).resolve().parent.is_dir():
-        raise SymcheckError(f"--save: directory of {save!r} does not exist")
     with search_progress() as progress:
         result = approximate(
             matrix,
@@ -153,31 +165,50 @@ def _approx(
             progress=progress,
         )
     best = result.best
-    if save is not None and best is not None:
-        if best.params is None:
-            raise SymcheckError(
-                f"--save: the {best.method} solution at d={best.d} is too large to store as "
-                "arrays; use --method opt or auto"
-            )
-        assert best.precision is not None  # params were measured when they were made
-        meta = {
-            "matrix": result.source,
-            "L": result.size,
-            "d": best.d,
-            "method": best.method,
-            "seed": result.seed,
-            "eps1": best.precision.eps1,
-            "eps2": best.precision.eps2,
-            "target_eps1": result.targets.eps1,
-            "target_eps2": result.targets.eps2,
-            "layout": "logits = (X @ W_Q) @ (X @ W_K).T; d = W_Q.shape[1]",
-        }
-        save_params(save, best.params, meta)
-    if json_path is not None:
-        write_json(json_path, result.as_dict())
+    # Everything that can still fail with exit 2 is decided before the first file is written.
+    if save is not None and best is not None and best.params is None:
+        raise SymcheckError(
+            f"--save: the {best.method} solution at d={best.d} is too large to store as "
+            f"arrays (over {JL_MATERIALISE_BYTES >> 20} MiB); use --method opt or auto"
+        )
+    written: list[str] = []
+    try:
+        if save is not None and best is not None:
+            _save(save, result)
+            written.append(save)
+        if json_path is not None:
+            write_json(json_path, result.as_dict())
+    except BaseException:
+        for path in written:  # never leave one output behind when the run fails
+            Path(path).unlink(missing_ok=True)
+        raise
     render_approx(result, to_stderr=json_path == "-")
     if save is not None and best is None:
         from symcheck.report import make_console
 
-        make_console(stderr=True).print(f"--save: nothing written to {save} (precision not met)")
-    return EXIT_OK if result.met else result.exit_code
+        why = "no d verified before the time limit" if result.timed_out else "precision not met"
+        make_console(stderr=True).print(f"--save: nothing written to {save} ({why})")
+    return result.exit_code
+
+
+def _save(save: str, result: SparseApproxResult) -> None:
+    from symcheck.sparse import save_params
+
+    best = result.best
+    assert best is not None and best.params is not None and best.precision is not None
+    meta = {
+        "matrix": result.source,
+        "L": result.size,
+        "d": best.d,
+        "method": best.method,
+        # The seed that produced these arrays (None: a deterministic construction), not the
+        # base seed of the search.
+        "seed": best.seed,
+        "base_seed": result.seed,
+        "eps1": best.precision.eps1,
+        "eps2": best.precision.eps2,
+        "target_eps1": result.targets.eps1,
+        "target_eps2": result.targets.eps2,
+        "layout": "logits = (X @ W_Q) @ (X @ W_K).T; d = W_Q.shape[1]",
+    }
+    save_params(save, best.params, meta)

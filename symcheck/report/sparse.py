@@ -32,6 +32,36 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f} %"
 
 
+def _times(factor: float) -> str:
+    """A ratio ≥ 1 as ``12×`` or ``1.3×`` (never ``0×`` or ``1×`` for a real difference)."""
+    return f"{factor:,.0f}×" if factor >= 10 else f"{factor:.1f}×"
+
+
+def compare_to_bound(d: int, bound: float, log2_size: float) -> str:
+    """``d`` against ``log₂ L`` (skipped when ``L = 1``) and the paper's bound, above or below.
+
+    >>> compare_to_bound(81920, 11025, 6.0)
+    "81920 = 13,653× log₂ L, 7.4× above the paper's bound"
+    >>> compare_to_bound(2, 1.0, 0.0)
+    "2, 2.0× above the paper's bound"
+    >>> compare_to_bound(5, 11025, 6.0)
+    "5 = 0.83× log₂ L, 2,205× below the paper's bound"
+    """
+    text = f"{d}"
+    if log2_size > 0:
+        per_log = d / log2_size
+        text += f" = {per_log:,.0f}× log₂ L" if per_log >= 10 else f" = {per_log:.2f}× log₂ L"
+    if d > bound:
+        return f"{text}, {_times(d / bound)} above the paper's bound"
+    if d < bound:
+        return f"{text}, {_times(bound / d)} below the paper's bound"
+    return f"{text}, equal to the paper's bound"
+
+
+def _no_d(result: SparseApproxResult, stopped: str) -> str:
+    return "none yet (time limit)" if stopped == "time-limit" else f"none ≤ {result.max_d}"
+
+
 def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
     """Print the report of a search (plain ASCII boxes when not on a terminal)."""
     from rich.table import Table
@@ -51,6 +81,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
     for col, justify in (
         ("method", "left"),
         ("d", "right"),
+        ("seed", "right"),
         ("ε₁", "right"),
         ("ε₂", "right"),
         ("success", "right"),
@@ -62,14 +93,18 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         p = m.precision
         table.add_row(
             _METHOD_NAMES.get(m.method, m.method),
-            "none ≤ max-d" if m.d is None else str(m.d),
+            _no_d(result, m.stopped) if m.d is None else str(m.d),
+            "-" if m.d is None or m.seed is None else str(m.seed),
             "-" if p is None or m.d is None else _fmt_fixed(p.eps1),
             "-" if p is None or m.d is None else fmt_float(p.eps2),
             _rate(m.success_rate),
             f"{m.seconds:.2f} s",
-            m.note if m.measured_from == "parameters" else f"{m.note}; {m.measured_from}",
+            m.note if m.measured_from == "parameters" else f"{m.note}; ε not from arrays (below)",
         )
     console.print(table)
+    for m in result.methods:
+        if m.measured_from != "parameters":
+            console.print(f"{m.method}: {m.measured_from}")
 
     best = result.best
     lines = [
@@ -82,15 +117,13 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         f"proven lower bound: d ≥ {result.lower_bound} — {result.lower_bound_reason}",
     ]
     if best is not None and best.d is not None:
-        d = best.d
-        ratio = result.paper_bound / d
+        seed = "" if best.seed is None else f", seed {best.seed}"
         lines.append(
-            f"best verified: d = {d} ({best.method}) = {d / max(result.log2_size, 1e-9):.2f} × "
-            f"log₂ L, {ratio:,.0f}× below the paper's bound — an upper bound on the minimum, "
-            "not a claimed optimum"
+            f"best verified: d = {compare_to_bound(best.d, result.paper_bound, result.log2_size)}"
+            f" ({best.method}{seed}) — an upper bound on the minimum, not a claimed optimum"
         )
     else:
-        lines.append(f"no d ≤ {result.max_d} met the precision")
+        lines.append(result.reason)
     for line in lines:
         console.print(line)
 
@@ -111,8 +144,13 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
                 f"{tr['seconds']:.2f} s",
             )
         console.print(trials)
-    verdict = "[bold green]met[/]" if result.met else "[bold red]not met[/]"
-    console.print(f"precision {verdict} (total {result.seconds:.2f} s)")
+    if result.met:
+        verdict = "precision [bold green]met[/]"
+    elif result.timed_out:
+        verdict = "[bold yellow]inconclusive[/]: time limit reached, no d verified yet (exit 1)"
+    else:
+        verdict = "precision [bold red]not met[/]"
+    console.print(f"{verdict} (total {result.seconds:.2f} s)")
 
 
 def render_verify(result: VerifyResult, to_stderr: bool = False) -> None:

@@ -44,12 +44,14 @@ class MethodResult:
     stopped: str = "done"
     measured_from: str = "parameters"
     note: str = ""
+    seed: int | None = None  # the seed that produced the returned parameters (None: no seed)
     params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "d": self.d,
+            "seed": self.seed,
             "x_width": None if self.d is None else 2 * self.d,
             "precision": None if self.precision is None else self.precision.as_dict(),
             "success_rate": self.success_rate,
@@ -97,8 +99,40 @@ class SparseApproxResult:
         return self.best is not None
 
     @property
+    def timed_out(self) -> bool:
+        """No ``d`` verified and a search stopped at the time limit: nothing was ruled out."""
+        return not self.met and any(m.stopped == "time-limit" for m in self.methods)
+
+    @property
+    def verdict(self) -> str:
+        """``met``, ``not met`` (every ``d`` up to ``max_d`` failed) or ``inconclusive``."""
+        if self.met:
+            return "met"
+        return "inconclusive" if self.timed_out else "not met"
+
+    @property
+    def tried_d(self) -> list[int]:
+        """Every ``d`` some method tried, in increasing order."""
+        return sorted({int(t["d"]) for m in self.methods for t in m.trials})
+
+    @property
     def exit_code(self) -> int:
+        # Inconclusive is exit 1 as well: the property was not shown.
         return 0 if self.met else 1
+
+    @property
+    def reason(self) -> str:
+        """The verdict in one sentence."""
+        if self.met:
+            return "a verified d within max_d meets the precision"
+        if self.timed_out:
+            tried = self.tried_d
+            after = f"after d={tried[-1]}" if tried else "before any d was tried"
+            return (
+                f"time limit reached {after}; no d verified yet (inconclusive: d ≤ "
+                f"{self.max_d} was neither shown nor ruled out)"
+            )
+        return f"no d ≤ {self.max_d} met the precision"
 
     def as_dict(self) -> dict[str, Any]:
         best = self.best
@@ -122,8 +156,12 @@ class SparseApproxResult:
                 "constant": PAPER_CONSTANT,
             },
             "lower_bound": {"d": self.lower_bound, "reason": self.lower_bound_reason},
-            "best": None if best is None else {"method": best.method, "d": best.d},
+            "best": None
+            if best is None
+            else {"method": best.method, "d": best.d, "seed": best.seed},
             "met": self.met,
+            "verdict": self.verdict,
+            "reason": self.reason,
             "methods": [m.as_dict() for m in self.methods],
             "seconds": self.seconds,
         }
@@ -206,20 +244,20 @@ def approximate(
     (``jl``, which needs ``d`` far above ``L``). A ``d`` counts as verified when at least
     ``min_successes`` of its ``seeds_per_d`` seeds meet the precision.
     """
+    # Every option is validated here, before the matrix is read; the CLI does not repeat it.
     if method not in METHODS:
         raise SymcheckError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
-    targets = Targets(
-        ratio_precision if ratio_precision is not None else precision,
-        leak_precision if leak_precision is not None else precision,
-    )
+    targets = Targets.from_options(precision, ratio_precision, leak_precision)
     if seeds_per_d < 1:
         raise SymcheckError(f"--seeds: {seeds_per_d} must be at least 1")
+    if max_d is not None and max_d < 1:
+        raise SymcheckError(f"--max-d: {max_d} must be at least 1")
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise SymcheckError(f"--time-limit: {time_limit!r} must be a finite number > 0")
     target = _target(matrix)
     size = target.size
     if max_d is None:
         max_d = 1 << 20 if method == "jl" else size
-    if max_d < 1:
-        raise SymcheckError(f"--max-d: {max_d} must be at least 1")
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
     seeds = [seed + i for i in range(seeds_per_d)]
@@ -301,14 +339,16 @@ def _run_opt(
     deadline = None if time_limit is None else t0 + time_limit
     check_memory(8.0 * target.size * 4 * max_d, f"--max-d: {max_d} (factors of L={target.size})")
     solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    warm = opt.WarmStart(target, targets)  # one SVD of B for the whole search
 
     def try_seed(d: int, seed: int) -> SeedOutcome:
         index = seeds.index(seed)
         larger = [k for k in solved if k > d]
-        begin = None
         if index == 0 and larger:
             u_big, v_big = solved[min(larger)]
             begin = _truncate(u_big, v_big, d)
+        else:
+            begin = warm.factors(d)
         res = opt.fit(
             target,
             targets,
@@ -335,7 +375,7 @@ def _run_opt(
         time_limit=time_limit,
         progress=progress,
     )
-    return _finish("opt", target, search, t0, lambda o: opt.as_params(*o.payload))
+    return _finish("opt", target, targets, search, t0, lambda o: opt.as_params(*o.payload))
 
 
 def _run_jl(
@@ -369,52 +409,80 @@ def _run_jl(
     )
     best = search.best
     size = target.size
-    if best is not None and jl.params_nbytes(size, best.d) <= JL_MATERIALISE_BYTES:
-        return _finish(
-            "jl",
-            target,
-            search,
-            t0,
-            lambda o: jl.jl_params(target, targets.eps1, targets.eps2, o.d, o.seed),
-            note="bisection to 5 % of d",
-        )
-    result = _finish("jl", target, search, t0, None, note="bisection to 5 % of d")
-    if best is not None:
-        result.measured_from = "streamed X1 X2^T (parameters too large to materialise)"
-        gib = jl.params_nbytes(size, best.d) / 2**30
-        result.note += f"; X, W_Q, W_K would take {gib:.1f} GiB, so they are not materialised"
+    note = "bisection to 5 % of d"
+    if best is None or jl.params_nbytes(size, best.d) <= JL_MATERIALISE_BYTES:
+
+        def build(o: SeedOutcome) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+            if jl.params_nbytes(size, o.d) > JL_MATERIALISE_BYTES:
+                return None
+            return jl.jl_params(target, targets.eps1, targets.eps2, o.d, o.seed)
+
+        return _finish("jl", target, targets, search, t0, build, note=note)
+    result = _finish("jl", target, targets, search, t0, None, note=note)
+    mib = jl.params_nbytes(size, best.d) / 2**20
+    result.measured_from = (
+        f"ε measured on B·GᵀG/d regenerated from seed {best.seed} in chunks of G, not on "
+        f"returned arrays: none are returned (X, W_Q, W_K would take {mib:,.0f} MiB > "
+        f"{JL_MATERIALISE_BYTES >> 20} MiB)"
+    )
     return result
 
 
 def _finish(
     name: str,
     target: TargetMatrix,
+    targets: Targets,
     search: SearchResult,
     t0: float,
-    make_params: Callable[[SeedOutcome], tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
+    make_params: Callable[[SeedOutcome], tuple[np.ndarray, np.ndarray, np.ndarray] | None] | None,
     note: str = "",
 ) -> MethodResult:
-    best = search.best
+    """The method's result from its search; a claimed ``d`` rests on the returned parameters.
+
+    With ``make_params``, the parameters of each outcome the search verified are built and
+    measured on ``softmax(X W_Q W_Kᵀ Xᵀ)`` (smallest ``d`` first, best seed first); the first
+    that meets the precision there is the result. An outcome whose parameters miss it (the
+    search may have decided on an intermediate, e.g. ``B·GᵀG/d`` for the paper's construction)
+    is not claimed. ``make_params`` returns None when the parameters are too large to build.
+    Without ``make_params`` (nothing can be built) the search's own measurement is reported and
+    the caller says so in ``measured_from``.
+    """
+    chosen: SeedOutcome | None = None
     params = None
     prec: Precision | None = None
-    if best is not None:
-        if make_params is not None:
-            params = make_params(best)
-            prec = measure_params(target, *params)
-        else:
-            prec = Precision(best.eps1, best.log_eps2, -1, -1)
-    trial = search.trial(best.d) if best is not None else None
+    rejected: list[str] = []
+    if make_params is None:
+        chosen = search.best
+        if chosen is not None:
+            prec = Precision(chosen.eps1, chosen.log_eps2, -1, -1)
+    else:
+        for outcome in search.verified_outcomes():
+            built = make_params(outcome)
+            if built is None:
+                break
+            measured = measure_params(target, *built)
+            if measured.meets(targets):
+                chosen, params, prec = outcome, built, measured
+                break
+            rejected.append(f"d={outcome.d} seed {outcome.seed}")
+    if rejected:
+        note = (note + "; " if note else "") + (
+            f"not claimed: {', '.join(rejected)} (met in the search, but the returned "
+            "parameters missed the precision when recomputed)"
+        )
+    trial = search.trial(chosen.d) if chosen is not None else None
     if search.stopped != "done":
         note = (note + "; " if note else "") + f"search stopped: {search.stopped}"
     return MethodResult(
         method=name,
-        d=None if best is None else best.d,
+        d=None if chosen is None else chosen.d,
         precision=prec,
         success_rate=None if trial is None else trial.success_rate,
         seconds=time.perf_counter() - t0,
         trials=[t.as_dict() for t in search.trials],
         stopped=search.stopped,
         note=note,
+        seed=None if chosen is None else chosen.seed,
         params=params,
     )
 
@@ -434,10 +502,7 @@ def verify(
     from symcheck.sparse.params_io import load_params
 
     t0 = time.perf_counter()
-    targets = Targets(
-        ratio_precision if ratio_precision is not None else precision,
-        leak_precision if leak_precision is not None else precision,
-    )
+    targets = Targets.from_options(precision, ratio_precision, leak_precision)
     target = _target(matrix)
     if isinstance(params, str):
         x, w_q, w_k, claimed = load_params(params)

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symcheck.sparse.matrix_io import TargetMatrix
-from symcheck.sparse.precision import Precision, precision_from_logit_blocks
+from symcheck.sparse.precision import Precision, block_rows, precision_from_logit_blocks
 
 _G_CHUNK = 2048
 
@@ -100,7 +100,7 @@ def jl_measure(target: TargetMatrix, eps1: float, eps2: float, d: int, seed: int
     for chunk in _gaussian_chunks(size, d, seed):
         gram += chunk.T @ chunk
     gram /= d
-    step = max(1, min(size, (2 << 20) // (8 * size)))
+    step = block_rows(size)
 
     def blocks() -> Iterator[tuple[int, np.ndarray]]:
         for start in range(0, size, step):

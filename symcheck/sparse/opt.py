@@ -36,7 +36,7 @@ from scipy.optimize import minimize
 from symcheck.sparse._blas import one_blas_thread
 from symcheck.sparse.jl import logit_target
 from symcheck.sparse.matrix_io import TargetMatrix
-from symcheck.sparse.precision import Precision, Targets, measure_factors
+from symcheck.sparse.precision import Precision, Targets, block_rows, measure_factors
 
 SAFETY = 0.8
 MARGIN = 0.05
@@ -69,27 +69,44 @@ class _Met(Exception):
     """Raised from inside the objective to stop L-BFGS once the precision holds."""
 
 
-def svd_start(target: TargetMatrix, targets: Targets, d: int, seed: int) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """Rank-``d`` truncated SVD of ``B`` split as ``U = U_d √S``, ``V = V_d √S``."""
-    b, _ = logit_target(target, targets.eps1, targets.eps2)
-    size = target.size
-    k = min(d, size)
-    if k >= size - 1 or size <= 256:
-        uu, s, vt = np.linalg.svd(b.toarray())
-        uu, s, vt = uu[:, :k], s[:k], vt[:k]
-    else:
-        rng = np.random.default_rng([seed, d, 7])
-        uu, s, vt = spla.svds(b, k=k, v0=rng.standard_normal(size), random_state=rng)
+class WarmStart:
+    """Truncated SVDs of the paper's logit target ``B``, built once and reused for every fit.
+
+    ``B`` depends only on the target and the precision, so one object serves a whole search:
+    the factors for a rank ``d`` are cut from the largest SVD computed so far, and a new SVD is
+    computed only when a larger rank is asked for. Split as ``U = U_d √S``, ``V = V_d √S``.
+    """
+
+    def __init__(self, target: TargetMatrix, targets: Targets) -> None:
+        self._b, _ = logit_target(target, targets.eps1, targets.eps2)
+        self._size = target.size
+        self._rank = 0
+        self._u = self._s = self._vt = np.empty((0, 0))
+
+    def factors(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        size = self._size
+        k = min(d, size)
+        if k > self._rank:
+            self._compute(k)
+        root = np.sqrt(np.maximum(self._s[:k], 0))
+        u = np.zeros((size, d))
+        v = np.zeros((size, d))
+        u[:, :k] = self._u[:, :k] * root
+        v[:, :k] = self._vt[:k].T * root
+        return u, v
+
+    def _compute(self, k: int) -> None:
+        size = self._size
+        if k >= size - 1 or size <= 256:
+            self._u, self._s, self._vt = np.linalg.svd(self._b.toarray())
+            self._rank = size
+            return
+        # Seeded by k only: the SVD is a property of B, not of a restart's seed.
+        rng = np.random.default_rng([k, 7])
+        uu, s, vt = spla.svds(self._b, k=k, v0=rng.standard_normal(size), random_state=rng)
         order = np.argsort(s)[::-1]
-        uu, s, vt = uu[:, order], s[order], vt[order]
-    root = np.sqrt(np.maximum(s, 0))
-    u = np.zeros((size, d))
-    v = np.zeros((size, d))
-    u[:, :k] = uu * root
-    v[:, :k] = vt.T * root
-    return u, v
+        self._u, self._s, self._vt = uu[:, order], s[order], vt[order]
+        self._rank = k
 
 
 def fit(
@@ -106,7 +123,9 @@ def fit(
     """Fit ``U Vᵀ`` of width ``d``; stop as soon as the exact precision is met (one BLAS thread).
 
     ``perturb`` scales Gaussian noise (drawn from ``default_rng([seed, d])``) added to the warm
-    start, relative to its RMS value; restarts with different seeds use it to explore.
+    start, relative to its RMS value; restarts with different seeds use it to explore. Without
+    ``start`` the warm start is the truncated SVD of ``B`` (pass ``start`` from one
+    :class:`WarmStart` to share that SVD across the fits of a search).
     """
     with one_blas_thread():
         return _fit(
@@ -137,9 +156,9 @@ def _fit(
     a = SAFETY * targets.eps1 / 2
     tau = math.log(1.0 / targets.eps2)
     log_eps2 = math.log(targets.eps2)
-    step = max(1, min(size, (1 << 20) // (4 * size)))
+    step = block_rows(size, itemsize=4)
 
-    u0, v0 = start if start is not None else svd_start(target, targets, d, seed)
+    u0, v0 = start if start is not None else WarmStart(target, targets).factors(d)
     u0, v0 = u0.copy(), v0.copy()
     if perturb:
         rng = np.random.default_rng([seed, d])
@@ -156,9 +175,6 @@ def _fit(
         u = theta[:n_uv].reshape(size, d)
         v = theta[n_uv : 2 * n_uv].reshape(size, d)
         c = theta[2 * n_uv :]
-        gu = np.zeros_like(u)
-        gv = np.zeros_like(v)
-        gc = np.zeros_like(c)
         # Support: |Z_ij - log A_ij - c_i| within a.
         on = np.einsum("ij,ij->i", u[rows], v[cols])
         r = on - log_a - c[rows]
@@ -166,7 +182,7 @@ def _fit(
         viol = np.maximum(excess, 0.0)
         loss = float(viol @ viol)
         g_on = 2.0 * viol * np.sign(r)
-        gc -= np.bincount(rows, weights=g_on, minlength=size)
+        gc = -np.bincount(rows, weights=g_on, minlength=size)
         shifted = on - log_a
         spread = np.maximum.reduceat(shifted, seg) - np.minimum.reduceat(shifted, seg)
         ratio_ok = not bool(np.any(spread > targets.eps1))
@@ -181,8 +197,8 @@ def _fit(
         v32 = v.astype(np.float32)
         vt = np.ascontiguousarray(v32.T)
         g_on32 = g_on.astype(np.float32)
-        gu32 = np.zeros((size, d), dtype=np.float32)
-        gv32 = np.zeros((size, d), dtype=np.float32)
+        gu32 = np.empty((size, d), dtype=np.float32)  # every row block is assigned below
+        gv32 = np.zeros((size, d), dtype=np.float32)  # accumulated over the row blocks
         leak_ok = True
         for s0 in range(0, size, step):
             s1 = min(size, s0 + step)
@@ -202,15 +218,13 @@ def _fit(
             z[lr, lc] = g_on32[lo:hi]
             gu32[s0:s1] = z @ v32
             gv32 += z.T @ u32[s0:s1]
-        gu += gu32
-        gv += gv32
         state.history.append(loss)
         if ratio_ok and leak_ok:
             state.best = (u.copy(), v.copy())
             raise _Met
         if deadline is not None and time.perf_counter() > deadline:
             raise TimeoutError
-        return loss, np.concatenate([gu.ravel(), gv.ravel(), gc])
+        return loss, np.concatenate([gu32.ravel(), gv32.ravel(), gc])
 
     theta0 = np.concatenate([u0.ravel(), v0.ravel(), c0])
     iterations = 0

@@ -35,9 +35,10 @@ import scipy.sparse as sp
 
 from symcheck.errors import InputFileError, SymcheckError
 
-# Rows per block: ~4 MB of float64 logits per block keeps the block in cache for the
-# reductions that follow the matmul.
-_BLOCK_BYTES = 4 << 20
+# One rule for every row-blocked L × L computation (the metric, the fit's gradient, the
+# paper's construction): a block of logits takes about this many bytes, so it stays in cache
+# between the matmul that writes it and the reductions that read it (benchmarks/RESULTS.md).
+BLOCK_BYTES = 2 << 20
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,35 @@ class Targets:
     eps2: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.eps1) and self.eps1 > 0):
-            raise SymcheckError(f"--ratio-precision: {self.eps1!r} must be a finite number > 0")
-        if not (math.isfinite(self.eps2) and 0 < self.eps2 < 1):
-            raise SymcheckError(f"--leak-precision: {self.eps2!r} must lie strictly in (0, 1)")
+        _check_eps1("--ratio-precision", self.eps1)
+        _check_eps2("--leak-precision", self.eps2)
+
+    @classmethod
+    def from_options(
+        cls, precision: float, ratio_precision: float | None, leak_precision: float | None
+    ) -> Targets:
+        """ε₁, ε₂ from the options; only the values actually used are checked, by their name.
+
+        >>> Targets.from_options(2.0, 0.1, 0.1)  # --precision is unused: both are set
+        Targets(eps1=0.1, eps2=0.1)
+        """
+        if ratio_precision is None:
+            _check_eps1("--precision", precision)
+        if leak_precision is None:
+            _check_eps2("--precision", precision)
+        eps1 = precision if ratio_precision is None else ratio_precision
+        eps2 = precision if leak_precision is None else leak_precision
+        return cls(eps1, eps2)
+
+
+def _check_eps1(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise SymcheckError(f"{name}: {value!r} must be a finite number > 0")
+
+
+def _check_eps2(name: str, value: float) -> None:
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise SymcheckError(f"{name}: {value!r} must lie strictly in (0, 1)")
 
 
 @dataclass(frozen=True)
@@ -80,9 +106,14 @@ class Precision:
         }
 
 
-def block_rows(size: int) -> int:
-    """Rows per block so that one block of logits takes about ``_BLOCK_BYTES``."""
-    return max(1, min(size, _BLOCK_BYTES // (8 * max(size, 1))))
+def block_rows(size: int, itemsize: int = 8) -> int:
+    """Rows per block so that one ``rows × size`` block of ``itemsize`` bytes takes about
+    :data:`BLOCK_BYTES` (at least one row, at most all of them).
+
+    >>> block_rows(4096), block_rows(4096, itemsize=4), block_rows(16)
+    (64, 128, 16)
+    """
+    return max(1, min(size, BLOCK_BYTES // (itemsize * max(size, 1))))
 
 
 def precision_from_logit_blocks(
@@ -91,10 +122,15 @@ def precision_from_logit_blocks(
     """Precision of ``softmax(Z)`` against ``A`` (canonical CSR) from row blocks of ``Z``.
 
     ``blocks`` yields ``(start, Z[start:start+b])``; together they must cover every row once.
-    A block is modified in place (the support is masked out for the leakage maximum).
+    A block is modified in place (the support is masked out for the leakage maximum) and not
+    kept, so a producer may reuse one buffer for every block.
+
+    The ``L × L`` work is one pass over each block (the masked row maximum, written straight
+    into the result); everything on the support is ``O(nnz)``.
     """
     size = csr.shape[0]
     indptr, indices = csr.indptr, csr.indices
+    rows = np.repeat(np.arange(size), np.diff(indptr))
     log_a = np.log(csr.data)
     ratio = np.empty(size)
     log_leak = np.empty(size)
@@ -102,16 +138,16 @@ def precision_from_logit_blocks(
     for start, z in blocks:
         stop = start + z.shape[0]
         lo, hi = indptr[start], indptr[stop]
-        local_rows = np.repeat(np.arange(stop - start), np.diff(indptr[start : stop + 1]))
+        local_rows = rows[lo:hi] - start
         cols = indices[lo:hi]
         on = z[local_rows, cols]
         seg = indptr[start:stop] - lo
         shifted = on - log_a[lo:hi]
         ratio[start:stop] = np.maximum.reduceat(shifted, seg) - np.minimum.reduceat(shifted, seg)
-        min_on = np.minimum.reduceat(on, seg)
         z[local_rows, cols] = -np.inf
-        max_off = z.max(axis=1)
-        log_leak[start:stop] = max_off - min_on
+        leak = log_leak[start:stop]
+        z.max(axis=1, out=leak)
+        leak -= np.minimum.reduceat(on, seg)
         covered += stop - start
     if covered != size:  # pragma: no cover - programming error, not user input
         raise RuntimeError(f"logit blocks covered {covered} rows of {size}")
@@ -132,12 +168,21 @@ def precision_from_logit_blocks(
 def factor_logit_blocks(
     q: np.ndarray, k: np.ndarray, rows: int | None = None
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Row blocks of ``Z = q kᵀ`` (``q, k`` are ``L × h``)."""
+    """Row blocks of ``Z = q kᵀ`` (``q, k`` are ``L × h``).
+
+    Every block is written into one reused buffer (valid until the next block is drawn): a
+    fresh multi-megabyte array per block would cost a page fault per 4 KiB on every block.
+    """
+    q = np.asarray(q, dtype=np.float64)
     size = q.shape[0]
     step = rows or block_rows(size)
-    kt = np.ascontiguousarray(k.T)
+    kt = np.ascontiguousarray(k.T, dtype=np.float64)
+    buf = np.empty((min(step, size), size))
     for start in range(0, size, step):
-        yield start, q[start : start + step] @ kt
+        stop = min(size, start + step)
+        block = buf[: stop - start]
+        np.matmul(q[start:stop], kt, out=block)
+        yield start, block
 
 
 def measure_factors(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +55,14 @@ class DTrial:
         return self.successes / self.tried if self.tried else 0.0
 
     @property
+    def ranked(self) -> list[SeedOutcome]:
+        """Met outcomes first, then by ratio error plus log-leakage (the closest miss first)."""
+        return sorted(self.outcomes, key=lambda o: (not o.met, o.eps1 + max(o.log_eps2, -50.0)))
+
+    @property
     def best(self) -> SeedOutcome:
         """The met outcome with the smallest ratio error, else the closest miss."""
-        return min(self.outcomes, key=lambda o: (not o.met, o.eps1 + max(o.log_eps2, -50.0)))
+        return self.ranked[0]
 
     @property
     def seconds(self) -> float:
@@ -85,6 +90,14 @@ class SearchResult:
     best_d: int | None
     stopped: str  # "done", "max-d" or "time-limit"
     seconds: float
+    verified: list[int] = field(default_factory=list)  # every verified d, increasing
+
+    def verified_outcomes(self) -> Iterator[SeedOutcome]:
+        """The met outcomes at verified ``d``: smallest ``d`` first, best seed first."""
+        for d in self.verified:
+            trial = self.trial(d)
+            if trial is not None:
+                yield from (o for o in trial.ranked if o.met)
 
     def trial(self, d: int) -> DTrial | None:
         return next((t for t in self.trials if t.d == d), None)
@@ -95,16 +108,6 @@ class SearchResult:
             return None
         t = self.trial(self.best_d)
         return t.best if t is not None else None
-
-    @property
-    def largest_failed_d(self) -> int | None:
-        """Largest ``d`` below ``best_d`` at which every tried seed failed."""
-        fails = [
-            t.d
-            for t in self.trials
-            if t.successes == 0 and (self.best_d is None or t.d < self.best_d)
-        ]
-        return max(fails) if fails else None
 
 
 Progress = Callable[[str], None]
@@ -119,16 +122,14 @@ def minimal_d(
     seeds: Sequence[int],
     min_successes: int = 1,
     rel_tol: float = 0.0,
-    known_success: int | None = None,
     time_limit: float | None = None,
     progress: Progress | None = None,
 ) -> SearchResult:
     """Smallest ``d`` in ``[lower, max_d]`` with at least ``min_successes`` seeds meeting it.
 
     Bracketing starts at the guess ``start`` (``lower`` defaults to it): on failure it tries
-    ``2·start, 4·start, …`` (capped at ``max_d``, and at ``known_success`` when a ``d`` is
-    already known to work) until one succeeds; on success it halves towards ``lower`` until one
-    fails. Bisection then
+    ``2·start, 4·start, …`` (capped at ``max_d``) until one succeeds; on success it halves
+    towards ``lower`` until one fails. Bisection then
     narrows ``(last failure, first success]`` until the gap is 1 or, with ``rel_tol > 0``, at
     most ``rel_tol`` of the upper end. Seeds at one ``d`` are tried in order and stop as soon as
     the verdict is decided; the final ``d`` is topped up with every seed so its success rate is
@@ -174,10 +175,7 @@ def minimal_d(
         if d == max_d:
             stopped = "max-d"
             break
-        nxt = 2 * d
-        if known_success is not None and d < known_success < nxt:
-            nxt = known_success
-        d = min(nxt, max_d)
+        d = min(2 * d, max_d)
     # The first d succeeded: bracket downwards by halving until a failure or the floor.
     while hi is not None and lo < hi - 1 and hi == d and lo == floor - 1 and hi > floor:
         if out_of_time():
@@ -205,4 +203,4 @@ def minimal_d(
     ordered = sorted(trials.values(), key=lambda t: t.d)
     verified = [t.d for t in ordered if t.successes >= need]
     best = min(verified) if verified else None
-    return SearchResult(ordered, best, stopped, time.perf_counter() - t0)
+    return SearchResult(ordered, best, stopped, time.perf_counter() - t0, verified)
