@@ -62,7 +62,7 @@ import numpy as np
 from symcheck.engine import Problem, act, call_model, draw_inputs, resolve
 from symcheck.errors import SpecError
 from symcheck.groups import Group, Orthogonal, PermutationElement, Symmetric, parse_group
-from symcheck.signature import Signature, signature_of
+from symcheck.signature import WEIGHT_MODES, Signature, signature_of
 from symcheck.specs import AxisSpec
 from symcheck.tolerances import tolerance_for
 
@@ -84,8 +84,6 @@ FIT_OVERDETERMINATION = 4
 MAX_FIT_DRAWS = 1000
 #: the bilinear fit "explains" the log-coefficients when 1 − R² is below this
 LOG_BILINEAR_TOL = 1e-6
-
-WEIGHT_MODES = ("cotransform", "fixed")
 
 
 # --------------------------------------------------------------------------- layout

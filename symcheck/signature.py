@@ -18,6 +18,10 @@ from symcheck.errors import SpecError
 
 F = TypeVar("F")
 ATTRIBUTE = "__symcheck__"
+#: How a check treats a model's weights (``--weights``): turned with the embedding, or held
+#: fixed. Shared by saved-weights checks and the form check; here because both import it cheaply.
+WEIGHT_MODES = ("cotransform", "fixed")
+WEIGHT_MODE_NAMES = {"cotransform": "co-transformed", "fixed": "fixed"}
 
 
 @dataclass(frozen=True)

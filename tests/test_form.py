@@ -227,6 +227,17 @@ def test_bad_weights_mode_and_rtol() -> None:
         check_form(np.tanh, "n d", "n d", "O(d)", {"n": 2, "d": 4}, rtol=-1.0)
 
 
+def test_weight_modes_are_one_definition_shared_with_saved_weights() -> None:
+    import symcheck.signature
+    import symcheck.weights.check
+
+    assert symcheck.form.WEIGHT_MODES is symcheck.signature.WEIGHT_MODES
+    assert symcheck.weights.check.MODES is symcheck.signature.WEIGHT_MODES
+    assert set(symcheck.signature.WEIGHT_MODE_NAMES) == set(symcheck.signature.WEIGHT_MODES)
+    with pytest.raises(SpecError, match="not one of cotransform, fixed"):
+        check_form(np.tanh, "n d", "n d", "O(d)", {"n": 2, "d": 4}, weights="frozen")
+
+
 def test_hold_weights_fixed_relabels_only_weights() -> None:
     s = Signature(inputs=("n d", "m d", "d k"), outputs=("n d",), groups=("O(d)",))
     assert hold_weights_fixed(s, [2], "d").inputs == ("n d", "m d", "d_fixed k")

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from symcheck.report import fmt_float, make_console, table_box
 from symcheck.report.equivariance import describe_failure
+from symcheck.signature import WEIGHT_MODE_NAMES as _MODE
 
 if TYPE_CHECKING:
     from symcheck.engine import GroupResult
     from symcheck.weights.check import Cause, WeightsResult
 
 _STYLE = {"pass": "green", "fail": "red", "non-finite": "magenta", "n/a": "dim"}
-_MODE = {"cotransform": "co-transformed", "fixed": "fixed"}
 
 
 def describe_cause(c: Cause) -> str:

@@ -37,13 +37,13 @@ import numpy as np
 from symcheck.engine import EquivarianceResult, GroupResult, resolve, run_problem
 from symcheck.errors import InputFileError, SpecError
 from symcheck.groups import parse_group_name
+from symcheck.signature import WEIGHT_MODE_NAMES as MODE_NAMES
+from symcheck.signature import WEIGHT_MODES as MODES
 from symcheck.signature import Signature
 from symcheck.weights import reference as ref
 from symcheck.weights.layouts import ATTENTION, SPECS, Layer
 
 Array = np.ndarray
-MODES = ("cotransform", "fixed")
-MODE_NAMES = {"cotransform": "co-transformed", "fixed": "fixed"}
 COMPONENTS = ("attention", "block")
 DEFAULT_GROUPS = ("S(n)", "O(d)")
 DEFAULT_N = 8
