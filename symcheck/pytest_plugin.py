@@ -20,6 +20,7 @@ imports nothing but pytest at module level; symcheck's engine is imported on fir
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,16 +30,32 @@ if TYPE_CHECKING:
     from symcheck.engine import EquivarianceResult
 
 
+def _whole_number(least: int) -> Callable[[str], int]:
+    """An option type: an integer of at least ``least``; pytest shows a usage error otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number of at least {least}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {least}"  # argparse names the type in some messages
+    return parse
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("symcheck", "symmetry checks (symcheck_equivariance fixture)")
     group.addoption(
-        "--symcheck-seed", type=int, default=None, metavar="N",
-        help="Seed of every symcheck_equivariance check that sets none (default 0).",
+        "--symcheck-seed", type=_whole_number(0), default=None, metavar="N",
+        help="Seed (N >= 0) of every symcheck_equivariance check that sets none (default 0).",
     )
     group.addoption(
-        "--symcheck-trials", type=int, default=None, metavar="N",
-        help="Haar-random draws per group for every check that sets none (default 20, or what "
-             "the model declares).",
+        "--symcheck-trials", type=_whole_number(1), default=None, metavar="N",
+        help="Haar-random draws per group (N >= 1) for every check that sets none (default 20, "
+             "or what the model declares).",
     )
 
 
@@ -47,7 +64,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     trials = config.getoption("symcheck_trials")
     if seed is None and trials is None:
         return None
-    return f"symcheck: seed {0 if seed is None else seed}, trials {trials or 'default'}"
+    return (f"symcheck: seed {0 if seed is None else seed}, "
+            f"trials {'default' if trials is None else trials}")
 
 
 @pytest.fixture

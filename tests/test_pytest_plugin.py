@@ -75,6 +75,36 @@ def test_seed_option_sets_the_default_seed(inner: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*seed 5 trials 2*", "*replay: check_equivariance(..., seed=5,*"])
 
 
+@pytest.mark.parametrize(("option", "value", "least"), [
+    ("--symcheck-trials", "0", 1), ("--symcheck-trials", "-2", 1),
+    ("--symcheck-trials", "many", 1), ("--symcheck-seed", "-1", 0),
+    ("--symcheck-seed", "1.5", 0),
+])
+def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, option: str, value: str,
+                                            least: int) -> None:
+    pytester.makepyfile("def test_x(symcheck_equivariance):\n    pass\n")
+    result = pytester.runpytest(*QUIET, f"{option}={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*argument {option}: expected a whole number of at least "
+                                 f"{least}, got '{value}'*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize(("args", "header"), [
+    (("--symcheck-trials", "1"), "symcheck: seed 0, trials 1"),
+    (("--symcheck-seed", "0"), "symcheck: seed 0, trials default"),
+    ((), None),
+])
+def test_report_header_shows_the_values_given(pytester: pytest.Pytester, args: tuple[str, ...],
+                                              header: str | None) -> None:
+    pytester.makepyfile("def test_x():\n    pass\n")
+    out = pytester.runpytest(*QUIET, *args).stdout.str()
+    if header is None:
+        assert "symcheck:" not in out
+    else:
+        assert header in out
+
+
 def test_plugin_is_registered_by_entry_point(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(symcheck_equivariance):\n    assert callable("
                         "symcheck_equivariance)\n")
