@@ -448,6 +448,21 @@ def _bert(tmp: Path) -> Path:
     return save(tmp / "bert.npz", bert_state(np.random.default_rng(8)))
 
 
+def _config(text: str) -> Callable[[Path], Path]:
+    """A BERT layer with ``text`` as its config.json (JSON allows Infinity and NaN)."""
+    def make(tmp: Path) -> Path:
+        (tmp / "config.json").write_text(text)
+        return _bert(tmp)
+
+    return make
+
+
+def _empty_axis(tmp: Path) -> Path:
+    sd = {k: np.zeros(tuple(0 if s == D else s for s in v.shape))
+          for k, v in bert_state(np.random.default_rng(8)).items()}
+    return save(tmp / "empty.npz", sd)
+
+
 BAD = [
     ("unknown-layout", _unknown, (), "unknown layout; keys found: encoder.weight, head.bias; "
      "layouts known: torch-mha"),
@@ -473,6 +488,18 @@ BAD = [
     ("in-spec", _bert, ("--heads", "3", "--in", "n d"), "--in: does not apply"),
     ("bad-group", _bert, ("--heads", "3", "--group", "O(q)"), "--group: 'O(q)'"),
     ("missing-file", lambda tmp: tmp / "absent.npz", (), "does not exist"),
+    ("empty-axis", _empty_axis, ("--heads", "3"),
+     "'attention.self.query.weight' has shape (0, 0): an axis of size 0"),
+    ("act-not-a-name", _config('{"num_attention_heads": 3, "hidden_act": 5}'), (),
+     "config.json': hidden_act 5 is not a name such as 'gelu'"),
+    ("act-unknown", _config('{"num_attention_heads": 3, "hidden_act": "swishy"}'), (),
+     "config.json': hidden_act 'swishy' is not one of gelu"),
+    ("hidden-size-text", _config('{"num_attention_heads": 3, "hidden_size": "12"}'), (),
+     "config.json': hidden_size '12' is not a positive integer"),
+    ("eps-infinite", _config('{"num_attention_heads": 3, "layer_norm_eps": Infinity}'), (),
+     "config.json': layer_norm_eps inf is not a finite number ≥ 0"),
+    ("eps-true", _config('{"num_attention_heads": 3, "layer_norm_eps": true}'), (),
+     "config.json': layer_norm_eps True is not a finite number ≥ 0"),
 ]
 
 

@@ -343,7 +343,10 @@ def check_weights(path: Path, *, layer: str | None = None, heads: int | None = N
         )
     built = build_layer(layout, tensors, prefix, heads, config.layer_norm_eps, config.hidden_act,
                         config.norm_first)
-    ref.activation(built.activation)  # an unknown hidden_act is an input error, before any run
+    if built.activation not in ref.ACTIVATIONS:  # an input error, before any run
+        where = "" if config.path is None else f"{str(config.path)!r}: "
+        raise InputFileError(f"config: {where}hidden_act {built.activation!r} is not one of "
+                             f"{', '.join(ref.ACTIVATIONS)}")
     if config.hidden_size is not None and config.hidden_size != built.d:
         raise InputFileError(
             f"config: {str(config.path)!r} says hidden_size={config.hidden_size} but the weights "

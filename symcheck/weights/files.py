@@ -157,18 +157,28 @@ def read_config(weights: Path) -> Config:
     if not isinstance(data, dict):
         raise InputFileError(f"config: {str(path)!r} is not a JSON object")
     heads = next((data[k] for k in HEAD_KEYS if k in data), None)
-    if heads is not None and (not isinstance(heads, int) or isinstance(heads, bool) or heads < 1):
+    if heads is not None and not _positive_int(heads):
         raise InputFileError(f"config: {str(path)!r}: number of heads {heads!r} is not a positive "
                              "integer")
     hidden = data.get("hidden_size", data.get("d_model"))
+    if hidden is not None and not _positive_int(hidden):
+        raise InputFileError(f"config: {str(path)!r}: hidden_size {hidden!r} is not a positive "
+                             "integer")
     eps = data.get("layer_norm_eps")
-    if eps is not None and not (isinstance(eps, int | float) and eps >= 0):
-        raise InputFileError(f"config: {str(path)!r}: layer_norm_eps {eps!r} is not a number ≥ 0")
+    # JSON allows Infinity and NaN; true is an int to Python. None of them is an epsilon.
+    if eps is not None and (isinstance(eps, bool) or not isinstance(eps, int | float)
+                            or not (0 <= eps < float("inf"))):
+        raise InputFileError(f"config: {str(path)!r}: layer_norm_eps {eps!r} is not a finite "
+                             "number ≥ 0")
     act = data.get("hidden_act", data.get("activation"))
+    if act is not None and not isinstance(act, str):
+        raise InputFileError(f"config: {str(path)!r}: hidden_act {act!r} is not a name such as "
+                             "'gelu'")
     norm_first = data.get("norm_first", False)
     if not isinstance(norm_first, bool):
         raise InputFileError(f"config: {str(path)!r}: norm_first {norm_first!r} is not true/false")
-    return Config(
-        path, heads, hidden if isinstance(hidden, int) else None,
-        None if eps is None else float(eps), act if isinstance(act, str) else None, norm_first,
-    )
+    return Config(path, heads, hidden, None if eps is None else float(eps), act, norm_first)
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

@@ -424,6 +424,8 @@ def _check_shapes(entries: list[Entry], params: Mapping[str, Array]) -> None:
             raise InputFileError(
                 f"weights: {e.key!r} has shape {file_shape}, expected {len(labels)} axes"
             )
+        if 0 in shape:  # nothing to check, and d = 0 would divide by zero in the reference
+            raise InputFileError(f"weights: {e.key!r} has shape {file_shape}: an axis of size 0")
         for label, size in zip(labels, shape, strict=True):
             if label not in bound:
                 bound[label] = (int(size), e.key)
