@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from symcheck.errors import SpecError, SymcheckError
+from symcheck.signature import WEIGHT_MODES
 
 CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
 KINDS = ("model", "weights", "matrix")
@@ -171,7 +172,7 @@ OPTIONS: dict[str, dict[str, Validator]] = {
         "dtype": _dtype,
         "layer": _string,
         "heads": _int_at_least(1),
-        "mode": _choice("cotransform", "fixed"),
+        "mode": _choice(*WEIGHT_MODES),
         "component": _choice("attention", "block"),
     },
     # what `symcheck.sparse.approximate` takes

@@ -512,6 +512,8 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
     opts = options or MeasureOptions()
     if opts.trials < 1:
         raise SpecError(f"--trials: {opts.trials} must be at least 1")
+    if opts.seed < 0:
+        raise SpecError(f"--seed: {opts.seed} must be at least 0")
     if opts.search < 0:
         raise SpecError(f"--search: {opts.search} steps must be at least 0")
     wanted_set, wanted_case = _split_case(opts.case, problem)

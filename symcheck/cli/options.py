@@ -38,7 +38,9 @@ Sizes = Annotated[
 Trials = Annotated[
     int | None, typer.Option(metavar="N", help="Haar-random draws per group (default 20).")
 ]
-Seed = Annotated[int, typer.Option(metavar="N", help="Seed of every random draw (printed).")]
+Seed = Annotated[
+    int, typer.Option(metavar="N", min=0, help="Seed of every random draw (printed).")
+]
 Rtol = Annotated[
     float | None,
     typer.Option(metavar="X", help="Tolerance on the relative error (default: by dtype)."),
