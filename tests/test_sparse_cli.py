@@ -186,6 +186,7 @@ BAD_OPTIONS = [
     (["--method", "magic"], "--method"),
     (["--max-d", "0"], "--max-d"),
     (["--seeds", "0"], "--seeds"),
+    (["--seed", "-1"], "--seed"),
     (["--time-limit", "-5"], "--time-limit"),
     (["--save", "/nonexistent-dir/out.npz"], "--save"),
     (["--save", "out.txt"], "--save"),

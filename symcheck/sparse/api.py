@@ -250,6 +250,8 @@ def approximate(
     targets = Targets.from_options(precision, ratio_precision, leak_precision)
     if seeds_per_d < 1:
         raise SymcheckError(f"--seeds: {seeds_per_d} must be at least 1")
+    if seed < 0:  # numpy's generators take non-negative seeds only
+        raise SymcheckError(f"--seed: {seed} must be a non-negative integer")
     if max_d is not None and max_d < 1:
         raise SymcheckError(f"--max-d: {max_d} must be at least 1")
     if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
