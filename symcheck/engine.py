@@ -410,21 +410,29 @@ def evaluate(problem: Problem, draws: Sequence[Draw], batch: bool = True) -> lis
 def compare(label: str, ev: Evaluation, tolerance: float) -> CaseResult:
     """The relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` of one evaluated case, and where the
     largest elementwise difference sits."""
-    finite = all(np.all(np.isfinite(a)) for a in (*ev.fx, *ev.fgx))
-    total = sum(a.size for a in ev.fx)
-    if not finite:
+    # One flat pass over all outputs: this runs once per case and dominates small checks.
+    fx = np.concatenate([a.ravel() for a in ev.fx]) if len(ev.fx) > 1 else ev.fx[0].ravel()
+    fgx = np.concatenate([a.ravel() for a in ev.fgx]) if len(ev.fgx) > 1 else ev.fgx[0].ravel()
+    gfx = np.concatenate([a.ravel() for a in ev.gfx]) if len(ev.gfx) > 1 else ev.gfx[0].ravel()
+    total = fx.size
+    if not (np.isfinite(fx).all() and np.isfinite(fgx).all()):
         return CaseResult(label, float("nan"), float("nan"), (0, ()), total, total, False)
-    diffs = [np.abs(a - b) for a, b in zip(ev.fgx, ev.gfx, strict=True)]
-    num = float(np.sqrt(sum(float(np.sum(d * d)) for d in diffs)))
-    den = float(np.sqrt(sum(float(np.sum(a * a)) for a in ev.fx)))
+    diff = np.abs(fgx - gfx)
+    num = float(np.sqrt(np.dot(diff, diff)))
+    den = float(np.sqrt(np.dot(fx, fx)))
     error = num / den if den > 0 else num
-    scale = max((float(np.max(np.abs(a))) for a in ev.gfx if a.size), default=0.0)
-    mismatched = sum(int(np.count_nonzero(d > tolerance * scale)) for d in diffs)
-    peak = [float(d.max()) if d.size else 0.0 for d in diffs]
-    out_idx = int(np.argmax(peak))
-    d = diffs[out_idx]
-    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(d)), d.shape)) if d.size else ()
-    return CaseResult(label, error, peak[out_idx], (out_idx, where), mismatched, total, True)
+    if not total:
+        return CaseResult(label, error, 0.0, (0, ()), 0, 0, True)
+    scale = float(np.abs(gfx).max())
+    mismatched = int(np.count_nonzero(diff > tolerance * scale))
+    flat = int(np.argmax(diff))
+    out_idx = 0
+    while flat >= ev.fx[out_idx].size:  # map the flat index back to (output, element)
+        flat -= ev.fx[out_idx].size
+        out_idx += 1
+    shape = ev.fx[out_idx].shape
+    where = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+    return CaseResult(label, error, float(diff.max()), (out_idx, where), mismatched, total, True)
 
 
 def _cases_of(
