@@ -39,11 +39,32 @@ def torch_attention() -> object | None:
     return Attention()
 
 
+def torch_mha() -> object | None:
+    """``nn.MultiheadAttention`` (2 heads, batch-first) as self-attention: the stock layer."""
+    try:
+        import torch
+    except ImportError:
+        return None
+
+    class SelfAttention(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.mha = torch.nn.MultiheadAttention(16, 2, batch_first=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.mha(x, x, x, need_weights=False)[0]
+
+    return SelfAttention()
+
+
 def timed(model: object, batch: bool, trials: int, repeats: int) -> float:
+    # learned projections are not O(d)-equivariant: the stock layer is checked for S(n) only
+    groups = ["S(n)"] if "MultiheadAttention" in repr(model) else ["O(d)", "S(n)"]
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        check_equivariance(model, "b n d", "b n d", ["O(d)", "S(n)"],  # type: ignore[arg-type]
+        check_equivariance(model, "b n d", "b n d", groups,  # type: ignore[arg-type]
                            {"b": 1, "n": 8, "d": 16}, trials=trials, seed=0, batch=batch)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -56,7 +77,11 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{args.trials} trials, O(d) × S(n) (3 group sets), n=8, d=16, median of "
           f"{args.repeats}")
-    models = [("numpy function", attention), ("torch nn.Module", torch_attention())]
+    models = [
+        ("numpy function", attention),
+        ("torch nn.Module (softmax(x xᵀ) x)", torch_attention()),
+        ("torch nn.MultiheadAttention (S(n) only)", torch_mha()),
+    ]
     for label, model in models:
         if model is None:
             print(f"{label}: skipped (torch is not installed)")

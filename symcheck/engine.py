@@ -4,8 +4,10 @@ Measuring and judging are separate (as in e3nn): :func:`measure_equivariance` re
 only; :func:`judge` compares them with a tolerance; :func:`check_equivariance` does both and is
 what the CLI calls, so the Python API and the CLI report the same numbers for the same seed.
 
-Every case draws its inputs and group element from its own generator, seeded by
-``(seed, group set, case)``: any single case replays exactly with ``case=...``.
+The Haar cases of a group set are drawn together from one generator seeded by
+``(seed, group set, "haar")`` (the probes and identity cases from their own), and go through
+the engine as stacked arrays; any single case replays exactly from the seed and the number of
+trials with ``case=...``.
 
 >>> import numpy as np
 >>> r = check_equivariance(lambda x: np.tanh(x), ["n d"], "n d", ["S(n)"], {"n": 5, "d": 3})
@@ -25,11 +27,14 @@ import numpy as np
 
 from symcheck.errors import ModelError, SpecError
 from symcheck.groups import (
+    ElementBatch,
     Group,
     GroupElement,
+    concat_batches,
     parse_group,
     parse_group_name,
     product_factors,
+    stack_elements,
 )
 from symcheck.signature import Signature, signature_of
 from symcheck.specs import AxisSpec
@@ -345,11 +350,19 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
 
 def draw_inputs(problem: Problem, rng: np.random.Generator) -> list[Array]:
     """Standard-normal inputs of the declared shapes, except those fixed by ``problem.data``."""
+    return [a[0] for a in draw_inputs_many(problem, rng, 1)]
+
+
+def draw_inputs_many(problem: Problem, rng: np.random.Generator, count: int) -> list[Array]:
+    """``count`` cases of inputs, stacked on a leading axis (fixed inputs are repeated)."""
     fixed = problem.data or (None,) * len(problem.inputs)
-    return [
-        rng.standard_normal(spec.shape(problem.sizes)) if given is None else given
-        for spec, given in zip(problem.inputs, fixed, strict=True)
-    ]
+    out = []
+    for spec, given in zip(problem.inputs, fixed, strict=True):
+        if given is None:
+            out.append(rng.standard_normal((count, *spec.shape(problem.sizes))))
+        else:
+            out.append(np.broadcast_to(given, (count, *given.shape)))
+    return out
 
 
 Elements = list[tuple[Group, GroupElement]]
@@ -367,104 +380,191 @@ class Evaluation:
     gfx: list[Array]
 
 
-def _transform(problem: Problem, draw: Draw) -> list[Array]:
-    x, elements = draw
-    return [act(spec, a, elements) for spec, a in zip(problem.inputs, x, strict=True)]
+@dataclass
+class CaseBatch:
+    """Several cases of one group set: their names, stacked inputs and one element each."""
+
+    labels: list[str]
+    x: list[Array]  # each input with a leading case axis
+    elements: list[tuple[Group, ElementBatch]]
+
+    def take(self, indices: Sequence[int]) -> CaseBatch:
+        idx = list(indices)
+        return CaseBatch([self.labels[i] for i in idx], [a[idx] for a in self.x],
+                         [(g, b.take(idx)) for g, b in self.elements])
+
+    @classmethod
+    def concat(cls, parts: Sequence[CaseBatch]) -> CaseBatch:
+        return cls(
+            [lab for p in parts for lab in p.labels],
+            [np.concatenate(arrays) for arrays in zip(*(p.x for p in parts), strict=True)],
+            [(parts[0].elements[i][0], concat_batches([p.elements[i][1] for p in parts]))
+             for i in range(len(parts[0].elements))],
+        )
+
+    @classmethod
+    def of(cls, labels: Sequence[str], draws: Sequence[Draw]) -> CaseBatch:
+        """Single cases (inputs and elements) stacked into a batch."""
+        x = [np.stack(arrays) for arrays in zip(*(d[0] for d in draws), strict=True)]
+        groups = [g for g, _ in draws[0][1]]
+        elements = [(g, stack_elements([d[1][i][1] for d in draws]))
+                    for i, g in enumerate(groups)]
+        return cls(list(labels), x, elements)
 
 
-def _finish(problem: Problem, draw: Draw, fx: tuple[Array, ...], fgx: tuple[Array, ...]
-            ) -> Evaluation:
-    gfx = [act(spec, a, draw[1]) for spec, a in zip(problem.outputs, fx, strict=True)]
-    return Evaluation(draw[0], draw[1], fx, fgx, gfx)
+@dataclass
+class BatchEvaluation:
+    """A :class:`CaseBatch` run through the model: ``f(x)``, ``f(g·x)``, ``g·f(x)`` stacked."""
+
+    cases: CaseBatch
+    fx: list[Array]
+    fgx: list[Array]
+    gfx: list[Array]
+
+    def case(self, t: int) -> Evaluation:
+        return Evaluation(
+            [np.array(a[t]) for a in self.cases.x],
+            [(g, b.item(t)) for g, b in self.cases.elements],
+            tuple(a[t] for a in self.fx), tuple(a[t] for a in self.fgx),
+            [a[t] for a in self.gfx],
+        )
+
+
+def act_many(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, ElementBatch]]) -> Array:
+    """Case ``t``'s elements on ``x[t]``, along every axis whose label their group acts on."""
+    for axis, label in enumerate(spec.labels):
+        for group, batch in elements:
+            if group.label == label:
+                x = batch.act(x, axis + 1)
+    return x
+
+
+def _run(problem: Problem, x: Sequence[Array], batch: bool) -> list[Array]:
+    """The model on every case of ``x`` (leading case axis): one call through the batch axis,
+    or one call per case."""
+    count = x[0].shape[0]
+    if batch and problem.batch_label is not None and count > 1:
+        flat = [a.reshape(count * a.shape[1], *a.shape[2:]) for a in x]
+        out = call_model(problem, flat, batch=count)
+        return [a.reshape(count, a.shape[0] // count, *a.shape[1:]) for a in out]
+    per_case = [call_model(problem, [a[t] for a in x]) for t in range(count)]
+    return [np.stack(parts) for parts in zip(*per_case, strict=True)]
+
+
+def evaluate_batch(problem: Problem, cases: CaseBatch, batch: bool = True,
+                   fx: list[Array] | None = None) -> BatchEvaluation:
+    """Run the model on every case and its transform (``fx`` reuses known ``f(x)``).
+
+    With a batch axis (the leading axis of every spec, acted on by no group) and ``batch``,
+    all cases go through the model in two calls, stacked along that axis; otherwise two calls
+    per case. The numbers are the same either way (up to the model's own batch round-off).
+    """
+    gx = [act_many(spec, a, cases.elements) for spec, a in zip(problem.inputs, cases.x,
+                                                                  strict=True)]
+    fx = fx if fx is not None else _run(problem, cases.x, batch)
+    fgx = _run(problem, gx, batch)
+    gfx = [act_many(spec, a, cases.elements) for spec, a in zip(problem.outputs, fx,
+                                                                   strict=True)]
+    return BatchEvaluation(cases, fx, fgx, gfx)
 
 
 def evaluate(problem: Problem, draws: Sequence[Draw], batch: bool = True) -> list[Evaluation]:
-    """Run the model on every draw and its transform.
-
-    With a batch axis (the leading axis of every spec, acted on by no group) and ``batch``,
-    all draws go through the model in two calls, stacked along that axis; otherwise two calls
-    per draw. The numbers are the same either way (up to the model's own batch round-off).
-    """
+    """Run the model on single cases (inputs and elements) and their transforms."""
     if not draws:
         return []
-    if not (batch and problem.batch_label is not None and len(draws) > 1):
-        return [
-            _finish(problem, d, call_model(problem, d[0]),
-                    call_model(problem, _transform(problem, d)))
-            for d in draws
-        ]
-    k = len(draws)
-    stacked_x = [np.concatenate(parts) for parts in zip(*(d[0] for d in draws), strict=True)]
-    moved = [_transform(problem, d) for d in draws]
-    stacked_gx = [np.concatenate(parts) for parts in zip(*moved, strict=True)]
-    fx_all = call_model(problem, stacked_x, batch=k)
-    fgx_all = call_model(problem, stacked_gx, batch=k)
-    fx_parts = [np.split(a, k) for a in fx_all]
-    fgx_parts = [np.split(a, k) for a in fgx_all]
-    return [
-        _finish(problem, d, tuple(p[i] for p in fx_parts), tuple(p[i] for p in fgx_parts))
-        for i, d in enumerate(draws)
-    ]
+    ev = evaluate_batch(problem, CaseBatch.of([""] * len(draws), draws), batch)
+    return [ev.case(t) for t in range(len(draws))]
+
+
+def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
+    """Per case, the relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` and where the largest
+    elementwise difference sits, computed for all cases in a few vectorised passes."""
+    count = len(ev.cases.labels)
+    sizes = [int(np.prod(a.shape[1:], dtype=np.int64)) for a in ev.fx]
+    fx = np.concatenate([a.reshape(count, -1) for a in ev.fx], axis=1)
+    fgx = np.concatenate([a.reshape(count, -1) for a in ev.fgx], axis=1)
+    gfx = np.concatenate([a.reshape(count, -1) for a in ev.gfx], axis=1)
+    total = fx.shape[1]
+    finite = np.isfinite(fx).all(axis=1) & np.isfinite(fgx).all(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(fgx - gfx)
+        num = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        den = np.sqrt(np.einsum("ij,ij->i", fx, fx))
+        scale = np.abs(gfx).max(axis=1) if total else np.zeros(count)
+        mismatched = np.count_nonzero(diff > tolerance * scale[:, None], axis=1)
+    if not total:
+        return [CaseResult(label, float(num[t]), 0.0, (0, ()), 0, 0, bool(finite[t]))
+                for t, label in enumerate(ev.cases.labels)]
+    flat = np.argmax(np.nan_to_num(diff, nan=0.0), axis=1)
+    peak = diff[np.arange(count), flat]
+    starts = np.cumsum([0, *sizes])
+    outputs = np.searchsorted(starts, flat, side="right") - 1  # flat index -> output
+    with np.errstate(invalid="ignore", divide="ignore"):
+        errors = np.where(den > 0, num / np.where(den > 0, den, 1.0), num)
+    results = []
+    for t, label in enumerate(ev.cases.labels):
+        if not finite[t]:
+            results.append(CaseResult(label, float("nan"), float("nan"), (0, ()), total, total,
+                                      False))
+            continue
+        o = int(outputs[t])
+        shape = ev.fx[o].shape[1:]
+        index = np.unravel_index(int(flat[t] - starts[o]), shape) if shape else ()
+        results.append(CaseResult(label, float(errors[t]), float(peak[t]),
+                                  (o, tuple(int(i) for i in index)), int(mismatched[t]), total,
+                                  True))
+    return results
 
 
 def compare(label: str, ev: Evaluation, tolerance: float) -> CaseResult:
-    """The relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` of one evaluated case, and where the
-    largest elementwise difference sits."""
-    # One flat pass over all outputs: this runs once per case and dominates small checks.
-    fx = np.concatenate([a.ravel() for a in ev.fx]) if len(ev.fx) > 1 else ev.fx[0].ravel()
-    fgx = np.concatenate([a.ravel() for a in ev.fgx]) if len(ev.fgx) > 1 else ev.fgx[0].ravel()
-    gfx = np.concatenate([a.ravel() for a in ev.gfx]) if len(ev.gfx) > 1 else ev.gfx[0].ravel()
-    total = fx.size
-    if not (np.isfinite(fx).all() and np.isfinite(fgx).all()):
-        return CaseResult(label, float("nan"), float("nan"), (0, ()), total, total, False)
-    diff = np.abs(fgx - gfx)
-    num = float(np.sqrt(np.dot(diff, diff)))
-    den = float(np.sqrt(np.dot(fx, fx)))
-    error = num / den if den > 0 else num
-    if not total:
-        return CaseResult(label, error, 0.0, (0, ()), 0, 0, True)
-    scale = float(np.abs(gfx).max())
-    mismatched = int(np.count_nonzero(diff > tolerance * scale))
-    flat = int(np.argmax(diff))
-    out_idx = 0
-    while flat >= ev.fx[out_idx].size:  # map the flat index back to (output, element)
-        flat -= ev.fx[out_idx].size
-        out_idx += 1
-    shape = ev.fx[out_idx].shape
-    where = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
-    return CaseResult(label, error, float(diff.max()), (out_idx, where), mismatched, total, True)
+    """:func:`compare_batch` for one evaluated case."""
+    cases = CaseBatch([label], [np.asarray(a)[None] for a in ev.x],
+                      [(g, stack_elements([e])) for g, e in ev.elements])
+    stacked = BatchEvaluation(cases, [a[None] for a in ev.fx], [a[None] for a in ev.fgx],
+                              [a[None] for a in ev.gfx])
+    return compare_batch(stacked, tolerance)[0]
 
 
-def _cases_of(
-    problem: Problem, groups: tuple[Group, ...], seed: int, trials: int
-) -> list[tuple[str, Callable[[], Draw]]]:
-    """Every case of one group set, as ``(label, draw)`` with ``draw`` replaying it exactly."""
+def _probe_name(groups: tuple[Group, ...], group: Group, name: str) -> str:
+    return f"probe:{name}" if len(groups) == 1 else f"probe:{group.name}:{name}"
+
+
+def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials: int
+                 ) -> CaseBatch:
+    """Every case of one group set: the Haar draws, the probes and the identity cases.
+
+    Each kind draws from its own generator seeded by ``(seed, set, kind)``: the Haar cases'
+    inputs for all trials, then their elements, each in one vectorised call. A case replays
+    exactly from the seed and the number of trials.
+    """
     label = set_name(groups)
-
-    def drawer(kind: str, t: int, fixed: dict[int, GroupElement] | None = None
-               ) -> Callable[[], Draw]:
-        def draw() -> Draw:
-            rng = case_rng(seed, label, kind, t)
-            x = draw_inputs(problem, rng)
-            elements: Elements = []
-            for i, g in enumerate(groups):
-                if fixed is not None and i in fixed:
-                    elements.append((g, fixed[i]))
-                else:
-                    elements.append((g, g.identity() if kind == "identity" else g.sample(rng)))
-            return x, elements
-        return draw
-
-    cases = [(f"haar:{t}", drawer("haar", t)) for t in range(trials)]
-    probe_rng = case_rng(seed, label, "probe", 0)
-    k = 0
-    for i, g in enumerate(groups):
-        for probe_name, element in g.probes(probe_rng):
-            k += 1
-            name = f"probe:{probe_name}" if len(groups) == 1 else f"probe:{g.name}:{probe_name}"
-            cases.append((name, drawer("probe", k, {i: element})))
-    cases += [(f"identity:{t}", drawer("identity", t)) for t in range(NOISE_REPEATS)]
-    return cases
+    rng = case_rng(seed, label, "haar", 0)
+    haar = CaseBatch(
+        [f"haar:{t}" for t in range(trials)], draw_inputs_many(problem, rng, trials),
+        [(g, g.sample_many(rng, trials)) for g in groups],
+    )
+    parts = [haar]
+    rng = case_rng(seed, label, "probe", 0)
+    probes = [(i, _probe_name(groups, g, name), element)
+              for i, g in enumerate(groups) for name, element in g.probes(rng)]
+    if probes:
+        k = len(probes)
+        x = draw_inputs_many(problem, rng, k)
+        elements = []
+        for i, g in enumerate(groups):
+            random = g.sample_many(rng, k)
+            elements.append((g, stack_elements([
+                element if j == i else random.item(t)
+                for t, (j, _, element) in enumerate(probes)
+            ])))
+        parts.append(CaseBatch([name for _, name, _ in probes], x, elements))
+    rng = case_rng(seed, label, "identity", 0)
+    parts.append(CaseBatch(
+        [f"identity:{t}" for t in range(NOISE_REPEATS)],
+        draw_inputs_many(problem, rng, NOISE_REPEATS),
+        [(g, stack_elements([g.identity()] * NOISE_REPEATS)) for g in groups],
+    ))
+    return CaseBatch.concat(parts)
 
 
 def search_worst(
@@ -479,6 +579,8 @@ def search_worst(
     """
     best_ev = start
     best = compare("search", start, tolerance)
+    fx = [np.asarray(a)[None] for a in start.fx]
+    x = [np.asarray(a)[None] for a in start.x]
     scale = 0.3
     for _ in range(steps):
         if not best.finite:
@@ -487,11 +589,11 @@ def search_worst(
         moved = list(best_ev.elements)
         group, element = moved[i]
         moved[i] = (group, group.neighbour(element, rng, scale))
-        draw: Draw = (best_ev.x, moved)
-        ev = _finish(problem, draw, best_ev.fx, call_model(problem, _transform(problem, draw)))
-        candidate = compare("search", ev, tolerance)
+        cases = CaseBatch(["search"], x, [(g, stack_elements([e])) for g, e in moved])
+        ev = evaluate_batch(problem, cases, batch=False, fx=fx)
+        (candidate,) = compare_batch(ev, tolerance)
         if not candidate.finite or candidate.error > best.error:
-            best, best_ev = candidate, ev
+            best, best_ev = candidate, ev.case(0)
             scale = min(scale * 1.5, np.pi)
         else:
             scale = max(scale * 0.85, 1e-3)
@@ -531,36 +633,37 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
         if wanted_set is not None and label != wanted_set:
             continue
         start = time.perf_counter()
-        cases = _cases_of(problem, groups, opts.seed, opts.trials)
+        cases = case_batches(problem, groups, opts.seed, opts.trials)
         searching = opts.search > 0 and wanted_case in (None, "search")
         if wanted_case is not None and wanted_case != "search":
-            cases = [(n, d) for n, d in cases if n == wanted_case]
-            if not cases:
+            chosen = [t for t, n in enumerate(cases.labels)
+                      if n == wanted_case or n.startswith("identity:")]
+            if len(chosen) == NOISE_REPEATS:
                 raise SpecError(f"--case: {opts.case!r}: no case {wanted_case!r} in {label}")
-        evaluations = evaluate(problem, [draw() for _, draw in cases], opts.batch)
+            cases = cases.take(chosen)
+        evaluation = evaluate_batch(problem, cases, opts.batch)
         results = []
-        ranked: list[tuple[float, Evaluation]] = []
+        ranked: list[tuple[float, int]] = []
         noise = 0.0
-        for (name, _), ev in zip(cases, evaluations, strict=True):
-            r = compare(name, ev, opts.tolerance)
-            if name.startswith("identity:"):
+        for t, r in enumerate(compare_batch(evaluation, opts.tolerance)):
+            if r.case.startswith("identity:"):
                 noise = max(noise, r.error) if r.finite else float("nan")
                 continue
             results.append(r)
-            ranked.append((_order(r.error), ev))
+            ranked.append((_order(r.error), t))
         ranked.sort(key=lambda item: item[0], reverse=True)
-        worst = ranked[0] if ranked else None
-        if searching and ranked:
+        worst = (ranked[0][0], evaluation.case(ranked[0][1])) if ranked else None
+        if searching and worst is not None:
             # Several starts: the worst case can be a trap (its error owed to x, not to g).
             rng = case_rng(opts.seed, label, "search", 0)
-            starts = ranked[:SEARCH_STARTS]
+            starts = [evaluation.case(t) for _, t in ranked[:SEARCH_STARTS]]
             found, ev = max(
-                (search_worst(problem, start, rng, opts.search // len(starts), opts.tolerance)
-                 for _, start in starts),
+                (search_worst(problem, s, rng, opts.search // len(starts), opts.tolerance)
+                 for s in starts),
                 key=lambda pair: _order(pair[0].error),
             )
             results = [found] if wanted_case == "search" else [*results, found]
-            if _order(found.error) >= ranked[0][0]:
+            if _order(found.error) >= worst[0]:
                 worst = (_order(found.error), ev)
         m = GroupMeasurement(label, tuple(g.name for g in groups), results, noise,
                              time.perf_counter() - start)

@@ -102,6 +102,94 @@ class PermutationElement(GroupElement):
         return self.perm
 
 
+class ElementBatch(ABC):
+    """One group element per case, acting case by case on arrays whose axis 0 runs over cases.
+
+    The engine draws and applies all the cases of a check at once through these, so the
+    per-case cost is a slice of a few vectorised calls rather than a Python loop.
+    """
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def act(self, x: Array, axis: int) -> Array:
+        """Case ``t``'s element on ``x[t]`` along ``axis`` of ``x`` (``axis`` ≥ 1)."""
+
+    @abstractmethod
+    def item(self, t: int) -> GroupElement:
+        """The element of case ``t``."""
+
+    @abstractmethod
+    def take(self, indices: Sequence[int]) -> ElementBatch:
+        """The batch of the given cases, in that order."""
+
+
+class MatrixBatch(ElementBatch):
+    """Orthogonal matrices ``q[t]`` (shape ``(T, d, d)``)."""
+
+    def __init__(self, q: Array) -> None:
+        self.q = np.asarray(q, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return int(self.q.shape[0])
+
+    def act(self, x: Array, axis: int) -> Array:
+        moved = np.moveaxis(x, axis, -1)
+        shape = moved.shape
+        flat = moved.reshape(shape[0], -1, shape[-1])
+        out = (flat @ self.q.transpose(0, 2, 1)).reshape(shape)  # x Qᵀ, case by case
+        return np.moveaxis(out, -1, axis)
+
+    def item(self, t: int) -> GroupElement:
+        return MatrixElement(self.q[t])
+
+    def take(self, indices: Sequence[int]) -> ElementBatch:
+        return MatrixBatch(self.q[list(indices)])
+
+
+class PermutationBatch(ElementBatch):
+    """Permutations ``perm[t]`` (shape ``(T, n)``): ``(g·x)[t, i] = x[t, perm[t, i]]``."""
+
+    def __init__(self, perm: Array) -> None:
+        self.perm = np.asarray(perm, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self.perm.shape[0])
+
+    def act(self, x: Array, axis: int) -> Array:
+        shape = [1] * x.ndim
+        shape[0], shape[axis] = self.perm.shape
+        return np.take_along_axis(x, self.perm.reshape(shape), axis=axis)
+
+    def item(self, t: int) -> GroupElement:
+        return PermutationElement(self.perm[t])
+
+    def take(self, indices: Sequence[int]) -> ElementBatch:
+        return PermutationBatch(self.perm[list(indices)])
+
+
+def stack_elements(elements: Sequence[GroupElement]) -> ElementBatch:
+    """Elements of one group, one per case, as a batch."""
+    if all(isinstance(e, PermutationElement) for e in elements):
+        return PermutationBatch(np.stack([e.to_array() for e in elements]))
+    return MatrixBatch(np.stack([e.matrix() for e in elements]))
+
+
+def concat_batches(batches: Sequence[ElementBatch]) -> ElementBatch:
+    """Several batches of one group, one after the other."""
+    perms = [b.perm for b in batches if isinstance(b, PermutationBatch)]
+    if len(perms) == len(batches):
+        return PermutationBatch(np.concatenate(perms))
+    return MatrixBatch(np.concatenate([_dense(b) for b in batches]))
+
+
+def _dense(batch: ElementBatch) -> Array:
+    if isinstance(batch, MatrixBatch):
+        return batch.q
+    return np.stack([batch.item(t).matrix() for t in range(len(batch))])
+
+
 class Group(ABC):
     """A group acting on the axes labelled :attr:`label`, of size :attr:`size`."""
 
@@ -125,6 +213,10 @@ class Group(ABC):
     @abstractmethod
     def sample(self, rng: np.random.Generator) -> GroupElement:
         """A Haar-random (uniform) element."""
+
+    @abstractmethod
+    def sample_many(self, rng: np.random.Generator, count: int) -> ElementBatch:
+        """``count`` independent Haar-random elements, drawn in one go."""
 
     @abstractmethod
     def probes(self, rng: np.random.Generator) -> list[tuple[str, GroupElement]]:
@@ -180,6 +272,12 @@ def haar_orthogonal(rng: np.random.Generator, n: int) -> Array:
     return q * np.sign(np.diag(qr))
 
 
+def haar_orthogonal_many(rng: np.random.Generator, count: int, n: int) -> Array:
+    """``count`` independent Haar matrices at once (stacked QR, the same sign fix)."""
+    q, r = np.linalg.qr(rng.standard_normal((count, n, n)))
+    return q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :]
+
+
 def plane_rotation(n: int, i: int, j: int, angle: float) -> Array:
     """Rotation by ``angle`` in the coordinate plane ``(i, j)``."""
     m = np.eye(n)
@@ -208,6 +306,9 @@ class Orthogonal(Group):
 
     def sample(self, rng: np.random.Generator) -> GroupElement:
         return MatrixElement(haar_orthogonal(rng, self.size))
+
+    def sample_many(self, rng: np.random.Generator, count: int) -> ElementBatch:
+        return MatrixBatch(haar_orthogonal_many(rng, count, self.size))
 
     def probes(self, rng: np.random.Generator) -> list[tuple[str, GroupElement]]:
         n = self.size
@@ -264,6 +365,12 @@ class SpecialOrthogonal(Orthogonal):
             q[:, 0] = -q[:, 0]  # Haar on O(d) times a fixed reflection class stays Haar on SO(d)
         return MatrixElement(q)
 
+    def sample_many(self, rng: np.random.Generator, count: int) -> ElementBatch:
+        q = haar_orthogonal_many(rng, count, self.size)
+        flip = np.linalg.det(q) < 0
+        q[flip, :, 0] = -q[flip, :, 0]
+        return MatrixBatch(q)
+
     def probes(self, rng: np.random.Generator) -> list[tuple[str, GroupElement]]:
         n = self.size
         if n < 2:
@@ -288,6 +395,10 @@ class Symmetric(Group):
 
     def sample(self, rng: np.random.Generator) -> GroupElement:
         return PermutationElement(rng.permutation(self.size))
+
+    def sample_many(self, rng: np.random.Generator, count: int) -> ElementBatch:
+        rows = np.broadcast_to(np.arange(self.size), (count, self.size))
+        return PermutationBatch(rng.permuted(rows, axis=1))
 
     def probes(self, rng: np.random.Generator) -> list[tuple[str, GroupElement]]:
         n = self.size
@@ -332,6 +443,10 @@ class Cyclic(Symmetric):
 
     def sample(self, rng: np.random.Generator) -> GroupElement:
         return PermutationElement(np.roll(np.arange(self.size), int(rng.integers(self.size))))
+
+    def sample_many(self, rng: np.random.Generator, count: int) -> ElementBatch:
+        shifts = rng.integers(self.size, size=count)
+        return PermutationBatch((np.arange(self.size)[None, :] - shifts[:, None]) % self.size)
 
     def probes(self, rng: np.random.Generator) -> list[tuple[str, GroupElement]]:
         n = self.size
