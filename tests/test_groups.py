@@ -153,3 +153,35 @@ def test_product_absorbs_subgroups_on_the_same_label() -> None:
     assert names("O(d)", "S(n)", "C(n)") == ["O(d)", "S(n)"]
     assert names("C(n)", "S(m)") == ["C(n)", "S(m)"]  # different labels: a real product
     assert names("SO(d)", "C(n)") == ["SO(d)", "C(n)"]
+
+
+def test_batched_draws_are_members_and_act_like_their_items(group: Group) -> None:
+    rng = np.random.default_rng(9)
+    batch = group.sample_many(rng, 12)
+    assert len(batch) == 12
+    x = rng.standard_normal((12, 3, group.size, group.size))
+    for axis in (2, 3):
+        moved = batch.act(x, axis)
+        for t in range(12):
+            element = batch.item(t)
+            assert group.contains(element)
+            np.testing.assert_allclose(moved[t], element.act(x[t], axis - 1), atol=1e-12)
+    picked = batch.take([3, 0])
+    np.testing.assert_array_equal(picked.item(0).matrix(), batch.item(3).matrix())
+
+
+def test_batched_haar_statistics() -> None:
+    rng = np.random.default_rng(10)
+    o = parse_group("O(d)", SIZES).sample_many(rng, 4000)
+    dets = np.linalg.det(np.stack([o.item(t).matrix() for t in range(4000)]))
+    assert 1800 < int(np.sum(dets < 0)) < 2200  # both components, p = 1/2 (sd ≈ 32)
+    so = parse_group("SO(d)", SIZES).sample_many(rng, 500)
+    np.testing.assert_allclose(
+        np.linalg.det(np.stack([so.item(t).matrix() for t in range(500)])), 1.0, atol=1e-10
+    )
+    s = parse_group("S(n)", {"n": 3}).sample_many(rng, 6000)
+    counts: dict[tuple[int, ...], int] = {}
+    for t in range(6000):
+        key = tuple(s.item(t).to_array().tolist())
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 6 and all(abs(c - 1000) < 5 * np.sqrt(1000) for c in counts.values())
