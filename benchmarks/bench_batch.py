@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from symcheck.engine import check_equivariance
+from symcheck.api import check_equivariance
 
 
 def attention(x: np.ndarray) -> np.ndarray:

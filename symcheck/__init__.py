@@ -20,14 +20,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "equivariant": "symcheck.signature",
-    "Signature": "symcheck.signature",
-    "check_equivariance": "symcheck.engine",
-    "EquivarianceResult": "symcheck.engine",
-    "assert_equivariant": "symcheck.testing",
-    "EquivarianceError": "symcheck.testing",
-    "SymcheckError": "symcheck.errors",
-    "check_form": "symcheck.form",
+    "equivariant": "symcheck.core.signature",
+    "Signature": "symcheck.core.signature",
+    "check_equivariance": "symcheck.api",
+    "EquivarianceResult": "symcheck.engine.equivariance",
+    "assert_equivariant": "symcheck.api",
+    "EquivarianceError": "symcheck.api",
+    "SymcheckError": "symcheck.core.errors",
+    "check_form": "symcheck.api",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from symcheck.engine import EquivarianceResult
+    from symcheck.engine.equivariance import EquivarianceResult
 
 
 def _whole_number(least: int) -> Callable[[str], int]:
@@ -81,7 +81,7 @@ def symcheck_equivariance(request: pytest.FixtureRequest) -> Callable[..., Equiv
 
     def check(fn: Callable[..., Any], *args: Any, **options: Any) -> EquivarianceResult:
         __tracebackhide__ = True
-        from symcheck.testing import assert_equivariant
+        from symcheck.api import assert_equivariant
 
         if seed is not None:
             options.setdefault("seed", seed)

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from symcheck.api import check_equivariance
 from symcheck.backends import adapt
-from symcheck.engine import check_equivariance
-from symcheck.errors import MissingExtraError
-from symcheck.models import load_python
+from symcheck.core.errors import MissingExtraError
+from symcheck.sources.python import load_python
 from tests.conftest import ROOT, SAMPLES, CliResult
 
 Cli = Callable[..., CliResult]
@@ -41,7 +41,8 @@ def write(tmp_path: Path, name: str, source: str) -> Path:
 
 
 def test_core_imports_no_framework() -> None:
-    code = ("import sys, symcheck.cli, symcheck.engine, symcheck.weights, symcheck.backends; "
+    code = ("import sys, symcheck.cli, symcheck.engine, symcheck.sources.weights, "
+            "symcheck.backends; "
             "print([m for m in ('torch', 'jax', 'safetensors') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True, timeout=120)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from symcheck.checks import CheckOutcome
-from symcheck.config import ConfigError, load_config
+from symcheck.app.checks import CheckOutcome
+from symcheck.app.config import ConfigError, load_config
 from symcheck.report.check import github_annotations
 from symcheck.report.junit import to_junit
 from tests.conftest import SAMPLES, CliResult
@@ -244,9 +244,9 @@ def test_matrix_checks(cli: Cli, project: Callable[[str], Path], tmp_path: Path)
 
 
 def test_config_choices_match_the_modules_they_configure() -> None:
-    from symcheck.config import OPTIONS
+    from symcheck.app.config import OPTIONS
+    from symcheck.sources.weights.check import COMPONENTS, MODES
     from symcheck.sparse import METHODS
-    from symcheck.weights.check import COMPONENTS, MODES
 
     def allowed(kind: str, key: str) -> set[str]:
         accepted = set()

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symcheck.engine import check_equivariance
-from symcheck.models import load_python
+from symcheck.api import check_equivariance
+from symcheck.sources.python import load_python
 from tests.conftest import ROOT, SAMPLES, CliResult
 
 Cli = Callable[..., CliResult]

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 import symcheck
-from symcheck.engine import check_equivariance
-from symcheck.errors import ModelError, SpecError
-from symcheck.models import load_python
-from symcheck.testing import EquivarianceError, assert_equivariant
+from symcheck.api import EquivarianceError, assert_equivariant, check_equivariance
+from symcheck.core.errors import ModelError, SpecError
+from symcheck.sources.python import load_python
 from tests.conftest import SAMPLES
 
 

@@ -14,10 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import symcheck.form
-from symcheck.errors import SpecError
-from symcheck.form import check_form, extract, hold_weights_fixed
-from symcheck.signature import Signature
+import symcheck.app.service
+import symcheck.engine.form
+from symcheck.api import check_form
+from symcheck.core.errors import SpecError
+from symcheck.core.signature import Signature
+from symcheck.engine.form import extract
+from symcheck.engine.form_judge import hold_weights_fixed
 from tests.conftest import SAMPLES, CliResult
 
 KERNELS = SAMPLES / "kernels"
@@ -54,7 +57,7 @@ def with_weight(x: np.ndarray, k: np.ndarray, w: np.ndarray = _W) -> np.ndarray:
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(symcheck.form).failed == 0
+    assert doctest.testmod(symcheck.engine.form).failed == 0
 
 
 def test_extract_recovers_known_coefficients_exactly() -> None:
@@ -228,12 +231,13 @@ def test_bad_weights_mode_and_rtol() -> None:
 
 
 def test_weight_modes_are_one_definition_shared_with_saved_weights() -> None:
-    import symcheck.signature
-    import symcheck.weights.check
+    import symcheck.core.signature
+    import symcheck.sources.weights.check
 
-    assert symcheck.form.WEIGHT_MODES is symcheck.signature.WEIGHT_MODES
-    assert symcheck.weights.check.MODES is symcheck.signature.WEIGHT_MODES
-    assert set(symcheck.signature.WEIGHT_MODE_NAMES) == set(symcheck.signature.WEIGHT_MODES)
+    modes = symcheck.core.signature.WEIGHT_MODES
+    assert symcheck.app.service.WEIGHT_MODES is modes
+    assert symcheck.sources.weights.check.MODES is modes
+    assert set(symcheck.core.signature.WEIGHT_MODE_NAMES) == set(modes)
     with pytest.raises(SpecError, match="not one of cotransform, fixed"):
         check_form(np.tanh, "n d", "n d", "O(d)", {"n": 2, "d": 4}, weights="frozen")
 
@@ -296,7 +300,7 @@ def test_cli_json_equals_api(cli: Callable[..., CliResult]) -> None:
     assert r.exit_code == 1, r.output
     payload = json.loads(r.stdout)
     assert "theorem" in r.stderr  # the table goes to stderr when JSON takes stdout
-    from symcheck.models import load_python
+    from symcheck.sources.python import load_python
 
     api = check_form(load_python(f"{KERNELS / 'controls.py'}:layernorm").obj, seed=2, trials=5)
     assert payload["verdict"] == api.verdict == "fails"

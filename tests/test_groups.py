@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symcheck.errors import SpecError
-from symcheck.groups import (
+from symcheck.core.errors import SpecError
+from symcheck.core.groups import (
     GROUPS,
     Group,
     GroupElement,

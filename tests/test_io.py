@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symcheck.errors import InputFileError
-from symcheck.io import atomic_write, read_npz
+from symcheck.core.errors import InputFileError
+from symcheck.core.files import atomic_write, read_npz
 from tests.conftest import SAMPLES, CliResult
 
 Cli = Callable[..., CliResult]
@@ -67,12 +67,12 @@ def test_every_npz_reader_refuses_a_plain_npy(cli: Cli, files: dict[str, Path],
 
 def test_an_internal_error_is_exit_2_and_one_line(cli: Cli,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import symcheck.engine
+    import symcheck.app.service
 
     def boom(*args: object, **kwargs: object) -> None:
         raise TypeError("unexpected")
 
-    monkeypatch.setattr(symcheck.engine, "run_problem", boom)
+    monkeypatch.setattr(symcheck.app.service, "run_problem", boom)
     r = cli("equivariance", SAMPLES / "attention.py")
     assert r.exit_code == 2
     assert r.stderr.strip() == (

@@ -82,7 +82,7 @@ def test_row(rows: dict[str, Any], target: str) -> None:
 
 def test_equivariant_samples_have_unique_coefficients() -> None:
     """d ≥ n + m (weights included) for every sample, so the span residual is meaningful."""
-    from symcheck.form import check_form
+    from symcheck.api import check_form
 
     for file, name, _ in MAKE_TABLE.SAMPLES:
         fn = MAKE_TABLE.load(file, name)
@@ -91,7 +91,7 @@ def test_equivariant_samples_have_unique_coefficients() -> None:
 
 
 def test_exponential_kernel_is_log_bilinear_and_the_others_are_not() -> None:
-    from symcheck.form import check_form
+    from symcheck.api import check_form
 
     def r2(file: str, name: str) -> float:
         value = check_form(MAKE_TABLE.load(file, name), trials=4).diagnostic(

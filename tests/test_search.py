@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import symcheck
-from symcheck.engine import check_equivariance
+from symcheck.api import check_equivariance
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]

@@ -234,7 +234,7 @@ def test_time_limit_result_is_inconclusive() -> None:
 
 
 def test_targets_name_the_option_they_come_from() -> None:
-    from symcheck.errors import SymcheckError
+    from symcheck.core.errors import SymcheckError
 
     assert Targets.from_options(5.0, 0.2, 0.3) == Targets(0.2, 0.3)
     with pytest.raises(SymcheckError, match=r"--precision: 1\.5"):

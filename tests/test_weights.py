@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from symcheck.weights import LAYOUTS, Settings, build_layer, check_layer, check_weights
-from symcheck.weights import reference as ref
-from symcheck.weights.files import load_weights
+from symcheck.sources.weights import LAYOUTS, Settings, build_layer, check_layer, check_weights
+from symcheck.sources.weights import reference as ref
+from symcheck.sources.weights.files import load_weights
 from tests.conftest import SAMPLES, CliResult
 
 Cli = Callable[..., CliResult]
@@ -550,8 +550,8 @@ def test_missing_torch_for_pt_names_the_extra(cli: Cli, monkeypatch: pytest.Monk
 # --- finding the layer ---------------------------------------------------------------------
 
 def test_find_layer_by_suffix_by_block_and_first_by_default() -> None:
-    from symcheck.errors import SpecError
-    from symcheck.weights import find_layer
+    from symcheck.core.errors import SpecError
+    from symcheck.sources.weights import find_layer
 
     rng = np.random.default_rng(9)
     sd = {f"bert.encoder.layer.{i}.{k}": v for i in (0, 1, 10) for k, v in bert_state(rng).items()}

@@ -69,7 +69,7 @@ class Row:
 
 
 def load(file: str, name: str) -> Callable[..., Any]:
-    from symcheck.models import load_python
+    from symcheck.sources.python import load_python
 
     fn: Callable[..., Any] = load_python(f"{HERE / file}:{name}").obj
     return fn
@@ -78,8 +78,9 @@ def load(file: str, name: str) -> Callable[..., Any]:
 def measure(file: str, name: str, what: str, trials: int | None = None) -> Row:
     """Run every check of one table row."""
     from symcheck import check_equivariance
-    from symcheck.form import array_defaults, check_form, embedding_label, hold_weights_fixed
-    from symcheck.signature import signature_of
+    from symcheck.api import check_form
+    from symcheck.core.signature import signature_of
+    from symcheck.engine.form_judge import array_defaults, embedding_label, hold_weights_fixed
 
     fn = load(file, name)
     sig = signature_of(fn)

@@ -64,7 +64,7 @@ def get_backend(name: str) -> Backend:
 def adapt(obj: Any, dtype: str = "float64", namespace: dict[str, Any] | None = None,
           backend: str | None = None) -> tuple[str, NumpyFn]:
     """Pick the backend for ``obj`` (or use ``backend``) and return ``(name, wrapped)``."""
-    from symcheck.tolerances import tolerance_for
+    from symcheck.core.tolerances import tolerance_for
 
     tolerance_for(dtype)  # validates the dtype name before any framework sees it
     if backend is not None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.backends import Backend, NumpyFn
-from symcheck.errors import SpecError
+from symcheck.core.errors import SpecError
 
 
 class NumpyBackend(Backend):

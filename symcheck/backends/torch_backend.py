@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.backends import Backend, NumpyFn, imports_framework
-from symcheck.errors import MissingExtraError, SpecError
+from symcheck.core.errors import MissingExtraError, SpecError
 
 
 def _torch(what: str) -> ModuleType:

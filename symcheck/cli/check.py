@@ -53,10 +53,10 @@ def check(
     def body() -> int:
         import sys
 
-        from symcheck.checks import run_checks
-        from symcheck.config import load_config
-        from symcheck.errors import InputFileError
-        from symcheck.io import write_json
+        from symcheck.app.checks import run_checks
+        from symcheck.app.config import load_config
+        from symcheck.core.errors import InputFileError
+        from symcheck.core.files import write_json
         from symcheck.report.check import counts, github_annotations, render_summary
         from symcheck.report.junit import write_junit
 

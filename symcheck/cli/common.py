@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import typer
 
-from symcheck.errors import SymcheckError
+from symcheck.core.errors import SymcheckError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 

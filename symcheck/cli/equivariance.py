@@ -12,9 +12,10 @@ from symcheck.cli import options as opt
 from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
 
 if TYPE_CHECKING:
-    from symcheck.engine import EquivarianceResult, GroupResult, Problem
-    from symcheck.signature import Signature
-    from symcheck.weights.check import WeightsResult
+    from symcheck.core.signature import Signature
+    from symcheck.engine.equivariance import EquivarianceResult, GroupResult
+    from symcheck.engine.problem import Problem
+    from symcheck.sources.weights.check import WeightsResult
 
 HELP = (
     "Check that f(g·x) = g·f(x) for the groups acting on a model's axes.\n\n"
@@ -71,7 +72,7 @@ def equivariance(
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
-        from symcheck.models import WEIGHT_LOADERS
+        from symcheck.sources.python import WEIGHT_LOADERS
 
         if Path(target).suffix.lower() in WEIGHT_LOADERS:
             return check_weights_file(
@@ -85,7 +86,7 @@ def equivariance(
         for name, value in (("--layer", layer), ("--heads", heads), ("--weights", weights),
                             ("--component", component)):
             if value is not None:
-                from symcheck.errors import SpecError
+                from symcheck.core.errors import SpecError
 
                 raise SpecError(f"{name}: applies to weights files only "
                                 f"({', '.join(sorted(WEIGHT_LOADERS))}), not to {target!r}")
@@ -106,13 +107,14 @@ def check_function(
     save_counterexample: str | None = None,
 ) -> int:
     """A function or module in a Python file."""
+    from symcheck.app.service import run_problem
     from symcheck.backends import BACKENDS, adapt
-    from symcheck.engine import resolve, run_problem
-    from symcheck.io import write_json
-    from symcheck.models import load_python
+    from symcheck.core.files import write_json
+    from symcheck.core.signature import Signature
+    from symcheck.core.specs import parse_sizes
+    from symcheck.engine.problem import resolve
     from symcheck.report.equivariance import render
-    from symcheck.signature import Signature
-    from symcheck.specs import parse_sizes
+    from symcheck.sources.python import load_python
 
     loaded = load_python(target)
     signature = (loaded.signature or Signature()).merged(
@@ -121,7 +123,7 @@ def check_function(
     )
     arrays = load_inputs(data, loaded.obj, len(signature.inputs)) if data else None
     if backend is not None and backend not in BACKENDS:
-        from symcheck.errors import SpecError
+        from symcheck.core.errors import SpecError
 
         raise SpecError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     _, fn = adapt(loaded.obj, dtype, loaded.namespace, backend)
@@ -157,7 +159,7 @@ def check_function(
 def write_counterexample(path: str, target: str, problem: Problem, result: EquivarianceResult,
                          failing: GroupResult) -> str | None:
     """Save the worst case of ``failing``; returns the path written."""
-    from symcheck.counterexample import save
+    from symcheck.app.counterexample import save
 
     m = failing.measurement
     if m.worst_evaluation is None:
@@ -176,8 +178,8 @@ def load_inputs(path: Path, obj: Any, count: int) -> list[Any]:
     """Arrays from an .npz: by the callable's parameter names if all are present, else in order."""
     import inspect
 
-    from symcheck.errors import InputFileError
-    from symcheck.io import read_npz
+    from symcheck.core.errors import InputFileError
+    from symcheck.core.files import read_npz
 
     arrays = read_npz(path, "--inputs")
     try:
@@ -228,11 +230,11 @@ def check_weights_file(
     not_for_weights: dict[str, Any],
 ) -> int:
     """Saved weights: the requested check with its co-transform breakdown."""
-    from symcheck.errors import SpecError
-    from symcheck.io import write_json
+    from symcheck.core.errors import SpecError
+    from symcheck.core.files import write_json
+    from symcheck.core.specs import parse_sizes
     from symcheck.report.weights import render
-    from symcheck.specs import parse_sizes
-    from symcheck.weights.check import DEFAULT_N, Settings, check_weights
+    from symcheck.sources.weights.check import DEFAULT_N, Settings, check_weights
 
     for name, value in not_for_weights.items():
         if value:

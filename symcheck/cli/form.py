@@ -64,14 +64,14 @@ def form(
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
+        from symcheck.app.service import prepare, run_form
         from symcheck.cli.equivariance import load_inputs
-        from symcheck.errors import InputFileError
-        from symcheck.form import prepare, run_form
-        from symcheck.io import write_json
-        from symcheck.models import load_python, split_target
+        from symcheck.core.errors import InputFileError
+        from symcheck.core.files import write_json
+        from symcheck.core.signature import Signature
+        from symcheck.core.specs import parse_sizes
         from symcheck.report.form import THEOREM, render
-        from symcheck.signature import Signature
-        from symcheck.specs import parse_sizes
+        from symcheck.sources.python import load_python, split_target
 
         path, _ = split_target(target)
         if path.suffix != ".py":

@@ -37,15 +37,15 @@ def replay(
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
+        from symcheck.app.counterexample import load
+        from symcheck.app.counterexample import replay as rerun
         from symcheck.backends import adapt
-        from symcheck.counterexample import load
-        from symcheck.counterexample import replay as rerun
-        from symcheck.engine import resolve
-        from symcheck.io import write_json
-        from symcheck.models import load_python
+        from symcheck.core.files import write_json
+        from symcheck.core.signature import Signature
+        from symcheck.core.tolerances import tolerance_for
+        from symcheck.engine.problem import resolve
         from symcheck.report.equivariance import render_replay
-        from symcheck.signature import Signature
-        from symcheck.tolerances import tolerance_for
+        from symcheck.sources.python import load_python
 
         ce = load(counterexample)
         meta = ce.meta

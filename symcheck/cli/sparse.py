@@ -34,7 +34,7 @@ def _check_outputs(save: str | None, json_path: str | None) -> None:
     import os
     from pathlib import Path
 
-    from symcheck.errors import SymcheckError
+    from symcheck.core.errors import SymcheckError
 
     if save is not None and not save.endswith(".npz"):
         raise SymcheckError(f"--save: {save!r} must end in .npz")
@@ -88,7 +88,7 @@ def sparse_approx(
     debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
 ) -> None:
     def body() -> int:
-        from symcheck.errors import SymcheckError
+        from symcheck.core.errors import SymcheckError
 
         # Options of the computation (precision, method, seeds, max d, time limit) are checked
         # by the API, before the matrix is read; here only what the CLI alone owns: its files.
@@ -113,7 +113,7 @@ def _verify(
     leak_precision: float | None,
     json_path: str | None,
 ) -> int:
-    from symcheck.io import write_json
+    from symcheck.core.files import write_json
     from symcheck.report.sparse import render_verify
     from symcheck.sparse import verify
 
@@ -145,8 +145,8 @@ def _approx(
 ) -> int:
     from pathlib import Path
 
-    from symcheck.errors import SymcheckError
-    from symcheck.io import write_json
+    from symcheck.core.errors import SymcheckError
+    from symcheck.core.files import write_json
     from symcheck.report.sparse import render_approx, search_progress
     from symcheck.sparse import approximate
     from symcheck.sparse.api import JL_MATERIALISE_BYTES

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from symcheck.report import fmt_float
 
 if TYPE_CHECKING:
-    from symcheck.checks import CheckOutcome
-    from symcheck.engine import EquivarianceResult
+    from symcheck.app.checks import CheckOutcome
+    from symcheck.engine.equivariance import EquivarianceResult
     from symcheck.sparse import SparseApproxResult
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta"}
@@ -161,7 +161,7 @@ def _escape_property(text: str) -> str:
 def github_annotations(outcomes: Sequence[CheckOutcome]) -> list[str]:
     """``::error`` workflow commands, one per failing or erroring check.
 
-    >>> from symcheck.checks import CheckOutcome
+    >>> from symcheck.app.checks import CheckOutcome
     >>> github_annotations([CheckOutcome("attn", "model", "fail", "50% off", file="m.py", line=3)])
     ['::error file=m.py,line=3,title=symcheck attn::50%25 off']
     """

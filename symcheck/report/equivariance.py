@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from symcheck.report import fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
-    from symcheck.engine import CaseResult, EquivarianceResult, GroupResult
+    from symcheck.engine.equivariance import EquivarianceResult, GroupResult
+    from symcheck.engine.evaluate import CaseResult
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold magenta"}
 

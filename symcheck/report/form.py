@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from symcheck.report import fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
-    from symcheck.form import Diagnostic, FormResult
+    from symcheck.engine.form_judge import Diagnostic, FormResult
 
 THEOREM = (
     "theorem (Ma & Ying 2022): if f(XQᵀ, KQᵀ) = f(X, K)Qᵀ for every orthogonal Q, then "

@@ -5,7 +5,7 @@ One ``<testsuite name="symcheck">`` with one ``<testcase>`` per check: a failing
 ``<error>``. ElementTree does the escaping; characters XML 1.0 cannot hold at all (control
 characters a model's error message may contain) are replaced first.
 
->>> from symcheck.checks import CheckOutcome
+>>> from symcheck.app.checks import CheckOutcome
 >>> xml = to_junit([CheckOutcome("attn", "model", "pass", "ok", seconds=0.5)])
 >>> xml.decode().splitlines()[1][:60]
 '<testsuites name="symcheck" tests="1" failures="0" errors="0'
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from symcheck.checks import CheckOutcome
+    from symcheck.app.checks import CheckOutcome
 
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -65,7 +65,7 @@ def write_junit(path: str, outcomes: Sequence[CheckOutcome]) -> None:
     """Write the JUnit XML to ``path`` atomically (``-`` for stdout)."""
     import sys
 
-    from symcheck.io import atomic_write
+    from symcheck.core.files import atomic_write
 
     data = to_junit(outcomes)
     if path == "-":

@@ -1,4 +1,4 @@
-"""Rich report of a :class:`~symcheck.weights.check.WeightsResult`.
+"""Rich report of a :class:`~symcheck.sources.weights.check.WeightsResult`.
 
 The requested check first (the exit code follows it), then the full breakdown — S(n), O(d)
 with co-transformed weights, O(d) with fixed weights, for each component and each part; "n/a"
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from symcheck.core.signature import WEIGHT_MODE_NAMES as _MODE
 from symcheck.report import fmt_float, make_console, table_box
 from symcheck.report.equivariance import describe_failure
-from symcheck.signature import WEIGHT_MODE_NAMES as _MODE
 
 if TYPE_CHECKING:
-    from symcheck.engine import GroupResult
-    from symcheck.weights.check import Cause, WeightsResult
+    from symcheck.engine.equivariance import GroupResult
+    from symcheck.sources.weights.check import Cause, WeightsResult
 
 _STYLE = {"pass": "green", "fail": "red", "non-finite": "magenta", "n/a": "dim"}
 
@@ -43,7 +43,7 @@ def describe_cause(c: Cause) -> str:
 
 def not_applicable(result: WeightsResult) -> list[str]:
     """Why each n/a cell of the breakdown is one (one line per unit and column)."""
-    from symcheck.weights.check import BREAKDOWN
+    from symcheck.sources.weights.check import BREAKDOWN
 
     lines = []
     for row in result.breakdown:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.errors import SymcheckError
+from symcheck.core.errors import SymcheckError
 from symcheck.sparse import jl, opt
 from symcheck.sparse.matrix_io import TargetMatrix, check_memory, load_matrix, target_from_array
 from symcheck.sparse.precision import Precision, Targets, measure_params

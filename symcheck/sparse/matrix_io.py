@@ -7,8 +7,9 @@ sparse ``.npz`` is rebuilt from its raw arrays here, never through ``scipy.spars
 
 Whatever the format, the result is a :class:`TargetMatrix` holding ``A`` as a canonical CSR
 matrix (sorted indices, no duplicates, no explicit zeros), so a dense input never has to stay
-dense. Every problem is an :class:`~symcheck.errors.InputFileError` whose one-line message names
-the argument and the offending value, e.g. ``matrix 'a.npy': row 3 has no nonzero entry``.
+dense. Every problem is an :class:`~symcheck.core.errors.InputFileError` whose one-line
+message names the argument and the offending value, e.g.
+``matrix 'a.npy': row 3 has no nonzero entry``.
 
 >>> import numpy as np
 >>> t = target_from_array(np.eye(3))
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symcheck.errors import InputFileError
+from symcheck.core.errors import InputFileError
 
 SUFFIXES = (".npy", ".npz", ".mtx")
 # Keep this much of the available memory free for the computation that follows the load.

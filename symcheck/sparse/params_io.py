@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.errors import InputFileError
-from symcheck.io import read_npz, save_npz
+from symcheck.core.errors import InputFileError
+from symcheck.core.files import read_npz, save_npz
 
 PARAM_NAMES = ("X", "W_Q", "W_K")
 

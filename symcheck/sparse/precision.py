@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symcheck.errors import InputFileError, SymcheckError
+from symcheck.core.errors import InputFileError, SymcheckError
 
 # One rule for every row-blocked L × L computation (the metric, the fit's gradient, the
 # paper's construction): a block of logits takes about this many bytes, so it stays in cache

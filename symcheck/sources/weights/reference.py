@@ -3,7 +3,7 @@
 These are the functions symcheck checks for saved weights. They are tested against the
 frameworks' own forwards on the same weights (``nn.MultiheadAttention`` and a BERT-style layer
 written in torch) to 1e-10 in float64. Parameters come as a dict of canonical names (see
-:mod:`symcheck.weights.layouts`); every function computes in the dtype of its inputs.
+:mod:`symcheck.sources.weights.layouts`); every function computes in the dtype of its inputs.
 
 >>> import numpy as np
 >>> x = np.ones((3, 2))
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from scipy.special import erf
 
-from symcheck.errors import SpecError
+from symcheck.core.errors import SpecError
 
 Array = np.ndarray
 Params = Mapping[str, Array]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from symcheck.errors import SpecError
+from symcheck.core.errors import SpecError
 
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from symcheck.errors import SpecError
+from symcheck.core.errors import SpecError
 
 F = TypeVar("F")
 ATTRIBUTE = "__symcheck__"

@@ -37,7 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from symcheck.errors import InputFileError, SpecError
+from symcheck.core.errors import InputFileError, SpecError
 
 Array = np.ndarray
 

@@ -17,16 +17,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symcheck.errors import InputFileError, MissingExtraError, ModelError
-from symcheck.signature import Signature, signature_of
+from symcheck.core.errors import InputFileError, MissingExtraError, ModelError
+from symcheck.core.signature import Signature, signature_of
 
 #: file suffix -> "module:function" that loads saved weights into a checkable model
 WEIGHT_LOADERS: dict[str, str] = {
-    ".npz": "symcheck.weights.files:load_npz",
-    ".safetensors": "symcheck.weights.files:load_safetensors",
-    ".pt": "symcheck.weights.files:load_pt",
-    ".pth": "symcheck.weights.files:load_pt",
-    ".bin": "symcheck.weights.files:load_pt",  # HuggingFace pytorch_model.bin
+    ".npz": "symcheck.sources.weights.files:load_npz",
+    ".safetensors": "symcheck.sources.weights.files:load_safetensors",
+    ".pt": "symcheck.sources.weights.files:load_pt",
+    ".pth": "symcheck.sources.weights.files:load_pt",
+    ".bin": "symcheck.sources.weights.files:load_pt",  # HuggingFace pytorch_model.bin
 }
 #: packages a model file may import that an extra of symcheck installs -> that extra
 FRAMEWORK_EXTRAS: dict[str, str] = {

@@ -4,7 +4,7 @@ Every reader returns a flat ``{key: numpy array}`` dict and never runs code from
 ``.npz`` is read with ``allow_pickle=False``, ``.pt`` with ``torch.load(weights_only=True)``
 (a file that needs arbitrary objects unpickled is refused), ``.safetensors`` holds raw
 tensors only. The readers are registered by suffix in
-:data:`symcheck.models.WEIGHT_LOADERS`.
+:data:`symcheck.sources.python.WEIGHT_LOADERS`.
 
 >>> tensors = load_weights(Path("samples/weights/bert/model.safetensors"))  # doctest: +SKIP
 >>> tensors["encoder.layer.0.attention.self.query.weight"].shape             # doctest: +SKIP
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.errors import InputFileError, MissingExtraError
+from symcheck.core.errors import InputFileError, MissingExtraError
 
 Array = np.ndarray
 Tensors = dict[str, Array]
@@ -34,7 +34,7 @@ HEAD_KEYS = ("num_attention_heads", "num_heads", "n_head", "nhead")
 
 def load_weights(path: Path) -> Tensors:
     """Read ``path`` with the loader registered for its suffix."""
-    from symcheck.models import WEIGHT_LOADERS
+    from symcheck.sources.python import WEIGHT_LOADERS
 
     if not path.is_file():
         raise InputFileError(f"weights: file {str(path)!r} does not exist")
@@ -53,7 +53,7 @@ def load_weights(path: Path) -> Tensors:
 
 def load_npz(path: Path) -> Tensors:
     """An ``.npz`` archive (``np.savez``); object arrays are refused, not unpickled."""
-    from symcheck.io import read_npz
+    from symcheck.core.files import read_npz
 
     return read_npz(path, "weights")
 

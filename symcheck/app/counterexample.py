@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.engine import CaseResult, Evaluation, Problem, compare, evaluate
-from symcheck.errors import InputFileError
-from symcheck.groups import parse_group
-from symcheck.io import read_npz, save_npz
+from symcheck.core.errors import InputFileError
+from symcheck.core.files import read_npz, save_npz
+from symcheck.core.groups import parse_group
+from symcheck.engine.evaluate import CaseResult, Evaluation, compare, evaluate
+from symcheck.engine.problem import Problem
 
 FORMAT = "symcheck-counterexample/1"
 

@@ -7,7 +7,7 @@ layer's accumulated round-off (measured on the bundled samples), not a guess at 
 
 from __future__ import annotations
 
-from symcheck.errors import SpecError
+from symcheck.core.errors import SpecError
 
 DEFAULT_RTOL: dict[str, float] = {
     "float64": 1e-9,

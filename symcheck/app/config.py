@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from symcheck.errors import SpecError, SymcheckError
-from symcheck.signature import WEIGHT_MODES
+from symcheck.core.errors import SpecError, SymcheckError
+from symcheck.core.signature import WEIGHT_MODES
 
 CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
 KINDS = ("model", "weights", "matrix")
@@ -52,7 +52,7 @@ def _string_list(value: Any, where: str) -> list[str]:
 
 
 def _specs(value: Any, where: str) -> list[str]:
-    from symcheck.specs import AxisSpec
+    from symcheck.core.specs import AxisSpec
 
     specs = _string_list(value, where)
     for text in specs:
@@ -64,7 +64,7 @@ def _specs(value: Any, where: str) -> list[str]:
 
 
 def _groups(value: Any, where: str) -> list[str]:
-    from symcheck.groups import parse_group_name
+    from symcheck.core.groups import parse_group_name
 
     groups = _string_list(value, where)
     for text in groups:
@@ -105,7 +105,7 @@ def _positive_float(value: Any, where: str) -> float:
 
 
 def _dtype(value: Any, where: str) -> str:
-    from symcheck.tolerances import DEFAULT_RTOL
+    from symcheck.core.tolerances import DEFAULT_RTOL
 
     if value not in DEFAULT_RTOL:
         raise ConfigError(f"{where} must be one of {', '.join(DEFAULT_RTOL)}, got {value!r}")
@@ -350,7 +350,7 @@ def _parse_check(entry: Mapping[str, Any], index: int, path: Path, shown: str) -
     member: str | None = None
     file_part = target
     if kind == "model":
-        from symcheck.models import split_target
+        from symcheck.sources.python import split_target
 
         file, member = split_target(target)
         file_part = str(file)
@@ -369,8 +369,8 @@ def _parse_check(entry: Mapping[str, Any], index: int, path: Path, shown: str) -
 def _check_labels(options: Mapping[str, Any], label: str) -> None:
     """The engine's label rules, applied when the config gives the specs: a group or size on a
     label no spec carries is a configuration error, found before anything runs."""
-    from symcheck.engine import check_labels
-    from symcheck.specs import AxisSpec
+    from symcheck.core.specs import AxisSpec
+    from symcheck.engine.problem import check_labels
 
     outputs = options["output"]
     texts = [*options["inputs"], *([outputs] if isinstance(outputs, str) else outputs)]

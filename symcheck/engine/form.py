@@ -34,7 +34,8 @@ themselves, are skipped.
 declared; the permutation check uses the declared ``S(n)`` (or ``C(n)``).
 
 Measuring and judging are separate: :func:`measure_form` returns numbers,
-:func:`judge_form` compares them with tolerances, :func:`check_form` does both.
+:func:`~symcheck.engine.form_judge.judge_form` compares them with tolerances,
+:func:`symcheck.check_form` does both.
 
 >>> import numpy as np
 >>> def attend(x, k):
@@ -42,6 +43,7 @@ Measuring and judging are separate: :func:`measure_form` returns numbers,
 ...     s = x @ z.T
 ...     w = np.exp(s - s.max(1, keepdims=True))
 ...     return (w / w.sum(1, keepdims=True)) @ z
+>>> from symcheck import check_form
 >>> r = check_form(attend, ["n d", "m d"], "n d", ["O(d)", "S(n)"], {"n": 3, "m": 2, "d": 8})
 >>> r.holds
 True
@@ -49,22 +51,21 @@ True
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from symcheck.engine import Problem, act, call_model, draw_inputs, resolve
-from symcheck.errors import SpecError
-from symcheck.groups import Group, Orthogonal, PermutationElement, Symmetric, parse_group
-from symcheck.signature import WEIGHT_MODES, Signature, signature_of
-from symcheck.specs import AxisSpec
-from symcheck.tolerances import tolerance_for
+from symcheck.core.errors import SpecError
+from symcheck.core.groups import Group, Orthogonal, PermutationElement, Symmetric, parse_group
+from symcheck.core.specs import AxisSpec
+from symcheck.engine.cases import draw_inputs
+from symcheck.engine.evaluate import act
+from symcheck.engine.problem import Problem, call_model
 
 Array = np.ndarray
 
@@ -516,294 +517,3 @@ def _fit_log_bilinear(
     residual = y - a @ solution
     return BilinearFit(1.0 - float(residual @ residual) / total, equations, params, draws)
 
-
-# --------------------------------------------------------------------------- judging
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One diagnostic: its number, tolerance and status.
-
-    ``status`` is "pass" / "fail" (compared with the tolerance), or "skipped" (``note`` says
-    why). ``gating`` diagnostics decide the verdict; the attention-likeness ones describe.
-    """
-
-    key: str
-    value: float | None
-    tolerance: float | None
-    status: str
-    gating: bool
-    worst_case: str | None = None
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "value": self.value, "tolerance": self.tolerance,
-                "status": self.status, "gating": self.gating, "worst_case": self.worst_case,
-                "note": self.note}
-
-
-@dataclass
-class FormResult:
-    """Everything :func:`check_form` measured and decided; :meth:`to_dict` is the JSON."""
-
-    model: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    sizes: dict[str, int]
-    dtype: str
-    seed: int
-    trials: int
-    tolerance: float
-    span_tolerance: float
-    weights: str
-    weight_inputs: tuple[int, ...]
-    measurement: FormMeasurement
-    diagnostics: list[Diagnostic]
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def finite(self) -> bool:
-        return self.measurement.finite
-
-    @property
-    def holds(self) -> bool:
-        return self.finite and all(d.status == "pass" for d in self.diagnostics if d.gating)
-
-    @property
-    def verdict(self) -> str:
-        if not self.finite:
-            return "non-finite"
-        return "holds" if self.holds else "fails"
-
-    def diagnostic(self, key: str) -> Diagnostic:
-        return next(d for d in self.diagnostics if d.key == key)
-
-    def to_dict(self) -> dict[str, Any]:
-        m = self.measurement
-        return {
-            "model": self.model, "verdict": self.verdict, "holds": self.holds, "seed": self.seed,
-            "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
-            "span_tolerance": self.span_tolerance, "inputs": list(self.inputs),
-            "outputs": list(self.outputs), "sizes": self.sizes, "weights": self.weights,
-            "weight_inputs": list(self.weight_inputs), "layout": m.layout.to_dict(),
-            "unique": m.unique, "not_unique_reason": m.not_unique_reason,
-            "min_rank": m.min_rank, "max_cond": m.max_cond,
-            "diagnostics": [d.to_dict() for d in self.diagnostics],
-            "cases": {
-                "span_residual": [c.to_dict() for c in m.span],
-                "coefficient_invariance": [c.to_dict() for c in m.invariance],
-                "permutation_covariance": (None if m.covariance is None
-                                           else [c.to_dict() for c in m.covariance]),
-            },
-            "negative_fraction": m.negative_fraction,
-            "fit": None if m.fit is None else m.fit.to_dict(),
-            "seconds": m.seconds, "warnings": self.warnings,
-        }
-
-
-def _worst(values: list[CaseValue]) -> CaseValue | None:
-    return max(values, key=lambda c: c.value if np.isfinite(c.value) else np.inf, default=None)
-
-
-def _gate(key: str, values: list[CaseValue], tolerance: float) -> Diagnostic:
-    worst = _worst(values)
-    if worst is None:
-        return Diagnostic(key, None, tolerance, "skipped", True, note="no finite case")
-    ok = np.isfinite(worst.value) and worst.value <= tolerance
-    return Diagnostic(key, worst.value, tolerance, "pass" if ok else "fail", True, worst.case)
-
-
-def judge_form(m: FormMeasurement, tolerance: float, span_tolerance: float) -> list[Diagnostic]:
-    """Compare each measured number with its tolerance (attention-likeness: descriptive)."""
-    out = [_gate("span_residual", m.span, span_tolerance)]
-    if m.layout.d <= m.min_rank and m.layout.d < m.layout.vectors:
-        out[0] = replace(out[0], note="Z spans the whole embedding space: every output is "
-                         "in its span, so this residual is zero by construction")
-    inv = _gate("coefficient_invariance", m.invariance, tolerance)
-    if not m.unique:
-        inv = replace(inv, note="minimum-norm coefficients (not unique)")
-    out.append(inv)
-    if m.covariance is None:
-        out.append(Diagnostic("permutation_covariance", None, tolerance, "skipped", False,
-                              note="no permutation group such as S(n) is declared"))
-    else:
-        cov = _gate("permutation_covariance", m.covariance, tolerance)
-        out.append(cov if m.unique else replace(cov, note="minimum-norm coefficients "
-                                                "(not unique)"))
-    skipped = None if m.unique else ("the coefficients are not unique" if m.not_unique_reason
-                                     else "no finite draw")
-    if m.negative_mass is None or m.row_sum_error is None:
-        out.append(Diagnostic("negative_coefficients", None, tolerance, "skipped", False,
-                              note=skipped))
-        out.append(Diagnostic("row_sums", None, tolerance, "skipped", False, note=skipped))
-    else:
-        out.append(Diagnostic("negative_coefficients", m.negative_mass, tolerance,
-                              "pass" if m.negative_mass <= tolerance else "fail", False,
-                              note=f"fraction of negative entries {m.negative_fraction:.3g}"))
-        out.append(Diagnostic("row_sums", m.row_sum_error, tolerance,
-                              "pass" if m.row_sum_error <= tolerance else "fail", False))
-    fit = m.fit
-    if fit is None or fit.r2 is None:
-        out.append(Diagnostic("log_bilinear_r2", None, 1 - LOG_BILINEAR_TOL, "skipped", False,
-                              note=skipped if fit is None else fit.skipped))
-    else:
-        out.append(Diagnostic(
-            "log_bilinear_r2", fit.r2, 1 - LOG_BILINEAR_TOL,
-            "pass" if fit.r2 >= 1 - LOG_BILINEAR_TOL else "fail", False,
-            note=f"{fit.equations} equations, {fit.parameters} parameters, {fit.draws} draws",
-        ))
-    return out
-
-
-# --------------------------------------------------------------------------- entry point
-
-
-def array_defaults(fn: Callable[..., Any], count: int) -> list[Array | None]:
-    """The first ``count`` parameters' default values that are arrays (a model's weights).
-
-    >>> def f(x, w=np.eye(2)): return x @ w
-    >>> [None if a is None else a.shape for a in array_defaults(f, 2)]
-    [None, (2, 2)]
-    """
-    try:
-        params = list(inspect.signature(fn).parameters.values())[:count]
-    except (TypeError, ValueError):
-        return [None] * count
-    found: list[Array | None] = [
-        np.asarray(p.default, dtype=np.float64) if isinstance(p.default, np.ndarray) else None
-        for p in params
-    ]
-    return found + [None] * (count - len(found))
-
-
-def hold_weights_fixed(signature: Signature, weights: Sequence[int], label: str) -> Signature:
-    """``signature`` with the embedding label of each weight input renamed ``<label>_fixed``.
-
-    No group acts on the renamed axes, so ``O(label)`` turns ``X`` and ``K`` but leaves the
-    weights where they are: the check of a trained model whose weights are fixed.
-
-    >>> s = Signature(inputs=("n d", "d k"), outputs=("n d",), groups=("O(d)",))
-    >>> hold_weights_fixed(s, [1], "d").inputs
-    ('n d', 'd_fixed k')
-    """
-    specs = list(signature.inputs)
-    for i in weights:
-        labels = AxisSpec.parse(specs[i], f"--in {specs[i]!r}").labels
-        specs[i] = " ".join(f"{label}_fixed" if lab == label else lab for lab in labels)
-    return replace(signature, inputs=tuple(specs))
-
-
-def embedding_label(signature: Signature) -> str:
-    """The label of the declared ``O``/``SO`` group, else ``d``."""
-    from symcheck.groups import GROUPS, parse_group_name
-
-    for text in signature.groups:
-        symbol, label = parse_group_name(text)
-        if issubclass(GROUPS[symbol], Orthogonal):
-            return label
-    return "d"
-
-
-def form_tolerance(dtype: str, rtol: float | None) -> float:
-    tolerance_for(dtype)  # validates the dtype name
-    if rtol is None:
-        return FORM_RTOL[dtype]
-    return tolerance_for(dtype, rtol)
-
-
-def prepare(
-    fn: Callable[..., Any], signature: Signature, *, dtype: str = "float64",
-    data: Sequence[Array | None] | None = None, weights: str = "cotransform",
-    name: str | None = None, namespace: dict[str, Any] | None = None,
-    backend: str | None = None,
-) -> tuple[Problem, tuple[int, ...], Signature]:
-    """Resolve ``fn`` for a form check (shared by :func:`check_form` and the CLI).
-
-    Inputs whose parameter has an array default are the model's **weights**: they are fixed
-    to that default in every draw (unless ``data`` fixes them). With ``weights="cotransform"``
-    their embedding axes turn with ``Q`` and their vectors join ``K``; with ``"fixed"`` they
-    are held still and stay out of ``Z``. Returns the problem, the weight inputs, and the
-    signature actually checked.
-    """
-    from symcheck.backends import BACKENDS, adapt
-
-    if backend is not None and backend not in BACKENDS:
-        raise SpecError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
-    if weights not in WEIGHT_MODES:
-        raise SpecError(f"--weights: {weights!r} is not one of {', '.join(WEIGHT_MODES)}")
-    if not signature.groups:
-        signature = replace(signature, groups=("O(d)",))
-    count = len(signature.inputs)
-    defaults = array_defaults(fn, count)
-    weight_inputs = tuple(i for i, a in enumerate(defaults) if a is not None)
-    if data is None:
-        fixed: list[Array | None] | None = defaults if weight_inputs else None
-    else:
-        fixed = [given if given is not None else default
-                 for given, default in zip(data, defaults, strict=False)]
-    if weights == "fixed" and weight_inputs:
-        signature = hold_weights_fixed(signature, weight_inputs, embedding_label(signature))
-    _, wrapped = adapt(fn, dtype, namespace, backend)
-    problem = resolve(wrapped, signature, dtype, fixed, name or getattr(fn, "__name__", None))
-    return problem, weight_inputs, signature
-
-
-def run_form(problem: Problem, signature: Signature, seed: int, *, weights: str = "cotransform",
-             weight_inputs: tuple[int, ...] = (), span_rtol: float | None = None,
-             fit: bool = True) -> FormResult:
-    """Measure and judge a prepared problem (shared by the Python API and the CLI)."""
-    trials = signature.trials if signature.trials is not None else 20
-    tolerance = form_tolerance(problem.dtype, signature.rtol)
-    span_tolerance = form_tolerance(problem.dtype, span_rtol) if span_rtol else tolerance
-    m = measure_form(problem, seed, trials, fit)
-    warnings = []
-    if weights == "fixed" and not weight_inputs:
-        warnings.append("--weights fixed: no parameter has an array default value, so no "
-                        "input is held fixed")
-    if m.unique and m.max_cond > 1e6:
-        warnings.append(f"Z is ill-conditioned (cond {m.max_cond:.1e}): coefficient errors are "
-                        "amplified by up to that factor")
-    return FormResult(
-        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
-        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
-        dtype=problem.dtype, seed=seed, trials=trials, tolerance=tolerance,
-        span_tolerance=span_tolerance, weights=weights, weight_inputs=weight_inputs,
-        measurement=m, diagnostics=judge_form(m, tolerance, span_tolerance), warnings=warnings,
-    )
-
-
-def check_form(
-    fn: Callable[..., Any],
-    inputs: str | Sequence[str] | None = None,
-    output: str | Sequence[str] | None = None,
-    groups: str | Sequence[str] | None = None,
-    sizes: Mapping[str, int] | None = None,
-    *,
-    trials: int | None = None,
-    seed: int = 0,
-    rtol: float | None = None,
-    span_rtol: float | None = None,
-    dtype: str = "float64",
-    data: Sequence[Array | None] | None = None,
-    weights: str = "cotransform",
-    fit: bool = True,
-    name: str | None = None,
-) -> FormResult:
-    """Measure and judge the attention form of ``fn`` (a function of numpy arrays).
-
-    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; ``rtol``
-    (default 1e-8 in float64) bounds the span residual and the coefficient diagnostics,
-    ``span_rtol`` the span residual alone. See :func:`prepare` for ``weights``; ``fit=False``
-    skips the log-bilinear fit.
-    """
-    declared = signature_of(fn) or Signature()
-    signature = declared.merged(
-        inputs=[inputs] if isinstance(inputs, str) else inputs,
-        outputs=[output] if isinstance(output, str) else output,
-        groups=[groups] if isinstance(groups, str) else groups,
-        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
-    )
-    problem, weight_inputs, checked = prepare(fn, signature, dtype=dtype, data=data,
-                                              weights=weights, name=name)
-    return run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
-                    span_rtol=span_rtol, fit=fit)

@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from symcheck.errors import SpecError
+from symcheck.core.errors import SpecError
 
 Array = np.ndarray
 

@@ -1,6 +1,6 @@
 """Running declared checks: a registry of runners, one per kind, each returning a plain outcome.
 
-A runner takes a :class:`~symcheck.config.CheckSpec` and returns a :class:`CheckOutcome` with
+A runner takes a :class:`~symcheck.app.config.CheckSpec` and returns a :class:`CheckOutcome` with
 the verdict, the key numbers and a plain-text report; it computes through the same Python API
 a user would call (``check_equivariance`` for models), so ``symcheck check`` and
 ``symcheck equivariance`` report the same numbers for the same seed. :func:`run_check` turns an
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from symcheck.errors import SymcheckError
+from symcheck.core.errors import SymcheckError
 
 if TYPE_CHECKING:
-    from symcheck.config import CheckSpec
+    from symcheck.app.config import CheckSpec
 
 VERDICTS = ("pass", "fail", "error")
 
@@ -109,11 +109,11 @@ def run_checks(specs: Sequence[CheckSpec],
 @register("model")
 def run_model(spec: CheckSpec) -> CheckOutcome:
     """Check a Python callable with :func:`symcheck.check_equivariance`."""
+    from symcheck.api import check_equivariance
     from symcheck.cli.equivariance import replay_command
-    from symcheck.engine import check_equivariance
-    from symcheck.models import load_python
+    from symcheck.core.signature import Signature
     from symcheck.report.check import equivariance_report, equivariance_summary
-    from symcheck.signature import Signature
+    from symcheck.sources.python import load_python
 
     o = spec.options
     loaded = load_python(spec.display_target)
@@ -154,11 +154,11 @@ def _line_of(obj: Any) -> int | None:
 
 @register("weights")
 def run_weights(spec: CheckSpec) -> CheckOutcome:
-    """Saved attention weights with :func:`symcheck.weights.check.check_weights`."""
+    """Saved attention weights with :func:`symcheck.sources.weights.check.check_weights`."""
     from symcheck.cli.equivariance import weights_replay_command
     from symcheck.report.check import equivariance_report, equivariance_summary
     from symcheck.report.weights import describe_cause
-    from symcheck.weights.check import DEFAULT_N, Settings, check_weights
+    from symcheck.sources.weights.check import DEFAULT_N, Settings, check_weights
 
     o = spec.options
     settings = Settings(n=o.get("sizes", {}).get("n", DEFAULT_N), dtype=o.get("dtype", "float64"),

@@ -2,7 +2,7 @@
 
 Ma & Ying's point, made measurable: a transformer's weights are *knowledge* living in the
 embedding space. With rows as tokens, turning the embedding by ``Q`` maps ``X ↦ X Qᵀ``; every
-weight axis that lives in the embedding (label ``d``, see :mod:`symcheck.weights.layouts`)
+weight axis that lives in the embedding (label ``d``, see :mod:`symcheck.sources.weights.layouts`)
 turns with it. The reference forward is a numpy function of ``(X, *weights)`` with specs such as
 ``("n d", "k d", "k", …)``; the weights are passed to the engine as *fixed* inputs, so the
 engine's own group action turns them — there is no second equivariance loop here.
@@ -34,14 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.engine import EquivarianceResult, GroupResult, resolve, run_problem
-from symcheck.errors import InputFileError, SpecError
-from symcheck.groups import parse_group_name
-from symcheck.signature import WEIGHT_MODE_NAMES as MODE_NAMES
-from symcheck.signature import WEIGHT_MODES as MODES
-from symcheck.signature import Signature
-from symcheck.weights import reference as ref
-from symcheck.weights.layouts import ATTENTION, SPECS, Layer
+from symcheck.app.service import run_problem
+from symcheck.core.errors import InputFileError, SpecError
+from symcheck.core.groups import parse_group_name
+from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
+from symcheck.core.signature import WEIGHT_MODES as MODES
+from symcheck.core.signature import Signature
+from symcheck.engine.equivariance import EquivarianceResult, GroupResult
+from symcheck.engine.problem import resolve
+from symcheck.sources.weights import reference as ref
+from symcheck.sources.weights.layouts import ATTENTION, SPECS, Layer
 
 Array = np.ndarray
 COMPONENTS = ("attention", "block")
@@ -324,8 +326,8 @@ def check_weights(path: Path, *, layer: str | None = None, heads: int | None = N
     ``groups`` default to ``S(n)`` and ``O(d)``; ``component`` to the whole layer in the file
     (``block`` when it has LayerNorm, else ``attention``).
     """
-    from symcheck.weights.files import load_weights, read_config
-    from symcheck.weights.layouts import build_layer, find_layer
+    from symcheck.sources.weights.files import load_weights, read_config
+    from symcheck.sources.weights.layouts import build_layer, find_layer
 
     tensors = load_weights(path)
     config = read_config(path)

@@ -1,0 +1,176 @@
+"""The Python API: :func:`check_equivariance`, :func:`assert_equivariant`, :func:`check_form`.
+
+A door onto the same service as the CLI: it builds the problem from the arguments and the
+callable's declaration, and returns the same result objects the CLI renders.
+
+>>> import numpy as np
+>>> check_equivariance(np.tanh, "n d", "n d", "S(n)", {"n": 4, "d": 2}).passed
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from symcheck.app.service import prepare, run_form, run_problem
+from symcheck.core.signature import Signature, signature_of
+from symcheck.engine.equivariance import EquivarianceResult
+from symcheck.engine.form_judge import FormResult
+from symcheck.engine.problem import resolve
+
+Array = np.ndarray
+
+
+class EquivarianceError(AssertionError):
+    """A symmetry is broken; ``.result`` holds the full measurement."""
+
+    def __init__(self, message: str, result: EquivarianceResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def assert_equivariant(
+    fn: Callable[..., Any],
+    inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    **options: Any,
+) -> EquivarianceResult:
+    """Check ``fn`` like :func:`symcheck.check_equivariance`; raise if any group fails.
+
+    >>> import numpy as np
+    >>> assert_equivariant(np.tanh, "n d", "n d", "S(n)", {"n": 4, "d": 2}).passed
+    True
+    """
+    result = check_equivariance(fn, inputs, output, groups, sizes, **options)
+    if result.passed:
+        return result
+    raise EquivarianceError(failure_message(result), result)
+
+
+def failure_message(result: EquivarianceResult) -> str:
+    """A torch.testing-style report of every failing group, ending with how to replay it.
+
+    Per failing group, for its worst case: how many output elements differ by more than
+    ``tolerance × max|g·f(x)|``, the greatest absolute difference and where it is, and the
+    relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` against its tolerance.
+    """
+    failing = [g for g in result.groups if not g.passed]
+    names = ", ".join(g.measurement.name for g in failing)
+    lines = [
+        f"{result.model} is not equivariant under {names} ({len(failing)} of "
+        f"{len(result.groups)} group checks fail; seed {result.seed}, {result.trials} Haar "
+        f"trials + probes, dtype {result.dtype})",
+    ]
+    for g in failing:
+        w = g.measurement.worst
+        lines.append("")
+        if not w.finite:
+            lines.append(f"{g.measurement.name}: case {w.case} produced NaN/Inf in the output")
+            continue
+        index = ", ".join(str(i) for i in w.where[1])
+        share = 100.0 * w.mismatched / w.total if w.total else 0.0
+        lines += [
+            f"{g.measurement.name}: worst case {w.case}",
+            f"  Mismatched elements: {w.mismatched} / {w.total} ({share:.1f}%)",
+            f"  Greatest absolute difference: {w.max_abs:.3e} at index ({index}) of output "
+            f"{w.where[0]}",
+            f"  Greatest relative difference: {w.error:.3e} (‖f(g·x) − g·f(x)‖ / ‖f(x)‖, up to "
+            f"{g.tolerance:.1e} allowed)",
+        ]
+    worst = result.worst_failure()
+    assert worst is not None  # the result did not pass
+    lines += [
+        "",
+        f"replay: check_equivariance(..., seed={result.seed}, trials={result.trials}, "
+        f"case={worst.measurement.name + '/' + worst.measurement.worst.case!r})",
+    ]
+    return "\n".join(lines)
+
+
+def check_equivariance(
+    fn: Callable[..., Any],
+    inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    trials: int | None = None,
+    seed: int = 0,
+    rtol: float | None = None,
+    dtype: str = "float64",
+    data: Sequence[Array | None] | None = None,
+    case: str | None = None,
+    name: str | None = None,
+    search: int = 0,
+    batch: bool = True,
+) -> EquivarianceResult:
+    """Measure and judge the equivariance of ``fn`` (a function of numpy arrays).
+
+    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`.
+
+    >>> import numpy as np
+    >>> def softmax_attention(x):
+    ...     s = x @ x.T
+    ...     w = np.exp(s - s.max(1, keepdims=True))
+    ...     return (w / w.sum(1, keepdims=True)) @ x
+    >>> r = check_equivariance(softmax_attention, "n d", "n d", ["O(d)", "S(n)"], {"n": 6, "d": 4})
+    >>> [g.verdict for g in r.groups]
+    ['pass', 'pass', 'pass']
+    """
+    declared = signature_of(fn) or Signature()
+    signature = declared.merged(
+        inputs=[inputs] if isinstance(inputs, str) else inputs,
+        outputs=[output] if isinstance(output, str) else output,
+        groups=[groups] if isinstance(groups, str) else groups,
+        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
+    )
+    from symcheck.backends import adapt
+
+    _, wrapped = adapt(fn, dtype)
+    problem = resolve(wrapped, signature, dtype, data, name or getattr(fn, "__name__", None))
+    return run_problem(problem, signature, seed, case, "given" if data else "random",
+                       search=search, batch=batch)
+
+
+
+
+def check_form(
+    fn: Callable[..., Any],
+    inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    trials: int | None = None,
+    seed: int = 0,
+    rtol: float | None = None,
+    span_rtol: float | None = None,
+    dtype: str = "float64",
+    data: Sequence[Array | None] | None = None,
+    weights: str = "cotransform",
+    fit: bool = True,
+    name: str | None = None,
+) -> FormResult:
+    """Measure and judge the attention form of ``fn`` (a function of numpy arrays).
+
+    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; ``rtol``
+    (default 1e-8 in float64) bounds the span residual and the coefficient diagnostics,
+    ``span_rtol`` the span residual alone. See :func:`prepare` for ``weights``; ``fit=False``
+    skips the log-bilinear fit.
+    """
+    declared = signature_of(fn) or Signature()
+    signature = declared.merged(
+        inputs=[inputs] if isinstance(inputs, str) else inputs,
+        outputs=[output] if isinstance(output, str) else output,
+        groups=[groups] if isinstance(groups, str) else groups,
+        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
+    )
+    problem, weight_inputs, checked = prepare(fn, signature, dtype=dtype, data=data,
+                                              weights=weights, name=name)
+    return run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
+                    span_rtol=span_rtol, fit=fit)

@@ -1,0 +1,146 @@
+"""The cases of a check: seeded draws of inputs and group elements, and the structured probes.
+
+Each kind of case (Haar draws, probes, identity, search) draws from its own generator seeded by
+``(seed, group set, kind)``, so any case replays exactly from the seed and the number of trials.
+
+>>> import numpy as np
+>>> from symcheck.core.signature import Signature
+>>> from symcheck.engine.problem import resolve
+>>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+>>> batch = case_batches(p, p.groups, seed=0, trials=5)
+>>> batch.labels[:2], len(batch.labels)
+(['haar:0', 'haar:1'], 12)
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from symcheck.core.groups import (
+    ElementBatch,
+    Group,
+    GroupElement,
+    concat_batches,
+    stack_elements,
+)
+from symcheck.engine.problem import Problem
+
+Array = np.ndarray
+
+NOISE_REPEATS = 3
+
+
+_KIND_CODE = {"haar": 0, "probe": 1, "identity": 2, "search": 3}
+
+
+def set_name(groups: Sequence[Group]) -> str:
+    return " × ".join(g.name for g in groups)
+
+
+def case_rng(seed: int, set_label: str, kind: str, index: int) -> np.random.Generator:
+    """The generator of one case: independent of every other case and of the case order."""
+    key = (zlib.crc32(set_label.encode()), _KIND_CODE[kind], index)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def draw_inputs(problem: Problem, rng: np.random.Generator) -> list[Array]:
+    """Standard-normal inputs of the declared shapes, except those fixed by ``problem.data``."""
+    return [a[0] for a in draw_inputs_many(problem, rng, 1)]
+
+
+def draw_inputs_many(problem: Problem, rng: np.random.Generator, count: int) -> list[Array]:
+    """``count`` cases of inputs, stacked on a leading axis (fixed inputs are repeated)."""
+    fixed = problem.data or (None,) * len(problem.inputs)
+    out = []
+    for spec, given in zip(problem.inputs, fixed, strict=True):
+        if given is None:
+            out.append(rng.standard_normal((count, *spec.shape(problem.sizes))))
+        else:
+            out.append(np.broadcast_to(given, (count, *given.shape)))
+    return out
+
+
+Elements = list[tuple[Group, GroupElement]]
+
+
+Draw = tuple[list[Array], Elements]
+
+
+@dataclass
+class CaseBatch:
+    """Several cases of one group set: their names, stacked inputs and one element each."""
+
+    labels: list[str]
+    x: list[Array]  # each input with a leading case axis
+    elements: list[tuple[Group, ElementBatch]]
+
+    def take(self, indices: Sequence[int]) -> CaseBatch:
+        idx = list(indices)
+        return CaseBatch([self.labels[i] for i in idx], [a[idx] for a in self.x],
+                         [(g, b.take(idx)) for g, b in self.elements])
+
+    @classmethod
+    def concat(cls, parts: Sequence[CaseBatch]) -> CaseBatch:
+        return cls(
+            [lab for p in parts for lab in p.labels],
+            [np.concatenate(arrays) for arrays in zip(*(p.x for p in parts), strict=True)],
+            [(parts[0].elements[i][0], concat_batches([p.elements[i][1] for p in parts]))
+             for i in range(len(parts[0].elements))],
+        )
+
+    @classmethod
+    def of(cls, labels: Sequence[str], draws: Sequence[Draw]) -> CaseBatch:
+        """Single cases (inputs and elements) stacked into a batch."""
+        x = [np.stack(arrays) for arrays in zip(*(d[0] for d in draws), strict=True)]
+        groups = [g for g, _ in draws[0][1]]
+        elements = [(g, stack_elements([d[1][i][1] for d in draws]))
+                    for i, g in enumerate(groups)]
+        return cls(list(labels), x, elements)
+
+
+def _probe_name(groups: tuple[Group, ...], group: Group, name: str) -> str:
+    return f"probe:{name}" if len(groups) == 1 else f"probe:{group.name}:{name}"
+
+
+def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials: int
+                 ) -> CaseBatch:
+    """Every case of one group set: the Haar draws, the probes and the identity cases.
+
+    Each kind draws from its own generator seeded by ``(seed, set, kind)``: the Haar cases'
+    inputs for all trials, then their elements, each in one vectorised call. A case replays
+    exactly from the seed and the number of trials.
+    """
+    label = set_name(groups)
+    rng = case_rng(seed, label, "haar", 0)
+    haar = CaseBatch(
+        [f"haar:{t}" for t in range(trials)], draw_inputs_many(problem, rng, trials),
+        [(g, g.sample_many(rng, trials)) for g in groups],
+    )
+    parts = [haar]
+    rng = case_rng(seed, label, "probe", 0)
+    probes = [(i, _probe_name(groups, g, name), element)
+              for i, g in enumerate(groups) for name, element in g.probes(rng)]
+    if probes:
+        k = len(probes)
+        x = draw_inputs_many(problem, rng, k)
+        elements = []
+        for i, g in enumerate(groups):
+            random = g.sample_many(rng, k)
+            elements.append((g, stack_elements([
+                element if j == i else random.item(t)
+                for t, (j, _, element) in enumerate(probes)
+            ])))
+        parts.append(CaseBatch([name for _, name, _ in probes], x, elements))
+    rng = case_rng(seed, label, "identity", 0)
+    parts.append(CaseBatch(
+        [f"identity:{t}" for t in range(NOISE_REPEATS)],
+        draw_inputs_many(problem, rng, NOISE_REPEATS),
+        [(g, stack_elements([g.identity()] * NOISE_REPEATS)) for g in groups],
+    ))
+    return CaseBatch.concat(parts)
+
+

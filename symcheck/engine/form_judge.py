@@ -1,0 +1,215 @@
+"""Judging a form measurement: each diagnostic against its tolerance, and the result.
+
+>>> form_tolerance("float64", None)
+1e-08
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from symcheck.core.groups import Orthogonal
+from symcheck.core.signature import Signature
+from symcheck.core.specs import AxisSpec
+from symcheck.core.tolerances import tolerance_for
+from symcheck.engine.form import FORM_RTOL, LOG_BILINEAR_TOL, CaseValue, FormMeasurement
+
+Array = np.ndarray
+
+# --------------------------------------------------------------------------- judging
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One diagnostic: its number, tolerance and status.
+
+    ``status`` is "pass" / "fail" (compared with the tolerance), or "skipped" (``note`` says
+    why). ``gating`` diagnostics decide the verdict; the attention-likeness ones describe.
+    """
+
+    key: str
+    value: float | None
+    tolerance: float | None
+    status: str
+    gating: bool
+    worst_case: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "tolerance": self.tolerance,
+                "status": self.status, "gating": self.gating, "worst_case": self.worst_case,
+                "note": self.note}
+
+
+@dataclass
+class FormResult:
+    """Everything :func:`check_form` measured and decided; :meth:`to_dict` is the JSON."""
+
+    model: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    sizes: dict[str, int]
+    dtype: str
+    seed: int
+    trials: int
+    tolerance: float
+    span_tolerance: float
+    weights: str
+    weight_inputs: tuple[int, ...]
+    measurement: FormMeasurement
+    diagnostics: list[Diagnostic]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def finite(self) -> bool:
+        return self.measurement.finite
+
+    @property
+    def holds(self) -> bool:
+        return self.finite and all(d.status == "pass" for d in self.diagnostics if d.gating)
+
+    @property
+    def verdict(self) -> str:
+        if not self.finite:
+            return "non-finite"
+        return "holds" if self.holds else "fails"
+
+    def diagnostic(self, key: str) -> Diagnostic:
+        return next(d for d in self.diagnostics if d.key == key)
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.measurement
+        return {
+            "model": self.model, "verdict": self.verdict, "holds": self.holds, "seed": self.seed,
+            "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
+            "span_tolerance": self.span_tolerance, "inputs": list(self.inputs),
+            "outputs": list(self.outputs), "sizes": self.sizes, "weights": self.weights,
+            "weight_inputs": list(self.weight_inputs), "layout": m.layout.to_dict(),
+            "unique": m.unique, "not_unique_reason": m.not_unique_reason,
+            "min_rank": m.min_rank, "max_cond": m.max_cond,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "cases": {
+                "span_residual": [c.to_dict() for c in m.span],
+                "coefficient_invariance": [c.to_dict() for c in m.invariance],
+                "permutation_covariance": (None if m.covariance is None
+                                           else [c.to_dict() for c in m.covariance]),
+            },
+            "negative_fraction": m.negative_fraction,
+            "fit": None if m.fit is None else m.fit.to_dict(),
+            "seconds": m.seconds, "warnings": self.warnings,
+        }
+
+
+def _worst(values: list[CaseValue]) -> CaseValue | None:
+    return max(values, key=lambda c: c.value if np.isfinite(c.value) else np.inf, default=None)
+
+
+def _gate(key: str, values: list[CaseValue], tolerance: float) -> Diagnostic:
+    worst = _worst(values)
+    if worst is None:
+        return Diagnostic(key, None, tolerance, "skipped", True, note="no finite case")
+    ok = np.isfinite(worst.value) and worst.value <= tolerance
+    return Diagnostic(key, worst.value, tolerance, "pass" if ok else "fail", True, worst.case)
+
+
+def judge_form(m: FormMeasurement, tolerance: float, span_tolerance: float) -> list[Diagnostic]:
+    """Compare each measured number with its tolerance (attention-likeness: descriptive)."""
+    out = [_gate("span_residual", m.span, span_tolerance)]
+    if m.layout.d <= m.min_rank and m.layout.d < m.layout.vectors:
+        out[0] = replace(out[0], note="Z spans the whole embedding space: every output is "
+                         "in its span, so this residual is zero by construction")
+    inv = _gate("coefficient_invariance", m.invariance, tolerance)
+    if not m.unique:
+        inv = replace(inv, note="minimum-norm coefficients (not unique)")
+    out.append(inv)
+    if m.covariance is None:
+        out.append(Diagnostic("permutation_covariance", None, tolerance, "skipped", False,
+                              note="no permutation group such as S(n) is declared"))
+    else:
+        cov = _gate("permutation_covariance", m.covariance, tolerance)
+        out.append(cov if m.unique else replace(cov, note="minimum-norm coefficients "
+                                                "(not unique)"))
+    skipped = None if m.unique else ("the coefficients are not unique" if m.not_unique_reason
+                                     else "no finite draw")
+    if m.negative_mass is None or m.row_sum_error is None:
+        out.append(Diagnostic("negative_coefficients", None, tolerance, "skipped", False,
+                              note=skipped))
+        out.append(Diagnostic("row_sums", None, tolerance, "skipped", False, note=skipped))
+    else:
+        out.append(Diagnostic("negative_coefficients", m.negative_mass, tolerance,
+                              "pass" if m.negative_mass <= tolerance else "fail", False,
+                              note=f"fraction of negative entries {m.negative_fraction:.3g}"))
+        out.append(Diagnostic("row_sums", m.row_sum_error, tolerance,
+                              "pass" if m.row_sum_error <= tolerance else "fail", False))
+    fit = m.fit
+    if fit is None or fit.r2 is None:
+        out.append(Diagnostic("log_bilinear_r2", None, 1 - LOG_BILINEAR_TOL, "skipped", False,
+                              note=skipped if fit is None else fit.skipped))
+    else:
+        out.append(Diagnostic(
+            "log_bilinear_r2", fit.r2, 1 - LOG_BILINEAR_TOL,
+            "pass" if fit.r2 >= 1 - LOG_BILINEAR_TOL else "fail", False,
+            note=f"{fit.equations} equations, {fit.parameters} parameters, {fit.draws} draws",
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def array_defaults(fn: Callable[..., Any], count: int) -> list[Array | None]:
+    """The first ``count`` parameters' default values that are arrays (a model's weights).
+
+    >>> def f(x, w=np.eye(2)): return x @ w
+    >>> [None if a is None else a.shape for a in array_defaults(f, 2)]
+    [None, (2, 2)]
+    """
+    try:
+        params = list(inspect.signature(fn).parameters.values())[:count]
+    except (TypeError, ValueError):
+        return [None] * count
+    found: list[Array | None] = [
+        np.asarray(p.default, dtype=np.float64) if isinstance(p.default, np.ndarray) else None
+        for p in params
+    ]
+    return found + [None] * (count - len(found))
+
+
+def hold_weights_fixed(signature: Signature, weights: Sequence[int], label: str) -> Signature:
+    """``signature`` with the embedding label of each weight input renamed ``<label>_fixed``.
+
+    No group acts on the renamed axes, so ``O(label)`` turns ``X`` and ``K`` but leaves the
+    weights where they are: the check of a trained model whose weights are fixed.
+
+    >>> s = Signature(inputs=("n d", "d k"), outputs=("n d",), groups=("O(d)",))
+    >>> hold_weights_fixed(s, [1], "d").inputs
+    ('n d', 'd_fixed k')
+    """
+    specs = list(signature.inputs)
+    for i in weights:
+        labels = AxisSpec.parse(specs[i], f"--in {specs[i]!r}").labels
+        specs[i] = " ".join(f"{label}_fixed" if lab == label else lab for lab in labels)
+    return replace(signature, inputs=tuple(specs))
+
+
+def embedding_label(signature: Signature) -> str:
+    """The label of the declared ``O``/``SO`` group, else ``d``."""
+    from symcheck.core.groups import GROUPS, parse_group_name
+
+    for text in signature.groups:
+        symbol, label = parse_group_name(text)
+        if issubclass(GROUPS[symbol], Orthogonal):
+            return label
+    return "d"
+
+
+def form_tolerance(dtype: str, rtol: float | None) -> float:
+    tolerance_for(dtype)  # validates the dtype name
+    if rtol is None:
+        return FORM_RTOL[dtype]
+    return tolerance_for(dtype, rtol)

@@ -1,0 +1,201 @@
+"""A resolved check: specs parsed, sizes bound, groups built, the model wrapped and called.
+
+:func:`resolve` cross-checks a signature (specs, groups, sizes) with any fixed inputs and
+returns a :class:`Problem`; :func:`call_model` runs the model and checks what it returns
+against the output specs.
+
+>>> import numpy as np
+>>> from symcheck.core.signature import Signature
+>>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+>>> p.sizes, [g.name for g in p.groups]
+({'n': 4, 'd': 2}, ['S(n)'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symcheck.core.errors import ModelError, SpecError
+from symcheck.core.groups import (
+    Group,
+    parse_group,
+    parse_group_name,
+    product_factors,
+)
+from symcheck.core.signature import Signature
+from symcheck.core.specs import AxisSpec
+
+Array = np.ndarray
+
+
+BATCH_LABELS = ("b", "batch")
+
+
+_NUMPY_FLOATS = ("float16", "float32", "float64")
+
+
+@dataclass
+class Problem:
+    """A resolved check: specs parsed, sizes bound, groups built, model wrapped."""
+
+    fn: Callable[..., Any]
+    name: str
+    inputs: tuple[AxisSpec, ...]
+    outputs: tuple[AxisSpec, ...]
+    groups: tuple[Group, ...]
+    sizes: dict[str, int]
+    dtype: str
+    #: fixed inputs (e.g. real data or saved weights); ``None`` entries are drawn at random
+    data: tuple[Array | None, ...] | None = None
+    #: the label of a batch axis (leading in every spec, acted on by no group), if any
+    batch_label: str | None = None
+    #: numpy float dtypes the model's outputs arrived in (to catch a silent upcast)
+    output_dtypes: set[str] = field(default_factory=set)
+
+    def group_sets(self) -> list[tuple[Group, ...]]:
+        """Each group alone, then their product (when it is more than one of them)."""
+        sets: list[tuple[Group, ...]] = [(g,) for g in self.groups]
+        product = product_factors(self.groups)
+        if len(product) > 1:
+            sets.append(product)
+        return sets
+
+
+def resolve(
+    fn: Callable[..., Any],
+    signature: Signature,
+    dtype: str = "float64",
+    data: Sequence[Array | None] | None = None,
+    name: str | None = None,
+) -> Problem:
+    """Parse and cross-check specs, groups, sizes and supplied inputs."""
+    if not signature.inputs:
+        raise SpecError(
+            "--in: no input spec; pass one --in SPEC per positional input, e.g. --in 'n d'"
+        )
+    if not signature.outputs:
+        raise SpecError("--out: no output spec; pass e.g. --out 'n d' (repeat for tuple outputs)")
+    if not signature.groups:
+        raise SpecError("--group: no group to check; pass e.g. --group 'O(d)' --group 'S(n)'")
+    inputs = tuple(AxisSpec.parse(s, f"--in {s!r}") for s in signature.inputs)
+    outputs = tuple(AxisSpec.parse(s, f"--out {s!r}") for s in signature.outputs)
+    sizes = dict(signature.sizes)
+    arrays: tuple[Array | None, ...] | None = None
+    if data is not None:
+        if len(data) != len(inputs):
+            raise SpecError(
+                f"--inputs: {len(data)} arrays supplied but {len(inputs)} input specs declared"
+            )
+        arrays = tuple(None if a is None else np.asarray(a, dtype=np.float64) for a in data)
+        bound: dict[str, int] = {}
+        for i, (spec, a) in enumerate(zip(inputs, arrays, strict=True)):
+            if a is not None:
+                spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
+        for label in signature.explicit:
+            if label in bound and bound[label] != sizes[label]:
+                raise SpecError(
+                    f"--size: {label}={sizes[label]}, but a fixed input (data or weights) "
+                    f"has {label}={bound[label]}"
+                )
+        sizes.update(bound)
+    check_labels(inputs + outputs, signature.groups, sizes)
+    for i, spec in enumerate(inputs):
+        spec.shape(sizes, f"--in {str(spec)!r} (input {i})")
+    groups = tuple(parse_group(text, sizes) for text in signature.groups)
+    return Problem(
+        fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
+        outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
+        batch_label=_batch_label(inputs + outputs, groups, arrays),
+    )
+
+
+def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
+                 sizes: Mapping[str, int]) -> None:
+    """Every size and every group must name a label that some spec carries, and no group may
+    be named twice (a typo such as ``O(D)`` would otherwise act on nothing and pass)."""
+    labels = {lab for spec in specs for lab in spec.labels}
+    shown = ", ".join(repr(str(s)) for s in specs)
+    unused = [lab for lab in sizes if lab not in labels]
+    if unused:
+        raise SpecError(
+            f"--size: {unused[0]}={sizes[unused[0]]} names {unused[0]!r}, which appears in no "
+            f"spec ({shown})"
+        )
+    for text in groups:
+        _, label = parse_group_name(text)
+        if label not in labels:
+            raise SpecError(
+                f"--group: {text!r} acts on {label!r}, which appears in no spec ({shown})"
+            )
+    if len(set(groups)) != len(groups):
+        raise SpecError(f"--group: a group is named twice in {list(groups)}")
+
+
+def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
+                 data: tuple[Array | None, ...] | None) -> str | None:
+    """The batch axis: a label from :data:`BATCH_LABELS` leading every spec and nowhere else,
+    acted on by no group, and not part of a fixed input (those cannot be stacked per case).
+
+    Only these reserved names count: an unacted leading axis such as the ``n`` of a model
+    checked for O(d) alone may well mix its entries (a mean over tokens), so stacking cases
+    along it would change the function.
+    """
+    if data is not None and any(a is not None for a in data):
+        return None
+    if not specs or any(s.rank == 0 for s in specs):
+        return None
+    label = specs[0].labels[0]
+    if label not in BATCH_LABELS or any(g.label == label for g in groups):
+        return None
+    if all(s.labels[0] == label and label not in s.labels[1:] for s in specs):
+        return label
+    return None
+
+
+def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tuple[Array, ...]:
+    """Run the model; wrap anything it raises, check its outputs against the output specs.
+
+    ``batch`` cases stacked along the batch axis multiply that axis's expected size.
+    """
+    try:
+        out = problem.fn(*arrays)
+    except Exception as exc:
+        raise ModelError(
+            f"model {problem.name!r} raised {type(exc).__name__}: {exc}"
+        ) from exc
+    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    if len(outs) != len(problem.outputs):
+        raise ModelError(
+            f"model {problem.name!r} returned {len(outs)} output(s) but {len(problem.outputs)} "
+            f"--out spec(s) are declared ({', '.join(repr(str(s)) for s in problem.outputs)})"
+        )
+    sizes = dict(problem.sizes)
+    if problem.batch_label is not None:
+        sizes[problem.batch_label] *= batch
+    result = []
+    for i, (spec, o) in enumerate(zip(problem.outputs, outs, strict=True)):
+        try:
+            native = getattr(o, "dtype", None)
+            if isinstance(native, np.dtype) and native.kind == "f":
+                problem.output_dtypes.add(native.name)
+            a = np.asarray(o, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(
+                f"model {problem.name!r} output {i} is {type(o).__name__}, not an array: {exc}"
+            ) from None
+        expected = tuple(sizes.get(lab, -1) for lab in spec.labels)
+        if a.ndim != spec.rank or any(
+            e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)
+        ):
+            shown = tuple("?" if e == -1 else e for e in expected)
+            raise ModelError(
+                f"model {problem.name!r} output {i} has shape {a.shape}, but --out "
+                f"{str(spec)!r} expects {shown}"
+            )
+        result.append(a)
+    return tuple(result)
+
