@@ -246,7 +246,8 @@ def test_model_file_importing_a_missing_framework_names_the_extra(
     assert r.exit_code == 2
     assert r.stderr.strip() == (
         f"symcheck: error: model {str(path)!r} needs {module}, which is not installed; "
-        f"install it with: pip install 'symcheck[{extra}]'"
+        f"install it with: pip install 'symcheck[{extra}]' (from a source checkout: "
+        f"pip install '.[{extra}]')"
     )
 
 

@@ -152,7 +152,7 @@ def test_dtype_float32_uses_its_tolerance() -> None:
 
 def test_an_explicit_size_must_agree_with_fixed_inputs() -> None:
     x = np.random.default_rng(3).standard_normal((5, 3))
-    with pytest.raises(SpecError, match="--size: n=4, but a fixed input"):
+    with pytest.raises(SpecError, match="sizes: n=4, but a fixed input"):
         check_equivariance(attention, "n d", "n d", "O(d)", {"n": 4}, data=[x])
 
     @symcheck.equivariant(inputs="n d", output="n d", groups="S(n)", sizes={"n": 8, "d": 3})

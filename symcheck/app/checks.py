@@ -86,7 +86,9 @@ def run_check(spec: CheckSpec, debug: bool = False) -> CheckOutcome:
             import traceback
 
             traceback.print_exc()
-        message = " ".join(str(exc).split())
+        from symcheck.app.config import CONFIG
+
+        message = " ".join(exc.worded(CONFIG).split())
         outcome = CheckOutcome(
             spec.name, spec.kind, "error", message, report=message, file=spec.display_path,
         )

@@ -27,9 +27,9 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from symcheck.core.errors import SpecError, SymcheckError
+from symcheck.core.errors import SpecError, SymcheckError, Wording
 from symcheck.core.signature import WEIGHT_MODES
 
 CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
@@ -38,6 +38,32 @@ KINDS = ("model", "weights", "matrix")
 
 class ConfigError(SymcheckError):
     """The configuration file is missing, malformed, or declares a check wrongly."""
+
+
+class ConfigWording(Wording):
+    """Errors as a configuration file words them: ``sizes: …; pass e.g. sizes = { d = 8 }``."""
+
+    door = "config"
+    KEYS: ClassVar[dict[str, str]] = {"outputs": "output", "weights": "mode"}
+
+    def name(self, argument: str) -> str:
+        return self.KEYS.get(argument, argument)
+
+    def example(self, argument: str, value: Any) -> str:
+        return f"{self.name(argument)} = {_toml(value)}"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+CONFIG = ConfigWording()
 
 
 Validator = Callable[[Any, str], Any]
@@ -57,9 +83,9 @@ def _specs(value: Any, where: str) -> list[str]:
     specs = _string_list(value, where)
     for text in specs:
         try:
-            AxisSpec.parse(text, "--spec")
+            AxisSpec.parse(text)
         except SpecError as exc:
-            raise ConfigError(f"{where}: {_unprefixed(exc)}") from None
+            raise ConfigError(f"{where}: {exc.worded(CONFIG, named=False)}") from None
     return specs
 
 
@@ -71,7 +97,7 @@ def _groups(value: Any, where: str) -> list[str]:
         try:
             parse_group_name(text)
         except SpecError as exc:
-            raise ConfigError(f"{where}: {_unprefixed(exc)}") from None
+            raise ConfigError(f"{where}: {exc.worded(CONFIG, named=False)}") from None
     if len(set(groups)) != len(groups):
         raise ConfigError(f"{where}: a group is named twice in {groups}")
     return groups
@@ -378,8 +404,8 @@ def _check_labels(options: Mapping[str, Any], label: str) -> None:
         check_labels([AxisSpec.parse(t) for t in texts], options.get("groups", ()),
                      options.get("sizes", {}))
     except SpecError as exc:
-        key = "groups" if str(exc).startswith("--group") else "sizes"
-        raise ConfigError(f"{label}: {key!r}: {_unprefixed(exc)}") from None
+        raise ConfigError(f"{label}: {CONFIG.name(exc.argument or 'groups')!r}: "
+                          f"{exc.worded(CONFIG, named=False)}") from None
 
 
 def shown_path(path: Path) -> str:
@@ -389,10 +415,3 @@ def shown_path(path: Path) -> str:
         return str(resolved.relative_to(Path.cwd()))
     except ValueError:
         return str(resolved)
-
-
-def _unprefixed(exc: Exception) -> str:
-    """A spec/group message without its CLI flag (``--group: ``), which a config has not."""
-    text = str(exc)
-    head, sep, rest = text.partition(": ")
-    return rest if sep and head.startswith("--") else text

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import InputFileError
+from symcheck.core.errors import InputFileError, ReplayError, SymcheckError
 from symcheck.core.files import read_npz, save_npz
 from symcheck.core.groups import parse_group
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, evaluate
@@ -31,7 +31,7 @@ class Counterexample:
 
     meta: dict[str, Any]
     inputs: list[np.ndarray]
-    elements: list[np.ndarray]
+    elements: list[dict[str, np.ndarray]]  # per group factor: its arrays ("element", ...)
     f_gx: list[np.ndarray]
     g_fx: list[np.ndarray]
 
@@ -42,7 +42,8 @@ def save(path: str, problem: Problem, evaluation: Evaluation, meta: dict[str, An
     for i, x in enumerate(evaluation.x):
         arrays[f"input_{i}"] = x
     for j, (_, element) in enumerate(evaluation.elements):
-        arrays[f"element_{j}"] = element.to_array()
+        for key, value in element.to_arrays().items():
+            arrays[f"{key}_{j}"] = value[0]
     for k, (a, b) in enumerate(zip(evaluation.fgx, evaluation.gfx, strict=True)):
         arrays[f"f_gx_{k}"] = a
         arrays[f"g_fx_{k}"] = b
@@ -81,17 +82,31 @@ def load(path: str | Path) -> Counterexample:
             out.append(arrays[f"{prefix}_{len(out)}"])
         return out
 
-    return Counterexample(meta, series("input"), series("element"), series("f_gx"),
-                          series("g_fx"))
+    elements = [{key.rpartition("_")[0]: arrays[key] for key in arrays
+                 if key.rpartition("_")[2] == str(j) and not key.startswith(("input_", "f_gx_",
+                                                                             "g_fx_"))}
+                for j in range(len(series("element")))]
+    return Counterexample(meta, series("input"), elements, series("f_gx"), series("g_fx"))
 
 
 def replay(problem: Problem, ce: Counterexample) -> tuple[CaseResult, Evaluation]:
     """Re-run the stored case on ``problem`` (the model as it is now)."""
     groups = [parse_group(name, problem.sizes) for name in ce.meta["groups"]]
     if len(groups) != len(ce.elements):
-        raise InputFileError(
+        raise ReplayError(
             f"counterexample: {len(ce.elements)} elements stored for groups {ce.meta['groups']}"
         )
-    elements = [(g, g.element(a)) for g, a in zip(groups, ce.elements, strict=True)]
+    elements = []
+    for g, stored in zip(groups, ce.elements, strict=True):
+        try:
+            element = g.from_arrays(stored)
+        except SymcheckError as exc:
+            raise ReplayError(f"counterexample: cannot replay: {exc.message}") from None
+        if not g.contains(element, atol=1e-8):
+            raise ReplayError(
+                f"counterexample: cannot replay: the stored element of {g.name} is not a "
+                f"member of {g.name} (the file was altered or is corrupt)"
+            )
+        elements.append((g, element))
     (ev,) = evaluate(problem, [(list(ce.inputs), elements)], batch=False)
     return compare(str(ce.meta.get("case", "replay")), ev, float(ce.meta["tolerance"])), ev

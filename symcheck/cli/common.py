@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
+from typing import Any, ClassVar
 
 import typer
 
-from symcheck.core.errors import SymcheckError
+from symcheck.core.errors import SymcheckError, Wording
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class CliWording(Wording):
+    """Errors as the command line words them: ``--size: …; pass e.g. --size d=8``."""
+
+    door = "cli"
+    FLAGS: ClassVar[dict[str, str]] = {
+        "inputs": "--in", "outputs": "--out", "groups": "--group", "sizes": "--size",
+        "trials": "--trials", "seed": "--seed", "rtol": "--rtol", "dtype": "--dtype",
+        "case": "--case", "search": "--search", "backend": "--backend", "data": "--inputs",
+        "weights": "--weights", "layer": "--layer", "heads": "--heads",
+        "component": "--component", "span_rtol": "--span-rtol", "json": "--json",
+        "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
+        "element": "counterexample", "batch": "--batch",
+    }
+
+    def name(self, argument: str) -> str:
+        return self.FLAGS.get(argument, f"--{argument.replace('_', '-')}")
+
+    def example(self, argument: str, value: Any) -> str:
+        flag = self.name(argument)
+        if isinstance(value, dict):
+            return f"{flag} " + ",".join(f"{k}={v}" for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return " ".join(f"{flag} {shlex.quote(str(v))}" for v in value)
+        return f"{flag} {shlex.quote(str(value))}"
+
+
+CLI = CliWording()
 
 
 def one_line(text: str) -> str:
@@ -30,7 +61,7 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
     except SymcheckError as exc:
         if debug:
             traceback.print_exc()
-        sys.stderr.write(f"symcheck: error: {one_line(str(exc))}\n")
+        sys.stderr.write(f"symcheck: error: {one_line(exc.worded(CLI))}\n")
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
         sys.stderr.write("symcheck: interrupted\n")

@@ -1,21 +1,101 @@
-"""One exception root for everything symcheck reports to a user.
+"""One exception root for everything symcheck reports to a user, with fields, worded by the door.
 
-Every error raised for bad input is a :class:`SymcheckError`. The CLI turns it into a single
-line on stderr and exit code 2; the Python API lets it propagate. Messages name the argument,
-the value it had and what was expected, e.g. ``--size: 'n=abc' is not an integer``.
+Every error caused by the user's input or call is a :class:`SymcheckError`. It carries fields
+rather than a finished sentence: the *argument* it concerns (a logical name such as ``sizes``
+or ``groups``, never a command-line flag), the offending *value*, what was *expected*, and an
+optional *hint* — a :class:`Suggest` (a value to pass) or free text. The door that shows the
+error words it (:class:`Wording`): the command line says ``--size: …; pass e.g. --size d=8``,
+the Python API ``sizes: …; pass e.g. sizes={'d': 8}``, a config file
+``sizes: …; pass e.g. sizes = { d = 8 }``. ``str(error)`` is the Python wording.
+
+>>> e = SpecError("no size for 'd'", argument="sizes", hint=Suggest("sizes", {"d": 8}))
+>>> str(e)
+"sizes: no size for 'd'; pass e.g. sizes={'d': 8}"
+>>> e.worded(PYTHON) == str(e)
+True
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class Suggest:
+    """A hint that names a value to pass for ``argument`` (worded by the door)."""
+
+    argument: str
+    value: Any
+
+
+class Wording:
+    """How one door spells arguments and example values. The base class is the Python API's:
+    keyword names and Python literals (``sizes={'d': 8}``)."""
+
+    door = "python"
+
+    def name(self, argument: str) -> str:
+        return argument
+
+    def example(self, argument: str, value: Any) -> str:
+        return f"{self.name(argument)}={value!r}"
+
+
+PYTHON = Wording()
+
 
 class SymcheckError(Exception):
-    """Root of every error caused by the user's input or call (exit code 2)."""
+    """Root of every error caused by the user's input or call.
 
-    exit_code = 2
+    ``message`` says what is wrong without naming the argument; ``argument`` is the logical
+    name of what it concerns (``None`` when the message stands alone, e.g. a file that cannot
+    be read, which every door names the same way).
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None, value: Any = _UNSET,
+                 expected: str | None = None, hint: Suggest | str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.argument = argument
+        self.value = value
+        self.expected = expected
+        self.hint = hint
+
+    @property
+    def has_value(self) -> bool:
+        return self.value is not _UNSET
+
+    def worded(self, wording: Wording = PYTHON, named: bool = True) -> str:
+        """The one-line message as the door with ``wording`` shows it (``named=False``: without
+        the argument's name in front, for a door that already says where the error is)."""
+        text = self.message
+        if self.argument is not None and named:
+            text = f"{wording.name(self.argument)}: {text}"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        if isinstance(self.hint, Suggest):
+            text += f"; pass e.g. {wording.example(self.hint.argument, self.hint.value)}"
+        elif self.hint:
+            text += f"; {self.hint}"
+        return text
+
+    def fields(self) -> dict[str, Any]:
+        """The error as data (for JSON reports)."""
+        return {
+            "type": type(self).__name__, "message": self.message, "argument": self.argument,
+            "value": repr(self.value) if self.has_value else None, "expected": self.expected,
+        }
+
+    def __str__(self) -> str:
+        return self.worded(PYTHON)
 
 
 class SpecError(SymcheckError):
-    """An axis spec, group name or size is malformed or inconsistent."""
+    """An axis spec, group name, size or option is malformed or inconsistent."""
 
 
 class ModelError(SymcheckError):
@@ -23,7 +103,12 @@ class ModelError(SymcheckError):
 
 
 class InputFileError(SymcheckError):
-    """A data, matrix or weights file is missing, unreadable or malformed."""
+    """A data, matrix, weights or counterexample file is missing, unreadable or malformed."""
+
+
+class ReplayError(InputFileError):
+    """A stored case cannot be replayed: its element is not a member of its group, or the
+    file belongs to another model."""
 
 
 class MissingExtraError(SymcheckError):
@@ -31,6 +116,18 @@ class MissingExtraError(SymcheckError):
 
     def __init__(self, package: str, extra: str, what: str) -> None:
         super().__init__(
-            f"{what} needs {package}, which is not installed; "
-            f"install it with: pip install 'symcheck[{extra}]'"
+            f"{what} needs {package}, which is not installed; install it with: "
+            f"pip install 'symcheck[{extra}]' (from a source checkout: pip install '.[{extra}]')"
         )
+        self.package = package
+        self.extra = extra
+
+
+def quoted_list(items: Sequence[str]) -> str:
+    """``'a', 'b'`` — for messages that list specs or names."""
+    return ", ".join(repr(str(i)) for i in items)
+
+
+def sizes_text(sizes: Mapping[str, int]) -> str:
+    """``n=8,d=16`` — sizes as one compact token."""
+    return ",".join(f"{k}={v}" for k, v in sizes.items())

@@ -56,7 +56,8 @@ def _as_tuple(value: str | Sequence[str] | None, argument: str) -> tuple[str, ..
     if isinstance(value, str):
         return (value,)
     if not all(isinstance(v, str) for v in value):
-        raise SpecError(f"{argument}: expected strings such as 'n d', got {value!r}")
+        raise SpecError(f"expected strings such as 'n d', got {value!r}", argument=argument,
+                        value=value)
     return tuple(value)
 
 

@@ -1,14 +1,18 @@
-"""Axis specs: an einops-style label per array axis.
+"""Axis specs: an einops-style label per array axis, optionally with a representation.
 
 ``"n d"`` is a sequence of ``n`` tokens in a ``d``-dimensional embedding (rows are tokens);
 ``"m d"`` a set of ``m`` knowledge vectors; ``"d k"`` a weight matrix whose first axis lives
 in the embedding; ``"n n"`` an attention matrix; ``"b n d"`` a batch of sequences. A group acts
-along every axis that carries its label; every other axis is left alone.
+along every axis that carries its label, through the axis's representation (``label:rep``;
+plain ``label`` is ``label:vector``, see :mod:`symcheck.core.reps`); every other axis is left
+alone.
 
 >>> AxisSpec.parse("b n d").labels
 ('b', 'n', 'd')
 >>> AxisSpec.parse("n d").shape({"n": 4, "d": 8})
 (4, 8)
+>>> str(AxisSpec.parse("n d:vector"))
+'n d'
 """
 
 from __future__ import annotations
@@ -17,69 +21,116 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from symcheck.core.errors import SpecError
+from symcheck.core.errors import SpecError, Suggest
+from symcheck.core.reps import DEFAULT, Representation, representation
 
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _tokens(text: str) -> list[str]:
+    """Split at spaces and commas outside parentheses (``c:irreps(1x0e + 1x1o)`` is one)."""
+    out, depth, current = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and (ch.isspace() or ch == ","):
+            if current:
+                out.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        out.append(current)
+    return out
+
+
 @dataclass(frozen=True)
 class AxisSpec:
-    """The labels of an array's axes, in order."""
+    """The labels of an array's axes, in order, and the representation of each."""
 
     labels: tuple[str, ...]
+    #: one representation tag per axis ("vector" for a plain label); empty: all "vector"
+    reps: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, text: str, argument: str = "spec") -> AxisSpec:
-        """Parse ``"n d"`` (labels separated by spaces or commas); a scalar is ``""``."""
+    def parse(cls, text: str, argument: str = "specs") -> AxisSpec:
+        """Parse ``"n d"`` (tokens ``label`` or ``label:rep``); a scalar is ``""``.
+
+        ``argument`` is the logical name the error names (``inputs``, ``outputs``).
+        """
         if not isinstance(text, str):
-            raise SpecError(f"{argument}: expected a string such as 'n d', got {text!r}")
-        labels = tuple(part for part in re.split(r"[\s,]+", text.strip()) if part)
-        for label in labels:
+            raise SpecError(f"expected a string such as 'n d', got {text!r}", argument=argument,
+                            value=text)
+        labels, reps = [], []
+        for token in _tokens(text.strip()):
+            label, sep, rep = token.partition(":")
             if not _LABEL.match(label):
-                raise SpecError(
-                    f"{argument}: {text!r} has the label {label!r}; labels are identifiers "
-                    "such as n, d, m, b"
-                )
-        return cls(labels)
+                raise SpecError(f"{text!r} has the label {label!r}", argument=argument,
+                                value=text, expected="labels that are identifiers such as n, "
+                                "d, m, b")
+            try:
+                tag = representation(rep).tag if sep else DEFAULT
+            except SpecError as exc:
+                raise SpecError(f"{text!r}: {exc.message}", argument=argument, value=text,
+                                expected=exc.expected) from None
+            labels.append(label)
+            reps.append(tag)
+        if all(r == DEFAULT for r in reps):
+            return cls(tuple(labels))
+        return cls(tuple(labels), tuple(reps))
 
     @property
     def rank(self) -> int:
         return len(self.labels)
 
+    def rep(self, axis: int) -> str:
+        """The representation tag of ``axis``."""
+        return self.reps[axis] if self.reps else DEFAULT
+
+    def representation(self, axis: int) -> Representation:
+        return representation(self.rep(axis))
+
     def axes_of(self, label: str) -> tuple[int, ...]:
         """Indices of the axes that carry ``label``."""
         return tuple(i for i, lab in enumerate(self.labels) if lab == label)
 
-    def shape(self, sizes: Mapping[str, int], argument: str = "spec") -> tuple[int, ...]:
-        """The array shape these labels have for the given sizes."""
+    def shape(self, sizes: Mapping[str, int], argument: str = "inputs") -> tuple[int, ...]:
+        """The array shape these labels have for the given sizes (a representation may give
+        its axis its own size, e.g. 9 for ``c:irreps(1x0e+1x1o+1x2e)``)."""
         missing = [lab for lab in self.labels if lab not in sizes]
         if missing:
+            first = missing[0]
             raise SpecError(
-                f"--size: no size for {', '.join(repr(m) for m in dict.fromkeys(missing))} "
-                f"(needed by {argument} {str(self)!r}); pass e.g. --size {missing[0]}=8"
+                f"no size for {', '.join(repr(m) for m in dict.fromkeys(missing))} (needed by "
+                f"{argument} spec {str(self)!r})", argument="sizes", value=tuple(missing),
+                hint=Suggest("sizes", {first: 8}),
             )
-        return tuple(int(sizes[lab]) for lab in self.labels)
+        return tuple(self.representation(i).dim(int(sizes[lab]))
+                     for i, lab in enumerate(self.labels))
 
     def bind(self, shape: tuple[int, ...], sizes: dict[str, int], argument: str) -> None:
         """Check ``shape`` against this spec and record the size of each label in ``sizes``.
 
-        Raises a :class:`SpecError` when the rank differs or a label gets two sizes.
+        Raises a :class:`SpecError` (naming ``argument``) when the rank differs or a label
+        gets two sizes. An axis whose representation sets its own size binds nothing.
         """
         if len(shape) != self.rank:
             raise SpecError(
-                f"{argument}: spec {str(self)!r} has rank {self.rank} but the array has "
-                f"shape {tuple(shape)} (rank {len(shape)})"
+                f"spec {str(self)!r} has rank {self.rank} but the array has shape "
+                f"{tuple(shape)} (rank {len(shape)})", argument=argument, value=tuple(shape),
             )
-        for label, size in zip(self.labels, shape, strict=True):
+        for axis, (label, size) in enumerate(zip(self.labels, shape, strict=True)):
+            if self.rep(axis) != DEFAULT:
+                continue
             known = sizes.setdefault(label, int(size))
             if known != size:
                 raise SpecError(
-                    f"{argument}: axis {label!r} has size {size} in shape {tuple(shape)} but "
-                    f"{label}={known} elsewhere"
+                    f"axis {label!r} has size {size} in shape {tuple(shape)} but "
+                    f"{label}={known} elsewhere", argument=argument, value=tuple(shape),
                 )
 
     def __str__(self) -> str:
-        return " ".join(self.labels)
+        return " ".join(lab if self.rep(i) == DEFAULT else f"{lab}:{self.rep(i)}"
+                        for i, lab in enumerate(self.labels))
 
 
 def parse_sizes(text: str | Iterable[str] | None) -> dict[str, int]:
@@ -97,12 +148,14 @@ def parse_sizes(text: str | Iterable[str] | None) -> dict[str, int]:
     for part in parts:
         name, sep, value = part.partition("=")
         if not sep or not _LABEL.match(name.strip()):
-            raise SpecError(f"--size: {part!r} is not of the form label=integer (e.g. n=16)")
+            raise SpecError(f"{part!r} is not of the form label=integer", argument="sizes",
+                            value=part, hint=Suggest("sizes", {"n": 16}))
         try:
             size = int(value)
         except ValueError:
-            raise SpecError(f"--size: {part!r}: {value!r} is not an integer") from None
+            raise SpecError(f"{part!r}: {value!r} is not an integer", argument="sizes",
+                            value=part) from None
         if size < 1:
-            raise SpecError(f"--size: {part!r}: sizes must be at least 1")
+            raise SpecError(f"{part!r}: sizes must be at least 1", argument="sizes", value=part)
         sizes[name.strip()] = size
     return sizes

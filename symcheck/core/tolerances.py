@@ -3,6 +3,9 @@
 The check computes errors in float64 whatever the model's dtype; the tolerance reflects the
 precision the model itself computes in. Values are a few hundred ulps of a typical attention
 layer's accumulated round-off (measured on the bundled samples), not a guess at the bug size.
+
+>>> tolerance_for("float32")
+0.0001
 """
 
 from __future__ import annotations
@@ -19,10 +22,26 @@ DEFAULT_RTOL: dict[str, float] = {
 
 def tolerance_for(dtype: str, rtol: float | None = None) -> float:
     """The tolerance to use: ``rtol`` when given, else the table entry for ``dtype``."""
-    if dtype not in DEFAULT_RTOL:
-        raise SpecError(f"--dtype: {dtype!r} is not one of {', '.join(DEFAULT_RTOL)}")
+    check_dtype(dtype)
     if rtol is None:
         return DEFAULT_RTOL[dtype]
-    if not rtol > 0:
-        raise SpecError(f"--rtol: {rtol!r} must be a positive number")
+    return check_rtol(rtol)
+
+
+def check_dtype(dtype: str) -> str:
+    """``dtype`` if it is one the tolerance table knows, else a :class:`SpecError`."""
+    if dtype not in DEFAULT_RTOL:
+        raise SpecError(f"{dtype!r} is not one of {', '.join(DEFAULT_RTOL)}", argument="dtype",
+                        value=dtype)
+    return dtype
+
+
+def check_rtol(rtol: float, argument: str = "rtol") -> float:
+    """A tolerance must be a finite number > 0: ``inf`` or ``nan`` would pass anything."""
+    import math
+
+    if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not (
+            math.isfinite(rtol) and rtol > 0):
+        raise SpecError(f"{rtol!r} must be a finite number greater than 0", argument=argument,
+                        value=rtol)
     return float(rtol)

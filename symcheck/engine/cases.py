@@ -20,13 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symcheck.core.groups import (
-    ElementBatch,
-    Group,
-    GroupElement,
-    concat_batches,
-    stack_elements,
-)
+from symcheck.core.groups import Elements, Group, concat_elements, product_name
 from symcheck.engine.problem import Problem
 
 Array = np.ndarray
@@ -38,7 +32,8 @@ _KIND_CODE = {"haar": 0, "probe": 1, "identity": 2, "search": 3}
 
 
 def set_name(groups: Sequence[Group]) -> str:
-    return " × ".join(g.name for g in groups)
+    """The name of a group set (one group, or a product): ``O(d) × S(n)``."""
+    return product_name(groups)
 
 
 def case_rng(seed: int, set_label: str, kind: str, index: int) -> np.random.Generator:
@@ -64,10 +59,10 @@ def draw_inputs_many(problem: Problem, rng: np.random.Generator, count: int) -> 
     return out
 
 
-Elements = list[tuple[Group, GroupElement]]
-
-
-Draw = tuple[list[Array], Elements]
+#: the elements of a group set: one batch per group factor (a single case is a batch of one)
+Factors = list[tuple[Group, Elements]]
+#: the inputs and elements of one case
+Draw = tuple[list[Array], Factors]
 
 
 @dataclass
@@ -76,7 +71,7 @@ class CaseBatch:
 
     labels: list[str]
     x: list[Array]  # each input with a leading case axis
-    elements: list[tuple[Group, ElementBatch]]
+    elements: Factors
 
     def take(self, indices: Sequence[int]) -> CaseBatch:
         idx = list(indices)
@@ -88,7 +83,7 @@ class CaseBatch:
         return cls(
             [lab for p in parts for lab in p.labels],
             [np.concatenate(arrays) for arrays in zip(*(p.x for p in parts), strict=True)],
-            [(parts[0].elements[i][0], concat_batches([p.elements[i][1] for p in parts]))
+            [(parts[0].elements[i][0], concat_elements([p.elements[i][1] for p in parts]))
              for i in range(len(parts[0].elements))],
         )
 
@@ -97,7 +92,7 @@ class CaseBatch:
         """Single cases (inputs and elements) stacked into a batch."""
         x = [np.stack(arrays) for arrays in zip(*(d[0] for d in draws), strict=True)]
         groups = [g for g, _ in draws[0][1]]
-        elements = [(g, stack_elements([d[1][i][1] for d in draws]))
+        elements = [(g, concat_elements([d[1][i][1] for d in draws]))
                     for i, g in enumerate(groups)]
         return cls(list(labels), x, elements)
 
@@ -118,7 +113,7 @@ def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials:
     rng = case_rng(seed, label, "haar", 0)
     haar = CaseBatch(
         [f"haar:{t}" for t in range(trials)], draw_inputs_many(problem, rng, trials),
-        [(g, g.sample_many(rng, trials)) for g in groups],
+        [(g, g.sample(rng, trials)) for g in groups],
     )
     parts = [haar]
     rng = case_rng(seed, label, "probe", 0)
@@ -129,8 +124,8 @@ def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials:
         x = draw_inputs_many(problem, rng, k)
         elements = []
         for i, g in enumerate(groups):
-            random = g.sample_many(rng, k)
-            elements.append((g, stack_elements([
+            random = g.sample(rng, k)
+            elements.append((g, concat_elements([
                 element if j == i else random.item(t)
                 for t, (j, _, element) in enumerate(probes)
             ])))
@@ -139,7 +134,7 @@ def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials:
     parts.append(CaseBatch(
         [f"identity:{t}" for t in range(NOISE_REPEATS)],
         draw_inputs_many(problem, rng, NOISE_REPEATS),
-        [(g, stack_elements([g.identity()] * NOISE_REPEATS)) for g in groups],
+        [(g, g.identity(NOISE_REPEATS)) for g in groups],
     ))
     return CaseBatch.concat(parts)
 

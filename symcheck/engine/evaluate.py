@@ -22,14 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.groups import (
-    ElementBatch,
-    Group,
-    GroupElement,
-    stack_elements,
-)
+from symcheck.core.groups import Elements, Group
 from symcheck.core.specs import AxisSpec
-from symcheck.engine.cases import CaseBatch, Draw, Elements
+from symcheck.engine.cases import CaseBatch, Draw, Factors
 from symcheck.engine.problem import Problem, call_model
 
 Array = np.ndarray
@@ -55,13 +50,10 @@ class CaseResult:
         }
 
 
-def act(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, GroupElement]]) -> Array:
-    """Apply every element along every axis of ``x`` whose label its group acts on."""
-    for axis, label in enumerate(spec.labels):
-        for group, element in elements:
-            if group.label == label:
-                x = element.act(x, axis)
-    return x
+def act(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, Elements]]) -> Array:
+    """One case: apply each single element (a batch of one) along every axis of ``x`` whose
+    label its group acts on, through that axis's representation."""
+    return act_many(spec, np.asarray(x)[None], elements)[0]
 
 
 @dataclass
@@ -69,7 +61,7 @@ class Evaluation:
     """The arrays of one case: inputs, element, ``f(x)``, ``f(g·x)`` and ``g·f(x)``."""
 
     x: list[Array]
-    elements: Elements
+    elements: Factors
     fx: tuple[Array, ...]
     fgx: tuple[Array, ...]
     gfx: list[Array]
@@ -94,12 +86,13 @@ class BatchEvaluation:
 
 
 
-def act_many(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, ElementBatch]]) -> Array:
-    """Case ``t``'s elements on ``x[t]``, along every axis whose label their group acts on."""
+def act_many(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, Elements]]) -> Array:
+    """Case ``t``'s elements on ``x[t]``, along every axis whose label their group acts on,
+    each through the representation the spec gives that axis."""
     for axis, label in enumerate(spec.labels):
         for group, batch in elements:
             if group.label == label:
-                x = batch.act(x, axis + 1)
+                x = spec.representation(axis).act(batch, x, axis + 1)
     return x
 
 
@@ -182,8 +175,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
 
 def compare(label: str, ev: Evaluation, tolerance: float) -> CaseResult:
     """:func:`compare_batch` for one evaluated case."""
-    cases = CaseBatch([label], [np.asarray(a)[None] for a in ev.x],
-                      [(g, stack_elements([e])) for g, e in ev.elements])
+    cases = CaseBatch([label], [np.asarray(a)[None] for a in ev.x], list(ev.elements))
     stacked = BatchEvaluation(cases, [a[None] for a in ev.fx], [a[None] for a in ev.fgx],
                               [a[None] for a in ev.gfx])
     return compare_batch(stacked, tolerance)[0]

@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import SpecError
-from symcheck.core.groups import Group, Orthogonal, PermutationElement, Symmetric, parse_group
+from symcheck.core.groups import Group, Orthogonal, Permutations, Symmetric, parse_group
 from symcheck.core.specs import AxisSpec
 from symcheck.engine.cases import draw_inputs
 from symcheck.engine.evaluate import act
@@ -369,7 +369,7 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
     finite = True
     for label, rng, element in _cases(orthogonal, seed, trials):
         x = draw_inputs(problem, rng)
-        g = element if element is not None else orthogonal.sample(rng)
+        g = element if element is not None else orthogonal.sample_one(rng)
         xq = [act(spec, a, [(orthogonal, g)]) for spec, a in zip(problem.inputs, x, strict=True)]
         first, turned = vectors(x), vectors(xq)
         if first is None or turned is None:
@@ -388,8 +388,9 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
         covariance = []
         for label, rng, element in _cases(permutation, seed, trials):
             x = draw_inputs(problem, rng)
-            p = element if element is not None else permutation.sample(rng)
-            assert isinstance(p, PermutationElement)  # Symmetric groups only draw permutations
+            drawn = element if element is not None else permutation.sample_one(rng)
+            assert isinstance(drawn, Permutations)  # Symmetric groups only draw permutations
+            p = drawn
             xp = [act(spec, a, [(permutation, p)]) for spec, a in zip(problem.inputs, x,
                                                                         strict=True)]
             first, moved = vectors(x), vectors(xp)
@@ -397,8 +398,8 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
                 finite = False
                 continue
             e, ep = extract(*first), extract(*moved)
-            expected = e.coefficients[np.ix_(layout.out_permutation(p.perm),
-                                             layout.z_permutation(p.perm))]
+            expected = e.coefficients[np.ix_(layout.out_permutation(p.perm[0]),
+                                             layout.z_permutation(p.perm[0]))]
             covariance.append(CaseValue(label, _relative(ep.coefficients - expected,
                                                          e.coefficients)))
             ranks += [e.rank, ep.rank]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import ModelError, SpecError
+from symcheck.core.errors import ModelError, SpecError, Suggest
 from symcheck.core.groups import (
     Group,
     parse_group,
@@ -74,38 +74,45 @@ def resolve(
 ) -> Problem:
     """Parse and cross-check specs, groups, sizes and supplied inputs."""
     if not signature.inputs:
-        raise SpecError(
-            "--in: no input spec; pass one --in SPEC per positional input, e.g. --in 'n d'"
-        )
+        raise SpecError("no input spec", argument="inputs",
+                        hint=Suggest("inputs", ["n d"]))
     if not signature.outputs:
-        raise SpecError("--out: no output spec; pass e.g. --out 'n d' (repeat for tuple outputs)")
+        raise SpecError("no output spec (one per output of a tuple)", argument="outputs",
+                        hint=Suggest("outputs", ["n d"]))
     if not signature.groups:
-        raise SpecError("--group: no group to check; pass e.g. --group 'O(d)' --group 'S(n)'")
-    inputs = tuple(AxisSpec.parse(s, f"--in {s!r}") for s in signature.inputs)
-    outputs = tuple(AxisSpec.parse(s, f"--out {s!r}") for s in signature.outputs)
+        raise SpecError("no group to check", argument="groups",
+                        hint=Suggest("groups", ["O(d)", "S(n)"]))
+    inputs = tuple(AxisSpec.parse(s, "inputs") for s in signature.inputs)
+    outputs = tuple(AxisSpec.parse(s, "outputs") for s in signature.outputs)
     sizes = dict(signature.sizes)
     arrays: tuple[Array | None, ...] | None = None
     if data is not None:
         if len(data) != len(inputs):
             raise SpecError(
-                f"--inputs: {len(data)} arrays supplied but {len(inputs)} input specs declared"
+                f"{len(data)} arrays supplied but {len(inputs)} input specs declared",
+                argument="data", value=len(data),
             )
         arrays = tuple(None if a is None else np.asarray(a, dtype=np.float64) for a in data)
         bound: dict[str, int] = {}
-        for i, (spec, a) in enumerate(zip(inputs, arrays, strict=True)):
+        for spec, a in zip(inputs, arrays, strict=True):
             if a is not None:
-                spec.bind(a.shape, bound, f"--inputs array {i} (spec {str(spec)!r})")
+                spec.bind(a.shape, bound, "data")
         for label in signature.explicit:
             if label in bound and bound[label] != sizes[label]:
                 raise SpecError(
-                    f"--size: {label}={sizes[label]}, but a fixed input (data or weights) "
-                    f"has {label}={bound[label]}"
+                    f"{label}={sizes[label]}, but a fixed input (data or weights) has "
+                    f"{label}={bound[label]}", argument="sizes", value={label: sizes[label]},
                 )
         sizes.update(bound)
     check_labels(inputs + outputs, signature.groups, sizes)
     for i, spec in enumerate(inputs):
-        spec.shape(sizes, f"--in {str(spec)!r} (input {i})")
+        spec.shape(sizes, f"input {i}")
     groups = tuple(parse_group(text, sizes) for text in signature.groups)
+    for spec, argument in [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]:
+        for axis, label in enumerate(spec.labels):
+            for group in groups:
+                if group.label == label:
+                    spec.representation(axis).check(group, f"{argument} spec {str(spec)!r}")
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
@@ -122,17 +129,17 @@ def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
     unused = [lab for lab in sizes if lab not in labels]
     if unused:
         raise SpecError(
-            f"--size: {unused[0]}={sizes[unused[0]]} names {unused[0]!r}, which appears in no "
-            f"spec ({shown})"
+            f"{unused[0]}={sizes[unused[0]]} names {unused[0]!r}, which appears in no spec "
+            f"({shown})", argument="sizes", value={unused[0]: sizes[unused[0]]},
         )
     for text in groups:
         _, label = parse_group_name(text)
         if label not in labels:
-            raise SpecError(
-                f"--group: {text!r} acts on {label!r}, which appears in no spec ({shown})"
-            )
+            raise SpecError(f"{text!r} acts on {label!r}, which appears in no spec ({shown})",
+                            argument="groups", value=text)
     if len(set(groups)) != len(groups):
-        raise SpecError(f"--group: a group is named twice in {list(groups)}")
+        raise SpecError(f"a group is named twice in {list(groups)}", argument="groups",
+                        value=list(groups))
 
 
 def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
@@ -163,7 +170,10 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
     """
     try:
         out = problem.fn(*arrays)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: model code never ends the check
+
         raise ModelError(
             f"model {problem.name!r} raised {type(exc).__name__}: {exc}"
         ) from exc
@@ -171,30 +181,38 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
     if len(outs) != len(problem.outputs):
         raise ModelError(
             f"model {problem.name!r} returned {len(outs)} output(s) but {len(problem.outputs)} "
-            f"--out spec(s) are declared ({', '.join(repr(str(s)) for s in problem.outputs)})"
+            f"output spec(s) are declared ({', '.join(repr(str(s)) for s in problem.outputs)})",
+            argument="outputs",
         )
     sizes = dict(problem.sizes)
     if problem.batch_label is not None:
         sizes[problem.batch_label] *= batch
     result = []
     for i, (spec, o) in enumerate(zip(problem.outputs, outs, strict=True)):
+        native = getattr(o, "dtype", None)
+        if isinstance(native, np.dtype) and native.kind == "c":
+            raise ModelError(
+                f"model {problem.name!r} output {i} is complex ({native.name}); symcheck compares "
+                "real outputs only and never drops an imaginary part: return the real and "
+                "imaginary parts as two outputs", argument="outputs",
+            )
         try:
-            native = getattr(o, "dtype", None)
-            if isinstance(native, np.dtype) and native.kind == "f":
-                problem.output_dtypes.add(native.name)
             a = np.asarray(o, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise ModelError(
                 f"model {problem.name!r} output {i} is {type(o).__name__}, not an array: {exc}"
             ) from None
-        expected = tuple(sizes.get(lab, -1) for lab in spec.labels)
+        if isinstance(native, np.dtype) and native.kind == "f":
+            problem.output_dtypes.add(native.name)
+        expected = tuple(-1 if lab not in sizes else spec.representation(axis).dim(sizes[lab])
+                         for axis, lab in enumerate(spec.labels))
         if a.ndim != spec.rank or any(
             e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)
         ):
             shown = tuple("?" if e == -1 else e for e in expected)
             raise ModelError(
-                f"model {problem.name!r} output {i} has shape {a.shape}, but --out "
-                f"{str(spec)!r} expects {shown}"
+                f"model {problem.name!r} output {i} has shape {a.shape}, but its spec "
+                f"{str(spec)!r} expects {shown}", argument="outputs", value=a.shape,
             )
         result.append(a)
     return tuple(result)

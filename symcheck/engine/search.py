@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from symcheck.core.groups import (
-    stack_elements,
-)
 from symcheck.engine.cases import CaseBatch
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
 from symcheck.engine.problem import Problem
@@ -48,7 +45,7 @@ Array = np.ndarray
         moved = list(best_ev.elements)
         group, element = moved[i]
         moved[i] = (group, group.neighbour(element, rng, scale))
-        cases = CaseBatch(["search"], x, [(g, stack_elements([e])) for g, e in moved])
+        cases = CaseBatch(["search"], x, moved)
         ev = evaluate_batch(problem, cases, batch=False, fx=fx)
         (candidate,) = compare_batch(ev, tolerance)
         if not candidate.finite or candidate.error > best.error:
