@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.app.service import prepare, run_form, run_problem
-from symcheck.core.signature import Signature, signature_of
+from symcheck.app.requests import Declared, FormRequest, Measure, ModelRequest
+from symcheck.app.service import run
+from symcheck.core.errors import SpecError
 from symcheck.engine.equivariance import EquivarianceResult
 from symcheck.engine.form_judge import FormResult
-from symcheck.engine.problem import resolve
 
 Array = np.ndarray
 
@@ -92,6 +92,21 @@ def failure_message(result: EquivarianceResult) -> str:
     return "\n".join(lines)
 
 
+def _declared(inputs: str | Sequence[str] | None, output: str | Sequence[str] | None,
+              groups: str | Sequence[str] | None, sizes: Mapping[str, int] | None) -> Declared:
+    def many(value: str | Sequence[str] | None, argument: str) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        items = (value,) if isinstance(value, str) else tuple(value)
+        if not all(isinstance(v, str) for v in items):
+            raise SpecError(f"expected strings such as 'n d', got {value!r}", argument=argument,
+                            value=value)
+        return items or None
+
+    return Declared(many(inputs, "inputs"), many(output, "outputs"), many(groups, "groups"),
+                    dict(sizes) if sizes else None)
+
+
 def check_equivariance(
     fn: Callable[..., Any],
     inputs: str | Sequence[str] | None = None,
@@ -108,10 +123,12 @@ def check_equivariance(
     name: str | None = None,
     search: int = 0,
     batch: bool = True,
+    backend: str | None = None,
 ) -> EquivarianceResult:
-    """Measure and judge the equivariance of ``fn`` (a function of numpy arrays).
+    """Measure and judge the equivariance of ``fn`` (a function, module or callable object).
 
-    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`.
+    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; the same
+    service as ``symcheck equivariance`` runs it, so the numbers are the CLI's for the same seed.
 
     >>> import numpy as np
     >>> def softmax_attention(x):
@@ -119,24 +136,17 @@ def check_equivariance(
     ...     w = np.exp(s - s.max(1, keepdims=True))
     ...     return (w / w.sum(1, keepdims=True)) @ x
     >>> r = check_equivariance(softmax_attention, "n d", "n d", ["O(d)", "S(n)"], {"n": 6, "d": 4})
-    >>> [g.verdict for g in r.groups]
+    >>> [g.verdict.value for g in r.groups]
     ['pass', 'pass', 'pass']
     """
-    declared = signature_of(fn) or Signature()
-    signature = declared.merged(
-        inputs=[inputs] if isinstance(inputs, str) else inputs,
-        outputs=[output] if isinstance(output, str) else output,
-        groups=[groups] if isinstance(groups, str) else groups,
-        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
+    request = ModelRequest(
+        obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
+        measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
+                        search=search, batch=batch),
+        backend=backend, arrays=data,
     )
-    from symcheck.backends import adapt
-
-    _, wrapped = adapt(fn, dtype)
-    problem = resolve(wrapped, signature, dtype, data, name or getattr(fn, "__name__", None))
-    return run_problem(problem, signature, seed, case, "given" if data else "random",
-                       search=search, batch=batch)
-
-
+    result: EquivarianceResult = run(request).result
+    return result
 
 
 def check_form(
@@ -155,22 +165,20 @@ def check_form(
     weights: str = "cotransform",
     fit: bool = True,
     name: str | None = None,
+    backend: str | None = None,
 ) -> FormResult:
-    """Measure and judge the attention form of ``fn`` (a function of numpy arrays).
+    """Measure and judge the attention form of ``fn`` (Ma & Ying 2022).
 
     Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; ``rtol``
     (default 1e-8 in float64) bounds the span residual and the coefficient diagnostics,
-    ``span_rtol`` the span residual alone. See :func:`prepare` for ``weights``; ``fit=False``
-    skips the log-bilinear fit.
+    ``span_rtol`` the span residual alone. Parameters with array defaults are the model's
+    weights: ``weights="cotransform"`` turns them with ``Q``, ``"fixed"`` holds them still;
+    ``fit=False`` skips the log-bilinear fit.
     """
-    declared = signature_of(fn) or Signature()
-    signature = declared.merged(
-        inputs=[inputs] if isinstance(inputs, str) else inputs,
-        outputs=[output] if isinstance(output, str) else output,
-        groups=[groups] if isinstance(groups, str) else groups,
-        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
+    request = FormRequest(
+        obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
+        measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype), backend=backend,
+        arrays=data, weights=weights, span_rtol=span_rtol, fit=fit,
     )
-    problem, weight_inputs, checked = prepare(fn, signature, dtype=dtype, data=data,
-                                              weights=weights, name=name)
-    return run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
-                    span_rtol=span_rtol, fit=fit)
+    result: FormResult = run(request).result
+    return result

@@ -85,3 +85,8 @@ SaveCounterexample = Annotated[
         "'symcheck replay'.",
     ),
 ]
+BackendName = Annotated[
+    str | None,
+    typer.Option("--backend", metavar="NAME",
+                 help="Run the model with numpy, torch or jax (default: chosen from the model)."),
+]

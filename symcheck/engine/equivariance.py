@@ -4,7 +4,7 @@ Measuring and judging are separate (as in e3nn): :func:`measure_equivariance` re
 only; :func:`judge` compares them with a tolerance.
 
 >>> import numpy as np
->>> from symcheck.core.signature import Signature
+>>> from symcheck.core.signature import DEFAULT_TRIALS, Signature
 >>> from symcheck.engine.problem import resolve
 >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> [g.verdict for g in judge(measure_equivariance(p, MeasureOptions(trials=3)), 1e-9)]
@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from symcheck.core.errors import SpecError
+from symcheck.core.signature import DEFAULT_TRIALS
+from symcheck.core.tolerances import tolerance_for
+from symcheck.core.verdicts import Verdict
 from symcheck.engine.cases import NOISE_REPEATS, case_batches, case_rng, set_name
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare_batch, evaluate_batch
-from symcheck.engine.problem import Problem
+from symcheck.engine.problem import _NUMPY_FLOATS, Problem
 from symcheck.engine.search import search_worst
 
 Array = np.ndarray
@@ -69,11 +72,11 @@ class GroupResult:
 
     measurement: GroupMeasurement
     tolerance: float
-    verdict: str  # "pass" | "fail" | "non-finite"
+    verdict: Verdict  # PASS | FAIL | NON_FINITE
 
     @property
     def passed(self) -> bool:
-        return self.verdict == "pass"
+        return self.verdict is Verdict.PASS
 
     def to_dict(self) -> dict[str, Any]:
         m = self.measurement
@@ -107,8 +110,8 @@ class EquivarianceResult:
         return all(g.passed for g in self.groups)
 
     @property
-    def verdict(self) -> str:
-        return "pass" if self.passed else "fail"
+    def verdict(self) -> Verdict:
+        return Verdict.worst(g.verdict for g in self.groups)
 
     def worst_failure(self) -> GroupResult | None:
         failing = [g for g in self.groups if not g.passed]
@@ -133,7 +136,7 @@ class MeasureOptions:
     """How to measure: seed, Haar trials, search steps, batching, and an optional single case."""
 
     seed: int = 0
-    trials: int = 20
+    trials: int = DEFAULT_TRIALS
     tolerance: float = 0.0
     case: str | None = None
     search: int = 0
@@ -219,11 +222,43 @@ def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[Gr
     results = []
     for m in measurements:
         if not m.finite:
-            verdict = "non-finite"
+            verdict = Verdict.NON_FINITE
         elif m.stat(100) > tolerance:
-            verdict = "fail"
+            verdict = Verdict.FAIL
         else:
-            verdict = "pass"
+            verdict = Verdict.PASS
         results.append(GroupResult(m, tolerance, verdict))
     return results
 
+
+def check_problem(problem: Problem, options: MeasureOptions, rtol: float | None = None,
+                  data_source: str = "random") -> EquivarianceResult:
+    """Measure and judge a resolved problem: the tolerance from ``rtol`` or the dtype table,
+    every group set measured with ``options``, the verdicts, and the warnings a reader needs
+    (a noise floor near the tolerance, a model that ran wider than the dtype asked)."""
+    tolerance = tolerance_for(problem.dtype, rtol)
+    options = replace(options, tolerance=tolerance)
+    measurements = measure_equivariance(problem, options)
+    groups = judge(measurements, tolerance)
+    warnings = [
+        f"{g.measurement.name}: noise floor {g.measurement.noise_floor:.2e} is above a tenth of "
+        f"the tolerance {tolerance:.1e}: the model is not reproducible enough for this tolerance"
+        for g in groups
+        if np.isfinite(g.measurement.noise_floor) and g.measurement.noise_floor > tolerance / 10
+    ]
+    wider = sorted(
+        d for d in problem.output_dtypes
+        if problem.dtype in _NUMPY_FLOATS
+        and np.dtype(d).itemsize > np.dtype(problem.dtype).itemsize
+    )
+    if wider:
+        warnings.append(
+            f"dtype {problem.dtype}: the model returned {', '.join(wider)}, so part of it ran "
+            f"in higher precision than asked (e.g. a float64 constant promotes the arithmetic)"
+        )
+    return EquivarianceResult(
+        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
+        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
+        dtype=problem.dtype, seed=options.seed, trials=options.trials, tolerance=tolerance,
+        groups=groups, data_source=data_source, warnings=warnings,
+    )

@@ -148,3 +148,13 @@ def load_python(target: str) -> LoadedModel:
             f"model: {picked!r} in {str(path)!r} is {type(obj).__name__}, not callable"
         )
     return LoadedModel(obj, picked, path, vars(module), signature_of(obj))
+
+
+def line_of(obj: Any) -> int | None:
+    """The line where ``obj`` (or its class) is defined, for annotations; None if unknown."""
+    for candidate in (obj, type(obj)):
+        try:
+            return inspect.getsourcelines(inspect.unwrap(candidate))[1]
+        except (TypeError, OSError, ValueError):
+            continue
+    return None
