@@ -7,7 +7,7 @@ only; :func:`judge` compares them with a tolerance.
 >>> from symcheck.core.signature import DEFAULT_TRIALS, Signature
 >>> from symcheck.engine.problem import resolve
 >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
->>> [g.verdict for g in judge(measure_equivariance(p, MeasureOptions(trials=3)), 1e-9)]
+>>> [g.verdict.value for g in judge(measure_equivariance(p, MeasureOptions(trials=3)), 1e-9)]
 ['pass']
 """
 

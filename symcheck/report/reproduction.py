@@ -5,7 +5,7 @@ line, a Python call.
 >>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
 ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2}, seed=0,
 ...                  trials=20, dtype="float64", case="S(n)/haar:3")
->>> print(command(r).replace(" --", "\n--"))
+>>> print(command(r).replace(" --", "\\n--"))
 symcheck equivariance m.py:f
 --in 'n d'
 --out 'n d'
