@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from symcheck.app.outcomes import Outcome
+from symcheck.app.reproduction import Reproduction
 from symcheck.app.requests import Declared, FormRequest, Measure, ModelRequest
 from symcheck.app.service import run
 from symcheck.core.errors import SpecError
@@ -46,13 +48,15 @@ def assert_equivariant(
     >>> assert_equivariant(np.tanh, "n d", "n d", "S(n)", {"n": 4, "d": 2}).passed
     True
     """
-    result = check_equivariance(fn, inputs, output, groups, sizes, **options)
+    outcome = _model_outcome(fn, inputs, output, groups, sizes, **options)
+    result: EquivarianceResult = outcome.result
     if result.passed:
         return result
-    raise EquivarianceError(failure_message(result), result)
+    call = None if outcome.reproduction is None else python_call(outcome.reproduction)
+    raise EquivarianceError(failure_message(result, call), result)
 
 
-def failure_message(result: EquivarianceResult) -> str:
+def failure_message(result: EquivarianceResult, call: str | None = None) -> str:
     """A torch.testing-style report of every failing group, ending with how to replay it.
 
     Per failing group, for its worst case: how many output elements differ by more than
@@ -84,11 +88,9 @@ def failure_message(result: EquivarianceResult) -> str:
         ]
     worst = result.worst_failure()
     assert worst is not None  # the result did not pass
-    lines += [
-        "",
-        f"replay: check_equivariance(..., seed={result.seed}, trials={result.trials}, "
-        f"case={worst.measurement.name + '/' + worst.measurement.worst.case!r})",
-    ]
+    case = f"{worst.measurement.name}/{worst.measurement.worst.case}"
+    lines += ["", f"replay: {call or f'check_equivariance(..., seed={result.seed}, '}"
+                  f"{'' if call else f'trials={result.trials}, case={case!r})'}"]
     return "\n".join(lines)
 
 
@@ -139,14 +141,60 @@ def check_equivariance(
     >>> [g.verdict.value for g in r.groups]
     ['pass', 'pass', 'pass']
     """
-    request = ModelRequest(
+    result: EquivarianceResult = _model_outcome(
+        fn, inputs, output, groups, sizes, trials=trials, seed=seed, rtol=rtol, dtype=dtype,
+        data=data, case=case, name=name, search=search, batch=batch, backend=backend,
+    ).result
+    return result
+
+
+def _model_outcome(
+    fn: Callable[..., Any], inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None, groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None, *, trials: int | None = None, seed: int = 0,
+    rtol: float | None = None, dtype: str = "float64", data: Sequence[Array | None] | None = None,
+    case: str | None = None, name: str | None = None, search: int = 0, batch: bool = True,
+    backend: str | None = None,
+) -> Outcome:
+    return run(ModelRequest(
         obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
         measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
                         search=search, batch=batch),
         backend=backend, arrays=data,
-    )
-    result: EquivarianceResult = run(request).result
-    return result
+    ))
+
+
+def python_call(r: Reproduction) -> str | None:
+    """The recipe in the Python API's words: the :func:`check_equivariance` call that replays
+    the worst failing case.
+
+    >>> r = Reproduction(kind="model", target=None, name="f", inputs=("n d",),
+    ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4}, case="S(n)/haar:3")
+    >>> print(python_call(r).replace(", ", ",\\n"))
+    check_equivariance(f,
+    inputs=['n d'],
+    output=['n d'],
+    groups=['S(n)'],
+    sizes={'n': 4},
+    seed=0,
+    trials=20,
+    case='S(n)/haar:3')
+    """
+    if not r.failing or r.kind != "model":
+        return None
+    parts = [r.name, f"inputs={list(r.inputs)!r}", f"output={list(r.outputs)!r}",
+             f"groups={list(r.groups)!r}", f"sizes={dict(r.sizes)!r}", f"seed={r.seed}",
+             f"trials={r.trials}"]
+    if r.rtol is not None:
+        parts.append(f"rtol={r.rtol!r}")
+    if r.dtype != "float64":
+        parts.append(f"dtype={r.dtype!r}")
+    if r.search:
+        parts.append(f"search={r.search}")
+    if r.backend is not None:
+        parts.append(f"backend={r.backend!r}")
+    parts.append(f"case={r.case!r}")
+    return f"check_equivariance({', '.join(parts)})"
 
 
 def check_form(

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from symcheck.core.signature import Signature
+from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.engine.equivariance import EquivarianceResult
 
 
@@ -33,7 +33,7 @@ class Reproduction:
     groups: tuple[str, ...] = ()
     sizes: Mapping[str, int] = field(default_factory=dict)
     seed: int = 0
-    trials: int = 20
+    trials: int = DEFAULT_TRIALS
     dtype: str = "float64"
     rtol: float | None = None  # only when the caller or the declaration set one
     data: str | None = None  # the inputs file, if any

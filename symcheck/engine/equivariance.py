@@ -40,6 +40,8 @@ class GroupMeasurement:
 
     name: str
     factors: tuple[str, ...]
+    #: the label each factor acts on (same order as ``factors``)
+    labels: tuple[str, ...]
     cases: list[CaseResult]
     noise_floor: float
     seconds: float
@@ -196,7 +198,8 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
             results = [found] if wanted_case == "search" else [*results, found]
             if _order(found.error) >= worst[0]:
                 worst = (_order(found.error), ev)
-        m = GroupMeasurement(label, tuple(g.name for g in groups), results, noise,
+        m = GroupMeasurement(label, tuple(g.name for g in groups),
+                             tuple(g.label for g in groups), results, noise,
                              time.perf_counter() - start)
         m.worst_evaluation = worst[1] if worst is not None else None
         measurements.append(m)

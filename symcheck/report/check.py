@@ -92,9 +92,11 @@ def describe(run: CheckRun) -> CheckOutcome:
             numbers=_numbers(requested), replay=replay, details=weights.to_dict(),
         )
     result = outcome.result
-    return CheckOutcome(**base, summary=equivariance_summary(result),
-                        report=equivariance_report(result, replay), numbers=_numbers(result),
-                        replay=replay, details=result.to_dict())
+    report = equivariance_report(result, replay)
+    if not outcome.passed and run.check_command:
+        report += f"\nrerun this check: {run.check_command}"
+    return CheckOutcome(**base, summary=equivariance_summary(result), report=report,
+                        numbers=_numbers(result), replay=replay, details=result.to_dict())
 
 
 def _numbers(result: EquivarianceResult) -> dict[str, Any]:

@@ -72,12 +72,11 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
 def _property(result: EquivarianceResult) -> str:
     """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
     is an invariance."""
-    out_labels = {lab for spec in result.outputs for lab in spec.split()}
+    out_labels = {token.partition(":")[0] for spec in result.outputs for token in spec.split()}
     equi: list[str] = []
     inv: list[str] = []
     for g in result.groups:
-        factors = g.measurement.factors
-        acts_on_output = any(f[f.index("(") + 1:-1] in out_labels for f in factors)
+        acts_on_output = any(label in out_labels for label in g.measurement.labels)
         (equi if acts_on_output else inv).append(g.measurement.name)
     parts = [f"equivariant under {', '.join(equi)}"] if equi else []
     parts += [f"invariant under {', '.join(inv)}"] if inv else []

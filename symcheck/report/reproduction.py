@@ -1,5 +1,5 @@
-"""The reproduction recipe in each door's words: command-line flags, a ``symcheck check --only``
-line, a Python call.
+"""The reproduction recipe in the command line's words: the flags that replay the worst case,
+and a ``symcheck check --only`` line (the Python API words it as a call, in :mod:`symcheck.api`).
 
 >>> from symcheck.app.reproduction import Reproduction
 >>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
@@ -14,8 +14,6 @@ symcheck equivariance m.py:f
 --seed 0
 --trials 20
 --case 'S(n)/haar:3'
->>> python_call(r).startswith("check_equivariance(f, inputs=['n d'], output=['n d'], ")
-True
 """
 
 from __future__ import annotations
@@ -82,22 +80,3 @@ def check_command(r: Reproduction) -> str | None:
     if r.config is not None:
         args += ["--config", r.config]
     return shlex.join([*args, "--only", r.check])
-
-
-def python_call(r: Reproduction) -> str | None:
-    """The :func:`symcheck.check_equivariance` call that replays the worst failing case."""
-    if not r.failing or r.kind != "model":
-        return None
-    parts = [r.name, f"inputs={list(r.inputs)!r}", f"output={list(r.outputs)!r}",
-             f"groups={list(r.groups)!r}", f"sizes={dict(r.sizes)!r}", f"seed={r.seed}",
-             f"trials={r.trials}"]
-    if r.rtol is not None:
-        parts.append(f"rtol={r.rtol!r}")
-    if r.dtype != "float64":
-        parts.append(f"dtype={r.dtype!r}")
-    if r.search:
-        parts.append(f"search={r.search}")
-    if r.backend is not None:
-        parts.append(f"backend={r.backend!r}")
-    parts.append(f"case={r.case!r}")
-    return f"check_equivariance({', '.join(parts)})"
