@@ -426,10 +426,10 @@ def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[Gr
             verdict = Verdict.PASS
             note = (f"equivariant to the model's own precision ({m.roundoff.cause}): max error "
                     f"{worst:.2e} is above the tolerance {tolerance:.1e}, but its residual "
-                    f"decorrelates under a {m.roundoff.perturbation:.0e} relative input "
-                    f"perturbation (coherence at most {max(m.roundoff.coherences):.2f}, where a "
-                    f"structured residual gives 1) in each of the {len(m.roundoff.tested)} case "
-                    "kinds above the tolerance")
+                    f"is re-drawn by a {m.roundoff.perturbation:.0e} relative input "
+                    f"perturbation (it stays put in at most {max(m.roundoff.stabilities):.0%} of "
+                    f"the perturbations, where a structured residual stays in all) in each of "
+                    f"the {len(m.roundoff.tested)} case kinds above the tolerance")
         else:
             verdict = Verdict.FAIL
         results.append(GroupResult(m, tolerance, verdict, note))
