@@ -73,8 +73,8 @@ def form(
         from symcheck.report.json import write_json
         from symcheck.sources.python import split_target
 
-        check_outputs(json=json_path)
         path, _ = split_target(target)
+        check_outputs(inputs=[path, data], json=json_path)
         if path.suffix != ".py":
             raise InputFileError(
                 f"{target!r} is not a Python file; form checks model.py or model.py:NAME (for "

@@ -45,8 +45,10 @@ def replay(
         from symcheck.cli.common import check_outputs
         from symcheck.report.equivariance import render_replay
         from symcheck.report.json import write_json
+        from symcheck.sources.python import split_target
 
-        check_outputs(json=json_path)
+        check_outputs(inputs=[counterexample, target and split_target(target)[0]],
+                      json=json_path)
         outcome = serve(ReplayRequest(Path(counterexample), target, rtol, backend, timeout))
         result = outcome.result
         if json_path is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import Interrupted, ModelError, SpecError, Suggest
+from symcheck.core.errors import ModelError, SpecError, StopRequest, Suggest
 from symcheck.core.groups import (
     Group,
     parse_group,
@@ -191,7 +191,7 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
         # goes to stderr: stdout may be a JSON or JUnit document (--json -).
         with np.errstate(all="ignore"), contextlib.redirect_stdout(sys.stderr):
             out = problem.fn(*arrays)
-    except (KeyboardInterrupt, Interrupted):
+    except (KeyboardInterrupt, StopRequest):
         raise
     except BaseException as exc:  # SystemExit too: model code never ends the check
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symcheck.core.errors import InputFileError, Interrupted, MissingExtraError, ModelError
+from symcheck.core.errors import InputFileError, MissingExtraError, ModelError, StopRequest
 from symcheck.core.signature import Signature, signature_of
 
 #: file suffix -> "module:function" that loads saved weights into a checkable model
@@ -77,7 +77,7 @@ def import_file(path: Path) -> ModuleType:
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout may carry --json -
             spec.loader.exec_module(module)
-    except (KeyboardInterrupt, Interrupted):
+    except (KeyboardInterrupt, StopRequest):
         raise
     except BaseException as exc:  # SystemExit too: a model file never ends the check
         sys.modules.pop(module_name, None)
@@ -143,7 +143,7 @@ def load_python(target: str) -> LoadedModel:
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 obj = obj()
-        except (KeyboardInterrupt, Interrupted):
+        except (KeyboardInterrupt, StopRequest):
             raise
         except BaseException as exc:
             raise ModelError(
