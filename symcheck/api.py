@@ -126,6 +126,7 @@ def check_equivariance(
     search: int = 0,
     batch: bool = True,
     backend: str | None = None,
+    probes: bool = True,
 ) -> EquivarianceResult:
     """Measure and judge the equivariance of ``fn`` (a function, module or callable object).
 
@@ -144,6 +145,7 @@ def check_equivariance(
     result: EquivarianceResult = _model_outcome(
         fn, inputs, output, groups, sizes, trials=trials, seed=seed, rtol=rtol, dtype=dtype,
         data=data, case=case, name=name, search=search, batch=batch, backend=backend,
+        probes=probes,
     ).result
     return result
 
@@ -154,12 +156,12 @@ def _model_outcome(
     sizes: Mapping[str, int] | None = None, *, trials: int | None = None, seed: int = 0,
     rtol: float | None = None, dtype: str = "float64", data: Sequence[Array | None] | None = None,
     case: str | None = None, name: str | None = None, search: int = 0, batch: bool = True,
-    backend: str | None = None,
+    backend: str | None = None, probes: bool = True,
 ) -> Outcome:
     return run(ModelRequest(
         obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
         measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
-                        search=search, batch=batch),
+                        search=search, batch=batch, probes=probes),
         backend=backend, arrays=data,
     ))
 

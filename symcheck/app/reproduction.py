@@ -39,6 +39,7 @@ class Reproduction:
     data: str | None = None  # the inputs file, if any
     backend: str | None = None  # only when the caller chose one
     search: int = 0
+    probes: bool = True
     case: str | None = None  # "GROUP/CASE" of the worst failing case; None: nothing fails
     #: weights checks: layer, heads, mode, component (what the command line needs)
     weights: Mapping[str, Any] = field(default_factory=dict)
@@ -60,7 +61,8 @@ class Reproduction:
             "inputs": list(self.inputs), "outputs": list(self.outputs),
             "groups": list(self.groups), "sizes": dict(self.sizes), "seed": self.seed,
             "trials": self.trials, "dtype": self.dtype, "rtol": self.rtol, "data": self.data,
-            "backend": self.backend, "search": self.search, "case": self.case,
+            "backend": self.backend, "search": self.search, "probes": self.probes,
+            "case": self.case,
             "weights": dict(self.weights), "check": self.check, "config": self.config,
         }
 
@@ -80,7 +82,8 @@ def of_model(target: str | None, signature: Signature, result: EquivarianceResul
         kind="model", target=target, name=result.model, inputs=signature.inputs,
         outputs=signature.outputs, groups=signature.groups, sizes=dict(result.sizes),
         seed=result.seed, trials=result.trials, dtype=result.dtype, rtol=signature.rtol,
-        data=data, backend=backend, search=search, case=worst_case(result),
+        data=data, backend=backend, search=search, probes=result.probes,
+        case=worst_case(result),
     )
 
 

@@ -51,6 +51,7 @@ class Measure:
     case: str | None = None  # "GROUP/CASE": run that case only
     search: int = 0
     batch: bool = True
+    probes: bool = True  # input and size probes beside the Haar draws
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,11 @@ def run_model(request: ModelRequest) -> Outcome:
     arrays, source = _inputs(request, loaded.obj, len(signature.inputs))
     fn = wrap_model(loaded.obj, m.dtype, request.backend)
     problem = resolve(fn, signature, m.dtype, arrays, loaded.name)
+    problem.probe_data = arrays is not None  # the user's data is probed; weights never are
+    if m.dtype != "float64":  # the same model in float64, to measure its rounding level
+        problem.reference = wrap_model(loaded.obj, "float64", request.backend)
     trials = signature.trials if signature.trials is not None else DEFAULT_TRIALS
-    options = MeasureOptions(m.seed, trials, 0.0, m.case, m.search, m.batch)
+    options = MeasureOptions(m.seed, trials, 0.0, m.case, m.search, m.batch, m.probes)
     result = check_problem(problem, options, signature.rtol, source)
     repro = recipe.of_model(request.target, signature, result,
                             data=None if request.data is None else str(request.data),

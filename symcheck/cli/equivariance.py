@@ -57,6 +57,7 @@ def equivariance(
     component: Component = None,
     backend: opt.BackendName = None,
     search: opt.Search = 0,
+    probes: opt.Probes = True,
     batch: opt.Batch = True,
     save_counterexample: opt.SaveCounterexample = None,
     debug: opt.Debug = False,
@@ -71,7 +72,7 @@ def equivariance(
 
         check_outputs(json=json_path, save_counterexample=save_counterexample)
         measure = Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
-                          search=search, batch=batch)
+                          search=search, batch=batch, probes=probes)
         sizes = parse_sizes(size)
         if Path(target).suffix.lower() in WEIGHT_LOADERS:
             for name, value in (("--in", inputs), ("--out", outputs), ("--inputs", data),

@@ -50,6 +50,8 @@ def command(r: Reproduction) -> str | None:
         args += ["--backend", r.backend]
     if r.search:
         args += ["--search", str(r.search)]
+    if not r.probes:
+        args += ["--no-probes"]
     return shlex.join(args)
 
 

@@ -138,6 +138,8 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
     _, wrapped = adapt(fn, settings.dtype, backend="numpy")
     problem = resolve(wrapped, signature, settings.dtype, data, unit_name(layer, key))
+    if settings.dtype != "float64":
+        problem.reference = adapt(fn, "float64", backend="numpy")[1]
     trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
     return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
                          settings.rtol, data_source=f"{source} ({MODE_NAMES[mode]})")
