@@ -10,7 +10,10 @@ mean-centring and gain are fixed directions of the embedding.)
 ``PositionEncoderLayer`` adds a fixed absolute position embedding ``P[:n]`` to the input first,
 scaled so that the S(n) error is about 4.3e-5 relative: below the old fixed float32 tolerance of
 1e-4, but hundreds of times the layer's float32 round-off, and a smooth (structured) residual.
-Expected at float32: FAIL, exit 1. It accepts n ≤ 64 (the table's length) and raises beyond.
+The embedding is scaled by the input's RMS, so the violation is 4.3e-5 at every input scale:
+a tiny-scale probe does not magnify it, and only the tolerance (calibrated to the model's
+round-off) or the residual's structure can catch it. Expected at float32: FAIL, exit 1. It
+accepts n ≤ 64 (the table's length) and raises beyond.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from torch import nn
 import symcheck
 
 D, N, HEADS, FF, MAX_POSITIONS = 256, 64, 4, 512, 64
-POSITION_SCALE = 3.0e-5  # ‖P[:n]‖ / ‖x‖ for unit-variance tokens; sets the S(n) error ≈ 4.3e-5
+POSITION_SCALE = 3.0e-5  # ‖P[:n]‖ / ‖x‖; sets the S(n) error ≈ 4.3e-5
 
 
 def _layer() -> nn.TransformerEncoderLayer:
@@ -53,4 +56,4 @@ class PositionEncoderLayer(nn.Module):
         n = x.shape[-2]
         if n > MAX_POSITIONS:
             raise ValueError(f"at most {MAX_POSITIONS} positions, got n = {n}")
-        return self.layer(x + self.position[:n].to(x.dtype))
+        return self.layer(x + x.pow(2).mean().sqrt() * self.position[:n].to(x.dtype))
