@@ -125,9 +125,18 @@ def _int_at_least(low: int) -> Validator:
 
 
 def _positive_float(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigError(f"{where} must be a positive number, got {value!r}")
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and value > 0):
+        raise ConfigError(f"{where} must be a finite positive number, got {value!r}")
     return float(value)
+
+
+def _boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
 
 
 def _dtype(value: Any, where: str) -> str:
@@ -183,6 +192,9 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "seed": _int_at_least(0),
     "rtol": _positive_float,
     "dtype": _dtype,
+    "probes": _boolean,
+    "search": _int_at_least(0),
+    "timeout": _positive_float,
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators
@@ -200,6 +212,7 @@ OPTIONS: dict[str, dict[str, Validator]] = {
         "heads": _int_at_least(1),
         "mode": _choice(*WEIGHT_MODES),
         "component": _choice("attention", "block"),
+        "timeout": _positive_float,
     },
     # what `symcheck.sparse.approximate` takes
     "matrix": {
@@ -290,8 +303,9 @@ def find_config(folder: Path | None = None) -> Path:
         if "symcheck" in _read_toml(pyproject).get("tool", {}):
             return pyproject
         raise ConfigError(
-            f"--config: {shown_path(pyproject)} has no [tool.symcheck] table; declare checks as "
-            "[[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] tables"
+            f"{shown_path(pyproject)} in this folder has no [tool.symcheck] table; declare "
+            "checks as [[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] "
+            "tables (or name a file with --config PATH)"
         )
     raise ConfigError(
         f"--config: no symcheck.toml or pyproject.toml in {shown_path(folder)}; "

@@ -93,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         # exception classes or its vendored copies, so they are recognised by their interface.
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `symcheck`: the help, readable
+            sys.stderr.write(exc.format_message().rstrip() + "\n")
+            sys.exit(2)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         sys.stderr.write(f"symcheck: error: {one_line(exc.format_message())}{hint}\n")

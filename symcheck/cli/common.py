@@ -27,6 +27,7 @@ class CliWording(Wording):
         "component": "--component", "span_rtol": "--span-rtol", "json": "--json",
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
         "save_counterexample": "--save-counterexample", "save": "--save",
+        "timeout": "--timeout", "probes": "--probes",
         "element": "counterexample", "batch": "--batch",
     }
 

@@ -60,6 +60,7 @@ def equivariance(
     probes: opt.Probes = True,
     batch: opt.Batch = True,
     save_counterexample: opt.SaveCounterexample = None,
+    timeout: opt.Timeout = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -72,7 +73,7 @@ def equivariance(
 
         check_outputs(json=json_path, save_counterexample=save_counterexample)
         measure = Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
-                          search=search, batch=batch, probes=probes)
+                          search=search, batch=batch, probes=probes, timeout=timeout)
         sizes = parse_sizes(size)
         if Path(target).suffix.lower() in WEIGHT_LOADERS:
             for name, value in (("--in", inputs), ("--out", outputs), ("--inputs", data),

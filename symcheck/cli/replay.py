@@ -34,6 +34,7 @@ def replay(
     rtol: opt.Rtol = None,
     backend: opt.BackendName = None,
     json_path: opt.Json = None,
+    timeout: opt.Timeout = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -46,7 +47,7 @@ def replay(
         from symcheck.report.json import write_json
 
         check_outputs(json=json_path)
-        outcome = serve(ReplayRequest(Path(counterexample), target, rtol, backend))
+        outcome = serve(ReplayRequest(Path(counterexample), target, rtol, backend, timeout))
         result = outcome.result
         if json_path is not None:
             write_json(json_path, {"counterexample": counterexample, **result.to_dict()})

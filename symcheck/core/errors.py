@@ -111,6 +111,11 @@ class ReplayError(InputFileError):
     file belongs to another model."""
 
 
+class Interrupted(BaseException):
+    """Raised into running model code by a time limit (not an ``Exception``, so a model's own
+    ``except Exception`` cannot swallow it); the service turns it into a :class:`ModelError`."""
+
+
 class MissingExtraError(SymcheckError):
     """An optional framework is needed but not installed; the message names the extra."""
 
