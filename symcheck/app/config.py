@@ -195,6 +195,7 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "probes": _boolean,
     "search": _int_at_least(0),
     "timeout": _positive_float,
+    "mask": _string,
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators

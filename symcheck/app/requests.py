@@ -30,13 +30,14 @@ class Declared:
     outputs: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
     sizes: Mapping[str, int] | None = None
+    mask: str | None = None
 
     def merge(self, declared: Signature | None, measure: Measure) -> Signature:
         """The one place a declaration and a door's overrides are merged (the door wins)."""
         return (declared or Signature()).merged(
             inputs=self.inputs, outputs=self.outputs, groups=self.groups,
             sizes=dict(self.sizes) if self.sizes else None, trials=measure.trials,
-            rtol=measure.rtol,
+            rtol=measure.rtol, mask=self.mask,
         )
 
 

@@ -167,13 +167,13 @@ def _load(target: str | None, obj: Any, name: str | None) -> _Target:
 
 
 def _inputs(request: ModelRequest | FormRequest, obj: Any,
-            count: int) -> tuple[Sequence[Array | None] | None, str]:
+            specs: Sequence[str]) -> tuple[Sequence[Array | None] | None, str]:
     if request.arrays is not None:
         return request.arrays, "given"
     if request.data is not None:
         from symcheck.sources.inputs import load_inputs
 
-        return load_inputs(request.data, obj, count), str(request.data)
+        return load_inputs(request.data, obj, specs), str(request.data)
     return None, "random"
 
 
@@ -186,7 +186,7 @@ def run_model(request: ModelRequest) -> Outcome:
     loaded = _load(request.target, request.obj, request.name)
     m = request.measure
     signature = request.declared.merge(loaded.signature, m)
-    arrays, source = _inputs(request, loaded.obj, len(signature.inputs))
+    arrays, source = _inputs(request, loaded.obj, signature.inputs)
     fn = wrap_model(loaded.obj, m.dtype, request.backend)
     problem = resolve(fn, signature, m.dtype, arrays, loaded.name)
     problem.probe_data = arrays is not None  # the user's data is probed; weights never are
@@ -222,7 +222,7 @@ def run_form(request: FormRequest) -> Outcome:
     loaded = _load(request.target, request.obj, request.name)
     m = request.measure
     signature = request.declared.merge(loaded.signature, m)
-    arrays, _ = _inputs(request, loaded.obj, len(signature.inputs))
+    arrays, _ = _inputs(request, loaded.obj, signature.inputs)
     if request.span_rtol is not None:
         check_rtol(request.span_rtol, "span_rtol")
     problem, weight_inputs, checked = prepare_form(
@@ -315,7 +315,8 @@ def run_replay(request: ReplayRequest) -> Outcome:
     rtol = request.rtol if request.rtol is not None else meta.get("tolerance")
     tolerance = tolerance_for(dtype, rtol)
     signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
-                          groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"])
+                          groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"],
+                          mask=meta.get("mask") if isinstance(meta.get("mask"), str) else None)
     fn = wrap_model(loaded.obj, dtype, request.backend)
     try:
         problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)

@@ -27,7 +27,7 @@ class CliWording(Wording):
         "component": "--component", "span_rtol": "--span-rtol", "json": "--json",
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
         "save_counterexample": "--save-counterexample", "save": "--save",
-        "timeout": "--timeout", "probes": "--probes",
+        "timeout": "--timeout", "probes": "--probes", "mask": "--mask",
         "element": "counterexample", "batch": "--batch",
     }
 

@@ -61,6 +61,7 @@ def equivariance(
     batch: opt.Batch = True,
     save_counterexample: opt.SaveCounterexample = None,
     timeout: opt.Timeout = None,
+    mask: opt.Mask = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -104,7 +105,7 @@ def equivariance(
             target=target,
             declared=Declared(tuple(inputs) if inputs else None,
                               tuple(outputs) if outputs else None,
-                              tuple(groups) if groups else None, sizes or None),
+                              tuple(groups) if groups else None, sizes or None, mask),
             measure=measure, backend=backend, data=data,
         ))
         return show_model(outcome, json_path, save_counterexample)

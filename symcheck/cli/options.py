@@ -16,14 +16,24 @@ Target = Annotated[
 Inputs = Annotated[
     list[str] | None,
     typer.Option(
-        "--in", metavar="SPEC", help="Axis spec of one positional input, e.g. 'n d' (repeat)."
+        "--in", metavar="[NAME=]SPEC",
+        help="Axis spec of one input, e.g. 'n d' (positional, in order) or "
+        "'inputs_embeds=b n d' (passed by keyword); repeat.",
     ),
 ]
 Outputs = Annotated[
     list[str] | None,
     typer.Option(
-        "--out", metavar="SPEC", help="Axis spec of the output, e.g. 'n d' (repeat for tuples)."
+        "--out", metavar="[NAME=]SPEC",
+        help="Axis spec of the output, e.g. 'n d' (repeat for tuples) or "
+        "'last_hidden_state=b n d' (an attribute or key of what the model returns).",
     ),
+]
+Mask = Annotated[
+    str | None,
+    typer.Option("--mask", metavar="NAME",
+                 help="The input (declared NAME=SPEC) whose True entries mark valid positions: "
+                 "padding positions are not compared."),
 ]
 Groups = Annotated[
     list[str] | None,

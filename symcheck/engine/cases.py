@@ -147,7 +147,8 @@ def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) ->
     check draws (and data the user supplied, ``problem.probe_data``) are probed, never weights;
     None when no input can be probed."""
     fixed = problem.data or (None,) * len(problem.inputs)
-    probed = [given is None or problem.probe_data for given in fixed]
+    probed = [given is None or (problem.probe_data and given.dtype.kind == "f")
+              for given in fixed]  # token ids and masks are never probed
     if not any(probed):
         return None
     label = set_name(groups)

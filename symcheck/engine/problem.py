@@ -61,6 +61,8 @@ class Problem:
     probe_data: bool = False
     #: the same model run in float64, when the check runs in a lower precision (calibration)
     reference: Callable[..., Any] | None = None
+    #: the input that marks valid positions (``--mask NAME``); padding is not compared
+    mask: int | None = None
 
     def pinned(self) -> set[str]:
         """Labels whose size a fixed input (data or weights) sets."""
@@ -109,7 +111,7 @@ def resolve(
                 f"{len(data)} arrays supplied but {len(inputs)} input specs declared",
                 argument="data", value=len(data),
             )
-        arrays = tuple(None if a is None else np.asarray(a, dtype=np.float64) for a in data)
+        arrays = tuple(None if a is None else as_input(a) for a in data)
         bound: dict[str, int] = {}
         for spec, a in zip(inputs, arrays, strict=True):
             if a is not None:
@@ -130,11 +132,26 @@ def resolve(
             for group in groups:
                 if group.label == label:
                     spec.representation(axis).check(group, f"{argument} spec {str(spec)!r}")
+    mask = None
+    if signature.mask is not None:
+        named = [i for i, s in enumerate(inputs) if s.name == signature.mask]
+        if not named:
+            raise SpecError(f"{signature.mask!r} names no input", argument="mask",
+                            value=signature.mask,
+                            expected="the NAME of an input declared as NAME=SPEC")
+        mask = named[0]
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
-        batch_label=_batch_label(inputs + outputs, groups, arrays),
+        batch_label=_batch_label(inputs + outputs, groups, arrays), mask=mask,
     )
+
+
+def as_input(a: Any) -> Array:
+    """A fixed input as the check keeps it: floats as float64, integers (token ids) and booleans
+    (masks) in their own dtype."""
+    array = np.asarray(a)
+    return array if array.dtype.kind in "iub" else np.asarray(array, dtype=np.float64)
 
 
 def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
@@ -180,6 +197,52 @@ def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
     return None
 
 
+def where_raised(exc: BaseException) -> str:
+    """`` at model.py:12`` — the innermost frame outside symcheck and the libraries."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "site-packages" not in f.filename and "/symcheck/" not in f.filename
+              and not f.filename.startswith("<")]
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def _pick(out: Any, name: str, model: str) -> Any:
+    """Output ``name`` of a ModelOutput, dict, dataclass or namedtuple."""
+    if isinstance(out, Mapping) and name in out:
+        return out[name]
+    if hasattr(out, name):
+        return getattr(out, name)
+    try:
+        return out[name]
+    except (KeyError, TypeError, IndexError):
+        pass
+    keys = list(out.keys()) if isinstance(out, Mapping) else [
+        k for k in dir(out) if not k.startswith("_")][:12]
+    raise ModelError(f"model {model!r} returned {type(out).__name__}, which has no output "
+                     f"{name!r} (it has: {', '.join(map(str, keys)) or 'nothing'})",
+                     argument="outputs", value=name)
+
+
+def _outputs(problem: Problem, out: Any) -> tuple[Any, ...]:
+    """The model's return value as one value per output spec: named specs are taken by
+    attribute or key, the rest by position (a tuple or list), a single value as itself."""
+    named = [s.name for s in problem.outputs]
+    if any(n is not None for n in named):
+        unnamed = [i for i, n in enumerate(named) if n is None]
+        seq = tuple(out) if isinstance(out, tuple | list) else (out,)
+        values = []
+        for i, n in enumerate(named):
+            if n is not None:
+                values.append(_pick(out, n, problem.name))
+            else:
+                k = unnamed.index(i)
+                values.append(seq[k] if k < len(seq) else None)
+        return tuple(values)
+    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    return outs
+
+
 def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tuple[Array, ...]:
     """Run the model; wrap anything it raises, check its outputs against the output specs.
 
@@ -189,16 +252,19 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
         # NaN and Inf outputs are the check's to report (as a verdict or a probe's note);
         # numpy's own overflow warnings would only repeat it on stderr. What the model prints
         # goes to stderr: stdout may be a JSON or JUnit document (--json -).
+        positional = [a for s, a in zip(problem.inputs, arrays, strict=True) if s.name is None]
+        keywords = {s.name: a for s, a in zip(problem.inputs, arrays, strict=True)
+                    if s.name is not None}
         with np.errstate(all="ignore"), contextlib.redirect_stdout(sys.stderr):
-            out = problem.fn(*arrays)
+            out = problem.fn(*positional, **keywords)
     except (KeyboardInterrupt, StopRequest):
         raise
     except BaseException as exc:  # SystemExit too: model code never ends the check
-
         raise ModelError(
-            f"model {problem.name!r} raised {type(exc).__name__}: {exc}"
+            f"model {problem.name!r} raised {type(exc).__name__}: {exc}{where_raised(exc)} "
+            "(--debug shows the traceback)"
         ) from exc
-    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    outs = _outputs(problem, out)
     if len(outs) != len(problem.outputs):
         raise ModelError(
             f"model {problem.name!r} returned {len(outs)} output(s) but {len(problem.outputs)} "
