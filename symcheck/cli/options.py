@@ -16,7 +16,9 @@ Target = Annotated[
 Inputs = Annotated[
     list[str] | None,
     typer.Option(
-        "--in", metavar="SPEC", help="Axis spec of one positional input, e.g. 'n d' (repeat)."
+        "--in", metavar="SPEC",
+        help="Axis spec of one positional input, e.g. 'n d' or 'n c:point' (repeat); an axis "
+        "is label or label:rep, rep one of vector, axial, point, irreps(1x0e+1x1o)."
     ),
 ]
 Outputs = Annotated[
@@ -28,7 +30,8 @@ Outputs = Annotated[
 Groups = Annotated[
     list[str] | None,
     typer.Option(
-        "--group", "-g", metavar="GROUP", help="Group acting on a label: O(d), SO(d), S(n), C(n)."
+        "--group", "-g", metavar="GROUP",
+        help="Group acting on a label: O(d), SO(d), S(n), C(n), E(d), SE(d), T(d) (repeat)."
     ),
 ]
 Sizes = Annotated[
