@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from symcheck.app.checks import CheckOutcome
 from symcheck.app.config import ConfigError, load_config
-from symcheck.report.check import github_annotations
+from symcheck.report.check import CheckOutcome, github_annotations
 from symcheck.report.junit import to_junit
 from tests.conftest import SAMPLES, CliResult
 

@@ -15,6 +15,7 @@ from symcheck.api import check_equivariance
 from symcheck.core.errors import SpecError
 from symcheck.core.groups import (
     GROUPS,
+    LARGE_TRANSLATION,
     Elements,
     Euclidean,
     Matrices,
@@ -74,7 +75,7 @@ def test_probes_reflect_only_under_e_and_always_translate(group: Euclidean) -> N
     reflects = any(e.determinants()[0] < 0 for e in probes.values())
     assert reflects == (group.symbol == "E")
     large = probes["translation-large"].to_arrays()["translation"][0]
-    assert np.linalg.norm(large) == pytest.approx(100.0)
+    assert np.linalg.norm(large) == pytest.approx(LARGE_TRANSLATION)
     axis = probes["translation-e1"].to_arrays()["translation"][0]
     assert axis[0] > 0 and np.all(axis[1:] == 0)
 
@@ -196,7 +197,7 @@ def test_translations_are_drawn_at_the_data_scale() -> None:
     t = g.sample(rng, 4000).to_arrays()["translation"]
     assert abs(float(t.std()) / g.translation_scale - 1.0) < 0.03
     large = dict(g.probes(rng))["translation-large"].to_arrays()["translation"][0]
-    assert np.linalg.norm(large) == pytest.approx(100.0 * g.translation_scale)
+    assert np.linalg.norm(large) == pytest.approx(LARGE_TRANSLATION * g.translation_scale)
 
 
 def test_products_absorb_subgroups_on_the_same_label() -> None:
@@ -273,9 +274,10 @@ def origin_pull(p: np.ndarray) -> np.ndarray:
 
 
 def verdicts(fn: Callable[..., np.ndarray], inputs: list[str], output: str, groups: list[str],
-             seed: int, sizes: dict[str, int] | None = None) -> dict[str, str]:
+             seed: int, sizes: dict[str, int] | None = None,
+             probes: bool = True) -> dict[str, str]:
     r = check_equivariance(fn, inputs, output, groups, sizes or {"n": 5, "c": 3}, seed=seed,
-                           trials=8)
+                           trials=8, probes=probes)
     return {g.measurement.name: g.verdict for g in r.groups}
 
 
@@ -327,8 +329,23 @@ def test_cross_product_is_axial(seed: int) -> None:
         centred = p - p.mean(axis=0, keepdims=True)
         return np.cross(centred, np.roll(centred, 1, axis=0))
 
-    assert verdicts(relative, ["n c:point"], "n c:axial", ["E(c)"], seed) == {"E(c)": "pass"}
-    assert verdicts(relative, ["n c:point"], "n c", ["E(c)"], seed) == {"E(c)": "fail"}
+    # (without input probes: on the rank-one probe the points are collinear and every
+    # pseudovector of them vanishes, see test_vanishing_pseudovectors_on_rank_one_inputs)
+    assert verdicts(relative, ["n c:point"], "n c:axial", ["E(c)"], seed, probes=False) == {
+        "E(c)": "pass"}
+    assert verdicts(relative, ["n c:point"], "n c", ["E(c)"], seed, probes=False) == {
+        "E(c)": "fail"}
+
+
+@pytest.mark.xfail(strict=True, reason="known false FAIL of the rank-one input probe: an "
+                   "output that vanishes exactly there is compared as round-off over round-off")
+def test_vanishing_pseudovectors_on_rank_one_inputs() -> None:
+    """``x × mean(x)`` is an exact pseudovector; on a rank-one input (all tokens parallel) it
+    is zero up to round-off, and the relative error of round-off over round-off is O(1)."""
+    def angular(x: np.ndarray) -> np.ndarray:
+        return np.cross(x, x.mean(axis=0, keepdims=True))
+
+    assert verdicts(angular, ["n c"], "n c:axial", ["O(c)"], 0) == {"O(c)": "pass"}
 
 
 def test_a_reflection_probe_catches_a_pseudovector_declared_as_vector_with_one_trial() -> None:
@@ -355,7 +372,7 @@ def test_search_moves_translations_towards_a_violation() -> None:
         return p + 1e-12 * np.exp(2.0 * float(p.mean(axis=0) @ u)) * u
 
     r = check_equivariance(leaky, ["n c:point"], "n c:point", ["T(c)"], {"n": 4, "c": 3},
-                           seed=0, trials=5, search=60)
+                           seed=0, trials=5, search=60, probes=False)
     cases = {c.case: c.error for c in r.groups[0].measurement.cases}
     assert cases["search"] > 10 * max(e for k, e in cases.items() if k != "search")
 
@@ -373,3 +390,32 @@ def test_counterexample_of_a_motion_replays(cli: Cli, tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output
     model.write_text("def f(p):\n    return p\n")
     assert cli("replay", saved, f"{model}:f").exit_code == 0
+
+
+def test_scaled_elements_conjugate_by_the_dilation() -> None:
+    """``g.scaled(s)`` acts on ``s·x`` as ``g`` acts on ``x``: translations scale, rotations and
+    permutations do not."""
+    rng = np.random.default_rng(11)
+    for name in ("E(c)", "T(c)", "O(c)", "S(n)"):
+        g = parse_group(name, SIZES)
+        e = g.sample(rng, 3)
+        rep = representation("point" if g.orthogonal else "vector")
+        x = rng.standard_normal((3, 5, 3)) if g.orthogonal else rng.standard_normal((3, 5, 2))
+        axis = 2 if g.orthogonal else 1
+        for s in (1e-6, 1e6):
+            np.testing.assert_allclose(rep.act(e.scaled(s), s * x, axis), s * rep.act(e, x, axis),
+                                       rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_float32_point_clouds_pass_every_input_probe(seed: int) -> None:
+    """The tiny (×1e-6) and huge (×1e6) input probes move their translations with the scale:
+    a unit translation of a 1e-6 cloud is below float32's resolution there, a false FAIL."""
+    r = check_equivariance(update, ["n c:point"], "n c:point", ["E(c)"], {"n": 5, "c": 3},
+                           seed=seed, trials=4, dtype="float32")
+    assert r.passed, [(c.case, c.error) for c in r.groups[0].measurement.cases]
+    cases = {c.case for c in r.groups[0].measurement.cases}
+    assert {"input:tiny:0", "input:huge:0"} <= cases
+    r = check_equivariance(origin_pull, ["n c:point"], "n c:point", ["E(c)"], {"n": 5, "c": 3},
+                           seed=seed, trials=4, dtype="float32")
+    assert not r.passed

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import symcheck.backends.e3nn_irreps  # noqa: F401 (the app layer registers it; tests too)
 from symcheck.api import check_equivariance
 from symcheck.core.errors import MissingExtraError, SpecError
 from symcheck.core.groups import Matrices, parse_group

@@ -7,12 +7,14 @@ the parity ``e`` even, ``o`` odd or ``y`` = (−1)^L), so a malformed tag is an 
 before any model runs and without e3nn installed.
 
 The matrices are e3nn's own, ``Irreps(...).D_from_matrix(Q)`` (which handles ``det Q = −1``
-through each irrep's parity), with two precautions:
+through each irrep's parity). The core imports no framework: e3nn is called by a *source*
+registered with :func:`register_source` (:mod:`symcheck.backends.e3nn_irreps`, which the app
+layer wires in and which imports e3nn only when a matrix is needed). Two precautions:
 
-- **float64 always.** e3nn builds its generators in torch's *default* dtype; under a float32
-  default, ``D`` is only float32-accurate (≈ 7e-7) even for a float64 ``Q``, which would fail
-  an exactly equivariant model at the float64 tolerance. The default is float64 while symcheck
-  computes ``D``, and restored afterwards.
+- **float64 always** (the source's job). e3nn builds its generators in torch's *default* dtype;
+  under a float32 default, ``D`` is only float32-accurate (≈ 7e-7) even for a float64 ``Q``,
+  which would fail an exactly equivariant model at the float64 tolerance. The default is
+  float64 while the source computes ``D``, and restored afterwards.
 - **No gimbal lock.** e3nn finds Euler angles with ``β = acos(Q[1, 1])``, which loses half the
   digits when ``|Q[1, 1]|`` is near 1: a rotation 1e-8 away from one about the y axis gets a
   ``D`` that is off by 1e-8 (measured, e3nn 0.6), far above the float64 tolerance. symcheck
@@ -31,7 +33,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
@@ -79,13 +81,30 @@ def parse_irreps(text: str) -> IrrepsSpec:
     return spec
 
 
-def load_e3nn(what: str) -> Any:
-    """The ``e3nn.o3`` module, or a :class:`MissingExtraError` naming the extra."""
-    try:
-        from e3nn import o3
-    except ImportError:
-        raise MissingExtraError("e3nn", "e3nn", what) from None
-    return o3
+class WignerSource(Protocol):
+    """Where e3nn's matrices come from (registered by a backend; the core imports no
+    framework)."""
+
+    def require(self, what: str) -> None:
+        """Raise a :class:`MissingExtraError` naming ``what`` when e3nn cannot be imported."""
+
+    def matrices(self, irreps: str, q: Array) -> Array:
+        """e3nn's ``Irreps(irreps).D_from_matrix(q)`` for stacked 3×3 ``q``, in float64."""
+
+
+_SOURCES: list[WignerSource] = []
+
+
+def register_source(source: WignerSource) -> None:
+    """Make ``source`` the provider of e3nn's matrices."""
+    _SOURCES[:] = [source]
+
+
+def require_e3nn(what: str) -> None:
+    """Raise an input error naming the ``symcheck[e3nn]`` extra when e3nn is unavailable."""
+    if not _SOURCES:
+        raise MissingExtraError("e3nn", "e3nn", what)
+    _SOURCES[0].require(what)
 
 
 # Quarter turns R₀ whose row 1 is e_x, e_y (the identity) or e_z: (Q R₀ᵀ)[1, 1] = Q[1, k].
@@ -118,21 +137,14 @@ def wigner_matrices(irreps: IrrepsSpec, q: Array) -> Array:
 
 
 def _compute(irreps: IrrepsSpec, q: Array) -> Array:
-    o3 = load_e3nn(f"the representation 'irreps({irreps})'")
-    import torch
-
+    what = f"the representation 'irreps({irreps})'"
+    require_e3nn(what)
+    source = _SOURCES[0]
     identity = np.all(q == np.eye(3), axis=(1, 2))
     pick = np.argmin(np.abs(q[:, 1, :]), axis=1)  # the k with the smallest |Q[1, k]|
     turns = _QUARTER_TURNS[pick]
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        rep = o3.Irreps(str(irreps))
-        left = rep.D_from_matrix(torch.from_numpy(q @ turns.transpose(0, 2, 1)))
-        right = rep.D_from_matrix(torch.from_numpy(_QUARTER_TURNS))
-        d = (left.to(torch.float64) @ right.to(torch.float64)[torch.from_numpy(pick)]).numpy()
-    finally:
-        torch.set_default_dtype(previous)
-    d = np.array(d, dtype=np.float64)
+    left = source.matrices(str(irreps), q @ turns.transpose(0, 2, 1))
+    right = source.matrices(str(irreps), _QUARTER_TURNS)
+    d = np.array(left @ right[pick], dtype=np.float64)
     d[identity] = np.eye(irreps.dim)  # exactly: the noise floor measures the model alone
     return d

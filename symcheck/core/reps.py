@@ -38,7 +38,7 @@ import numpy as np
 
 from symcheck.core.errors import SpecError
 from symcheck.core.groups import Elements, Group, Matrices
-from symcheck.core.irreps import IrrepsSpec, load_e3nn, parse_irreps, wigner_matrices
+from symcheck.core.irreps import IrrepsSpec, parse_irreps, require_e3nn, wigner_matrices
 
 Array = np.ndarray
 DEFAULT = "vector"
@@ -170,7 +170,7 @@ class Irreps(Representation):
                 f"{group.label}={group.size}", argument=where, value=self.tag,
                 expected=f"{group.label}=3",
             )
-        load_e3nn(f"the representation {self.tag!r}")
+        require_e3nn(f"the representation {self.tag!r}")
 
     def act(self, elements: Elements, x: Array, axis: int) -> Array:
         d = wigner_matrices(self.irreps, elements.linear().matrices())

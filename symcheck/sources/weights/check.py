@@ -34,13 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.app.service import run_problem
 from symcheck.core.errors import InputFileError, SpecError
 from symcheck.core.groups import parse_group_name
+from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
-from symcheck.core.signature import Signature
-from symcheck.engine.equivariance import EquivarianceResult, GroupResult
+from symcheck.engine.equivariance import (
+    EquivarianceResult,
+    GroupResult,
+    MeasureOptions,
+    check_problem,
+)
 from symcheck.engine.problem import resolve
 from symcheck.sources.weights import reference as ref
 from symcheck.sources.weights.layouts import ATTENTION, SPECS, Layer
@@ -134,8 +138,11 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
     _, wrapped = adapt(fn, settings.dtype, backend="numpy")
     problem = resolve(wrapped, signature, settings.dtype, data, unit_name(layer, key))
-    return run_problem(problem, signature, settings.seed, case,
-                       data_source=f"{source} ({MODE_NAMES[mode]})")
+    if settings.dtype != "float64":
+        problem.reference = adapt(fn, "float64", backend="numpy")[1]
+    trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
+    return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
+                         settings.rtol, data_source=f"{source} ({MODE_NAMES[mode]})")
 
 
 @dataclass
