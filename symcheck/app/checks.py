@@ -70,7 +70,8 @@ def register(kind: str) -> Callable[[RequestBuilder], RequestBuilder]:
 def _measure(spec: CheckSpec) -> Measure:
     o = spec.options
     return Measure(seed=o.get("seed", 0), trials=o.get("trials"), rtol=o.get("rtol"),
-                   dtype=o.get("dtype", "float64"))
+                   dtype=o.get("dtype", "float64"), search=o.get("search", 0),
+                   probes=o.get("probes", True))
 
 
 def _strings(value: object) -> tuple[str, ...] | None:

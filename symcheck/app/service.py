@@ -40,7 +40,12 @@ from symcheck.core.errors import ReplayError, SpecError, SymcheckError
 from symcheck.core.signature import DEFAULT_TRIALS, WEIGHT_MODES, Signature, signature_of
 from symcheck.core.tolerances import check_rtol, tolerance_for
 from symcheck.core.verdicts import Verdict
-from symcheck.engine.equivariance import EquivarianceResult, MeasureOptions, check_problem
+from symcheck.engine.equivariance import (
+    EquivarianceResult,
+    MeasureOptions,
+    check_counts,
+    check_problem,
+)
 from symcheck.engine.evaluate import CaseResult
 from symcheck.engine.form_judge import (
     FormResult,
@@ -96,13 +101,7 @@ def namespace_of(obj: Any) -> dict[str, Any] | None:
 
 
 def _validate_measure(m: Measure) -> None:
-    if m.trials is not None and m.trials < 1:
-        raise SpecError(f"{m.trials} must be at least 1", argument="trials", value=m.trials)
-    if m.seed < 0:
-        raise SpecError(f"{m.seed} must be at least 0", argument="seed", value=m.seed)
-    if m.search < 0:
-        raise SpecError(f"{m.search} steps must be at least 0", argument="search",
-                        value=m.search)
+    check_counts(m.trials, m.seed, m.search)
     if m.rtol is not None:
         check_rtol(m.rtol)
     tolerance_for(m.dtype)

@@ -259,6 +259,16 @@ def _short(exc: Exception) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def check_counts(trials: int | None, seed: int, search: int) -> None:
+    """Trials ≥ 1, seed ≥ 0, search steps ≥ 0 (``trials=None``: the default)."""
+    if trials is not None and trials < 1:
+        raise SpecError(f"{trials} must be at least 1", argument="trials", value=trials)
+    if seed < 0:
+        raise SpecError(f"{seed} must be at least 0", argument="seed", value=seed)
+    if search < 0:
+        raise SpecError(f"{search} steps must be at least 0", argument="search", value=search)
+
+
 def measure_equivariance(problem: Problem, options: MeasureOptions | None = None,
                          calibration: Calibration | None = None) -> list[GroupMeasurement]:
     """Measure every group (and the product of all of them) on Haar draws, structured probes,
@@ -270,13 +280,7 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
     one case only.
     """
     opts = options or MeasureOptions()
-    if opts.trials < 1:
-        raise SpecError(f"{opts.trials} must be at least 1", argument="trials", value=opts.trials)
-    if opts.seed < 0:
-        raise SpecError(f"{opts.seed} must be at least 0", argument="seed", value=opts.seed)
-    if opts.search < 0:
-        raise SpecError(f"{opts.search} steps must be at least 0", argument="search",
-                        value=opts.search)
+    check_counts(opts.trials, opts.seed, opts.search)
     cal = calibration or Calibration(opts.tolerance, "table")
     wanted_set, wanted_case = _split_case(opts.case, problem)
     resized, pinned_notes = size_problems(problem) if opts.probes else ([], [])
@@ -426,10 +430,10 @@ def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[Gr
             verdict = Verdict.PASS
             note = (f"equivariant to the model's own precision ({m.roundoff.cause}): max error "
                     f"{worst:.2e} is above the tolerance {tolerance:.1e}, but its residual "
-                    f"decorrelates under a {m.roundoff.perturbation:.0e} relative input "
-                    f"perturbation (coherence at most {max(m.roundoff.coherences):.2f}, where a "
-                    f"structured residual gives 1) in each of the {len(m.roundoff.tested)} case "
-                    "kinds above the tolerance")
+                    f"is re-drawn by a {m.roundoff.perturbation:.0e} relative input "
+                    f"perturbation (it stays put in at most {max(m.roundoff.stabilities):.0%} of "
+                    f"the perturbations, where a structured residual stays in all) in each of "
+                    f"the {len(m.roundoff.tested)} case kinds above the tolerance")
         else:
             verdict = Verdict.FAIL
         results.append(GroupResult(m, tolerance, verdict, note))

@@ -143,7 +143,7 @@ def equivariance_summary(result: EquivarianceResult) -> str:
 
 def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
     """Plain text: one line per group, the failing groups' worst cases, the replay command."""
-    from symcheck.report.equivariance import describe_failure
+    from symcheck.report.equivariance import describe_failure, notes
 
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
     lines = [
@@ -157,6 +157,7 @@ def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
         lines.append(f"  {m.name:<{width}}  max error {fmt_float(m.stat(100)):>9}  "
                      f"noise floor {fmt_float(m.noise_floor):>9}  {g.verdict.upper()}")
     lines += [f"warning: {w}" for w in result.warnings]
+    lines += [f"note: {n}" for n in notes(result)]
     lines += [f"✗ {describe_failure(g)}" for g in result.groups if not g.passed]
     if replay:
         lines.append(f"replay the worst case: {replay}")

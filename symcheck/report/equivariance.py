@@ -39,11 +39,14 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
         f"({escape(', '.join(result.inputs))}) → ({escape(', '.join(result.outputs))})  "
         f"sizes {sizes}"
     )
+    probes = "structured, input and size probes" if result.probes else "structured probes"
     console.print(
-        f"seed {result.seed}  trials {result.trials} Haar + probes per group  dtype "
+        f"seed {result.seed}  trials {result.trials} Haar + {probes} per group  dtype "
         f"{result.dtype}  tolerance {result.tolerance:.1e}  inputs {result.data_source}",
         markup=False,
     )
+    if result.calibration is not None and result.calibration.source == "calibrated":
+        console.print(result.calibration.describe(), markup=False, soft_wrap=True)
     table = Table(box=table_box(console), header_style="bold")
     for column in ("group", "cases", "max error", "median", "p99", "tolerance",
                    "noise floor", "verdict"):
@@ -58,6 +61,8 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
     console.print(table)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for line in notes(result):
+        console.print(f"note: {line}", markup=False, soft_wrap=True)
     failing = [g for g in result.groups if not g.passed]
     for g in failing:
         console.print(f"[red]✗[/] {escape(describe_failure(g))}", soft_wrap=True)
@@ -68,6 +73,24 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
             console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
     else:
         console.print(f"[bold green]PASS[/]: {escape(_property(result))}")
+        console.print(confidence(result), markup=False, soft_wrap=True)
+
+
+def notes(result: EquivarianceResult) -> list[str]:
+    """What the reader should know beside the numbers: PASSes that round-off explains, and
+    probes outside the model's domain."""
+    out = [f"{g.measurement.name}: {g.note}" for g in result.groups if g.note]
+    return out + result.notes
+
+
+def confidence(result: EquivarianceResult) -> str:
+    """The rule of three: what N random cases without a failure rule out."""
+    n = min((g.measurement.random_cases for g in result.groups), default=0)
+    if n == 0:
+        return "no random cases: nothing is claimed about the rest of the group"
+    return (f"no failure in {n} Haar-random cases per group: at 95 % confidence, elements that "
+            f"break the symmetry make up at most {3 / n:.0%} of each group (rule of three, 3/N; "
+            "the probes target the rest)")
 
 
 def _property(result: EquivarianceResult) -> str:
