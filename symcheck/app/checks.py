@@ -71,7 +71,7 @@ def _measure(spec: CheckSpec) -> Measure:
     o = spec.options
     return Measure(seed=o.get("seed", 0), trials=o.get("trials"), rtol=o.get("rtol"),
                    dtype=o.get("dtype", "float64"), search=o.get("search", 0),
-                   probes=o.get("probes", True))
+                   probes=o.get("probes", True), timeout=o.get("timeout"))
 
 
 def _strings(value: object) -> tuple[str, ...] | None:

@@ -194,6 +194,7 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "dtype": _dtype,
     "probes": _boolean,
     "search": _int_at_least(0),
+    "timeout": _positive_float,
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators
@@ -211,6 +212,7 @@ OPTIONS: dict[str, dict[str, Validator]] = {
         "heads": _int_at_least(1),
         "mode": _choice(*WEIGHT_MODES),
         "component": _choice("attention", "block"),
+        "timeout": _positive_float,
     },
     # what `symcheck.sparse.approximate` takes
     "matrix": {
@@ -301,8 +303,9 @@ def find_config(folder: Path | None = None) -> Path:
         if "symcheck" in _read_toml(pyproject).get("tool", {}):
             return pyproject
         raise ConfigError(
-            f"--config: {shown_path(pyproject)} has no [tool.symcheck] table; declare checks as "
-            "[[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] tables"
+            f"{shown_path(pyproject)} in this folder has no [tool.symcheck] table; declare "
+            "checks as [[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] "
+            "tables (or name a file with --config PATH)"
         )
     raise ConfigError(
         f"--config: no symcheck.toml or pyproject.toml in {shown_path(folder)}; "

@@ -52,6 +52,7 @@ class Measure:
     search: int = 0
     batch: bool = True
     probes: bool = True  # input and size probes beside the Haar draws
+    timeout: float | None = None  # seconds the whole check may take (import and calls)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class ReplayRequest:
     target: str | None = None
     rtol: float | None = None
     backend: str | None = None
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ verdict and the same recipe for the same request.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from symcheck.app.requests import (
     Request,
     WeightsRequest,
 )
-from symcheck.core.errors import ReplayError, SpecError, SymcheckError
+from symcheck.core.errors import Interrupted, ModelError, ReplayError, SpecError, SymcheckError
 from symcheck.core.signature import DEFAULT_TRIALS, WEIGHT_MODES, Signature, signature_of
 from symcheck.core.tolerances import check_rtol, tolerance_for
 from symcheck.core.verdicts import Verdict
@@ -61,11 +62,50 @@ Array = np.ndarray
 
 
 def run(request: Request) -> Outcome:
-    """Run any request; input errors propagate as :class:`SymcheckError` (the door words them)."""
+    """Run any request; input errors propagate as :class:`SymcheckError` (the door words them).
+    A request with a ``timeout`` stops a model that hangs (at import or in a call)."""
     for kind, runner in RUNNERS:
         if isinstance(request, kind):
-            return runner(request)
+            measure = getattr(request, "measure", None)
+            seconds = getattr(measure if measure is not None else request, "timeout", None)
+            with time_limit(seconds):
+                return runner(request)
     raise SymcheckError(f"no service for {type(request).__name__}")
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`Interrupted` into whatever runs after ``seconds`` (SIGALRM: the main
+    thread of a POSIX process), and report it as a model error."""
+    if seconds is None:
+        yield
+        return
+    import math
+    import signal
+    import threading
+
+    if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds > 0):
+        raise SpecError(f"{seconds!r} must be a finite number of seconds greater than 0",
+                        argument="timeout", value=seconds)
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        raise SpecError("a time limit needs the main thread of a POSIX process",
+                        argument="timeout", value=seconds)
+
+    def expire(signum: int, frame: Any) -> None:
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    except Interrupted:
+        raise ModelError(f"the check did not finish within {seconds:g} s (a model that hangs, "
+                         "at import or in a call?); it was stopped", argument="timeout",
+                         value=seconds) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --------------------------------------------------------------------------- shared steps

@@ -102,3 +102,9 @@ BackendName = Annotated[
     typer.Option("--backend", metavar="NAME",
                  help="Run the model with numpy, torch or jax (default: chosen from the model)."),
 ]
+Timeout = Annotated[
+    float | None,
+    typer.Option(metavar="SECONDS",
+                 help="Stop the check (and exit 2) if it takes longer: a model that hangs at "
+                 "import or in a call."),
+]

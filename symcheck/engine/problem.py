@@ -13,13 +13,15 @@ against the output specs.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import ModelError, SpecError, Suggest
+from symcheck.core.errors import ModelError, SpecError, StopRequest, Suggest
 from symcheck.core.groups import (
     Group,
     parse_group,
@@ -228,10 +230,11 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
     """
     try:
         # NaN and Inf outputs are the check's to report (as a verdict or a probe's note);
-        # numpy's own overflow warnings would only repeat it on stderr
-        with np.errstate(all="ignore"):
+        # numpy's own overflow warnings would only repeat it on stderr. What the model prints
+        # goes to stderr: stdout may be a JSON or JUnit document (--json -).
+        with np.errstate(all="ignore"), contextlib.redirect_stdout(sys.stderr):
             out = problem.fn(*arrays)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopRequest):
         raise
     except BaseException as exc:  # SystemExit too: model code never ends the check
 

@@ -8,6 +8,7 @@ Weight files (``.npz``, ``.safetensors``, ``.pt``) are handled by the loaders re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -17,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symcheck.core.errors import InputFileError, MissingExtraError, ModelError
+from symcheck.core.errors import InputFileError, MissingExtraError, ModelError, StopRequest
 from symcheck.core.signature import Signature, signature_of
 
 #: file suffix -> "module:function" that loads saved weights into a checkable model
@@ -75,8 +76,9 @@ def import_file(path: Path) -> ModuleType:
     sys.path.insert(0, folder)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
-    except KeyboardInterrupt:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout may carry --json -
+            spec.loader.exec_module(module)
+    except (KeyboardInterrupt, StopRequest):
         raise
     except BaseException as exc:  # SystemExit too: a model file never ends the check
         sys.modules.pop(module_name, None)
@@ -140,8 +142,9 @@ def load_python(target: str) -> LoadedModel:
     picked, obj = pick(module, path, name)
     if inspect.isclass(obj):
         try:
-            obj = obj()
-        except KeyboardInterrupt:
+            with contextlib.redirect_stdout(sys.stderr):
+                obj = obj()
+        except (KeyboardInterrupt, StopRequest):
             raise
         except BaseException as exc:
             raise ModelError(
