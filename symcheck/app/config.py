@@ -328,6 +328,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{shown_path(path)}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown_path(path)}: not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start}); a TOML file is UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
 

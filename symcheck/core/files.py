@@ -150,8 +150,16 @@ def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
         )
     try:
         with loaded as archive:
+            names = archive.zip.namelist() if archive.zip is not None else []
+            foreign = [n for n in names if not n.endswith(".npy")]
+            if foreign:
+                raise InputFileError(f"{str(p)!r} holds {foreign[0]!r}, which is not a .npy "
+                                     "array (an .npz holds .npy members only)", argument=label)
             return {k: archive[k] for k in archive.files}
     except ValueError as exc:
+        if "pickle" not in str(exc):
+            raise InputFileError(f"cannot read {str(p)!r} as .npz: a malformed array ({exc})",
+                                 argument=label) from None
         raise InputFileError(
             f"{str(p)!r} holds an array that needs unpickling ({exc}); save plain numeric arrays",
             argument=label,

@@ -253,6 +253,9 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
         sizes[problem.batch_label] *= batch
     result = []
     for i, (spec, o) in enumerate(zip(problem.outputs, outs, strict=True)):
+        if o is None or isinstance(o, str | bytes | dict):
+            raise ModelError(f"model {problem.name!r} output {i} is {type(o).__name__}, not an "
+                             "array", argument="outputs")
         native = getattr(o, "dtype", None)
         if isinstance(native, np.dtype) and native.kind == "c":
             raise ModelError(

@@ -128,9 +128,18 @@ def pick(module: ModuleType, path: Path, name: str | None) -> tuple[str, Any]:
     ]
     if len(public) == 1:
         return public[0], namespace[public[0]]
+    if not public:
+        # no function: a class (an nn.Module, say) or a callable object is found the same way
+        objects = [
+            k for k, v in namespace.items()
+            if not k.startswith("_") and callable(v) and _defined_here(v, module)
+        ]
+        if len(objects) == 1:
+            return objects[0], namespace[objects[0]]
+        public = objects
     raise ModelError(
         f"model: {str(path)!r} declares no checked callable and has "
-        f"{len(public)} public functions ({', '.join(public) or 'none'}); "
+        f"{len(public)} public callables ({', '.join(public) or 'none'}); "
         f"name one with {path}:NAME or decorate it with @symcheck.equivariant(...)"
     )
 
