@@ -17,8 +17,9 @@ Inputs = Annotated[
     list[str] | None,
     typer.Option(
         "--in", metavar="[NAME=]SPEC",
-        help="Axis spec of one input, e.g. 'n d' (positional, in order) or "
-        "'inputs_embeds=b n d' (passed by keyword); repeat.",
+        help="Axis spec of one input, e.g. 'n d' or 'n c:point' (positional, in order) or "
+        "'inputs_embeds=b n d' (passed by keyword); repeat. An axis is label or label:rep, "
+        "rep one of vector, axial, point, irreps(1x0e+1x1o).",
     ),
 ]
 Outputs = Annotated[
@@ -38,7 +39,8 @@ Mask = Annotated[
 Groups = Annotated[
     list[str] | None,
     typer.Option(
-        "--group", "-g", metavar="GROUP", help="Group acting on a label: O(d), SO(d), S(n), C(n)."
+        "--group", "-g", metavar="GROUP",
+        help="Group acting on a label: O(d), SO(d), S(n), C(n), E(d), SE(d), T(d) (repeat)."
     ),
 ]
 Sizes = Annotated[

@@ -128,7 +128,8 @@ class AxisSpec:
         """Check ``shape`` against this spec and record the size of each label in ``sizes``.
 
         Raises a :class:`SpecError` (naming ``argument``) when the rank differs or a label
-        gets two sizes. An axis whose representation sets its own size binds nothing.
+        gets two sizes. An axis whose representation sets its own size (irreps) binds nothing
+        but must have that size.
         """
         if len(shape) != self.rank:
             raise SpecError(
@@ -136,7 +137,14 @@ class AxisSpec:
                 f"{tuple(shape)} (rank {len(shape)})", argument=argument, value=tuple(shape),
             )
         for axis, (label, size) in enumerate(zip(self.labels, shape, strict=True)):
-            if self.rep(axis) != DEFAULT:
+            own = self.representation(axis).fixed_dim()
+            if own is not None:
+                if own != size:
+                    raise SpecError(
+                        f"axis {axis} ({label}:{self.rep(axis)}) has size {size} in shape "
+                        f"{tuple(shape)}, but its representation has dimension {own}",
+                        argument=argument, value=tuple(shape),
+                    )
                 continue
             known = sizes.setdefault(label, int(size))
             if known != size:

@@ -160,7 +160,7 @@ def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) ->
              for spec, a, use in zip(problem.inputs, x, probed, strict=True)]
         parts.append(CaseBatch(
             [f"input:{probe.name}:{t}" for t in range(CASES_PER_INPUT_PROBE)], x,
-            [(g, g.sample(rng, CASES_PER_INPUT_PROBE)) for g in groups],
+            [(g, g.sample(rng, CASES_PER_INPUT_PROBE).scaled(probe.scale)) for g in groups],
         ))
     return CaseBatch.concat(parts)
 

@@ -127,11 +127,9 @@ def resolve(
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"input {i}")
     groups = tuple(parse_group(text, sizes) for text in signature.groups)
-    for spec, argument in [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]:
-        for axis, label in enumerate(spec.labels):
-            for group in groups:
-                if group.label == label:
-                    spec.representation(axis).check(group, f"{argument} spec {str(spec)!r}")
+    check_representations(inputs, outputs, groups)
+    if arrays is not None:
+        fit_groups(groups, inputs, arrays)
     mask = None
     if signature.mask is not None:
         named = [i for i, s in enumerate(inputs) if s.name == signature.mask]
@@ -152,6 +150,51 @@ def as_input(a: Any) -> Array:
     (masks) in their own dtype."""
     array = np.asarray(a)
     return array if array.dtype.kind in "iub" else np.asarray(array, dtype=np.float64)
+
+
+def check_representations(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec],
+                          groups: Sequence[Group]) -> None:
+    """Every axis's representation must mean something for the group acting on it, and a
+    group that translates must find a point to move: ``E(c)`` on vectors alone would test
+    ``O(c)`` and call it ``E(c)`` (a forgotten ``:point`` must not pass)."""
+    specs = [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]
+    for spec, argument in specs:
+        for axis, label in enumerate(spec.labels):
+            for group in groups:
+                if group.label != label:
+                    continue
+                try:
+                    spec.representation(axis).check(group, argument)
+                except SpecError as exc:
+                    raise SpecError(f"{str(spec)!r}: {exc.message}", argument=argument,
+                                    value=str(spec), expected=exc.expected,
+                                    hint=exc.hint) from None
+    for group in groups:
+        if group.translates and not any(
+            spec.representation(axis).translated
+            for spec, _ in specs for axis in spec.axes_of(group.label)
+        ):
+            shown = ", ".join(repr(str(s)) for s, _ in specs)
+            raise SpecError(
+                f"{group.name} translates points, but no axis labelled {group.label!r} is a "
+                f"point ({shown}), so its translations would act on nothing",
+                argument="groups", value=group.name,
+                expected=f"point axes written '{group.label}:point', or O({group.label}) "
+                "for vectors alone",
+            )
+
+
+def fit_groups(groups: Sequence[Group], inputs: Sequence[AxisSpec],
+               arrays: Sequence[Array | None]) -> None:
+    """Let each group see the fixed points it moves (translations are drawn at their scale)."""
+    for group in groups:
+        points = [
+            np.moveaxis(a, axis, -1).reshape(-1, a.shape[axis])
+            for spec, a in zip(inputs, arrays, strict=True) if a is not None
+            for axis in spec.axes_of(group.label) if spec.representation(axis).translated
+        ]
+        if points:
+            group.fit(np.concatenate(points))
 
 
 def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],

@@ -58,7 +58,7 @@ def search_worst(
             scale = 10.0 ** rng.uniform(-1.5, 1.5)
             x = [scale * rng.standard_normal(a.shape) if m else a
                  for a, m in zip(x, movable, strict=True)]
-            elements = [(g, g.sample_one(rng)) for g, _ in elements]
+            elements = [(g, g.sample_one(rng).scaled(scale)) for g, _ in elements]
             scale_g, scale_x, stale = np.pi / 2, 0.5, 0
         elif any(movable) and rng.random() < 0.5:
             x = _move_inputs(problem, x, movable, rng, scale_x)

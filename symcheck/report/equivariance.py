@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from symcheck.core.specs import AxisSpec
 from symcheck.report import fitted_columns, fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def confidence(result: EquivarianceResult) -> str:
 def _property(result: EquivarianceResult) -> str:
     """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
     is an invariance."""
-    out_labels = {token.partition(":")[0] for spec in result.outputs for token in spec.split()}
+    out_labels = {lab for spec in result.outputs for lab in AxisSpec.parse(spec).labels}
     equi: list[str] = []
     inv: list[str] = []
     for g in result.groups:

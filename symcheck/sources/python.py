@@ -32,6 +32,7 @@ WEIGHT_LOADERS: dict[str, str] = {
 #: packages a model file may import that an extra of symcheck installs -> that extra
 FRAMEWORK_EXTRAS: dict[str, str] = {
     "torch": "torch", "jax": "jax", "jaxlib": "jax", "safetensors": "safetensors",
+    "e3nn": "e3nn",
 }
 
 
