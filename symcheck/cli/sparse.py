@@ -25,6 +25,12 @@ HELP = (
 )
 
 
+def exit_code(verdict: str) -> int:
+    """The one place a sparse verdict becomes an exit code: met 0; not met or inconclusive 1
+    (the property was not shown); bad input never gets here (exit 2 from ``run``)."""
+    return 0 if verdict == "met" else 1
+
+
 def register(app: typer.Typer) -> None:
     app.command("sparse-approx", help=HELP)(sparse_approx)
 
@@ -67,7 +73,11 @@ def sparse_approx(
         float | None, typer.Option(help="ε₂: max M_ik / M_ij for A_ik = 0 < A_ij; in (0, 1).")
     ] = None,
     method: Annotated[
-        str, typer.Option(help="auto (exact constructions, then opt), opt, or jl (the paper's).")
+        str,
+        typer.Option(
+            help="auto (exact constructions: circle, then poly; then opt below them), opt, "
+            "poly (the d = 2k trigonometric construction) or jl (the paper's)."
+        ),
     ] = "auto",
     max_d: Annotated[
         int | None, typer.Option(help="Largest d to try (default: L; 2^20 for jl).")
@@ -127,7 +137,7 @@ def _verify(
     if json_path is not None:
         write_json(json_path, result.as_dict())
     render_verify(result, to_stderr=json_path == "-")
-    return result.exit_code
+    return exit_code(result.verdict)
 
 
 def _approx(
@@ -188,7 +198,7 @@ def _approx(
 
         why = "no d verified before the time limit" if result.timed_out else "precision not met"
         make_console(stderr=True).print(f"--save: nothing written to {save} ({why})")
-    return result.exit_code
+    return exit_code(result.verdict)
 
 
 def _save(save: str, result: SparseApproxResult) -> None:

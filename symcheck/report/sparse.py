@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from symcheck.report import fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
-    from symcheck.sparse import SparseApproxResult, VerifyResult
+    from symcheck.sparse import MethodResult, SparseApproxResult, VerifyResult
 
 _METHOD_NAMES = {
     "circle": "circle (exact, one nonzero per row)",
+    "poly": "poly (exact, d = 2k trigonometric keys)",
     "opt": "opt (low-rank logit fit)",
     "jl": "jl (paper's random projection)",
 }
@@ -58,8 +59,10 @@ def compare_to_bound(d: int, bound: float, log2_size: float) -> str:
     return f"{text}, equal to the paper's bound"
 
 
-def _no_d(result: SparseApproxResult, stopped: str) -> str:
-    return "none yet (time limit)" if stopped == "time-limit" else f"none ≤ {result.max_d}"
+def _no_d(result: SparseApproxResult, m: MethodResult) -> str:
+    if m.stopped == "time-limit":
+        return "none yet (time limit)"
+    return f"none ≤ {m.details.get('max_d', result.max_d)}"
 
 
 def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
@@ -93,7 +96,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         p = m.precision
         table.add_row(
             _METHOD_NAMES.get(m.method, m.method),
-            _no_d(result, m.stopped) if m.d is None else str(m.d),
+            _no_d(result, m) if m.d is None else str(m.d),
             "-" if m.d is None or m.seed is None else str(m.seed),
             "-" if p is None or m.d is None else _fmt_fixed(p.eps1),
             "-" if p is None or m.d is None else fmt_float(p.eps2),
@@ -116,6 +119,8 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         ),
         f"proven lower bound: d ≥ {result.lower_bound} — {result.lower_bound_reason}",
     ]
+    if result.exact_claim is not None:
+        lines.append(result.exact_claim)
     if best is not None and best.d is not None:
         seed = "" if best.seed is None else f", seed {best.seed}"
         lines.append(
@@ -128,7 +133,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         console.print(line)
 
     for m in result.methods:
-        if not m.trials or m.method == "circle":
+        if not m.trials or m.method in ("circle", "poly"):
             continue
         trials = Table(box=box, title=f"{m.method}: d → precision (best seed at each d tried)")
         for col in ("d", "seeds ok", "best ε₁", "best ε₂", "time"):
