@@ -241,3 +241,23 @@ def test_cli_saves_parameters_that_reverify_independently(
     assert best["d"] <= 2 * k
     _, _, d = independent_verify(path, out, 0.1)
     assert d == best["d"]
+
+
+def test_memory_guard_judges_what_the_method_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import symcheck.sparse.api as api
+    import symcheck.sparse.matrix_io as matrix_io
+    from symcheck.errors import InputFileError
+
+    a = random_sparse(256, 2, 31)
+    budget = 8.0 * 256 * 4 * 3.5  # the fit's factors fit up to d = 3, not up to d = L
+    monkeypatch.setattr(api, "memory_budget", lambda: budget)
+    monkeypatch.setattr(matrix_io, "memory_budget", lambda: budget)
+    result = approximate(a, precision=0.1, time_limit=20)  # poly at d = 4, fit below it
+    assert result.best is not None and result.best.d is not None and result.best.d <= 4
+    capped = approximate(a, precision=0.1, method="opt", time_limit=20)
+    fit = capped.methods[0]
+    assert fit.details["max_d"] == 3 and "capped at 3 by the memory" in fit.note
+    monkeypatch.setattr(matrix_io, "memory_budget", lambda: 100.0)
+    monkeypatch.setattr(api, "memory_budget", lambda: 100.0)
+    with pytest.raises(InputFileError, match="needs"):
+        approximate(a, precision=0.1, method="opt")

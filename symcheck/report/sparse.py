@@ -29,6 +29,11 @@ def _fmt_fixed(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
+def _fmt_eps1(value: float) -> str:
+    """ε₁ with four decimals, or in scientific notation when that would show 0.0000."""
+    return fmt_float(value) if 0 < value < 5e-5 else _fmt_fixed(value)
+
+
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f} %"
 
@@ -98,7 +103,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
             _METHOD_NAMES.get(m.method, m.method),
             _no_d(result, m) if m.d is None else str(m.d),
             "-" if m.d is None or m.seed is None else str(m.seed),
-            "-" if p is None or m.d is None else _fmt_fixed(p.eps1),
+            "-" if p is None or m.d is None else _fmt_eps1(p.eps1),
             "-" if p is None or m.d is None else fmt_float(p.eps2),
             _rate(m.success_rate),
             f"{m.seconds:.2f} s",

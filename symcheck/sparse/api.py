@@ -20,7 +20,13 @@ import numpy as np
 
 from symcheck.errors import SymcheckError
 from symcheck.sparse import jl, opt, poly
-from symcheck.sparse.matrix_io import TargetMatrix, check_memory, load_matrix, target_from_array
+from symcheck.sparse.matrix_io import (
+    TargetMatrix,
+    check_memory,
+    load_matrix,
+    memory_budget,
+    target_from_array,
+)
 from symcheck.sparse.precision import Precision, Targets, measure_params
 from symcheck.sparse.search import SearchResult, SeedOutcome, minimal_d
 from symcheck.sparse.structured import circle_params, lower_bound
@@ -477,7 +483,13 @@ def _run_opt(
     """
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
-    check_memory(8.0 * target.size * 4 * max_d, f"--max-d: {max_d} (factors of L={target.size})")
+    # The guard judges the d this search can reach: the fits' factors (4·L·d float64) at the
+    # largest d up to max_d that fits; only when not even the smallest d fits is it refused.
+    per_d = 8.0 * target.size * 4
+    capped = min(max_d, max(start, int(memory_budget() // per_d)))
+    check_memory(per_d * capped, f"--max-d: {capped} (factors of L={target.size})")
+    cap_note = "" if capped == max_d else f"d capped at {capped} by the memory available"
+    max_d = capped
     solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     svd = opt.WarmStart(target, targets)  # one SVD of B for the whole search
 
@@ -513,7 +525,9 @@ def _run_opt(
         time_limit=time_limit,
         progress=progress,
     )
-    result = _finish("opt", target, targets, search, t0, lambda o: opt.as_params(*o.payload))
+    result = _finish(
+        "opt", target, targets, search, t0, lambda o: opt.as_params(*o.payload), note=cap_note
+    )
     result.details["max_d"] = max_d
     return result
 
