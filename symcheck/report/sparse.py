@@ -14,6 +14,7 @@ from symcheck.report import fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
     from symcheck.sparse import MethodResult, SparseApproxResult, VerifyResult
+    from symcheck.sparse.sweep import SweepResult
 
 _METHOD_NAMES = {
     "circle": "circle (exact, one nonzero per row)",
@@ -226,3 +227,112 @@ def search_progress() -> Iterator[Callable[[str], None] | None]:
             bar.update(task, description=message, advance=1)
 
         yield update
+
+
+_SWEEP_NAMES = {"jl": "jl (paper)", "opt": "opt (fit)", "poly": "poly (2k)"}
+PLOT_HINT = (
+    "matplotlib is not installed: pip install 'symcheck[plot]' (from a checkout: "
+    "pip install '.[plot]')"
+)
+
+
+def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
+    """The d against log₂ L table of a sweep, with each method's fitted slope."""
+    from rich.table import Table
+
+    console = make_console(stderr=to_stderr)
+    box = table_box(console)
+    t = result.targets
+    console.print(
+        f"[bold]sparse-sweep[/bold] {result.family}, k = {result.k}: ε₁ ≤ {t.eps1:g}, "
+        f"ε₂ ≤ {t.eps2:g}; seed {result.seed} (targets from numpy default_rng([{result.seed}, "
+        f"L]); methods seeded from {result.seed}); opt time limit {result.time_limit:g} s per L"
+    )
+    table = Table(box=box, title="smallest verified d (d = column count of W_Q)")
+    for col in ("L", "log₂ L", "max nnz/row"):
+        table.add_column(col, justify="right")
+    for m in result.methods:
+        table.add_column(_SWEEP_NAMES.get(m, m), justify="right")
+        table.add_column("time", justify="right")
+    for row in result.rows:
+        cells = [str(row.size), f"{row.log2_size:.0f}", str(row.max_row_nnz)]
+        for m in result.methods:
+            c = row.cells.get(m)
+            if c is None:
+                cells += ["-", "-"]
+                continue
+            shown = str(c.d) if c.d is not None else ("skip" if c.note.startswith(("skip", "not"))
+                                                      else "none")
+            cells += [shown, f"{c.seconds:.1f} s" if c.seconds else "-"]
+        table.add_row(*cells)
+    console.print(table)
+    for m in result.methods:
+        fit = result.slope(m)
+        name = _SWEEP_NAMES.get(m, m)
+        if fit is None:
+            console.print(f"{name}: fewer than two verified lengths, no slope")
+        else:
+            console.print(
+                f"{name}: slope {_slope(fit[0])} per log₂ L (least squares d ≈ {fit[1]:,.1f} "
+                f"{'+' if fit[0] >= 0 else '−'} {abs(fit[0]):,.3f}·log₂ L)"
+            )
+    notes = sorted({f"{_SWEEP_NAMES.get(m, m)}: {c.note}" for r in result.rows
+                    for m, c in r.cells.items() if c.note})
+    for note in notes:
+        console.print(note)
+    console.print(f"total {result.seconds:.1f} s")
+
+
+def _slope(value: float) -> str:
+    return "0" if abs(value) < 5e-4 else f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def plot_unavailable() -> str | None:
+    """None when matplotlib can be imported, else how to install it."""
+    import importlib.util
+
+    return None if importlib.util.find_spec("matplotlib") is not None else PLOT_HINT
+
+
+def plot_sweep(result: SweepResult, path: str) -> None:
+    """d against log₂ L, one line per method (log-scaled d: jl needs thousands)."""
+    import os
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    markers = {"jl": "s", "opt": "o", "poly": "^"}
+    for m in result.methods:
+        pts = [(r.log2_size, r.cells[m].d) for r in result.rows
+               if m in r.cells and r.cells[m].d is not None]
+        if not pts:
+            continue
+        xs, ys = zip(*pts, strict=True)
+        fit = result.slope(m)
+        label = _SWEEP_NAMES.get(m, m)
+        if fit is not None:
+            label += f" (slope {_slope(fit[0])} per log₂ L)"
+        ax.plot(xs, ys, marker=markers.get(m, "."), label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("log₂ L")
+    ax.set_ylabel("smallest verified d")
+    t = result.targets
+    ax.set_title(f"{result.family}, k = {result.k}, ε = {t.eps1:g}, seed {result.seed}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    # Written to a temporary name first, so a failure never leaves a partial picture.
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
