@@ -261,3 +261,29 @@ def test_memory_guard_judges_what_the_method_needs(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(api, "memory_budget", lambda: 100.0)
     with pytest.raises(InputFileError, match="needs"):
         approximate(a, precision=0.1, method="opt")
+
+
+def test_auto_screens_below_2k_and_searches_only_when_the_fit_can_get_there() -> None:
+    band = load_matrix(SAMPLES / "band.npy")  # 5 nonzeros per row: poly d = 10, the fit 5
+    result = approximate(band, precision=0.1)
+    names = [m.method for m in result.methods]
+    assert names == ["poly", "opt"] and result.methods[0].d == 10
+    assert result.best is not None and result.best.method == "opt"
+    assert result.best.d is not None and result.best.d < 10
+    assert not result.methods[1].details.get("screen")  # the full search ran
+    # Random supports at L = 512: the fit cannot reach 2k − 1 = 3; the screen stops it.
+    rand = approximate(random_sparse(512, 2, 41), precision=0.1)
+    fit = rand.methods[-1]
+    assert rand.best is not None and rand.best.method == "poly" and rand.best.d == 4
+    assert fit.method == "opt" and fit.details.get("screen") and "screen at d=3" in fit.note
+
+
+def test_fit_gives_up_on_a_plateau_only_when_asked() -> None:
+    from symcheck.sparse import fit
+
+    t = target_from_array(random_sparse(256, 4, 43))
+    stalled = fit(t, Targets(0.1, 0.1), 7, 0, stall=20)
+    full = fit(t, Targets(0.1, 0.1), 7, 0, max_iter=80)
+    assert not stalled.met and stalled.evaluations < full.evaluations
+    easy = fit(t, Targets(0.1, 0.1), 12, 0, stall=20)  # well above what the fit needs
+    assert easy.met
