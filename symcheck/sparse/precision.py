@@ -229,9 +229,10 @@ def measure_factors(
     """Precision of ``softmax(q kᵀ)`` against ``target`` (a TargetMatrix, CSR or dense array).
 
     The row blocks are shared among ``workers`` threads (default: :func:`default_workers`),
-    each with its own block buffer and one BLAS thread; numpy releases the GIL in the matmul
-    and the reductions, so the blocks run in parallel. The result does not depend on
-    ``workers`` (each row is measured by the same operations, whichever thread runs it).
+    each with its own block buffer and one BLAS thread (also with one worker); numpy releases
+    the GIL in the matmul and the reductions, so the blocks run in parallel. The result does
+    not depend on ``workers`` (each row is measured by the same operations, whichever thread
+    runs it).
     """
     csr = _as_csr(target)
     q = np.asarray(q, dtype=np.float64)
@@ -239,11 +240,14 @@ def measure_factors(
     step = rows or block_rows(size)
     n_blocks = -(-size // step)
     workers = min(default_workers() if workers is None else max(1, workers), n_blocks)
-    if workers == 1:
-        return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, step))
-    from concurrent.futures import ThreadPoolExecutor
-
     from symcheck.sparse._blas import one_blas_thread
+
+    if workers == 1:
+        # One BLAS thread here too: a thin block × L × d product is bound by memory, and a
+        # multi-threaded BLAS on a busy machine made it 15–20× slower (benchmarks/RESULTS.md).
+        with one_blas_thread():
+            return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, step))
+    from concurrent.futures import ThreadPoolExecutor
 
     measures = _RowMeasures(csr)
     kt = np.ascontiguousarray(np.asarray(k, dtype=np.float64).T)
