@@ -40,7 +40,7 @@ JL_MATERIALISE_BYTES = 512 << 20
 # estimate of FIT_PASSES row-blocked L × L passes, each timed by the poly verification.
 FIT_PASSES = 600
 # Plateau length (evaluations) of the quick fits that decide whether auto searches below 2k.
-SCREEN_STALL = 20
+SCREEN_STALL = 10
 EXACT_CLAIM = (
     "d = 2k suffices for every target with at most k nonzeros per row (exact construction)"
 )
