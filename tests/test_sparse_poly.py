@@ -287,3 +287,16 @@ def test_fit_gives_up_on_a_plateau_only_when_asked() -> None:
     assert not stalled.met and stalled.evaluations < full.evaluations
     easy = fit(t, Targets(0.1, 0.1), 12, 0, stall=20)  # well above what the fit needs
     assert easy.met
+
+
+def test_cli_method_poly_below_2k_is_not_met(tmp_path: Path) -> None:
+    path = tmp_path / "a.npz"
+    sp.save_npz(path, random_sparse(64, 2, 51), compressed=False)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["sparse-approx", str(path), "--method", "poly"])
+    assert ok.exit_code == 0, ok.output
+    assert "poly" in ok.output and "largest λ" in ok.output and "arcs" in ok.output
+    assert "d = 2k suffices for every target with at most k nonzeros per row" in ok.output
+    low = runner.invoke(app, ["sparse-approx", str(path), "--method", "poly", "--max-d", "3"])
+    assert low.exit_code == 1, low.output
+    assert "above --max-d 3" in low.output and "d = 2k suffices" not in low.output

@@ -114,6 +114,16 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
     for m in result.methods:
         if m.measured_from != "parameters":
             console.print(f"{m.method}: {m.measured_from}")
+        if m.method == "poly" and "max_lambda" in m.details:
+            arcs = int(m.details["arcs"])
+            layout = (f"colouring layout, {arcs} arcs" if m.details["layout"] == "colour"
+                      and arcs > 1 else "uniform angles")
+            console.print(
+                f"poly: k = {m.details['k']}, {layout}, largest λ = "
+                f"{m.details['max_lambda']:.3g} (conditioning), built in "
+                f"{m.details['build_seconds']:.2f} s, verified in "
+                f"{m.details['verify_seconds']:.2f} s"
+            )
 
     best = result.best
     lines = [
