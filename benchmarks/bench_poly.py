@@ -70,9 +70,9 @@ def header() -> None:
           f"numpy {np.__version__}, python {platform.python_version()}")
 
 
-def d_table(quick: bool) -> None:
+def d_table(quick: bool, top_length: int) -> None:
     ks = (1, 2, 4) if quick else (1, 2, 3, 4, 8)
-    top = 4096 if quick else 65536
+    top = 4096 if quick else top_length
     lengths = [64 * 2**i for i in range(20) if 64 * 2**i <= top]
     print("| k | L | auto d | auto s | opt d | opt s | jl d | 2k | auto ≤ 2k | auto < 2k |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -281,10 +281,11 @@ def main() -> None:
     parser.add_argument("--stretch", action="store_true")
     parser.add_argument("--baseline-src", type=Path)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--top-L", type=int, default=65536, help="d-table: longest L")
     args = parser.parse_args()
     header()
     if args.what == "d-table":
-        d_table(args.quick)
+        d_table(args.quick, args.top_L)
     elif args.what == "auto-time":
         if args.baseline_src is None:
             parser.error("auto-time needs --baseline-src")

@@ -41,6 +41,9 @@ JL_MATERIALISE_BYTES = 512 << 20
 FIT_PASSES = 600
 # Plateau length (evaluations) of the quick fits that decide whether auto searches below 2k.
 SCREEN_STALL = 10
+# Up to this L the full search below 2k costs seconds and runs without the screen (at L = 64
+# the fit reaches below 2k on random supports where the screen's two quick fits do not).
+SCREEN_ABOVE_L = 128
 EXACT_CLAIM = (
     "d = 2k suffices for every target with at most k nonzeros per row (exact construction)"
 )
@@ -331,7 +334,7 @@ def approximate(
                 exact.note += f"; {skip}"
             elif top >= lb:
                 screened = None
-                if exact is not None and exact.d is not None:
+                if exact is not None and exact.d is not None and size > SCREEN_ABOVE_L:
                     screened = _screen(target, targets, top, exact.d, seed)
                 if screened is not None and screened.d is None:
                     results.append(screened)  # the quick fits at 2k − 1 failed: stop there
