@@ -339,16 +339,20 @@ def approximate(
                 if screened is not None and screened.d is None:
                     results.append(screened)  # the quick fits at 2k − 1 failed: stop there
                 else:
+                    # After poly, the search may also fit at 2k itself: a fit there is the
+                    # start (truncated) of the first seed at 2k − 1, the chain that takes the
+                    # fit alone below 2k (measured: k = 3, L = 64 reaches 5 only that way).
+                    chain_top = top if exact is None or exact.d is None else min(max_d, exact.d)
                     results.append(
                         _run_opt(
-                            target, targets, lb, top, seeds, min_successes, remaining(),
+                            target, targets, lb, chain_top, seeds, min_successes, remaining(),
                             progress,
                         )
                     )
         if exact is not None:
             fit = results[-1] if results[-1].method == "opt" else None
-            if fit is not None and fit.d is None and exact.d is not None:
-                # Reaching the top of [lb, 2k − 1] is the expected end here, not a stop.
+            if fit is not None and exact.d is not None and (fit.d is None or fit.d >= exact.d):
+                # Reaching the top of [lb, 2k] is the expected end here, not a stop.
                 fit.note = fit.note.replace("search stopped: max-d", "").strip("; ")
                 fit.note = (fit.note + "; " if fit.note else "") + (
                     f"no d < {exact.d} verified by the fit"
