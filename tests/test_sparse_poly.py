@@ -191,7 +191,7 @@ def test_auto_reports_the_exact_claim_only_when_verified() -> None:
     assert poly.details["max_lambda"] > 0
     assert result.exact_claim is not None and "k = 3" in result.exact_claim
     # Without the construction (max_d below 2k) the claim is not made.
-    small = approximate(random_sparse(128, 3, 21), precision=0.1, max_d=5, time_limit=5)
+    small = approximate(random_sparse(128, 3, 21), precision=0.1, max_d=5, seeds_per_d=1)
     assert small.exact_claim is None
 
 
@@ -254,7 +254,7 @@ def test_memory_guard_judges_what_the_method_needs(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(matrix_io, "memory_budget", lambda: budget)
     result = approximate(a, precision=0.1, time_limit=20)  # poly at d = 4, fit below it
     assert result.best is not None and result.best.d is not None and result.best.d <= 4
-    capped = approximate(a, precision=0.1, method="opt", time_limit=20)
+    capped = approximate(a, precision=0.1, method="opt", seeds_per_d=1)
     fit = capped.methods[0]
     assert fit.details["max_d"] == 3 and "capped at 3 by the memory" in fit.note
     monkeypatch.setattr(matrix_io, "memory_budget", lambda: 100.0)
