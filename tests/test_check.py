@@ -249,7 +249,8 @@ def test_config_choices_match_the_modules_they_configure() -> None:
 
     def allowed(kind: str, key: str) -> set[str]:
         accepted = set()
-        for value in ("auto", "opt", "jl", "cotransform", "fixed", "attention", "block", "x"):
+        for value in ("auto", "opt", "jl", "poly", "cotransform", "fixed", "attention", "block",
+                      "x"):
             try:
                 OPTIONS[kind][key](value, key)
                 accepted.add(value)

@@ -41,7 +41,7 @@ MODEL = textwrap.dedent("""
     def with_position(inputs_embeds=None):
         return encoder(inputs_embeds=inputs_embeds, position_scale=0.1)
 
-    def as_dict(inputs_embeds=None):
+    def to_dict(inputs_embeds=None):
         return {"last_hidden_state": encoder(inputs_embeds=inputs_embeds).last_hidden_state}
 """)
 
@@ -59,7 +59,7 @@ ARGS = ["--in", "inputs_embeds=n d", "--out", "last_hidden_state=n d", "--group"
 
 def test_keyword_inputs_and_attribute_outputs(cli: Cli, model: Path) -> None:
     assert cli("equivariance", f"{model}:encoder", *ARGS).exit_code == 0
-    assert cli("equivariance", f"{model}:as_dict", *ARGS).exit_code == 0  # a dict, by key
+    assert cli("equivariance", f"{model}:to_dict", *ARGS).exit_code == 0  # a dict, by key
     r = cli("equivariance", f"{model}:with_position", *ARGS)
     assert r.exit_code == 1  # a position term breaks S(n)
     assert "--in inputs_embeds='n d'" in r.stdout or "--in 'inputs_embeds=n d'" in r.stdout

@@ -220,7 +220,7 @@ OPTIONS: dict[str, dict[str, Validator]] = {
         "precision": _leak_precision,
         "max_d": _int_at_least(1),
         "seed": _int_at_least(0),
-        "method": _choice("auto", "opt", "jl"),
+        "method": _choice("auto", "opt", "jl", "poly"),
     },
 }
 
