@@ -337,15 +337,17 @@ def test_cross_product_is_axial(seed: int) -> None:
         "E(c)": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="known false FAIL of the rank-one input probe: an "
-                   "output that vanishes exactly there is compared as round-off over round-off")
-def test_vanishing_pseudovectors_on_rank_one_inputs() -> None:
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vanishing_pseudovectors_on_rank_one_inputs(seed: int) -> None:
     """``x × mean(x)`` is an exact pseudovector; on a rank-one input (all tokens parallel) it
-    is zero up to round-off, and the relative error of round-off over round-off is O(1)."""
+    is zero up to round-off, where a relative error would compare round-off with round-off:
+    such a probe is a note, not a failure. Declared as a vector, the reflections still fail."""
     def angular(x: np.ndarray) -> np.ndarray:
         return np.cross(x, x.mean(axis=0, keepdims=True))
 
-    assert verdicts(angular, ["n c"], "n c:axial", ["O(c)"], 0) == {"O(c)": "pass"}
+    assert verdicts(angular, ["n c"], "n c:axial", ["O(c)"], seed) == {"O(c)": "pass"}
+    assert verdicts(angular, ["n c"], "n c", ["SO(c)"], seed) == {"SO(c)": "pass"}
+    assert verdicts(angular, ["n c"], "n c", ["O(c)"], seed) == {"O(c)": "fail"}
 
 
 def test_a_reflection_probe_catches_a_pseudovector_declared_as_vector_with_one_trial() -> None:

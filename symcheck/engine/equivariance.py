@@ -317,6 +317,7 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
                                                       size), f"size {size_label} = {size}"))
         entries: list[_Entry] = []
         noise = 0.0
+        typical = float("nan")  # the median ‖f(x)‖ of the Haar draws, for vanishing probes
         for prob, cases, kind in batches:
             if wanted_case is not None and wanted_case != "search":
                 keep = [t for t, n in enumerate(cases.labels)
@@ -337,7 +338,17 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
                         notes.append(f"{r.case}: {_why_not_counted(r)}; outside the model's "
                                      "domain, not counted")
                         continue
+                    if kind != "main" and _vanishes(r, typical, problem.dtype):
+                        notes.append(f"{r.case}: the output vanishes on this input (‖f(x)‖ "
+                                     f"= {r.norms[0]:.1e}, ‖f(g·x)‖ = {r.norms[1]:.1e}, against "
+                                     f"{typical:.1e} on Gaussian draws), so its relative error "
+                                     "compares round-off with round-off; not counted")
+                        continue
                     entries.append(_Entry(r, prob, ev, t))
+            if kind == "main":
+                haar = [e.result.norms[0] for e in entries if e.result.case.startswith("haar:")
+                        and np.isfinite(e.result.norms[0])]
+                typical = float(np.median(haar)) if haar else float("nan")
         if wanted_case is not None and wanted_case != "search" and not entries:
             raise SpecError(f"{opts.case!r}: no case {wanted_case!r} in {label}",
                             argument="case", value=opts.case)
@@ -367,6 +378,25 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
 
 def _same(groups: tuple[Group, ...], like: Group) -> Group:
     return next(g for g in groups if g.name == like.name)
+
+
+def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
+    """Both outputs of a structural probe (one-hot, repeated, zero, rank-one tokens) or a size
+    probe at round-off of the typical output: an output that is zero in exact arithmetic there
+    (a cross product of collinear points) has a relative error of round-off over round-off.
+    Scale probes are exempt: their outputs are small because their inputs are."""
+    from symcheck.core.tolerances import RESOLUTION
+
+    if not (r.finite and np.isfinite(typical) and typical > 0):
+        return False
+    if r.case.startswith("input:"):
+        probe = INPUT_PROBES.get(r.case.split(":")[1])
+        if probe is None or not probe.structural:
+            return False
+    elif not r.case.startswith("size:"):
+        return False
+    floor = 1e3 * RESOLUTION.get(dtype, RESOLUTION["float32"]) * typical
+    return max(r.norms) <= floor
 
 
 def _outside_domain(r: CaseResult) -> bool:

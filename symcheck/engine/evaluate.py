@@ -43,6 +43,8 @@ class CaseResult:
     finite: bool
     #: whether f(g·x) and g·f(x) are finite (a probe counts only where both are)
     sides: tuple[bool, bool] = (True, True)
+    #: ‖f(x)‖ and ‖f(g·x)‖ (a probe whose output vanishes compares round-off with round-off)
+    norms: tuple[float, float] = (float("nan"), float("nan"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +184,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
         diff = np.abs(fgx - gfx)
         num = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         den = np.sqrt(np.einsum("ij,ij->i", fx, fx))
+        den_g = np.sqrt(np.einsum("ij,ij->i", fgx, fgx))
         scale = np.abs(gfx).max(axis=1) if total else np.zeros(count)
         mismatched = np.count_nonzero(diff > tolerance * scale[:, None], axis=1)
     if not total:
@@ -205,7 +208,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
         index = np.unravel_index(int(flat[t] - starts[o]), shape) if shape else ()
         results.append(CaseResult(label, float(errors[t]), float(peak[t]),
                                   (o, tuple(int(i) for i in index)), int(mismatched[t]), total,
-                                  True))
+                                  True, norms=(float(den[t]), float(den_g[t]))))
     return results
 
 

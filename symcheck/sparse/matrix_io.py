@@ -240,6 +240,11 @@ def _npz_int(files: Any, key: str, label: str) -> np.ndarray:
 
 def _load_npz(p: Path, label: str) -> sp.csr_matrix:
     with np.load(p, allow_pickle=False) as files:
+        names = files.zip.namelist() if files.zip is not None else []
+        foreign = [n for n in names if not n.endswith(".npy")]
+        if foreign:
+            raise InputFileError(f"{label}: {foreign[0]!r} in the archive is not a .npy array "
+                                 "(an .npz holds .npy members only)")
         keys = set(files.files)
         if "format" not in keys:
             if len(keys) != 1:
