@@ -439,13 +439,14 @@ def _roundoff(entries: list[_Entry], opts: MeasureOptions, label: str, cal: Cali
               dtype: str) -> RoundoffTest | None:
     """The structure test of the worst case of each kind above the tolerance."""
     above = [e for e in entries if e.result.finite and e.result.error > opts.tolerance]
-    if not above:
-        return None
+    bound = roundoff_bound(cal, dtype)
+    if not above or any(e.result.error > bound for e in above):
+        return None  # nothing to explain, or an error round-off cannot reach: a failure
     picked: dict[str, _Entry] = {}
     for e in above:  # sorted worst first: the first of each kind is its worst
         picked.setdefault(_kind(e.result.case), e)
     cases = [(e.result.case, e.problem, e.case()) for e in picked.values()]
-    return test_roundoff(cases, opts.seed, label, roundoff_bound(cal, dtype), dtype)
+    return test_roundoff(cases, opts.seed, label, bound, dtype)
 
 
 def _split_case(case: str | None, problem: Problem) -> tuple[str | None, str | None]:
