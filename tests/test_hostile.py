@@ -449,3 +449,27 @@ def test_a_narrow_terminal_keeps_every_exponent() -> None:
     numbers = re.findall(r"\d\.\d\de[-+]\d\d", text)
     assert numbers, text
     assert "…" not in text, text
+
+
+@pytest.mark.parametrize("make", ["coo", "mtx", "bomb"])
+def test_small_files_declaring_huge_matrices_are_refused_before_allocating(
+        cli: Cli, tmp_path: Path, make: str) -> None:
+    import resource
+
+    if make == "coo":
+        path = tmp_path / "tiny_huge.npz"
+        np.savez(path, format=np.array("coo"), shape=np.array([10**8, 10**8]),
+                 row=np.arange(3), col=np.arange(3), data=np.ones(3))
+    elif make == "mtx":
+        path = tmp_path / "huge.mtx"
+        path.write_text("%%MatrixMarket matrix coordinate real general\n"
+                        "100000000 100000000 1\n1 1 1.0\n")
+    else:
+        path = tmp_path / "bomb.npz"
+        np.savez_compressed(path, x=np.zeros((6000, 6000)))  # 288 MB from ~0.3 MB
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = cli("sparse-approx", path, "--precision", "0.1")
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, r.output
+    assert "declares 100,000,000 rows" in r.stderr or "store it sparse" in r.stderr
+    assert grown_mb < 200, grown_mb

@@ -253,6 +253,7 @@ def _load_npz(p: Path, label: str) -> sp.csr_matrix:
                     f"dense array (found arrays {sorted(keys)})"
                 )
             (key,) = keys
+            _check_member(p, key, label)  # declared size and compression, before expanding
             header_arr = files[key]
             _check_dtype(header_arr.dtype, label)
             _check_shape(header_arr.shape, label)
@@ -283,6 +284,7 @@ def _load_npz(p: Path, label: str) -> sp.csr_matrix:
                 )
             if indices.size and (indices.min() < 0 or indices.max() >= n):
                 raise InputFileError(f"{label}: an index in 'indices' is outside 0..{n - 1}")
+            _enough_entries(data.size, n, label)
             cls = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
             return sp.csr_matrix(cls((data, indices, indptr), shape=shape))
         if fmt == "coo":
@@ -297,6 +299,7 @@ def _load_npz(p: Path, label: str) -> sp.csr_matrix:
                 raise InputFileError(f"{label}: sparse coo .npz lacks 'row'/'col' arrays")
             if not (row.size == col.size == data.size):
                 raise InputFileError(f"{label}: 'row', 'col' and 'data' lengths differ")
+            _enough_entries(data.size, n, label)
             for name, idx in (("row", row), ("col", col)):
                 if idx.size and (idx.min() < 0 or idx.max() >= n):
                     raise InputFileError(f"{label}: an index in {name!r} is outside 0..{n - 1}")
@@ -304,6 +307,48 @@ def _load_npz(p: Path, label: str) -> sp.csr_matrix:
         raise InputFileError(
             f"{label}: sparse format {fmt!r} is not supported; save it as csr, csc or coo"
         )
+
+
+def _enough_entries(entries: int, rows: int, label: str) -> None:
+    """Every row needs a nonzero: fewer entries than rows is refused before any row index of
+    that size is allocated (a 1 KB file may declare 10⁸ × 10⁸)."""
+    if entries < rows:
+        raise InputFileError(f"{label}: declares {rows:,} rows but holds {entries:,} entries; "
+                             "every row of A needs at least one positive entry")
+
+
+#: a dense member this much larger than its compressed bytes is refused (a zip bomb, or a
+#: sparse matrix stored dense)
+MAX_EXPANSION = 200
+#: ... once it is at least this large
+EXPANSION_FLOOR = 256 << 20
+
+
+def _check_member(p: Path, key: str, label: str) -> None:
+    """Read a dense .npz member's .npy header without expanding it: refuse what would need
+    more memory than there is, or expands from a small file to a huge one."""
+    import zipfile
+
+    with zipfile.ZipFile(p) as archive:
+        info = archive.getinfo(f"{key}.npy")
+        with archive.open(info) as handle:
+            try:
+                version = np.lib.format.read_magic(handle)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read(handle)
+            except ValueError as exc:
+                raise InputFileError(f"{label}: not a valid .npy member ({exc})") from None
+    _check_dtype(dtype, label)
+    _check_shape(tuple(shape), label)
+    need = float(np.prod(shape, dtype=np.float64)) * max(dtype.itemsize, 8)
+    if need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(info.compress_size, 1):
+        raise InputFileError(
+            f"{label}: a dense {shape[0]:,} × {shape[1]:,} matrix ({need / 2**30:.1f} GiB) "
+            f"compressed into {info.compress_size / 2**20:.1f} MiB is mostly zeros; store it "
+            "sparse (scipy.sparse.save_npz or .mtx)"
+        )
+    check_memory(need, f"{label}: dense {tuple(shape)}")
 
 
 def _load_mtx(p: Path, label: str) -> sp.csr_matrix:
@@ -319,6 +364,7 @@ def _load_mtx(p: Path, label: str) -> sp.csr_matrix:
     if layout == "array":
         check_memory(8.0 * rows * cols, f"{label}: dense Matrix Market {(rows, cols)}")
     else:
+        _enough_entries(int(entries), int(rows), label)
         check_memory(24.0 * entries + 8.0 * rows, f"{label}: {entries} coordinate entries")
     loaded = scipy.io.mmread(str(p))
     if sp.issparse(loaded):
