@@ -167,6 +167,20 @@ def _load(target: str | None, obj: Any, name: str | None) -> _Target:
     return _Target(loaded.obj, loaded.name, str(loaded.path), loaded.signature)
 
 
+def _same_input_count(loaded: _Target, given: tuple[str, ...] | None) -> None:
+    """Overriding the declared inputs with a different number of them is a mistake, said as
+    such (it would otherwise surface as a declared size that no spec carries)."""
+    declared = loaded.signature.inputs if loaded.signature is not None else ()
+    if given is None or not declared or len(given) == len(declared):
+        return
+    raise SpecError(
+        f"{len(given)} input spec(s) given ({', '.join(repr(g) for g in given)}) but "
+        f"{loaded.name!r} declares {len(declared)} ({', '.join(repr(d) for d in declared)}): "
+        "the input count changed; give one spec per input", argument="inputs",
+        value=list(given),
+    )
+
+
 def _inputs(request: ModelRequest | FormRequest, obj: Any,
             specs: Sequence[str]) -> tuple[Sequence[Array | None] | None, str]:
     if request.arrays is not None:
@@ -186,6 +200,7 @@ def run_model(request: ModelRequest) -> Outcome:
     _validate_measure(request.measure)
     loaded = _load(request.target, request.obj, request.name)
     m = request.measure
+    _same_input_count(loaded, request.declared.inputs)
     signature = request.declared.merge(loaded.signature, m)
     arrays, source = _inputs(request, loaded.obj, signature.inputs)
     fn = wrap_model(loaded.obj, m.dtype, request.backend)

@@ -366,6 +366,9 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
         roundoff = None
         if opts.tolerance > 0:
             roundoff = _roundoff(entries, opts, label, cal, problem.dtype)
+        mixing = _batch_mixing(entries, opts, problem)
+        if mixing:
+            notes.append(mixing)
         m = GroupMeasurement(label, tuple(g.name for g in groups),
                              tuple(g.label for g in groups), results, noise,
                              time.perf_counter() - start,
@@ -433,6 +436,29 @@ def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: MeasureOptio
     budget = max(1, opts.search // len(starts))
     return max((search_worst(e.problem, e.case(), rng, budget, opts.tolerance) for e in starts),
                key=lambda pair: _order(pair[0].error))
+
+
+def _batch_mixing(entries: list[_Entry], opts: MeasureOptions, problem: Problem) -> str | None:
+    """A failure that disappears when its case runs alone: the model mixes the entries of the
+    batch axis, so stacking cases along it was wrong."""
+    if not (opts.batch and problem.batch_label and entries and opts.tolerance > 0):
+        return None
+    worst = entries[0]
+    if not (worst.result.finite and worst.result.error > opts.tolerance) or \
+            worst.problem is not problem:
+        return None
+    cases = CaseBatch([worst.result.case], [np.asarray(a)[None] for a in worst.case().x],
+                      list(worst.case().elements))
+    try:
+        (alone,) = compare_batch(evaluate_batch(problem, cases, batch=False), opts.tolerance)
+    except ModelError:
+        return None
+    if alone.finite and alone.error <= opts.tolerance:
+        return (f"{worst.result.case} fails with the cases stacked along "
+                f"{problem.batch_label!r} (error {worst.result.error:.2e}) but passes alone "
+                f"({alone.error:.2e}): the model mixes the entries of {problem.batch_label!r}; "
+                "rerun with --no-batch")
+    return None
 
 
 def _roundoff(entries: list[_Entry], opts: MeasureOptions, label: str, cal: Calibration,
