@@ -2,7 +2,7 @@
 
 >>> from symcheck.sources.weights import LAYOUTS
 >>> sorted(LAYOUTS)
-['bert', 'plain', 'torch-encoder', 'torch-mha']
+['bert', 'gpt2', 'llama', 'plain', 'torch-encoder', 'torch-mha']
 """
 
 from symcheck.sources.weights.check import Settings, WeightsResult, check_layer, check_weights
