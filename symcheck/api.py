@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.app.service import prepare, run_form, run_problem
-from symcheck.core.signature import Signature, signature_of
+from symcheck.app.outcomes import Outcome
+from symcheck.app.reproduction import Reproduction
+from symcheck.app.requests import Declared, FormRequest, Measure, ModelRequest
+from symcheck.app.service import run
+from symcheck.core.errors import SpecError
 from symcheck.engine.equivariance import EquivarianceResult
 from symcheck.engine.form_judge import FormResult
-from symcheck.engine.problem import resolve
 
 Array = np.ndarray
 
@@ -46,13 +48,15 @@ def assert_equivariant(
     >>> assert_equivariant(np.tanh, "n d", "n d", "S(n)", {"n": 4, "d": 2}).passed
     True
     """
-    result = check_equivariance(fn, inputs, output, groups, sizes, **options)
+    outcome = _model_outcome(fn, inputs, output, groups, sizes, **options)
+    result: EquivarianceResult = outcome.result
     if result.passed:
         return result
-    raise EquivarianceError(failure_message(result), result)
+    call = None if outcome.reproduction is None else python_call(outcome.reproduction)
+    raise EquivarianceError(failure_message(result, call), result)
 
 
-def failure_message(result: EquivarianceResult) -> str:
+def failure_message(result: EquivarianceResult, call: str | None = None) -> str:
     """A torch.testing-style report of every failing group, ending with how to replay it.
 
     Per failing group, for its worst case: how many output elements differ by more than
@@ -84,12 +88,25 @@ def failure_message(result: EquivarianceResult) -> str:
         ]
     worst = result.worst_failure()
     assert worst is not None  # the result did not pass
-    lines += [
-        "",
-        f"replay: check_equivariance(..., seed={result.seed}, trials={result.trials}, "
-        f"case={worst.measurement.name + '/' + worst.measurement.worst.case!r})",
-    ]
+    case = f"{worst.measurement.name}/{worst.measurement.worst.case}"
+    lines += ["", f"replay: {call or f'check_equivariance(..., seed={result.seed}, '}"
+                  f"{'' if call else f'trials={result.trials}, case={case!r})'}"]
     return "\n".join(lines)
+
+
+def _declared(inputs: str | Sequence[str] | None, output: str | Sequence[str] | None,
+              groups: str | Sequence[str] | None, sizes: Mapping[str, int] | None) -> Declared:
+    def many(value: str | Sequence[str] | None, argument: str) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        items = (value,) if isinstance(value, str) else tuple(value)
+        if not all(isinstance(v, str) for v in items):
+            raise SpecError(f"expected strings such as 'n d', got {value!r}", argument=argument,
+                            value=value)
+        return items or None
+
+    return Declared(many(inputs, "inputs"), many(output, "outputs"), many(groups, "groups"),
+                    dict(sizes) if sizes else None)
 
 
 def check_equivariance(
@@ -108,10 +125,13 @@ def check_equivariance(
     name: str | None = None,
     search: int = 0,
     batch: bool = True,
+    backend: str | None = None,
+    probes: bool = True,
 ) -> EquivarianceResult:
-    """Measure and judge the equivariance of ``fn`` (a function of numpy arrays).
+    """Measure and judge the equivariance of ``fn`` (a function, module or callable object).
 
-    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`.
+    Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; the same
+    service as ``symcheck equivariance`` runs it, so the numbers are the CLI's for the same seed.
 
     >>> import numpy as np
     >>> def softmax_attention(x):
@@ -119,24 +139,64 @@ def check_equivariance(
     ...     w = np.exp(s - s.max(1, keepdims=True))
     ...     return (w / w.sum(1, keepdims=True)) @ x
     >>> r = check_equivariance(softmax_attention, "n d", "n d", ["O(d)", "S(n)"], {"n": 6, "d": 4})
-    >>> [g.verdict for g in r.groups]
+    >>> [g.verdict.value for g in r.groups]
     ['pass', 'pass', 'pass']
     """
-    declared = signature_of(fn) or Signature()
-    signature = declared.merged(
-        inputs=[inputs] if isinstance(inputs, str) else inputs,
-        outputs=[output] if isinstance(output, str) else output,
-        groups=[groups] if isinstance(groups, str) else groups,
-        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
-    )
-    from symcheck.backends import adapt
-
-    _, wrapped = adapt(fn, dtype)
-    problem = resolve(wrapped, signature, dtype, data, name or getattr(fn, "__name__", None))
-    return run_problem(problem, signature, seed, case, "given" if data else "random",
-                       search=search, batch=batch)
+    result: EquivarianceResult = _model_outcome(
+        fn, inputs, output, groups, sizes, trials=trials, seed=seed, rtol=rtol, dtype=dtype,
+        data=data, case=case, name=name, search=search, batch=batch, backend=backend,
+        probes=probes,
+    ).result
+    return result
 
 
+def _model_outcome(
+    fn: Callable[..., Any], inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None, groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None, *, trials: int | None = None, seed: int = 0,
+    rtol: float | None = None, dtype: str = "float64", data: Sequence[Array | None] | None = None,
+    case: str | None = None, name: str | None = None, search: int = 0, batch: bool = True,
+    backend: str | None = None, probes: bool = True,
+) -> Outcome:
+    return run(ModelRequest(
+        obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
+        measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
+                        search=search, batch=batch, probes=probes),
+        backend=backend, arrays=data,
+    ))
+
+
+def python_call(r: Reproduction) -> str | None:
+    """The recipe in the Python API's words: the :func:`check_equivariance` call that replays
+    the worst failing case.
+
+    >>> r = Reproduction(kind="model", target=None, name="f", inputs=("n d",),
+    ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4}, case="S(n)/haar:3")
+    >>> print(python_call(r).replace(", ", ",\\n"))
+    check_equivariance(f,
+    inputs=['n d'],
+    output=['n d'],
+    groups=['S(n)'],
+    sizes={'n': 4},
+    seed=0,
+    trials=20,
+    case='S(n)/haar:3')
+    """
+    if not r.failing or r.kind != "model":
+        return None
+    parts = [r.name, f"inputs={list(r.inputs)!r}", f"output={list(r.outputs)!r}",
+             f"groups={list(r.groups)!r}", f"sizes={dict(r.sizes)!r}", f"seed={r.seed}",
+             f"trials={r.trials}"]
+    if r.rtol is not None:
+        parts.append(f"rtol={r.rtol!r}")
+    if r.dtype != "float64":
+        parts.append(f"dtype={r.dtype!r}")
+    if r.search:
+        parts.append(f"search={r.search}")
+    if r.backend is not None:
+        parts.append(f"backend={r.backend!r}")
+    parts.append(f"case={r.case!r}")
+    return f"check_equivariance({', '.join(parts)})"
 
 
 def check_form(
@@ -155,22 +215,20 @@ def check_form(
     weights: str = "cotransform",
     fit: bool = True,
     name: str | None = None,
+    backend: str | None = None,
 ) -> FormResult:
-    """Measure and judge the attention form of ``fn`` (a function of numpy arrays).
+    """Measure and judge the attention form of ``fn`` (Ma & Ying 2022).
 
     Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; ``rtol``
     (default 1e-8 in float64) bounds the span residual and the coefficient diagnostics,
-    ``span_rtol`` the span residual alone. See :func:`prepare` for ``weights``; ``fit=False``
-    skips the log-bilinear fit.
+    ``span_rtol`` the span residual alone. Parameters with array defaults are the model's
+    weights: ``weights="cotransform"`` turns them with ``Q``, ``"fixed"`` holds them still;
+    ``fit=False`` skips the log-bilinear fit.
     """
-    declared = signature_of(fn) or Signature()
-    signature = declared.merged(
-        inputs=[inputs] if isinstance(inputs, str) else inputs,
-        outputs=[output] if isinstance(output, str) else output,
-        groups=[groups] if isinstance(groups, str) else groups,
-        sizes=dict(sizes) if sizes else None, trials=trials, rtol=rtol,
+    request = FormRequest(
+        obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
+        measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype), backend=backend,
+        arrays=data, weights=weights, span_rtol=span_rtol, fit=fit,
     )
-    problem, weight_inputs, checked = prepare(fn, signature, dtype=dtype, data=data,
-                                              weights=weights, name=name)
-    return run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
-                    span_rtol=span_rtol, fit=fit)
+    result: FormResult = run(request).result
+    return result

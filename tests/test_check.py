@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from symcheck.app.checks import CheckOutcome
 from symcheck.app.config import ConfigError, load_config
-from symcheck.report.check import github_annotations
+from symcheck.report.check import CheckOutcome, github_annotations
 from symcheck.report.junit import to_junit
 from tests.conftest import SAMPLES, CliResult
 
@@ -345,7 +344,7 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
     [
         ("[[check]]\n" + CHECK + 'group = ["O(d)"]\n',
          "symcheck.toml: check 'attention': unknown key 'group' (known: name, model, inputs, "
-         "output, groups, sizes, trials, seed, rtol, dtype)"),
+         "output, groups, sizes, trials, seed, rtol, dtype, probes, search)"),
         ('[[check]]\nmodel = "models.py:attention"\n', "check #1: missing key 'name'"),
         ("[[check]]\nname = 3\nmodel = 'm.py'\n", "check #1: 'name' must be a non-empty string"),
         ('[[check]]\nname = "x"\n', "check 'x': missing what to check: one of 'model'"),
@@ -357,7 +356,7 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
          "check 'attention': 'trials' must be an integer ≥ 1, got '20'"),
         ("[[check]]\n" + CHECK + "trials = 0\n", "'trials' must be an integer ≥ 1, got 0"),
         ("[[check]]\n" + CHECK + "seed = -1\n", "'seed' must be an integer ≥ 0, got -1"),
-        ("[[check]]\n" + CHECK + "rtol = 0\n", "'rtol' must be a positive number, got 0"),
+        ("[[check]]\n" + CHECK + "rtol = 0\n", "'rtol' must be a finite positive number, got 0"),
         ("[[check]]\n" + CHECK + 'dtype = "float8"\n', "'dtype' must be one of float64"),
         ("[[check]]\n" + CHECK + "sizes = { n = 0 }\n", "'sizes': n = 0 must be a positive"),
         ("[[check]]\n" + CHECK + "sizes = 8\n", "'sizes' must be a table such as"),

@@ -119,11 +119,11 @@ def test_stack_in_order_and_folded_stack_passes_o_d(tmp_path: Path) -> None:
     folded = load_stack(path, fold=True)
     assert relative(stack_forward(folded.layers)(x), y) < 1e-12
     assert len(folded.folds) == 3
-    before = check_stack(stack.layers, ["O(d)"], trials=3)
-    after = check_stack(folded.layers, ["O(d)"], trials=3)
+    before = check_stack(stack.layers, ["O(d)"], settings=FAST)
+    after = check_stack(folded.layers, ["O(d)"], settings=FAST)
     assert not before.passed and max_error(before, "O(d)") > 1e-2
     assert after.passed and max_error(after, "O(d)") < 1e-12
-    assert not check_stack(folded.layers, ["S(n)"], trials=2).passed  # causal
+    assert not check_stack(folded.layers, ["S(n)"], settings=FAST).passed  # causal
 
 
 def test_find_layers_orders_naturally_and_skips_nested() -> None:

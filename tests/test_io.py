@@ -72,7 +72,7 @@ def test_an_internal_error_is_exit_2_and_one_line(cli: Cli,
     def boom(*args: object, **kwargs: object) -> None:
         raise TypeError("unexpected")
 
-    monkeypatch.setattr(symcheck.app.service, "run_problem", boom)
+    monkeypatch.setattr(symcheck.app.service, "check_problem", boom)
     r = cli("equivariance", SAMPLES / "attention.py")
     assert r.exit_code == 2
     assert r.stderr.strip() == (

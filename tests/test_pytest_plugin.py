@@ -64,7 +64,8 @@ def test_fixture_passes_and_fails_with_a_replayable_message(inner: pytest.Pytest
         "*EquivarianceError: positional_attention is not equivariant under S(n)*",
         "*Mismatched elements: * / 30 (*%)*",
         "*Greatest absolute difference: * at index (*) of output 0*",
-        "*replay: check_equivariance(..., seed=0, trials=3, case='S(n)/*')*",
+        "*replay: check_equivariance(positional_attention, inputs=*, seed=0, trials=3, "
+        "case='S(n)/*')*",
     ])
     assert "symcheck: seed 0, trials 3" in result.stdout.str()  # the report header
 
@@ -72,7 +73,8 @@ def test_fixture_passes_and_fails_with_a_replayable_message(inner: pytest.Pytest
 def test_seed_option_sets_the_default_seed(inner: pytest.Pytester) -> None:
     result = inner.runpytest(*QUIET, "-s", "--symcheck-seed", "5", "--symcheck-trials", "2")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*seed 5 trials 2*", "*replay: check_equivariance(..., seed=5,*"])
+    result.stdout.fnmatch_lines(["*seed 5 trials 2*",
+                                 "*replay: check_equivariance(positional_attention, *seed=5,*"])
 
 
 @pytest.mark.parametrize(("option", "value", "least"), [

@@ -49,10 +49,10 @@ ARGS = ("n d", "n d", "O(d)", {"n": 2, "d": 32})
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_search_finds_a_planted_violation_that_100_haar_draws_miss(seed: int) -> None:
-    haar = check_equivariance(_planted, *ARGS, trials=100, rtol=1e-6, seed=seed)
+    haar = check_equivariance(_planted, *ARGS, trials=100, rtol=1e-6, seed=seed, probes=False)
     assert haar.passed, "the planted violation should be invisible to Haar sampling"
     searched = check_equivariance(_planted, *ARGS, trials=100, rtol=1e-6, seed=seed,
-                                  search=400)
+                                  search=400, probes=False)
     m = searched.groups[0].measurement
     assert not searched.passed
     assert m.worst.case == "search" and m.worst.error > 1e-5
@@ -70,6 +70,16 @@ def test_search_never_reports_less_than_the_random_trials() -> None:
     for a, b in zip(plain.groups, searched.groups, strict=True):
         assert b.measurement.cases[-1].case == "search"
         assert b.measurement.stat(100) >= a.measurement.stat(100)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_an_axis_aligned_needle_is_found_by_the_probes_and_the_search(seed: int) -> None:
+    """With probes (the default) the one-hot probe reaches it; the search from the probes
+    climbs to the worst case."""
+    probed = check_equivariance(_planted, *ARGS, trials=20, rtol=1e-6, seed=seed)
+    assert not probed.passed and probed.groups[0].measurement.worst.case.startswith("input:")
+    searched = check_equivariance(_planted, *ARGS, trials=20, rtol=1e-6, seed=seed, search=100)
+    assert searched.groups[0].measurement.stat(100) >= probed.groups[0].measurement.stat(100)
 
 
 def test_search_case_replays_exactly() -> None:
@@ -90,9 +100,9 @@ def test_batched_and_per_case_calls_give_the_same_numbers() -> None:
         w = np.exp(s - s.max(-1, keepdims=True))
         return np.einsum("bij,bjd->bid", w / w.sum(-1, keepdims=True), x)
 
-    batched = check_equivariance(attention, trials=16, seed=2)
+    batched = check_equivariance(attention, trials=16, seed=2, probes=False)
     n_batched, calls["n"] = calls["n"], 0
-    single = check_equivariance(attention, trials=16, seed=2, batch=False)
+    single = check_equivariance(attention, trials=16, seed=2, batch=False, probes=False)
     assert n_batched == 2 * 3  # two calls per group set: f(x) and f(g·x) for every case at once
     assert calls["n"] > 10 * n_batched
     for a, b in zip(batched.groups, single.groups, strict=True):

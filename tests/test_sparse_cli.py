@@ -302,13 +302,13 @@ def test_bad_json_path_fails_before_any_work(cli: Cli, tmp_path: Path) -> None:
 def test_no_output_left_behind_when_the_second_write_fails(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import symcheck.core.files
+    import symcheck.report.json
     from symcheck.core.errors import SymcheckError
 
     def fail(path: str, payload: object) -> None:
         raise SymcheckError(f"--json: cannot write {path!r}")
 
-    monkeypatch.setattr(symcheck.core.files, "write_json", fail)
+    monkeypatch.setattr(symcheck.report.json, "write_json", fail)
     out = tmp_path / "out.npz"
     r = cli("sparse-approx", PERM, "--save", out, "--json", tmp_path / "r.json")
     assert r.exit_code == 2, r.output

@@ -125,9 +125,18 @@ def _int_at_least(low: int) -> Validator:
 
 
 def _positive_float(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigError(f"{where} must be a positive number, got {value!r}")
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and value > 0):
+        raise ConfigError(f"{where} must be a finite positive number, got {value!r}")
     return float(value)
+
+
+def _boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
 
 
 def _dtype(value: Any, where: str) -> str:
@@ -183,6 +192,8 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "seed": _int_at_least(0),
     "rtol": _positive_float,
     "dtype": _dtype,
+    "probes": _boolean,
+    "search": _int_at_least(0),
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators

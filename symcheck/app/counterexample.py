@@ -5,17 +5,26 @@ An ``.npz`` (no pickles) holding the inputs ``input_0…``, each group factor's 
 ``g_fx_0…`` as measured, and a JSON ``meta`` string: the model target, specs, groups, sizes,
 dtype, tolerance, seed, case and error. :func:`replay` applies the stored element to the stored
 inputs with the model as it is now.
+
+The model file is stored relative to the counterexample's folder (and absolute), so a replay
+works from any folder; a replay runs the stored model file only when it resolves next to the
+counterexample file (or the user names the model).
+
+>>> FORMAT
+'symcheck-counterexample/1'
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from symcheck.app.outcomes import Outcome
 from symcheck.core.errors import InputFileError, ReplayError, SymcheckError
 from symcheck.core.files import read_npz, save_npz
 from symcheck.core.groups import parse_group
@@ -110,3 +119,44 @@ def replay(problem: Problem, ce: Counterexample) -> tuple[CaseResult, Evaluation
         elements.append((g, element))
     (ev,) = evaluate(problem, [(list(ce.inputs), elements)], batch=False)
     return compare(str(ce.meta.get("case", "replay")), ev, float(ce.meta["tolerance"])), ev
+
+
+def save_outcome(path: str, outcome: Outcome) -> str | None:
+    """Save an outcome's worst failing case to ``path`` (``.npz`` appended); the path written,
+    or None when nothing fails."""
+    ev, r = outcome.evidence, outcome.reproduction
+    if ev is None or r is None or r.target is None:
+        return None
+    if not path.endswith(".npz"):
+        path += ".npz"
+    model_path, sep, member = r.target.rpartition(":")
+    if not (sep and member.isidentifier()):
+        model_path, member = r.target, ""
+    absolute = Path(model_path).resolve()
+    folder = Path(path).resolve().parent
+    try:
+        relative = os.path.relpath(absolute, folder)
+    except ValueError:  # another drive
+        relative = str(absolute)
+    save(path, ev.problem, ev.evaluation, {
+        "model": r.target, "model_path": str(absolute), "model_relative": relative,
+        "member": member or None, "name": outcome.result.model, "group": ev.group,
+        "case": ev.case, "seed": r.seed, "trials": r.trials, "tolerance": ev.tolerance,
+        "error": ev.error,
+    })
+    return path
+
+
+def model_file(counterexample: str | os.PathLike[str], meta: dict[str, Any]) -> str:
+    """The model target a counterexample names, resolved next to the counterexample file."""
+    member = meta.get("member")
+    relative = meta.get("model_relative")
+    if isinstance(relative, str):
+        candidate = Path(counterexample).resolve().parent / relative
+        if candidate.is_file():
+            return f"{candidate}:{member}" if member else str(candidate)
+    raise ReplayError(
+        f"counterexample: the model it was saved for ({meta.get('model')!r}) is not next to "
+        f"{str(counterexample)!r}; name the model to replay it on: "
+        "symcheck replay CASE.npz model.py[:NAME]"
+    )

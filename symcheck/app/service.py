@@ -1,80 +1,323 @@
-"""The one service every door calls: a resolved problem in, one measured-and-judged result out.
+"""The one service every door calls: a typed request in, one outcome out.
 
-The CLI, ``symcheck check``, the Python API and the pytest plugin all build their problem the
-same way and call the functions here, so they report the same numbers for the same seed.
+The CLI, ``symcheck check``, the Python API and the pytest plugin build a request
+(:mod:`symcheck.app.requests`) and call :func:`run`; the pipeline — load the target, merge its
+declaration with the request, pick the backend, resolve, measure and judge, build the
+reproduction recipe — is assembled here once, so every door reports the same numbers, the same
+verdict and the same recipe for the same request.
+
+>>> import numpy as np
+>>> from symcheck.app.requests import Declared, ModelRequest
+>>> out = run(ModelRequest(obj=np.tanh, declared=Declared(("n d",), ("n d",), ("S(n)",),
+...                                                       {"n": 4, "d": 2})))
+>>> out.verdict.value, out.reproduction.case is None
+('pass', True)
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import SpecError
-from symcheck.core.signature import WEIGHT_MODES, Signature
-from symcheck.core.tolerances import tolerance_for
+from symcheck.app import reproduction as recipe
+from symcheck.app.outcomes import Evidence, Outcome
+from symcheck.app.requests import (
+    FormRequest,
+    MatrixRequest,
+    Measure,
+    ModelRequest,
+    ReplayRequest,
+    Request,
+    WeightsRequest,
+)
+from symcheck.core.errors import ReplayError, SpecError, SymcheckError
+from symcheck.core.signature import DEFAULT_TRIALS, WEIGHT_MODES, Signature, signature_of
+from symcheck.core.tolerances import check_rtol, tolerance_for
+from symcheck.core.verdicts import Verdict
 from symcheck.engine.equivariance import (
     EquivarianceResult,
     MeasureOptions,
-    judge,
-    measure_equivariance,
+    check_counts,
+    check_problem,
 )
-from symcheck.engine.form import measure_form
+from symcheck.engine.evaluate import CaseResult
 from symcheck.engine.form_judge import (
     FormResult,
     array_defaults,
+    check_form_problem,
     embedding_label,
-    form_tolerance,
     hold_weights_fixed,
-    judge_form,
 )
-from symcheck.engine.problem import _NUMPY_FLOATS, Problem, resolve
+from symcheck.engine.problem import Problem, resolve
+from symcheck.sources.python import LoadedModel, line_of, load_python, split_target
 
 Array = np.ndarray
 
 
-def run_problem(problem: Problem, signature: Signature, seed: int, case: str | None,
-                data_source: str = "random", search: int = 0, batch: bool = True
-                ) -> EquivarianceResult:
-    """Measure and judge a resolved problem (shared by the Python API and the CLI)."""
-    n_trials = signature.trials if signature.trials is not None else 20
-    tolerance = tolerance_for(problem.dtype, signature.rtol)
-    options = MeasureOptions(seed, n_trials, tolerance, case, search, batch)
-    measurements = measure_equivariance(problem, options)
-    groups = judge(measurements, tolerance)
-    warnings = [
-        f"{g.measurement.name}: noise floor {g.measurement.noise_floor:.2e} is above a tenth of "
-        f"the tolerance {tolerance:.1e}: the model is not reproducible enough for this tolerance"
-        for g in groups
-        if np.isfinite(g.measurement.noise_floor) and g.measurement.noise_floor > tolerance / 10
-    ]
-    wider = sorted(
-        d for d in problem.output_dtypes
-        if problem.dtype in _NUMPY_FLOATS
-        and np.dtype(d).itemsize > np.dtype(problem.dtype).itemsize
+def run(request: Request) -> Outcome:
+    """Run any request; input errors propagate as :class:`SymcheckError` (the door words them)."""
+    for kind, runner in RUNNERS:
+        if isinstance(request, kind):
+            return runner(request)
+    raise SymcheckError(f"no service for {type(request).__name__}")
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def wrap_model(obj: Any, dtype: str, backend: str | None = None) -> Callable[..., Any]:
+    """The one backend choice of every door: ``backend`` if named, else the framework the
+    callable's own module imports (so a callable object from a file that imports torch gets
+    tensors whether the CLI, a config check or the Python API runs it)."""
+    from symcheck.backends import BACKENDS, adapt
+
+    tolerance_for(dtype)  # validates the dtype name before any framework sees it
+    if backend is not None and backend not in BACKENDS:
+        raise SpecError(f"{backend!r} is not one of {', '.join(BACKENDS)}", argument="backend",
+                        value=backend)
+    _, fn = adapt(obj, dtype, namespace_of(obj), backend)
+    return fn
+
+
+def namespace_of(obj: Any) -> dict[str, Any] | None:
+    """The globals of the module that defines ``obj`` (a function's, or its class's)."""
+    import inspect
+
+    try:
+        target = inspect.unwrap(obj)
+    except ValueError:
+        target = obj
+    globals_ = getattr(target, "__globals__", None)
+    if isinstance(globals_, dict):
+        return globals_
+    module = sys.modules.get(getattr(type(obj), "__module__", "") or "")
+    return vars(module) if module is not None else None
+
+
+def _validate_measure(m: Measure) -> None:
+    check_counts(m.trials, m.seed, m.search)
+    if m.rtol is not None:
+        check_rtol(m.rtol)
+    tolerance_for(m.dtype)
+
+
+@dataclass
+class _Target:
+    """A loaded callable and what it declares, from a file or from memory."""
+
+    obj: Any
+    name: str
+    file: str | None
+    signature: Signature | None
+
+
+def _load(target: str | None, obj: Any, name: str | None) -> _Target:
+    if obj is not None:
+        return _Target(obj, str(name or getattr(obj, "__name__", type(obj).__name__)), None,
+                       signature_of(obj))
+    if target is None:
+        raise SpecError("nothing to check: give a model file or a callable", argument="target")
+    loaded: LoadedModel = load_python(target)
+    return _Target(loaded.obj, loaded.name, str(loaded.path), loaded.signature)
+
+
+def _inputs(request: ModelRequest | FormRequest, obj: Any,
+            count: int) -> tuple[Sequence[Array | None] | None, str]:
+    if request.arrays is not None:
+        return request.arrays, "given"
+    if request.data is not None:
+        from symcheck.sources.inputs import load_inputs
+
+        return load_inputs(request.data, obj, count), str(request.data)
+    return None, "random"
+
+
+# --------------------------------------------------------------------------- equivariance
+
+
+def run_model(request: ModelRequest) -> Outcome:
+    """``symcheck equivariance model.py``, a ``model`` check, ``check_equivariance``."""
+    _validate_measure(request.measure)
+    loaded = _load(request.target, request.obj, request.name)
+    m = request.measure
+    signature = request.declared.merge(loaded.signature, m)
+    arrays, source = _inputs(request, loaded.obj, len(signature.inputs))
+    fn = wrap_model(loaded.obj, m.dtype, request.backend)
+    problem = resolve(fn, signature, m.dtype, arrays, loaded.name)
+    problem.probe_data = arrays is not None  # the user's data is probed; weights never are
+    if m.dtype != "float64":  # the same model in float64, to measure its rounding level
+        problem.reference = wrap_model(loaded.obj, "float64", request.backend)
+    trials = signature.trials if signature.trials is not None else DEFAULT_TRIALS
+    options = MeasureOptions(m.seed, trials, 0.0, m.case, m.search, m.batch, m.probes)
+    result = check_problem(problem, options, signature.rtol, source)
+    repro = recipe.of_model(request.target, signature, result,
+                            data=None if request.data is None else str(request.data),
+                            backend=request.backend, search=m.search)
+    return Outcome("model", result.verdict, result, repro, _evidence(problem, result),
+                   file=loaded.file, line=line_of(loaded.obj))
+
+
+def _evidence(problem: Problem, result: EquivarianceResult) -> Evidence | None:
+    failing = result.worst_failure()
+    if failing is None:
+        return None
+    m = failing.measurement
+    if m.worst_evaluation is None:
+        return None
+    return Evidence(problem, m.worst_evaluation, m.name, m.worst.case, m.worst.error,
+                    failing.tolerance)
+
+
+# --------------------------------------------------------------------------- form
+
+
+def run_form(request: FormRequest) -> Outcome:
+    """``symcheck form model.py`` and ``check_form``."""
+    _validate_measure(request.measure)
+    loaded = _load(request.target, request.obj, request.name)
+    m = request.measure
+    signature = request.declared.merge(loaded.signature, m)
+    arrays, _ = _inputs(request, loaded.obj, len(signature.inputs))
+    if request.span_rtol is not None:
+        check_rtol(request.span_rtol, "span_rtol")
+    problem, weight_inputs, checked = prepare_form(
+        loaded.obj, signature, dtype=m.dtype, data=arrays, weights=request.weights,
+        name=loaded.name, backend=request.backend,
     )
-    if wider:
-        warnings.append(
-            f"--dtype {problem.dtype}: the model returned {', '.join(wider)}, so part of it ran "
-            f"in higher precision than asked (e.g. a float64 constant promotes the arithmetic)"
+    result: FormResult = check_form_problem(problem, checked, m.seed, weights=request.weights,
+                                            weight_inputs=weight_inputs,
+                                            span_rtol=request.span_rtol, fit=request.fit)
+    verdict = (Verdict.NON_FINITE if not result.finite else
+               Verdict.PASS if result.holds else Verdict.FAIL)
+    repro = recipe.Reproduction(
+        kind="form", target=request.target, name=loaded.name, inputs=checked.inputs,
+        outputs=checked.outputs, groups=checked.groups, sizes=dict(result.sizes), seed=m.seed,
+        trials=result.trials, dtype=m.dtype, rtol=signature.rtol, backend=request.backend,
+        data=None if request.data is None else str(request.data),
+    )
+    return Outcome("form", verdict, result, repro, file=loaded.file, line=line_of(loaded.obj))
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def run_weights(request: WeightsRequest) -> Outcome:
+    """Saved weights: the requested check with its co-transform breakdown."""
+    from symcheck.sources.weights.check import DEFAULT_N, Settings, check_weights
+
+    m = request.measure
+    _validate_measure(m)
+    if request.mode not in WEIGHT_MODES:
+        raise SpecError(f"{request.mode!r} is not one of {', '.join(WEIGHT_MODES)}",
+                        argument="weights", value=request.mode)
+    settings = Settings(n=request.n or DEFAULT_N, dtype=m.dtype, seed=m.seed, trials=m.trials,
+                        rtol=m.rtol)
+    result = check_weights(request.path, layer=request.layer, heads=request.heads,
+                           groups=request.groups, mode=request.mode,
+                           component=request.component, settings=settings, case=m.case)
+    requested = result.requested
+    repro = recipe.of_weights(
+        str(request.path), requested, tuple(result.groups),
+        layer=result.layer.prefix.rstrip("."), heads=request.heads, mode=result.mode,
+        component=result.component, rtol=m.rtol,
+    )
+    return Outcome("weights", requested.verdict, result, repro, file=str(request.path))
+
+
+# --------------------------------------------------------------------------- replay
+
+
+@dataclass
+class ReplayResult:
+    """A stored case re-run: the stored error, the error now, and which model file ran."""
+
+    meta: dict[str, Any]
+    case: CaseResult
+    tolerance: float
+    model_file: str
+
+    @property
+    def still_broken(self) -> bool:
+        return not self.case.finite or self.case.error > self.tolerance
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model_file, "group": self.meta["group"], "case": self.meta["case"],
+            "stored_error": self.meta["error"], "error": self.case.error,
+            "tolerance": self.tolerance,
+            "verdict": (Verdict.FAIL if self.still_broken else Verdict.PASS).value,
+            "details": self.case.to_dict(),
+        }
+
+
+def run_replay(request: ReplayRequest) -> Outcome:
+    """Re-run a counterexample: FAIL while it still fails, PASS once fixed; a file that cannot
+    be replayed (a tampered element, another model's file) is a :class:`ReplayError`."""
+    from symcheck.app.counterexample import load, model_file
+    from symcheck.app.counterexample import replay as rerun
+
+    ce = load(request.counterexample)
+    meta = ce.meta
+    target = request.target or model_file(request.counterexample, meta)
+    loaded = load_python(target)
+    if request.target is None and meta.get("name") not in (None, loaded.name):
+        raise ReplayError(
+            f"counterexample: {str(request.counterexample)!r} was saved for "
+            f"{meta.get('name')!r}, but {target!r} holds {loaded.name!r}; name the model to "
+            "replay it on: symcheck replay CASE.npz model.py:NAME"
         )
-    return EquivarianceResult(
-        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
-        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
-        dtype=problem.dtype, seed=seed, trials=n_trials, tolerance=tolerance, groups=groups,
-        data_source=data_source, warnings=warnings,
-    )
+    dtype = str(meta.get("dtype", "float64"))
+    rtol = request.rtol if request.rtol is not None else meta.get("tolerance")
+    tolerance = tolerance_for(dtype, rtol)
+    signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
+                          groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"])
+    fn = wrap_model(loaded.obj, dtype, request.backend)
+    try:
+        problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)
+    except SpecError as exc:
+        raise ReplayError(f"counterexample: cannot replay on {target!r}: the stored inputs do "
+                          f"not fit ({exc.message})") from None
+    case, _ = rerun(problem, ce)
+    result = ReplayResult({**meta, "tolerance": tolerance}, case, tolerance, target)
+    verdict = Verdict.FAIL if result.still_broken else Verdict.PASS
+    return Outcome("replay", verdict, result, file=str(split_target(target)[0]))
 
 
+# --------------------------------------------------------------------------- matrix
 
 
+def run_matrix(request: MatrixRequest) -> Outcome:
+    """Sparse approximation: PASS when some verified ``d ≤ max_d`` meets the precision."""
+    from symcheck.sparse import approximate
 
-def prepare(
+    result = approximate(request.matrix, precision=request.precision, max_d=request.max_d,
+                         seed=request.seed, method=request.method, **dict(request.options))
+    verdict = (Verdict.PASS if result.met else
+               Verdict.INCONCLUSIVE if result.timed_out else Verdict.FAIL)
+    source = request.matrix if isinstance(request.matrix, str | Path) else None
+    return Outcome("matrix", verdict, result, recipe.Reproduction(
+        kind="matrix", target=None if source is None else str(source), name=str(source),
+        seed=request.seed), file=None if source is None else str(source))
+
+
+RUNNERS: list[tuple[type, Callable[[Any], Outcome]]] = [
+    (ModelRequest, run_model), (FormRequest, run_form), (WeightsRequest, run_weights),
+    (ReplayRequest, run_replay), (MatrixRequest, run_matrix),
+]
+
+
+# --------------------------------------------------------------------------- form problem
+
+
+def prepare_form(
     fn: Callable[..., Any], signature: Signature, *, dtype: str = "float64",
     data: Sequence[Array | None] | None = None, weights: str = "cotransform",
-    name: str | None = None, namespace: dict[str, Any] | None = None,
+    name: str | None = None,
     backend: str | None = None,
 ) -> tuple[Problem, tuple[int, ...], Signature]:
     """Resolve ``fn`` for a form check (shared by :func:`check_form` and the CLI).
@@ -85,12 +328,9 @@ def prepare(
     are held still and stay out of ``Z``. Returns the problem, the weight inputs, and the
     signature actually checked.
     """
-    from symcheck.backends import BACKENDS, adapt
-
-    if backend is not None and backend not in BACKENDS:
-        raise SpecError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     if weights not in WEIGHT_MODES:
-        raise SpecError(f"--weights: {weights!r} is not one of {', '.join(WEIGHT_MODES)}")
+        raise SpecError(f"{weights!r} is not one of {', '.join(WEIGHT_MODES)}",
+                        argument="weights", value=weights)
     if not signature.groups:
         signature = replace(signature, groups=("O(d)",))
     count = len(signature.inputs)
@@ -103,32 +343,8 @@ def prepare(
                  for given, default in zip(data, defaults, strict=False)]
     if weights == "fixed" and weight_inputs:
         signature = hold_weights_fixed(signature, weight_inputs, embedding_label(signature))
-    _, wrapped = adapt(fn, dtype, namespace, backend)
+    wrapped = wrap_model(fn, dtype, backend)
     problem = resolve(wrapped, signature, dtype, fixed, name or getattr(fn, "__name__", None))
     return problem, weight_inputs, signature
-
-
-def run_form(problem: Problem, signature: Signature, seed: int, *, weights: str = "cotransform",
-             weight_inputs: tuple[int, ...] = (), span_rtol: float | None = None,
-             fit: bool = True) -> FormResult:
-    """Measure and judge a prepared problem (shared by the Python API and the CLI)."""
-    trials = signature.trials if signature.trials is not None else 20
-    tolerance = form_tolerance(problem.dtype, signature.rtol)
-    span_tolerance = form_tolerance(problem.dtype, span_rtol) if span_rtol else tolerance
-    m = measure_form(problem, seed, trials, fit)
-    warnings = []
-    if weights == "fixed" and not weight_inputs:
-        warnings.append("--weights fixed: no parameter has an array default value, so no "
-                        "input is held fixed")
-    if m.unique and m.max_cond > 1e6:
-        warnings.append(f"Z is ill-conditioned (cond {m.max_cond:.1e}): coefficient errors are "
-                        "amplified by up to that factor")
-    return FormResult(
-        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
-        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
-        dtype=problem.dtype, seed=seed, trials=trials, tolerance=tolerance,
-        span_tolerance=span_tolerance, weights=weights, weight_inputs=weight_inputs,
-        measurement=m, diagnostics=judge_form(m, tolerance, span_tolerance), warnings=warnings,
-    )
 
 

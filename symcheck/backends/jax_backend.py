@@ -83,7 +83,9 @@ def _to_numpy(out: Any) -> Any:
         return tuple(_to_numpy(o) for o in out)
     if hasattr(out, "__array__") and hasattr(out, "dtype"):
         a = np.asarray(out)
-        return a.astype(np.float64) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
+        # keep the precision the model computed in (the engine records it); numpy has no
+        # bfloat16 of its own, and float32 holds every bfloat16 value exactly
+        return a.astype(np.float32) if a.dtype.name == "bfloat16" else a
     return out
 
 

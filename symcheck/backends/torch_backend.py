@@ -71,20 +71,29 @@ class TorchBackend(Backend):
             tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(device, torch_dtype)
                        for a in arrays]
             with torch.no_grad():
-                return to_numpy(torch, model(*tensors))
+                return to_numpy(torch, model(*tensors), keep_dtype=True)
 
         run.__name__ = name
         return run
 
 
-def to_numpy(torch: ModuleType, out: Any) -> Any:
-    """Tensors (also inside tuples and lists) to float64 numpy arrays; anything else as is."""
+def to_numpy(torch: ModuleType, out: Any, keep_dtype: bool = False) -> Any:
+    """Tensors (also inside tuples and lists) to numpy; anything else as is.
+
+    Floats become float64 (which holds every float16/bfloat16/float32 value exactly), or with
+    ``keep_dtype`` keep their own precision, so the engine sees the dtype the model computed
+    in (bfloat16, which numpy lacks, arrives as the float32 that holds it exactly).
+    """
     if isinstance(out, tuple | list):
-        return tuple(to_numpy(torch, o) for o in out)
+        return tuple(to_numpy(torch, o, keep_dtype) for o in out)
     if isinstance(out, torch.Tensor):
         t = out.detach().cpu()
-        # numpy has no bfloat16; float64 holds every float16/bfloat16/float32 value exactly
-        return (t.to(torch.float64) if t.is_floating_point() else t).numpy()
+        if t.is_floating_point():
+            if not keep_dtype:
+                t = t.to(torch.float64)
+            elif t.dtype == torch.bfloat16:
+                t = t.to(torch.float32)
+        return t.resolve_conj().numpy() if t.is_complex() else t.numpy()
     return out
 
 

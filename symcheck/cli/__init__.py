@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import typer
 
 from symcheck.cli.common import one_line
+from symcheck.core.signature import DEFAULT_SEARCH
 
 COMMAND_MODULES: tuple[str, ...] = ("equivariance", "form", "check", "replay", "sparse")
 
@@ -53,14 +54,37 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"symcheck.cli.{_name}").register(app)
 
 
+#: options whose value may be left out, and the value they then take
+OPTIONAL_VALUES = {"--search": str(DEFAULT_SEARCH)}
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """``--search`` with no number becomes ``--search 200`` (the parser needs a value).
+
+    >>> optional_values(["equivariance", "m.py", "--search", "--seed", "3"])
+    ['equivariance', 'm.py', '--search', '200', '--seed', '3']
+    >>> optional_values(["equivariance", "m.py", "--search", "50"])
+    ['equivariance', 'm.py', '--search', '50']
+    """
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg in OPTIONAL_VALUES:
+            following = args[i + 1] if i + 1 < len(args) else None
+            if following is None or not following.lstrip("-").isdigit():
+                out.append(OPTIONAL_VALUES[arg])
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``symcheck`` console script; exits with 0, 1 or 2.
 
     Usage errors from the argument parser are reduced to one line (exit 2), like every other
     input error, instead of the multi-line box the parser draws by default.
     """
+    args = optional_values(list(sys.argv[1:] if argv is None else argv))
     try:
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except typer.Abort:
         sys.stderr.write("symcheck: aborted\n")
         sys.exit(130)

@@ -55,40 +55,31 @@ def check(
 
         from symcheck.app.checks import run_checks
         from symcheck.app.config import load_config
-        from symcheck.core.errors import InputFileError
-        from symcheck.core.files import write_json
-        from symcheck.report.check import counts, github_annotations, render_summary
+        from symcheck.cli.common import check_outputs
+        from symcheck.report import write_text
+        from symcheck.report.check import (
+            check_document,
+            describe,
+            github_annotations,
+            render_summary,
+        )
+        from symcheck.report.json import write_json
         from symcheck.report.junit import write_junit
 
-        if junit == "-" and json_path == "-":
-            raise InputFileError("--junit and --json: only one of them can write to stdout ('-')")
-        for flag, path in (("--junit", junit), ("--json", json_path)):
-            if path not in (None, "-") and not Path(path).resolve().parent.is_dir():
-                raise InputFileError(
-                    f"{flag}: {path!r}: directory {str(Path(path).parent)!r} does not exist"
-                )
+        check_outputs(junit=junit, json=json_path)
         cfg = load_config(config)
         specs = cfg.select(only)
-        outcomes = run_checks(specs, debug=debug)
+        outcomes = [describe(r) for r in run_checks(specs, debug=debug)]
         if junit is not None:
             write_junit(junit, outcomes)
         if json_path is not None:
-            c = counts(outcomes)
-            write_json(json_path, {
-                "config": cfg.display_path,
-                "verdict": "pass" if all(o.passed for o in outcomes) else "fail",
-                "passed": c["pass"], "failed": c["fail"], "errors": c["error"],
-                "seconds": sum(o.seconds for o in outcomes),
-                "checks": [o.to_dict() for o in outcomes],
-            })
+            write_json(json_path, check_document(outcomes, cfg.display_path))
         # Whatever a machine reads from stdout ('-') keeps it; the table then goes to stderr.
         stdout_taken = "-" in (junit, json_path)
         render_summary(outcomes, cfg.display_path, to_stderr=stdout_taken)
         if github:
             stream = sys.stderr if stdout_taken else sys.stdout
-            for line in github_annotations(outcomes):
-                stream.write(line + "\n")
-            stream.flush()
+            write_text(stream, "".join(line + "\n" for line in github_annotations(outcomes)))
         return EXIT_OK if all(o.passed for o in outcomes) else EXIT_FAIL
 
     run(body, debug)

@@ -12,7 +12,7 @@ import typer
 
 from symcheck.core.errors import SymcheckError, Wording
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class CliWording(Wording):
@@ -26,11 +26,12 @@ class CliWording(Wording):
         "weights": "--weights", "layer": "--layer", "heads": "--heads",
         "component": "--component", "span_rtol": "--span-rtol", "json": "--json",
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
+        "save_counterexample": "--save-counterexample", "save": "--save",
         "element": "counterexample", "batch": "--batch",
     }
 
     def name(self, argument: str) -> str:
-        return self.FLAGS.get(argument, f"--{argument.replace('_', '-')}")
+        return self.FLAGS.get(argument, argument)
 
     def example(self, argument: str, value: Any) -> str:
         flag = self.name(argument)
@@ -42,6 +43,31 @@ class CliWording(Wording):
 
 
 CLI = CliWording()
+
+
+#: the one place verdicts become exit codes
+EXIT_CODES: dict[str, int] = {
+    "pass": EXIT_OK, "fail": EXIT_FAIL, "non-finite": EXIT_FAIL, "inconclusive": EXIT_FAIL,
+    "error": EXIT_USAGE,
+}
+
+
+def exit_code(verdict: str) -> int:
+    """0 the property holds, 1 it does not (or could not be shown), 2 the check could not run."""
+    return EXIT_CODES[str(verdict)]
+
+
+def check_outputs(**paths: str | None) -> None:
+    """Every output path of a command, checked before any work (argument name = keyword)."""
+    from symcheck.core.errors import InputFileError
+    from symcheck.core.files import check_output_path
+
+    given = {k: v for k, v in paths.items() if v is not None}
+    if list(given.values()).count("-") > 1:
+        names = " and ".join(CLI.name(k) for k, v in given.items() if v == "-")
+        raise InputFileError(f"{names}: only one of them can write to stdout ('-')")
+    for argument, path in given.items():
+        check_output_path(path, argument)
 
 
 def one_line(text: str) -> str:
@@ -65,7 +91,13 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
         sys.stderr.write("symcheck: interrupted\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except SystemExit as exc:
+        # Only code outside symcheck's own can end a command this way (the model layer turns
+        # a model's sys.exit into a model error): never let it pass for a verdict.
+        sys.stderr.write(f"symcheck: error: the run was ended by SystemExit({exc.code!r}) from "
+                         "the code under test\n")
+        raise typer.Exit(EXIT_USAGE) from None
     except Exception as exc:
         # A bug of symcheck's own must not read as "symmetry broken" (exit 1) in a CI gate,
         # nor dump a traceback on the user: one line, exit 2, the traceback under --debug.

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from symcheck.cli import options as opt
-from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
-from symcheck.cli.equivariance import BackendName
+from symcheck.cli.common import exit_code, run
 
 HELP = (
     "Measure whether f(X, K) = C_X·X + C_K·K with coefficients that depend only on inner "
@@ -60,40 +59,37 @@ def form(
     weights: Weights = "cotransform",
     json_path: opt.Json = None,
     data: opt.Data = None,
-    backend: BackendName = None,
+    backend: opt.BackendName = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
-        from symcheck.app.service import prepare, run_form
-        from symcheck.cli.equivariance import load_inputs
+        from symcheck.app.requests import Declared, FormRequest, Measure
+        from symcheck.app.service import run as serve
+        from symcheck.cli.common import check_outputs
         from symcheck.core.errors import InputFileError
-        from symcheck.core.files import write_json
-        from symcheck.core.signature import Signature
         from symcheck.core.specs import parse_sizes
         from symcheck.report.form import THEOREM, render
-        from symcheck.sources.python import load_python, split_target
+        from symcheck.report.json import write_json
+        from symcheck.sources.python import split_target
 
+        check_outputs(json=json_path)
         path, _ = split_target(target)
         if path.suffix != ".py":
             raise InputFileError(
-                f"TARGET: {target!r} is not a Python file; form checks model.py or "
-                "model.py:NAME (for saved weights use: symcheck equivariance FILE)"
+                f"{target!r} is not a Python file; form checks model.py or model.py:NAME (for "
+                "saved weights use: symcheck equivariance FILE)", argument="TARGET",
             )
-        loaded = load_python(target)
-        signature = (loaded.signature or Signature()).merged(
-            inputs=inputs, outputs=outputs, groups=groups, sizes=parse_sizes(size),
-            trials=trials, rtol=rtol,
-        )
-        arrays = load_inputs(data, loaded.obj, len(signature.inputs)) if data else None
-        problem, weight_inputs, checked = prepare(
-            loaded.obj, signature, dtype=dtype, data=arrays, weights=weights, name=loaded.name,
-            namespace=loaded.namespace, backend=backend,
-        )
-        result = run_form(problem, checked, seed, weights=weights, weight_inputs=weight_inputs,
-                          span_rtol=span_rtol)
+        outcome = serve(FormRequest(
+            target=target,
+            declared=Declared(tuple(inputs) if inputs else None,
+                              tuple(outputs) if outputs else None,
+                              tuple(groups) if groups else None, parse_sizes(size) or None),
+            measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype), backend=backend,
+            data=data, weights=weights, span_rtol=span_rtol,
+        ))
         if json_path is not None:
-            write_json(json_path, {"theorem": THEOREM, **result.to_dict()})
-        render(result, to_stderr=json_path == "-")
-        return EXIT_OK if result.holds else EXIT_FAIL
+            write_json(json_path, {"theorem": THEOREM, **outcome.result.to_dict()})
+        render(outcome.result, to_stderr=json_path == "-")
+        return exit_code(outcome.verdict)
 
     run(body, debug)

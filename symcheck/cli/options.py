@@ -65,9 +65,18 @@ Debug = Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)]
 Search = Annotated[
     int,
     typer.Option(
-        metavar="STEPS",
-        help="After the random trials, search the group for a worse element (local search "
-        "from the worst cases, STEPS model calls per group).",
+        metavar="[STEPS]",
+        help="After the cases, search inputs and group elements together for a worse case "
+        "(from the worst cases and probes; widens on a plateau). --search alone: 200 steps per "
+        "group; --search N: N.",
+    ),
+]
+Probes = Annotated[
+    bool,
+    typer.Option(
+        "--probes/--no-probes",
+        help="Input probes (one-hot, repeated and zero tokens, ×1e±6 scales, rank-one) and size "
+        "probes (n = 1, 2, 4n+1) beside the Haar draws (default: on).",
     ),
 ]
 Batch = Annotated[
@@ -84,4 +93,9 @@ SaveCounterexample = Annotated[
         help="On failure, save the worst case (inputs, element, outputs) to PATH.npz for "
         "'symcheck replay'.",
     ),
+]
+BackendName = Annotated[
+    str | None,
+    typer.Option("--backend", metavar="NAME",
+                 help="Run the model with numpy, torch or jax (default: chosen from the model)."),
 ]

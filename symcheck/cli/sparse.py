@@ -113,7 +113,7 @@ def _verify(
     leak_precision: float | None,
     json_path: str | None,
 ) -> int:
-    from symcheck.core.files import write_json
+    from symcheck.report.json import write_json
     from symcheck.report.sparse import render_verify
     from symcheck.sparse import verify
 
@@ -146,7 +146,7 @@ def _approx(
     from pathlib import Path
 
     from symcheck.core.errors import SymcheckError
-    from symcheck.core.files import write_json
+    from symcheck.report.json import write_json
     from symcheck.report.sparse import render_approx, search_progress
     from symcheck.sparse import approximate
     from symcheck.sparse.api import JL_MATERIALISE_BYTES

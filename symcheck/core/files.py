@@ -1,17 +1,38 @@
-"""File output that never leaves a partial file behind: write to a temp file, then rename."""
+"""Files in and out: ``.npz`` reading that never unpickles, output that never leaves a partial
+file behind (write to a temp file, then rename), and output paths checked before any work.
+
+>>> check_output_path("-", "json")
+>>> try:
+...     check_output_path("no/such/dir/out.json", "json")
+... except InputFileError as e:
+...     print(e)
+json: 'no/such/dir/out.json': directory 'no/such/dir' does not exist
+"""
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from symcheck.core.errors import InputFileError
+
+
+def check_output_path(path: str | os.PathLike[str] | None, argument: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done (``-`` and
+    ``None`` pass): its folder must exist, and it must not be a folder itself."""
+    if path is None or str(path) == "-":
+        return
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputFileError(f"{str(target)!r}: directory {str(directory)!r} does not exist",
+                             argument=argument, value=str(target))
+    if target.is_dir():
+        raise InputFileError(f"{str(target)!r} is a directory, not a file", argument=argument,
+                             value=str(target))
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
@@ -36,16 +57,6 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
         raise
 
 
-def write_json(path: str, payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically, or to stdout when ``path`` is ``-``."""
-    text = json.dumps(_finite(payload), indent=2, allow_nan=False, default=_jsonable)
-    if path == "-":
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-        return
-    atomic_write(path, lambda f: _write_bytes(f, (text + "\n").encode()))
-
-
 def save_npz(path: str, arrays: Mapping[str, Any]) -> None:
     """Save arrays to an ``.npz`` atomically (numpy appends nothing: we pass a file object)."""
     import numpy as np
@@ -65,59 +76,29 @@ def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
 
     p = Path(path)
     if not p.is_file():
-        raise InputFileError(f"{label}: file {str(p)!r} does not exist")
+        raise InputFileError(f"file {str(p)!r} does not exist", argument=label)
     try:
         loaded = np.load(p, allow_pickle=False)
     except ValueError:
         # numpy takes any file that is neither a zip nor an .npy header for a pickle
         raise InputFileError(
-            f"{label}: cannot read {str(p)!r} as .npz: it is neither an .npz archive nor an "
-            ".npy array"
+            f"cannot read {str(p)!r} as .npz: it is neither an .npz archive nor an .npy array",
+            argument=label,
         ) from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"{label}: cannot read {str(p)!r} as .npz: {exc}") from None
+        raise InputFileError(f"cannot read {str(p)!r} as .npz: {exc}", argument=label) from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise InputFileError(
-            f"{label}: {str(p)!r} holds a single array (.npy format), not an .npz archive"
+            f"{str(p)!r} holds a single array (.npy format), not an .npz archive",
+            argument=label,
         )
     try:
         with loaded as archive:
             return {k: archive[k] for k in archive.files}
     except ValueError as exc:
         raise InputFileError(
-            f"{label}: {str(p)!r} holds an array that needs unpickling ({exc}); save plain "
-            "numeric arrays"
+            f"{str(p)!r} holds an array that needs unpickling ({exc}); save plain numeric arrays",
+            argument=label,
         ) from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"{label}: cannot read {str(p)!r} as .npz: {exc}") from None
-
-
-def _write_bytes(handle: IO[bytes], data: bytes) -> None:
-    handle.write(data)
-
-
-def _finite(value: Any) -> Any:
-    """Replace non-finite floats by the strings ``"nan"``, ``"inf"``, ``"-inf"`` (valid JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    """Convert numpy scalars and arrays for ``json.dumps``; NaN/Inf become strings."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()] if value.ndim else _jsonable(value.item())
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        f = float(value)
-        return f if np.isfinite(f) else str(f)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
+        raise InputFileError(f"cannot read {str(p)!r} as .npz: {exc}", argument=label) from None

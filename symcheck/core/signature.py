@@ -18,6 +18,10 @@ from symcheck.core.errors import SpecError
 
 F = TypeVar("F")
 ATTRIBUTE = "__symcheck__"
+#: Haar-random draws per group when neither the call nor the declaration says
+DEFAULT_TRIALS = 20
+#: steps of ``--search`` given without a number (per group set)
+DEFAULT_SEARCH = 200
 #: How a check treats a model's weights (``--weights``): turned with the embedding, or held
 #: fixed. Shared by saved-weights checks and the form check; here because both import it cheaply.
 WEIGHT_MODES = ("cotransform", "fixed")

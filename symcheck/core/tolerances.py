@@ -1,11 +1,14 @@
-"""Default tolerances for the relative equivariance error, keyed by the dtype of the check.
+"""Tolerance floors for the relative equivariance error, keyed by the dtype of the check.
 
-The check computes errors in float64 whatever the model's dtype; the tolerance reflects the
-precision the model itself computes in. Values are a few hundred ulps of a typical attention
-layer's accumulated round-off (measured on the bundled samples), not a guess at the bug size.
+The check computes errors in float64 whatever the model's dtype. In float64 the tolerance is
+the table's; in a lower precision the check measures the model's own rounding level and the
+tolerance is a multiple of it, never below the floor here (a few units of the dtype's
+resolution; see :mod:`symcheck.engine.precision`).
 
 >>> tolerance_for("float32")
-0.0001
+1e-06
+>>> RESOLUTION["float32"] == 2.0 ** -23
+True
 """
 
 from __future__ import annotations
@@ -14,9 +17,16 @@ from symcheck.core.errors import SpecError
 
 DEFAULT_RTOL: dict[str, float] = {
     "float64": 1e-9,
-    "float32": 1e-4,
-    "bfloat16": 3e-2,
-    "float16": 1e-2,
+    "float32": 1e-6,
+    "bfloat16": 8e-3,
+    "float16": 4e-3,
+}
+#: machine epsilon (spacing of floats at 1) of each dtype
+RESOLUTION: dict[str, float] = {
+    "float64": 2.0 ** -52,
+    "float32": 2.0 ** -23,
+    "bfloat16": 2.0 ** -7,
+    "float16": 2.0 ** -10,
 }
 
 

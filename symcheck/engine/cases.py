@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symcheck.core.groups import Elements, Group, concat_elements, product_name
+from symcheck.engine.probes import CASES_PER_INPUT_PROBE, INPUT_PROBES, probe_input
 from symcheck.engine.problem import Problem
 
 Array = np.ndarray
@@ -28,7 +29,8 @@ Array = np.ndarray
 NOISE_REPEATS = 3
 
 
-_KIND_CODE = {"haar": 0, "probe": 1, "identity": 2, "search": 3}
+_KIND_CODE = {"haar": 0, "probe": 1, "identity": 2, "search": 3, "input": 4, "size": 5,
+              "roundoff": 6, "calibrate": 7}
 
 
 def set_name(groups: Sequence[Group]) -> str:
@@ -139,3 +141,49 @@ def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials:
     return CaseBatch.concat(parts)
 
 
+def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) -> CaseBatch | None:
+    """The input-probe cases of one group set: each probe of :data:`INPUT_PROBES` on
+    :data:`CASES_PER_INPUT_PROBE` fresh draws, each with its own Haar element. Only inputs the
+    check draws (and data the user supplied, ``problem.probe_data``) are probed, never weights;
+    None when no input can be probed."""
+    fixed = problem.data or (None,) * len(problem.inputs)
+    probed = [given is None or problem.probe_data for given in fixed]
+    if not any(probed):
+        return None
+    label = set_name(groups)
+    parts = []
+    for k, probe in enumerate(INPUT_PROBES.values()):
+        rng = case_rng(seed, label, "input", k)
+        x = draw_inputs_many(problem, rng, CASES_PER_INPUT_PROBE)
+        x = [probe_input(spec, a, probe) if use else a
+             for spec, a, use in zip(problem.inputs, x, probed, strict=True)]
+        parts.append(CaseBatch(
+            [f"input:{probe.name}:{t}" for t in range(CASES_PER_INPUT_PROBE)], x,
+            [(g, g.sample(rng, CASES_PER_INPUT_PROBE)) for g in groups],
+        ))
+    return CaseBatch.concat(parts)
+
+
+def size_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int, label: str,
+                     size: int) -> CaseBatch:
+    """The cases of one size probe (``problem`` and ``groups`` already resized): two Haar draws
+    and the first structured probe of each group, on fresh inputs."""
+    name = set_name(groups)
+    rng = case_rng(seed, name, "size", size)
+    haar = CaseBatch(
+        [f"size:{label}={size}:haar:{t}" for t in range(2)], draw_inputs_many(problem, rng, 2),
+        [(g, g.sample(rng, 2)) for g in groups],
+    )
+    probes = [(i, f"size:{label}={size}:probe:{g.name}:{n}" if len(groups) > 1 else
+               f"size:{label}={size}:probe:{n}", e)
+              for i, g in enumerate(groups) for n, e in g.probes(rng)[:1]]
+    if not probes:
+        return haar
+    k = len(probes)
+    x = draw_inputs_many(problem, rng, k)
+    elements = []
+    for i, g in enumerate(groups):
+        random = g.sample(rng, k)
+        elements.append((g, concat_elements([e if j == i else random.item(t)
+                                             for t, (j, _, e) in enumerate(probes)])))
+    return CaseBatch.concat([haar, CaseBatch([n for _, n, _ in probes], x, elements)])

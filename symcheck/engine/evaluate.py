@@ -41,6 +41,8 @@ class CaseResult:
     mismatched: int  # elements with |diff| > tolerance·max|g·f(x)|
     total: int
     finite: bool
+    #: whether f(g·x) and g·f(x) are finite (a probe counts only where both are)
+    sides: tuple[bool, bool] = (True, True)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,7 +144,9 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
     fgx = np.concatenate([a.reshape(count, -1) for a in ev.fgx], axis=1)
     gfx = np.concatenate([a.reshape(count, -1) for a in ev.gfx], axis=1)
     total = fx.shape[1]
-    finite = np.isfinite(fx).all(axis=1) & np.isfinite(fgx).all(axis=1)
+    finite_fgx = np.isfinite(fgx).all(axis=1)
+    finite_gfx = np.isfinite(fx).all(axis=1)  # g·f(x) is finite exactly when f(x) is
+    finite = finite_fgx & finite_gfx
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(fgx - gfx)
         num = np.sqrt(np.einsum("ij,ij->i", diff, diff))
@@ -150,7 +154,8 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
         scale = np.abs(gfx).max(axis=1) if total else np.zeros(count)
         mismatched = np.count_nonzero(diff > tolerance * scale[:, None], axis=1)
     if not total:
-        return [CaseResult(label, float(num[t]), 0.0, (0, ()), 0, 0, bool(finite[t]))
+        return [CaseResult(label, float(num[t]), 0.0, (0, ()), 0, 0, bool(finite[t]),
+                           (bool(finite_fgx[t]), bool(finite_gfx[t])))
                 for t, label in enumerate(ev.cases.labels)]
     flat = np.argmax(np.nan_to_num(diff, nan=0.0), axis=1)
     peak = diff[np.arange(count), flat]
@@ -162,7 +167,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
     for t, label in enumerate(ev.cases.labels):
         if not finite[t]:
             results.append(CaseResult(label, float("nan"), float("nan"), (0, ()), total, total,
-                                      False))
+                                      False, (bool(finite_fgx[t]), bool(finite_gfx[t]))))
             continue
         o = int(outputs[t])
         shape = ev.fx[o].shape[1:]

@@ -14,10 +14,18 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.groups import Orthogonal
-from symcheck.core.signature import Signature
+from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.specs import AxisSpec
 from symcheck.core.tolerances import tolerance_for
-from symcheck.engine.form import FORM_RTOL, LOG_BILINEAR_TOL, CaseValue, FormMeasurement
+from symcheck.core.verdicts import Verdict
+from symcheck.engine.form import (
+    FORM_RTOL,
+    LOG_BILINEAR_TOL,
+    CaseValue,
+    FormMeasurement,
+    measure_form,
+)
+from symcheck.engine.problem import Problem
 
 Array = np.ndarray
 
@@ -74,10 +82,10 @@ class FormResult:
         return self.finite and all(d.status == "pass" for d in self.diagnostics if d.gating)
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         if not self.finite:
-            return "non-finite"
-        return "holds" if self.holds else "fails"
+            return Verdict.NON_FINITE
+        return Verdict.PASS if self.holds else Verdict.FAIL
 
     def diagnostic(self, key: str) -> Diagnostic:
         return next(d for d in self.diagnostics if d.key == key)
@@ -213,3 +221,29 @@ def form_tolerance(dtype: str, rtol: float | None) -> float:
     if rtol is None:
         return FORM_RTOL[dtype]
     return tolerance_for(dtype, rtol)
+
+
+def check_form_problem(problem: Problem, signature: Signature, seed: int, *,
+                       weights: str = "cotransform", weight_inputs: tuple[int, ...] = (),
+                       span_rtol: float | None = None, fit: bool = True) -> FormResult:
+    """Measure and judge a prepared problem (every door calls this through the service)."""
+    trials = signature.trials if signature.trials is not None else DEFAULT_TRIALS
+    tolerance = form_tolerance(problem.dtype, signature.rtol)
+    span_tolerance = form_tolerance(problem.dtype, span_rtol) if span_rtol else tolerance
+    m = measure_form(problem, seed, trials, fit)
+    warnings = []
+    if weights == "fixed" and not weight_inputs:
+        warnings.append("weights fixed: no parameter has an array default value, so no "
+                        "input is held fixed")
+    if m.unique and m.max_cond > 1e6:
+        warnings.append(f"Z is ill-conditioned (cond {m.max_cond:.1e}): coefficient errors are "
+                        "amplified by up to that factor")
+    return FormResult(
+        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
+        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
+        dtype=problem.dtype, seed=seed, trials=trials, tolerance=tolerance,
+        span_tolerance=span_tolerance, weights=weights, weight_inputs=weight_inputs,
+        measurement=m, diagnostics=judge_form(m, tolerance, span_tolerance), warnings=warnings,
+    )
+
+

@@ -14,7 +14,7 @@ against the output specs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,21 @@ class Problem:
     batch_label: str | None = None
     #: numpy float dtypes the model's outputs arrived in (to catch a silent upcast)
     output_dtypes: set[str] = field(default_factory=set)
+    #: whether input probes may change fixed inputs (data the user supplied: yes; weights: no)
+    probe_data: bool = False
+    #: the same model run in float64, when the check runs in a lower precision (calibration)
+    reference: Callable[..., Any] | None = None
+
+    def pinned(self) -> set[str]:
+        """Labels whose size a fixed input (data or weights) sets."""
+        fixed = [s for s, a in zip(self.inputs, self.data or (), strict=False) if a is not None]
+        return {lab for spec in fixed for lab in spec.labels}
+
+    def resized(self, label: str, size: int) -> Problem:
+        """The same problem with ``label`` of size ``size`` (a size probe); groups rebuilt."""
+        sizes = {**self.sizes, label: size}
+        groups = tuple(type(g)(g.label, sizes[g.label]) for g in self.groups)
+        return replace(self, sizes=sizes, groups=groups, output_dtypes=self.output_dtypes)
 
     def group_sets(self) -> list[tuple[Group, ...]]:
         """Each group alone, then their product (when it is more than one of them)."""
@@ -169,7 +184,10 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
     ``batch`` cases stacked along the batch axis multiply that axis's expected size.
     """
     try:
-        out = problem.fn(*arrays)
+        # NaN and Inf outputs are the check's to report (as a verdict or a probe's note);
+        # numpy's own overflow warnings would only repeat it on stderr
+        with np.errstate(all="ignore"):
+            out = problem.fn(*arrays)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit too: model code never ends the check

@@ -1,4 +1,13 @@
-"""The worst-case local search over the group, from the worst cases found so far.
+"""The worst-case search over inputs and group elements together.
+
+A (1+1) evolution strategy on the relative error: each step moves either one factor of the
+group element (a Lie-algebra step for O/SO, a transposition for S, a ±1 shift for C, through
+each group's :meth:`~symcheck.core.groups.Group.neighbour`) or the inputs (a Gaussian step of
+relative size σ, or a structured move: an input probe such as a one-hot or a repeated token),
+and keeps the move when the error grows; σ grows after a success and shrinks after a failure.
+On a plateau — no gain for a while, e.g. an exactly-zero error that a random walk cannot climb —
+it widens: fresh inputs at a random scale, a fresh element, larger steps. Fixed weights are
+never moved; user data is.
 
 >>> import numpy as np
 >>> from symcheck.core.signature import Signature
@@ -7,7 +16,7 @@
 >>> from symcheck.engine.problem import resolve
 >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> start = evaluate_batch(p, case_batches(p, p.groups, 0, 1)).case(0)
->>> found, _ = search_worst(p, start, np.random.default_rng(0), 5, 1e-9)
+>>> found, _ = search_worst(p, start, np.random.default_rng(0), 20, 1e-9)
 >>> found.error < 1e-15
 True
 """
@@ -16,42 +25,79 @@ from __future__ import annotations
 
 import numpy as np
 
+from symcheck.core.errors import ModelError
 from symcheck.engine.cases import CaseBatch
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
+from symcheck.engine.probes import INPUT_PROBES, probe_input
 from symcheck.engine.problem import Problem
+
+Array = np.ndarray
+
+#: steps without a gain after which the search widens
+PLATEAU = 12
+_STRUCTURAL = [p for p in INPUT_PROBES.values() if p.structural]
 
 
 def search_worst(
     problem: Problem, start: Evaluation, rng: np.random.Generator, steps: int, tolerance: float
 ) -> tuple[CaseResult, Evaluation]:
-    """Local search over the group for a larger error, from the worst case found so far.
-
-Array = np.ndarray
-
-    A (1+1) evolution strategy on ``log error``: each step moves one factor of the element
-    to a random neighbour (a Lie-algebra step ``exp(σA)·Q`` for O/SO, a transposition for S,
-    a ±1 shift for C) and keeps the move if the error grows; σ grows after a success and
-    shrinks after a failure. The input ``x`` stays the one of the starting case.
-    """
+    """Search inputs and elements for a larger error, from ``start``; the worst case found."""
     best_ev = start
     best = compare("search", start, tolerance)
-    fx = [np.asarray(a)[None] for a in start.fx]
-    x = [np.asarray(a)[None] for a in start.x]
-    scale = 0.3
+    fixed = problem.data or (None,) * len(problem.inputs)
+    movable = [given is None or problem.probe_data for given in fixed]
+    scale_g, scale_x, stale = 0.3, 0.05, 0
     for _ in range(steps):
         if not best.finite:
             break
-        i = int(rng.integers(len(best_ev.elements)))
-        moved = list(best_ev.elements)
-        group, element = moved[i]
-        moved[i] = (group, group.neighbour(element, rng, scale))
-        cases = CaseBatch(["search"], x, moved)
-        ev = evaluate_batch(problem, cases, batch=False, fx=fx)
+        x = [np.asarray(a, dtype=np.float64) for a in best_ev.x]
+        elements = list(best_ev.elements)
+        if stale >= PLATEAU:
+            # widen: new inputs at a random scale, a new element, larger steps
+            scale = 10.0 ** rng.uniform(-1.5, 1.5)
+            x = [scale * rng.standard_normal(a.shape) if m else a
+                 for a, m in zip(x, movable, strict=True)]
+            elements = [(g, g.sample_one(rng)) for g, _ in elements]
+            scale_g, scale_x, stale = np.pi / 2, 0.5, 0
+        elif any(movable) and rng.random() < 0.5:
+            x = _move_inputs(problem, x, movable, rng, scale_x)
+        else:
+            i = int(rng.integers(len(elements)))
+            group, element = elements[i]
+            elements[i] = (group, group.neighbour(element, rng, scale_g))
+        cases = CaseBatch(["search"], [a[None] for a in x], elements)
+        try:
+            ev = evaluate_batch(problem, cases, batch=False)
+        except ModelError:
+            stale += 1  # outside the model's domain: not a counterexample, look elsewhere
+            continue
         (candidate,) = compare_batch(ev, tolerance)
+        if not candidate.finite and not any(candidate.sides):
+            stale += 1  # both sides non-finite: outside the domain, not a violation
+            continue
         if not candidate.finite or candidate.error > best.error:
             best, best_ev = candidate, ev.case(0)
-            scale = min(scale * 1.5, np.pi)
+            scale_g, scale_x, stale = min(scale_g * 1.5, np.pi), min(scale_x * 1.5, 1.0), 0
         else:
-            scale = max(scale * 0.85, 1e-3)
+            scale_g, scale_x = max(scale_g * 0.85, 1e-3), max(scale_x * 0.85, 1e-4)
+            stale += 1
     return best, best_ev
 
+
+def _move_inputs(problem: Problem, x: list[Array], movable: list[bool],
+                 rng: np.random.Generator, scale: float) -> list[Array]:
+    """A Gaussian step of relative size ``scale`` on the movable inputs, or (one time in
+    four) a structured move: a random input probe applied to one of them."""
+    if rng.random() < 0.25:
+        probe = _STRUCTURAL[int(rng.integers(len(_STRUCTURAL)))]
+        k = int(rng.choice([i for i, m in enumerate(movable) if m]))
+        out = list(x)
+        out[k] = probe_input(problem.inputs[k], x[k][None], probe)[0]
+        return out
+    moved = []
+    for a, m in zip(x, movable, strict=True):
+        if m and a.size:
+            rms = float(np.sqrt(np.mean(a**2))) or 1.0
+            a = a + scale * rms * rng.standard_normal(a.shape)
+        moved.append(a)
+    return moved

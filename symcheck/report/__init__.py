@@ -14,12 +14,11 @@ if TYPE_CHECKING:
 
 
 def make_console(stderr: bool = False) -> Console:
-    """A console that writes plain ASCII-boxed text when its stream is not a terminal."""
+    """A console that writes plain ASCII-boxed text when its stream is not a terminal, and
+    that never changes the exit code when its reader goes away (``| head -1``)."""
     import os
 
-    from rich.console import Console
-
-    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    console = _console_class()(stderr=stderr, highlight=False, soft_wrap=False)
     if not console.is_terminal:
         # Logs and CI output have no width: keep each message on one line (grep-able), and
         # draw tables 120 wide rather than 80, which would truncate the numbers.
@@ -27,6 +26,39 @@ def make_console(stderr: bool = False) -> Console:
         if "COLUMNS" not in os.environ:
             console.width = 120
     return console
+
+
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class QuietOnBrokenPipe(Console):
+        """rich's default exits 1 on a closed pipe, which would turn a PASS into a failure."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            silence(self.file)
+
+    return QuietOnBrokenPipe
+
+
+def silence(stream: Any) -> None:
+    """Point the file descriptor behind ``stream`` at /dev/null (its reader has gone)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def write_text(stream: Any, text: str) -> None:
+    """Write and flush ``text``; a closed pipe silences the stream instead of raising."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        silence(stream)
 
 
 def table_box(console: Console) -> Any:

@@ -1,4 +1,5 @@
-"""Reports of ``symcheck check``: the summary table, plain-text check reports, GitHub annotations.
+"""Reports of ``symcheck check``: each run check described in words (:class:`CheckOutcome`),
+the summary table, the JSON document, GitHub annotations.
 
 Plain-text pieces (the per-check report and summary lines, the annotations) are built from the
 result objects without rich, so the JUnit and JSON writers can use them; only
@@ -8,16 +9,118 @@ result objects without rich, so the JUnit and JSON writers can use them; only
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from symcheck.report import fmt_float
+from symcheck.report.reproduction import command
 
 if TYPE_CHECKING:
-    from symcheck.app.checks import CheckOutcome
+    from symcheck.app.checks import CheckRun
     from symcheck.engine.equivariance import EquivarianceResult
     from symcheck.sparse import SparseApproxResult
 
-_VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta"}
+
+@dataclass
+class CheckOutcome:
+    """One check as the reports show it; :meth:`to_dict` is its entry in the JSON report."""
+
+    name: str
+    kind: str
+    verdict: str  # a Verdict: "pass" | "fail" | "non-finite" | "inconclusive" | "error"
+    summary: str  # one line: what broke (or what holds)
+    report: str = ""  # plain text: the failing cases and the replay command
+    numbers: dict[str, Any] = field(default_factory=dict)  # e.g. max error per group
+    seconds: float = 0.0
+    file: str | None = None
+    line: int | None = None
+    replay: str | None = None  # the command that reproduces the worst failing case
+    details: dict[str, Any] | None = None  # the full result, as JSON
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    @property
+    def broken(self) -> bool:
+        """A result that is not a pass, as opposed to a check that could not run."""
+        return self.verdict not in ("pass", "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "verdict": str(self.verdict),
+            "summary": self.summary, "numbers": self.numbers, "seconds": self.seconds,
+            "file": self.file, "line": self.line, "replay": self.replay, "report": self.report,
+            "result": self.details,
+        }
+
+
+def describe(run: CheckRun) -> CheckOutcome:
+    """A run check in words: summary line, report text, key numbers, replay command."""
+    base: dict[str, Any] = {"name": run.name, "kind": run.kind, "verdict": str(run.verdict.value),
+            "seconds": run.seconds, "file": run.file, "line": run.line}
+    outcome = run.outcome
+    if outcome is None:
+        message = run.error or "could not run"
+        return CheckOutcome(**base, summary=message, report=message)
+    if run.kind == "matrix":
+        result = outcome.result
+        replay = None if outcome.passed else run.check_command
+        best = result.best
+        numbers: dict[str, Any] = {"d": None if best is None else best.d,
+                                   "max_d": result.max_d, "lower_bound": result.lower_bound,
+                                   "L": result.size}
+        if best is not None and best.precision is not None:
+            numbers.update(eps1=best.precision.eps1, eps2=best.precision.eps2)
+        return CheckOutcome(**base, summary=matrix_summary(result),
+                            report=matrix_report(result, replay), numbers=numbers,
+                            replay=replay, details=_as_json(result))
+    replay = None if outcome.reproduction is None else command(outcome.reproduction)
+    if run.kind == "weights":
+        from symcheck.report.weights import describe_cause
+
+        weights = outcome.result
+        requested = weights.requested
+        lines = [equivariance_report(requested, None),
+                 *(f"✗ {describe_cause(c)}" for c in weights.causes),
+                 *(f"note: {n}" for n in weights.notes)]
+        if replay:
+            lines.append(f"replay the worst case: {replay}")
+        return CheckOutcome(
+            **base, summary=f"{equivariance_summary(requested)}; weights {weights.mode}, "
+            f"component {weights.component}", report="\n".join(lines),
+            numbers=_numbers(requested), replay=replay, details=weights.to_dict(),
+        )
+    result = outcome.result
+    report = equivariance_report(result, replay)
+    if not outcome.passed and run.check_command:
+        report += f"\nrerun this check: {run.check_command}"
+    return CheckOutcome(**base, summary=equivariance_summary(result), report=report,
+                        numbers=_numbers(result), replay=replay, details=result.to_dict())
+
+
+def _numbers(result: EquivarianceResult) -> dict[str, Any]:
+    return {"max_error": {g.measurement.name: g.measurement.stat(100) for g in result.groups},
+            "tolerance": result.tolerance}
+
+
+def _as_json(result: Any) -> dict[str, Any]:
+    serialise = getattr(result, "to_dict", None) or result.as_dict
+    payload: dict[str, Any] = serialise()
+    return payload
+
+
+def check_document(outcomes: Sequence[CheckOutcome], config: str) -> dict[str, Any]:
+    """The JSON report of a ``symcheck check`` run."""
+    c = counts(outcomes)
+    return {
+        "config": config, "verdict": "pass" if all(o.passed for o in outcomes) else "fail",
+        "passed": c["pass"], "failed": c["fail"], "errors": c["error"],
+        "seconds": sum(o.seconds for o in outcomes), "checks": [o.to_dict() for o in outcomes],
+    }
+
+_VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold red",
+                  "inconclusive": "bold yellow", "error": "bold magenta"}
 
 
 def equivariance_summary(result: EquivarianceResult) -> str:
@@ -40,7 +143,7 @@ def equivariance_summary(result: EquivarianceResult) -> str:
 
 def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
     """Plain text: one line per group, the failing groups' worst cases, the replay command."""
-    from symcheck.report.equivariance import describe_failure
+    from symcheck.report.equivariance import describe_failure, notes
 
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
     lines = [
@@ -54,6 +157,7 @@ def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
         lines.append(f"  {m.name:<{width}}  max error {fmt_float(m.stat(100)):>9}  "
                      f"noise floor {fmt_float(m.noise_floor):>9}  {g.verdict.upper()}")
     lines += [f"warning: {w}" for w in result.warnings]
+    lines += [f"note: {n}" for n in notes(result)]
     lines += [f"✗ {describe_failure(g)}" for g in result.groups if not g.passed]
     if replay:
         lines.append(f"replay the worst case: {replay}")
@@ -112,7 +216,9 @@ def key_numbers(outcome: CheckOutcome) -> str:
 
 
 def counts(outcomes: Sequence[CheckOutcome]) -> dict[str, int]:
-    return {v: sum(o.verdict == v for o in outcomes) for v in ("pass", "fail", "error")}
+    """Passed, failed (any result that is not a pass) and errors (checks that did not run)."""
+    return {"pass": sum(o.passed for o in outcomes), "fail": sum(o.broken for o in outcomes),
+            "error": sum(o.verdict == "error" for o in outcomes)}
 
 
 def summary_line(outcomes: Sequence[CheckOutcome]) -> str:
@@ -135,12 +241,12 @@ def render_summary(outcomes: Sequence[CheckOutcome], config: str,
         table.add_column(column, justify="right" if column in ("seconds", "verdict") else "left",
                          no_wrap=column != "max error / result")
     for o in outcomes:
-        table.add_row(o.name, o.kind, key_numbers(o), f"{o.seconds:.2f}",
+        table.add_row(Text(o.name), o.kind, Text(key_numbers(o)), f"{o.seconds:.2f}",
                       Text(o.verdict.upper(), style=_VERDICT_STYLE[o.verdict]))
     console.print(table)
     for o in outcomes:
-        if o.verdict == "fail":
-            console.print(f"--- {o.name}: FAIL", style="bold red", markup=False)
+        if o.broken:
+            console.print(f"--- {o.name}: {o.verdict.upper()}", style="bold red", markup=False)
             console.print(o.report, soft_wrap=True, markup=False, highlight=False)
         elif o.verdict == "error":
             console.print(f"--- {o.name}: ERROR", style="bold magenta", markup=False)
@@ -161,7 +267,6 @@ def _escape_property(text: str) -> str:
 def github_annotations(outcomes: Sequence[CheckOutcome]) -> list[str]:
     """``::error`` workflow commands, one per failing or erroring check.
 
-    >>> from symcheck.app.checks import CheckOutcome
     >>> github_annotations([CheckOutcome("attn", "model", "fail", "50% off", file="m.py", line=3)])
     ['::error file=m.py,line=3,title=symcheck attn::50%25 off']
     """
@@ -175,7 +280,7 @@ def github_annotations(outcomes: Sequence[CheckOutcome]) -> list[str]:
             if o.line:
                 props.append(f"line={o.line}")
         props.append(f"title={_escape_property(f'symcheck {o.name}')}")
-        message = o.summary if o.verdict == "fail" else f"could not run: {o.summary}"
+        message = o.summary if o.broken else f"could not run: {o.summary}"
         if o.replay:
             message += f" | replay: {o.replay}"
         lines.append(f"::error {','.join(props)}::{_escape_data(message)}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from symcheck.report import fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
+    from symcheck.app.service import ReplayResult
     from symcheck.engine.equivariance import EquivarianceResult, GroupResult
-    from symcheck.engine.evaluate import CaseResult
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold magenta"}
 
@@ -27,19 +27,25 @@ def describe_failure(g: GroupResult) -> str:
 
 
 def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = False) -> None:
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
     console = make_console(stderr=to_stderr)
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
     console.print(
-        f"symcheck equivariance: [bold]{result.model}[/]  "
-        f"({', '.join(result.inputs)}) → ({', '.join(result.outputs)})  sizes {sizes}"
+        f"symcheck equivariance: [bold]{escape(result.model)}[/]  "
+        f"({escape(', '.join(result.inputs))}) → ({escape(', '.join(result.outputs))})  "
+        f"sizes {sizes}"
     )
+    probes = "structured, input and size probes" if result.probes else "structured probes"
     console.print(
-        f"seed {result.seed}  trials {result.trials} Haar + probes per group  dtype "
-        f"{result.dtype}  tolerance {result.tolerance:.1e}  inputs {result.data_source}"
+        f"seed {result.seed}  trials {result.trials} Haar + {probes} per group  dtype "
+        f"{result.dtype}  tolerance {result.tolerance:.1e}  inputs {result.data_source}",
+        markup=False,
     )
+    if result.calibration is not None and result.calibration.source == "calibrated":
+        console.print(result.calibration.describe(), markup=False, soft_wrap=True)
     table = Table(box=table_box(console), header_style="bold")
     for column in ("group", "cases", "max error", "median", "p99", "tolerance",
                    "noise floor", "verdict"):
@@ -47,51 +53,83 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
     for g in result.groups:
         m = g.measurement
         table.add_row(
-            m.name, str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
+            Text(m.name), str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
             fmt_float(m.stat(99)), fmt_float(g.tolerance, 1), fmt_float(m.noise_floor),
             Text(g.verdict.upper(), style=_VERDICT_STYLE[g.verdict]),
         )
     console.print(table)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for line in notes(result):
+        console.print(f"note: {line}", markup=False, soft_wrap=True)
     failing = [g for g in result.groups if not g.passed]
     for g in failing:
-        console.print(f"[red]✗[/] {describe_failure(g)}", soft_wrap=True)
+        console.print(f"[red]✗[/] {escape(describe_failure(g))}", soft_wrap=True)
     if failing:
         broken = ", ".join(g.measurement.name for g in failing)
-        console.print(f"[bold red]FAIL[/]: broken: {broken}")
+        console.print(f"[bold red]FAIL[/]: broken: {escape(broken)}")
         if replay:
             console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
     else:
-        console.print(f"[bold green]PASS[/]: {_property(result)}")
+        console.print(f"[bold green]PASS[/]: {escape(_property(result))}")
+        console.print(confidence(result), markup=False, soft_wrap=True)
+
+
+def notes(result: EquivarianceResult) -> list[str]:
+    """What the reader should know beside the numbers: PASSes that round-off explains, and
+    probes outside the model's domain."""
+    out = [f"{g.measurement.name}: {g.note}" for g in result.groups if g.note]
+    return out + result.notes
+
+
+def confidence(result: EquivarianceResult) -> str:
+    """The rule of three: what N random cases without a failure rule out."""
+    n = min((g.measurement.random_cases for g in result.groups), default=0)
+    if n == 0:
+        return "no random cases: nothing is claimed about the rest of the group"
+    return (f"no failure in {n} Haar-random cases per group: at 95 % confidence, elements that "
+            f"break the symmetry make up at most {3 / n:.0%} of each group (rule of three, 3/N; "
+            "the probes target the rest)")
 
 
 def _property(result: EquivarianceResult) -> str:
     """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
     is an invariance."""
-    out_labels = {lab for spec in result.outputs for lab in spec.split()}
+    out_labels = {token.partition(":")[0] for spec in result.outputs for token in spec.split()}
     equi: list[str] = []
     inv: list[str] = []
     for g in result.groups:
-        factors = g.measurement.factors
-        acts_on_output = any(f[f.index("(") + 1:-1] in out_labels for f in factors)
+        acts_on_output = any(label in out_labels for label in g.measurement.labels)
         (equi if acts_on_output else inv).append(g.measurement.name)
     parts = [f"equivariant under {', '.join(equi)}"] if equi else []
     parts += [f"invariant under {', '.join(inv)}"] if inv else []
     return "; ".join(parts)
 
 
-def render_replay(meta: dict[str, Any], case: CaseResult, still_broken: bool,
-                  to_stderr: bool = False) -> None:
-    """Stored error against the error of the model as it is now."""
+def render_saved(path: str, to_stderr: bool = False) -> None:
+    """Where the counterexample went, and how to re-run it."""
+    import shlex
+
+    make_console(stderr=to_stderr).print(
+        f"counterexample saved: {path}  (re-run: symcheck replay {shlex.quote(path)})",
+        markup=False, soft_wrap=True,
+    )
+
+
+def render_replay(result: ReplayResult, to_stderr: bool = False) -> None:
+    """Stored error against the error of the model as it is now, and which file ran."""
+    from rich.markup import escape
+
+    meta, case = result.meta, result.case
     console = make_console(stderr=to_stderr)
     console.print(
-        f"symcheck replay: [bold]{meta.get('name', meta['model'])}[/] ({meta['model']})  "
-        f"group {meta['group']}  case {meta['case']}  seed {meta['seed']}"
+        f"symcheck replay: [bold]{escape(str(meta.get('name', meta['model'])))}[/] "
+        f"({escape(result.model_file)})  group {escape(str(meta['group']))}  case "
+        f"{escape(str(meta['case']))}  seed {meta['seed']}"
     )
     console.print(f"stored error {fmt_float(float(meta['error']))}  now "
-                  f"{fmt_float(case.error)}  tolerance {fmt_float(float(meta['tolerance']), 1)}")
-    if still_broken:
+                  f"{fmt_float(case.error)}  tolerance {fmt_float(result.tolerance, 1)}")
+    if result.still_broken:
         idx = ",".join(str(i) for i in case.where[1])
         where = f" at output {case.where[0]}[{idx}]" if case.finite else " (NaN/Inf output)"
         console.print(f"[bold red]FAIL[/]: still broken{where}", soft_wrap=True)

@@ -107,14 +107,15 @@ def describe_layout(result: FormResult) -> list[str]:
 
 
 def render(result: FormResult, to_stderr: bool = False) -> None:
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
     console = make_console(stderr=to_stderr)
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
     console.print(
-        f"symcheck form: [bold]{result.model}[/]  ({', '.join(result.inputs)}) → "
-        f"({', '.join(result.outputs)})  sizes {sizes}", soft_wrap=True,
+        f"symcheck form: [bold]{escape(result.model)}[/]  ({escape(', '.join(result.inputs))}) "
+        f"→ ({escape(', '.join(result.outputs))})  sizes {sizes}", soft_wrap=True,
     )
     console.print(THEOREM, soft_wrap=True, markup=False)
     for line in describe_layout(result):
@@ -142,7 +143,7 @@ def render(result: FormResult, to_stderr: bool = False) -> None:
             console.print(f"  {MEANING[d.key][0]}: {d.note}{where}", soft_wrap=True,
                           markup=False)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if result.verdict == "non-finite":
         console.print("[bold magenta]NON-FINITE[/]: the model returned NaN/Inf on some draw")
     elif result.holds and not result.measurement.unique:
@@ -157,4 +158,4 @@ def render(result: FormResult, to_stderr: bool = False) -> None:
             f"{MEANING[d.key][0]} = {fmt_float(d.value) if d.value is not None else 'n/a'} "
             f"> {fmt_float(d.tolerance or 0.0, 1)} at {d.worst_case}" for d in failing
         )
-        console.print(f"[bold red]FAILS[/]: {detail}", soft_wrap=True)
+        console.print(f"[bold red]FAILS[/]: {escape(detail)}", soft_wrap=True)

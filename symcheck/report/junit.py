@@ -5,7 +5,7 @@ One ``<testsuite name="symcheck">`` with one ``<testcase>`` per check: a failing
 ``<error>``. ElementTree does the escaping; characters XML 1.0 cannot hold at all (control
 characters a model's error message may contain) are replaced first.
 
->>> from symcheck.app.checks import CheckOutcome
+>>> from symcheck.report.check import CheckOutcome
 >>> xml = to_junit([CheckOutcome("attn", "model", "pass", "ok", seconds=0.5)])
 >>> xml.decode().splitlines()[1][:60]
 '<testsuites name="symcheck" tests="1" failures="0" errors="0'
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from symcheck.app.checks import CheckOutcome
+    from symcheck.report.check import CheckOutcome
 
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -31,7 +31,7 @@ def _clean(text: str) -> str:
 def to_junit(outcomes: Sequence[CheckOutcome], hostname: str | None = None) -> bytes:
     """The JUnit XML document (UTF-8 bytes) for ``outcomes``."""
     tests = str(len(outcomes))
-    failures = str(sum(o.verdict == "fail" for o in outcomes))
+    failures = str(sum(o.broken for o in outcomes))
     errors = str(sum(o.verdict == "error" for o in outcomes))
     seconds = f"{sum(o.seconds for o in outcomes):.3f}"
     root = ET.Element("testsuites", name="symcheck", tests=tests, failures=failures,
@@ -47,7 +47,7 @@ def to_junit(outcomes: Sequence[CheckOutcome], hostname: str | None = None) -> b
             case.set("file", _clean(o.file))
             if o.line:
                 case.set("line", str(o.line))
-        if o.verdict == "fail":
+        if o.broken:
             failure = ET.SubElement(case, "failure", message=_clean(o.summary),
                                     type="SymmetryBroken")
             failure.text = _clean(o.report)
@@ -66,11 +66,11 @@ def write_junit(path: str, outcomes: Sequence[CheckOutcome]) -> None:
     import sys
 
     from symcheck.core.files import atomic_write
+    from symcheck.report import write_text
 
     data = to_junit(outcomes)
     if path == "-":
-        sys.stdout.write(data.decode())
-        sys.stdout.flush()
+        write_text(sys.stdout, data.decode())
         return
 
     def write(handle: IO[bytes]) -> None:

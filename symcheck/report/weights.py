@@ -65,16 +65,18 @@ def _cell(g: GroupResult | None) -> str:
 
 
 def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -> None:
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
     console = make_console(stderr=to_stderr)
     layer, req = result.layer, result.requested
     sizes = ", ".join(f"{k}={v}" for k, v in layer.sizes.items())
-    console.print(f"symcheck equivariance: [bold]{result.path}[/]  layout {layer.layout}  "
-                  f"layer {layer.name}", soft_wrap=True)
+    console.print(f"symcheck equivariance: [bold]{escape(str(result.path))}[/]  layout "
+                  f"{escape(layer.layout)}  layer {escape(layer.name)}", soft_wrap=True)
     console.print(f"weights {sizes} (from the file)  heads {layer.heads} (from "
-                  f"{result.heads_source})  test sequence n={req.sizes.get('n')}", soft_wrap=True)
+                  f"{result.heads_source})  test sequence n={req.sizes.get('n')}", soft_wrap=True,
+                  markup=False)
     console.print(
         f"checked: {result.component}, weights {_MODE[result.mode]}, groups "
         f"{', '.join(result.groups)}  seed {req.seed}  trials {req.trials} Haar + probes per "
@@ -87,8 +89,8 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
         table.add_column(column, justify="left" if column == "group" else "right", no_wrap=True)
     for g in req.groups:
         m = g.measurement
-        table.add_row(m.name, str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
-                      fmt_float(m.stat(99)), fmt_float(m.noise_floor),
+        table.add_row(Text(m.name), str(len(m.cases)), fmt_float(m.stat(100)),
+                      fmt_float(m.stat(50)), fmt_float(m.stat(99)), fmt_float(m.noise_floor),
                       Text(g.verdict.upper(), style=f"bold {_STYLE[g.verdict]}"))
     console.print(table)
 
@@ -100,25 +102,28 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
         breakdown.add_column(label, justify="right", no_wrap=True)
     for row in result.breakdown:
         name = row.unit if row.kind == "component" else f"  {row.unit}"
-        breakdown.add_row(name, *(Text(_cell(g), style=_STYLE["n/a" if g is None else g.verdict])
-                                  for g in (row.checks[label] for label in labels)))
+        cells = (row.checks[label] for label in labels)
+        breakdown.add_row(Text(name), *(Text(_cell(g), style=_STYLE["n/a" if g is None else
+                                                                 g.verdict]) for g in cells))
     console.print(breakdown)
     for line in not_applicable(result):
         console.print(f"n/a: {line}", soft_wrap=True, markup=False)
 
     for warning in req.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     failing = [g for g in req.groups if not g.passed]
     for g in failing:
-        console.print(f"[red]✗[/] {describe_failure(g)}", soft_wrap=True)
+        console.print(f"[red]✗[/] {escape(describe_failure(g))}", soft_wrap=True)
     for cause in result.causes:
-        console.print(f"[red]✗[/] {describe_cause(cause)}", soft_wrap=True)
+        console.print(f"[red]✗[/] {escape(describe_cause(cause))}", soft_wrap=True)
     what = f"{result.component}, weights {_MODE[result.mode]}"
     if failing:
         broken = ", ".join(g.measurement.name for g in failing)
-        console.print(f"[bold red]FAIL[/]: broken ({what}): {broken}", soft_wrap=True)
+        console.print(f"[bold red]FAIL[/]: broken ({escape(what)}): {escape(broken)}",
+                      soft_wrap=True)
         if replay:
             console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
     else:
         names = ", ".join(g.measurement.name for g in req.groups)
-        console.print(f"[bold green]PASS[/]: equivariant under {names} ({what})", soft_wrap=True)
+        console.print(f"[bold green]PASS[/]: equivariant under {escape(names)} ({escape(what)})",
+                      soft_wrap=True)

@@ -75,7 +75,9 @@ def import_file(path: Path) -> ModuleType:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: a model file never ends the check
         sys.modules.pop(module_name, None)
         top = (getattr(exc, "name", None) or "").partition(".")[0]
         if isinstance(exc, ModuleNotFoundError) and top in FRAMEWORK_EXTRAS:
@@ -138,7 +140,9 @@ def load_python(target: str) -> LoadedModel:
     if inspect.isclass(obj):
         try:
             obj = obj()
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise ModelError(
                 f"model: {picked!r} is a class and calling {picked}() raised "
                 f"{type(exc).__name__}: {exc}"
@@ -148,3 +152,13 @@ def load_python(target: str) -> LoadedModel:
             f"model: {picked!r} in {str(path)!r} is {type(obj).__name__}, not callable"
         )
     return LoadedModel(obj, picked, path, vars(module), signature_of(obj))
+
+
+def line_of(obj: Any) -> int | None:
+    """The line where ``obj`` (or its class) is defined, for annotations; None if unknown."""
+    for candidate in (obj, type(obj)):
+        try:
+            return inspect.getsourcelines(inspect.unwrap(candidate))[1]
+        except (TypeError, OSError, ValueError):
+            continue
+    return None

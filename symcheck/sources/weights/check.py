@@ -34,13 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.app.service import run_problem
 from symcheck.core.errors import InputFileError, SpecError
 from symcheck.core.groups import parse_group_name
+from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
-from symcheck.core.signature import Signature
-from symcheck.engine.equivariance import EquivarianceResult, GroupResult
+from symcheck.engine.equivariance import (
+    EquivarianceResult,
+    GroupResult,
+    MeasureOptions,
+    check_problem,
+)
 from symcheck.engine.problem import resolve
 from symcheck.sources.weights import reference as ref
 from symcheck.sources.weights.fold import FoldResult
@@ -135,42 +139,41 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
     """
     if mode == "cotransform" and not settings.frame:
         return _run_unit_explicit(layer, key, groups, settings, case, source)
-    from symcheck.backends import adapt
-
     unit = UNITS[key]
     names = [p for p in unit.params if p in layer.params]
-    np_dtype = np.dtype(settings.dtype)
     data: tuple[Array | None, ...] | None = None
     specs: tuple[str, ...] = (f"b {unit.in_spec}",)
+    labels = {p: layer.specs[p].split() for p in names}
+    framed = [p for p in names if len(labels[p]) == 2 and "d" in labels[p]]
+    vectors = [p for p in names if labels[p] == ["d"]]
     if mode == "cotransform":
-        labels = {p: layer.specs[p].split() for p in names}
-        framed = [p for p in names if len(labels[p]) == 2 and "d" in labels[p]]
-        vectors = [p for p in names if labels[p] == ["d"]]
-        # closed over, as in fixed mode: no group turns them (head-space biases, "k", "f")
-        held = {p: layer.params[p].astype(np_dtype) for p in names
-                if p not in framed and p not in vectors}
-        weights = {p: layer.params[p].astype(np_dtype) for p in framed}
         if framed:
             specs += ("b e d",)
         specs += tuple("b d" for _ in vectors)
         data = (None, *([np.eye(layer.d)[None]] if framed else []),
                 *(layer.params[p][None] for p in vectors))
 
+    def forward_in(dtype: str) -> Callable[..., Array]:
+        # Closed over (cast here, as the backend casts only the inputs): every weight with
+        # fixed weights; with co-transformed ones the matrices (applied through the frame)
+        # and the head-space biases ("k", "f"), which no group turns.
+        np_dtype = np.dtype(dtype)
+        if mode != "cotransform":
+            fixed = {p: layer.params[p].astype(np_dtype) for p in names}
+            return lambda x: unit.forward(x, fixed, layer)
+        held = {p: layer.params[p].astype(np_dtype) for p in names if p not in vectors}
+
         def fn(x: Array, *turned: Array) -> Array:
             p: dict[str, Any] = dict(held)
             rest = list(turned)
             if framed:
                 frame = rest.pop(0)
-                p |= {q: ref.Framed(weights[q], frame, labels[q][1] == "d") for q in framed}
+                p |= {q: ref.Framed(held[q], frame, labels[q][1] == "d") for q in framed}
             # (b, d) -> (b, 1, d): one vector per case, broadcast over the tokens
             p |= {q: v[:, None, :] for q, v in zip(vectors, rest, strict=True)}
             return unit.forward(x, p, layer)
-    else:
-        # Closed over: no group sees them. Cast here, as the backend casts only the inputs.
-        fixed = {p: layer.params[p].astype(np_dtype) for p in names}
 
-        def fn(x: Array) -> Array:  # type: ignore[misc]
-            return unit.forward(x, fixed, layer)
+        return fn
 
     out_spec = f"b {unit.out_spec}"
     used = {lab for s in (*specs, out_spec) for lab in s.split()}
@@ -178,37 +181,50 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
              if k in used}
     signature = Signature(inputs=specs, outputs=(out_spec,), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
-    _, wrapped = adapt(fn, settings.dtype, backend="numpy")
-    problem = resolve(wrapped, signature, settings.dtype, data, unit_name(layer, key))
     # The engine stacks cases along a batch axis only when no input is fixed; the frame and
     # the vectors are fixed, but they carry the batch axis (size 1) like the tokens, so the
     # cases stack along it the same way (each case's copy turned by its own element).
-    problem = replace(problem, batch_label="b")
-    return run_problem(problem, signature, settings.seed, case,
-                       data_source=f"{source} ({MODE_NAMES[mode]})")
+    return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
+                  f"{source} ({MODE_NAMES[mode]})", batch_label="b")
+
+
+def _check(signature: Signature, forward_in: Callable[[str], Callable[..., Array]],
+           data: tuple[Array | None, ...] | None, settings: Settings, case: str | None,
+           name: str, source: str, batch_label: str | None = None) -> EquivarianceResult:
+    """Resolve and run one check (a float64 twin calibrates a lower-precision check)."""
+    from symcheck.backends import adapt
+
+    _, wrapped = adapt(forward_in(settings.dtype), settings.dtype, backend="numpy")
+    problem = resolve(wrapped, signature, settings.dtype, data, name)
+    if batch_label is not None:
+        problem = replace(problem, batch_label=batch_label)
+    if settings.dtype != "float64":
+        problem.reference = adapt(forward_in("float64"), "float64", backend="numpy")[1]
+    trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
+    return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
+                         settings.rtol, data_source=source)
 
 
 def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[str], settings: Settings,
                        case: str | None, source: str) -> EquivarianceResult:
     """The co-transformed check with every weight a fixed input the engine turns itself."""
-    from symcheck.backends import adapt
-
     unit = UNITS[key]
     names = [p for p in unit.params if p in layer.params]
     specs: tuple[str, ...] = (unit.in_spec, *(layer.specs[p] for p in names))
     data = (None, *(layer.params[p] for p in names))
 
-    def fn(x: Array, *weights: Array) -> Array:
-        return unit.forward(x, dict(zip(names, weights, strict=True)), layer)
+    def forward_in(dtype: str) -> Callable[..., Array]:
+        def fn(x: Array, *weights: Array) -> Array:
+            return unit.forward(x, dict(zip(names, weights, strict=True)), layer)
+
+        return fn
 
     used = {lab for s in (*specs, unit.out_spec) for lab in s.split()}
     sizes = {k: v for k, v in {**layer.sizes, "n": settings.n}.items() if k in used}
     signature = Signature(inputs=specs, outputs=(unit.out_spec,), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
-    _, wrapped = adapt(fn, settings.dtype, backend="numpy")
-    problem = resolve(wrapped, signature, settings.dtype, data, unit_name(layer, key))
-    return run_problem(problem, signature, settings.seed, case,
-                       data_source=f"{source} ({MODE_NAMES['cotransform']})")
+    return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
+                  f"{source} ({MODE_NAMES['cotransform']})")
 
 
 @dataclass

@@ -571,12 +571,22 @@ def build_layer(
             )
     if grouped:
         _check_groups(heads, kv_heads, params, keys)
+        notes.append(f"grouped-query attention: {kv_heads} key/value heads for {heads} query "
+                     "heads")
+    theta = (rope_theta or layout.default_rope_theta) if layout.rope else None
+    if layout.causal:
+        notes.append("causal mask: each token attends only to itself and earlier tokens, so "
+                     "permuting the tokens (S(n)) changes what each one sees")
+    if theta is not None:
+        notes.append(f"rotary position embedding (base {theta:g}) on q and k: it acts in head "
+                     "space after the projections, so it leaves the co-transformed O(d) intact, "
+                     "and ties scores to positions, so it breaks S(n)")
     return Layer(layout.name, prefix, heads, params, keys, layout.part_names(prefix),
                  eps=layout.default_eps if eps is None else eps,
                  activation=activation or layout.default_activation,
                  norm_first=norm_first if layout.norm_first is None else layout.norm_first,
                  notes=notes, kv_heads=kv_heads if grouped else None, causal=layout.causal,
-                 rope_theta=(rope_theta or layout.default_rope_theta) if layout.rope else None,
+                 rope_theta=theta,
                  scale=scale, norm=layout.norm, norms=norms)
 
 

@@ -26,6 +26,7 @@ from symcheck.core.errors import SpecError
 from symcheck.core.signature import WEIGHT_MODE_NAMES, WEIGHT_MODES, Signature
 from symcheck.engine.equivariance import EquivarianceResult
 from symcheck.sources.weights import reference as ref
+from symcheck.sources.weights.check import Settings
 from symcheck.sources.weights.files import Config
 from symcheck.sources.weights.fold import FoldResult, fold_norms
 from symcheck.sources.weights.layouts import (
@@ -140,15 +141,14 @@ def _stack_params(layers: Sequence[Layer]) -> tuple[list[str], list[str], list[A
 
 
 def check_stack(layers: Sequence[Layer], groups: Sequence[str] = ("S(n)", "O(d)"), *,
-                mode: str = "cotransform", n: int = 8, dtype: str = "float64", seed: int = 0,
-                trials: int | None = None, rtol: float | None = None,
+                mode: str = "cotransform", settings: Settings | None = None,
                 case: str | None = None) -> EquivarianceResult:
     """The whole stack checked as one function of the tokens (and, co-transformed, of every
-    layer's weights): the same engine, groups and report as a single layer's check."""
-    from symcheck.app.service import run_problem
-    from symcheck.backends import adapt
-    from symcheck.engine.problem import resolve
+    layer's weights, which the engine turns itself): the same engine, groups and report as a
+    single layer's check. The causes of a failure are per layer: :func:`check_layer` on each."""
+    from symcheck.sources.weights.check import _check
 
+    settings = settings or Settings()
     if mode not in WEIGHT_MODES:
         raise SpecError(f"{mode!r} is not one of {', '.join(WEIGHT_MODES)}", argument="weights",
                         value=mode)
@@ -166,30 +166,26 @@ def check_stack(layers: Sequence[Layer], groups: Sequence[str] = ("S(n)", "O(d)"
             x = ref.layer_forward(layer, p)(x)
         return x
 
-    data: tuple[Array | None, ...] | None
+    data: tuple[Array | None, ...] | None = None
+    all_specs: tuple[str, ...] = ("n d",)
     if mode == "cotransform":
-        all_specs: tuple[str, ...] = ("n d", *specs)
+        all_specs += tuple(specs)
         data = (None, *arrays)
 
-        def fn(x: Array, *weights: Array) -> Array:
-            return run(x, build(weights))
-    else:
+    def forward_in(dtype: str) -> Callable[..., Array]:
+        if mode == "cotransform":
+            return lambda x, *weights: run(x, build(weights))
         fixed = build([a.astype(np.dtype(dtype)) for a in arrays])
-        all_specs, data = ("n d",), None
+        return lambda x: run(x, fixed)
 
-        def fn(x: Array) -> Array:  # type: ignore[misc]
-            return run(x, fixed)
-
-    sizes: dict[str, int] = {"n": n}
+    sizes: dict[str, int] = {"n": settings.n}
     for layer in layers:
         for label, size in layer.sizes.items():
             sizes.setdefault(label, size)
-    used = {lab for s in (*all_specs, "n d") for lab in s.split()}
+    used = {lab for s in all_specs for lab in s.split()}
     sizes = {k: v for k, v in sizes.items() if k in used}
     signature = Signature(inputs=all_specs, outputs=("n d",), groups=tuple(groups), sizes=sizes,
-                          trials=trials, rtol=rtol)
-    _, wrapped = adapt(fn, dtype, backend="numpy")
+                          trials=settings.trials, rtol=settings.rtol)
     name = f"stack of {len(layers)} layers ({layers[0].name} … {layers[-1].name})"
-    problem = resolve(wrapped, signature, dtype, data, name)
-    return run_problem(problem, signature, seed, case,
-                       data_source=f"weights ({WEIGHT_MODE_NAMES[mode]})")
+    return _check(signature, forward_in, data, settings, case, name,
+                  f"weights ({WEIGHT_MODE_NAMES[mode]})")

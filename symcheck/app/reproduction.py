@@ -1,0 +1,99 @@
+"""The reproduction recipe: one value, built once from a request and its result.
+
+Every door renders the same :class:`Reproduction` in its own words
+(:mod:`symcheck.report.reproduction`): the command-line flags that replay the worst case, a
+``symcheck check --only`` line, a Python call, and the metadata of a counterexample file.
+
+>>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
+...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2}, seed=0,
+...                  trials=20, dtype="float64", case="S(n)/haar:3")
+>>> r.failing
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from symcheck.core.signature import DEFAULT_TRIALS, Signature
+from symcheck.engine.equivariance import EquivarianceResult
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """Everything needed to re-run a check, and its worst failing case when there is one."""
+
+    kind: str  # "model" | "weights" | "form" | "matrix"
+    target: str | None  # the file target as given; None for an in-memory callable
+    name: str  # the checked callable (or layer)
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    seed: int = 0
+    trials: int = DEFAULT_TRIALS
+    dtype: str = "float64"
+    rtol: float | None = None  # only when the caller or the declaration set one
+    data: str | None = None  # the inputs file, if any
+    backend: str | None = None  # only when the caller chose one
+    search: int = 0
+    probes: bool = True
+    case: str | None = None  # "GROUP/CASE" of the worst failing case; None: nothing fails
+    #: weights checks: layer, heads, mode, component (what the command line needs)
+    weights: Mapping[str, Any] = field(default_factory=dict)
+    #: ``symcheck check``: the check's name and its configuration file
+    check: str | None = None
+    config: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.case is not None
+
+    def in_check(self, name: str, config: str | None) -> Reproduction:
+        """The same recipe, known to come from a declared check."""
+        return replace(self, check=name, config=config)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "target": self.target, "name": self.name,
+            "inputs": list(self.inputs), "outputs": list(self.outputs),
+            "groups": list(self.groups), "sizes": dict(self.sizes), "seed": self.seed,
+            "trials": self.trials, "dtype": self.dtype, "rtol": self.rtol, "data": self.data,
+            "backend": self.backend, "search": self.search, "probes": self.probes,
+            "case": self.case,
+            "weights": dict(self.weights), "check": self.check, "config": self.config,
+        }
+
+
+def worst_case(result: EquivarianceResult) -> str | None:
+    """``GROUP/CASE`` of the worst failing case, or None when every group passes."""
+    failing = result.worst_failure()
+    if failing is None:
+        return None
+    return f"{failing.measurement.name}/{failing.measurement.worst.case}"
+
+
+def of_model(target: str | None, signature: Signature, result: EquivarianceResult, *,
+             data: str | None, backend: str | None, search: int) -> Reproduction:
+    """The recipe of a model check: the merged signature, the resolved sizes, the worst case."""
+    return Reproduction(
+        kind="model", target=target, name=result.model, inputs=signature.inputs,
+        outputs=signature.outputs, groups=signature.groups, sizes=dict(result.sizes),
+        seed=result.seed, trials=result.trials, dtype=result.dtype, rtol=signature.rtol,
+        data=data, backend=backend, search=search, probes=result.probes,
+        case=worst_case(result),
+    )
+
+
+def of_weights(target: str, result: EquivarianceResult, groups: tuple[str, ...], *,
+               layer: str, heads: int | None, mode: str, component: str,
+               rtol: float | None) -> Reproduction:
+    """The recipe of a weights check (its specs come from the file, not the caller)."""
+    return Reproduction(
+        kind="weights", target=target, name=result.model, groups=groups,
+        sizes={"n": result.sizes.get("n", 0)}, seed=result.seed, trials=result.trials,
+        dtype=result.dtype, rtol=rtol, case=worst_case(result),
+        weights={"layer": layer, "heads": heads, "mode": mode, "component": component},
+    )

@@ -1,0 +1,37 @@
+"""One vocabulary of verdicts for every result and outcome.
+
+A :class:`Verdict` is a string enum, so it serialises as ``"pass"``/``"fail"``/… in JSON and
+compares equal to those strings. Only the command line turns verdicts into exit codes.
+
+>>> Verdict.PASS == "pass", Verdict.worst([Verdict.PASS, Verdict.NON_FINITE]).value
+(True, 'non-finite')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    #: the checked property holds
+    PASS = "pass"
+    #: it does not (a symmetry is broken, the precision is not met)
+    FAIL = "fail"
+    #: the model returned NaN or Inf where the check needed finite numbers
+    NON_FINITE = "non-finite"
+    #: the check stopped before it could decide (a time limit)
+    INCONCLUSIVE = "inconclusive"
+    #: the check could not run (bad input, a model that raises or exits)
+    ERROR = "error"
+
+    @property
+    def passed(self) -> bool:
+        return self is Verdict.PASS
+
+    @staticmethod
+    def worst(verdicts: Iterable[Verdict]) -> Verdict:
+        """The verdict of several checks together: an error above a failure above a pass."""
+        order = [Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.FAIL, Verdict.NON_FINITE,
+                 Verdict.ERROR]
+        return max(verdicts, key=order.index, default=Verdict.PASS)

@@ -1,0 +1,212 @@
+"""Calibrated precision: the model's own rounding level, and round-off told from a violation.
+
+**Calibration.** A check in a lower precision than float64 measures the model's rounding level
+``ρ``: the same model run in float64 on the same inputs, ``‖f_dtype(x) − f_64(x)‖ / ‖f_64(x)‖``
+(the median over a few draws). The tolerance is ``max(MULTIPLE·ρ, floor)``, the floor a few
+units of the dtype's resolution; ``--rtol`` overrides both. A fixed float32 tolerance of 1e-4
+would pass a 4e-5 violation in a layer whose float32 round-off is 1e-7; this one does not.
+
+**Round-off or violation?** Decided by structure, not size. The residual
+``r(x) = f(g·x) − g·f(x)`` of a genuine violation is a smooth function of ``x``; round-off is
+not. Each case above the tolerance is re-run with its inputs perturbed by a small relative
+amount (above the resolution of the precision that could be rounding) and the same ``g``. The
+*stability* of the residual is the share of perturbations under which it stays within half of
+itself, ``‖r_j − r_0‖ ≤ ‖r_0‖ / 2``: ≈ 1 for a structured residual (a smooth function barely
+moves under a 1e-5 change of its input), ≈ 0 for round-off (every rounding decision is
+re-drawn). Only a residual that is unstable *and* sits within a few orders of the rounding
+level is round-off ("equivariant to the model's own precision"); a stable residual fails
+however small it is. The test compares whole residuals, not a correlation, because round-off
+can be carried by a handful of rows (a softmax normaliser summed in another order) whose
+directions are smooth while their sizes are random.
+
+>>> import numpy as np
+>>> r = np.random.default_rng(0).standard_normal((12, 100))
+>>> stability(r[0], list(r[1:])), stability(r[0], [r[0] * (1 + 1e-6)] * 11)
+(0.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
+from symcheck.engine.cases import CaseBatch, case_rng, draw_inputs_many
+from symcheck.engine.evaluate import Evaluation, evaluate_batch
+from symcheck.engine.probes import INPUT_PROBES, probe_input
+from symcheck.engine.problem import Problem
+
+Array = np.ndarray
+
+#: the tolerance of a calibrated check, in units of the measured rounding level ρ
+MULTIPLE = 3.0
+#: draws the rounding level is measured on
+CALIBRATION_DRAWS = 6
+#: a residual is structured when it stays within half of itself under at least this share of
+#: the perturbations
+STABLE_ABOVE = 0.9
+#: perturbations per tested case
+REPEATS = 12
+#: round-off never exceeds this many rounding levels (a decorrelating error above it is not
+#: round-off: a discontinuity, a chaotic model)
+ROUNDOFF_ORDERS = 1e3
+#: a float64 check accepts float32 round-off inside the model up to this relative error
+FLOAT32_INTERNALS = 256 * RESOLUTION["float32"]
+#: at most this many cases are put through the round-off test (the worst of each kind)
+MAX_TESTED = 12
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the tolerance was set: measured ρ and its multiple, the dtype floor, or ``--rtol``."""
+
+    tolerance: float
+    source: str  # "calibrated" | "table" | "rtol"
+    rho: float | None = None
+    multiple: float = MULTIPLE
+    floor: float = 0.0
+    draws: int = 0
+
+    def describe(self) -> str:
+        if self.source == "rtol":
+            return f"tolerance {self.tolerance:.1e} (set by the caller)"
+        if self.source == "table" or self.rho is None:
+            return f"tolerance {self.tolerance:.1e} (dtype table)"
+        return (f"tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
+                f"{self.floor:.1e}), model rounding level ρ = {self.rho:.2e} (vs float64, "
+                f"median of {self.draws} draws)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tolerance": self.tolerance, "source": self.source, "rho": self.rho,
+                "multiple": self.multiple, "floor": self.floor, "draws": self.draws}
+
+
+def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
+    """The tolerance of a check: ``rtol`` if given; in float64 the table's; else measured."""
+    if rtol is not None:
+        return Calibration(float(rtol), "rtol")
+    floor = DEFAULT_RTOL[problem.dtype]
+    if problem.dtype == "float64" or problem.reference is None:
+        return Calibration(floor, "table", floor=floor)
+    rng = case_rng(seed, "calibration", "calibrate", 0)
+    x = draw_inputs_many(problem, rng, CALIBRATION_DRAWS)
+    cases = CaseBatch([f"calibrate:{t}" for t in range(CALIBRATION_DRAWS)], x,
+                      [(g, g.identity(CALIBRATION_DRAWS)) for g in problem.groups])
+    low = evaluate_batch(problem, cases, batch=True)
+    # its own record of output dtypes: the float64 twin must not look like a silent upcast
+    high = evaluate_batch(replace(problem, fn=problem.reference, output_dtypes=set()), cases,
+                          batch=True)
+    levels = []
+    for t in range(CALIBRATION_DRAWS):
+        a = np.concatenate([o[t].ravel() for o in low.fx])
+        b = np.concatenate([o[t].ravel() for o in high.fx])
+        if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.any(b):
+            levels.append(float(np.linalg.norm(a - b) / np.linalg.norm(b)))
+    if not levels:
+        return Calibration(floor, "table", floor=floor)
+    rho = float(np.median(levels))
+    return Calibration(max(MULTIPLE * rho, floor), "calibrated", rho, MULTIPLE, floor,
+                       len(levels))
+
+
+def stability(r0: Array, moved: Sequence[Array]) -> float:
+    """The share of perturbed residuals within half of the unperturbed one."""
+    norm = float(np.linalg.norm(r0))
+    if not moved or norm == 0:
+        return float("nan")
+    return float(np.mean([float(np.linalg.norm(r - r0)) <= 0.5 * norm for r in moved]))
+
+
+@dataclass(frozen=True)
+class RoundoffTest:
+    """The structure test of the cases above the tolerance of one group set."""
+
+    tested: tuple[str, ...]
+    stabilities: tuple[float, ...]
+    perturbation: float
+    bound: float  # the largest error round-off can explain
+    structured: str | None  # the first tested case whose residual kept its structure
+    cause: str  # what the round-off comes from, for the report
+
+    @property
+    def roundoff(self) -> bool:
+        return self.structured is None and bool(self.tested)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tested": list(self.tested), "stabilities": list(self.stabilities),
+                "perturbation": self.perturbation, "bound": self.bound,
+                "structured": self.structured, "roundoff": self.roundoff, "cause": self.cause,
+                "stable_above": STABLE_ABOVE, "repeats": REPEATS}
+
+
+def perturbation_for(dtype: str) -> float:
+    """Relative input perturbation: above the resolution of whatever could be rounding (float32
+    inside a float64 check; the check's own dtype below it), small enough to keep a smooth
+    residual the same."""
+    return max(1e-5, 4 * RESOLUTION.get(dtype, RESOLUTION["float32"]))
+
+
+def roundoff_bound(calibration: Calibration, dtype: str) -> float:
+    if dtype == "float64":
+        return FLOAT32_INTERNALS
+    rho = calibration.rho if calibration.rho is not None else RESOLUTION[dtype]
+    return max(ROUNDOFF_ORDERS * rho, 16 * RESOLUTION[dtype])
+
+
+def residual_of(ev: Evaluation) -> Array:
+    return np.concatenate([(a - b).ravel() for a, b in zip(ev.fgx, ev.gfx, strict=True)])
+
+
+def test_roundoff(cases: Sequence[tuple[str, Problem, Evaluation]], seed: int, set_label: str,
+                  bound: float, dtype: str) -> RoundoffTest:
+    """Perturb each case's inputs (keeping probed structure) and measure the stability of its
+    residual; stop at the first structured one."""
+    eps = perturbation_for(dtype)
+    tested: list[str] = []
+    values: list[float] = []
+    structured = None
+    for k, (label, problem, ev) in enumerate(cases[:MAX_TESTED]):
+        r0 = residual_of(ev)
+        if not np.all(np.isfinite(r0)) or not np.any(r0):
+            continue
+        repeats = REPEATS
+        rng = case_rng(seed, set_label, "roundoff", k)
+        probe = _probe_of(label)
+        fixed = problem.data or (None,) * len(problem.inputs)
+        xs = []
+        for _ in range(repeats):
+            moved = []
+            for spec, a, given in zip(problem.inputs, ev.x, fixed, strict=True):
+                a = np.asarray(a, dtype=np.float64)
+                scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
+                b = a + eps * scale * rng.standard_normal(a.shape)
+                if probe is not None and probe.structural and (given is None or
+                                                               problem.probe_data):
+                    b = probe_input(spec, b[None], probe)[0]
+                moved.append(b)
+            xs.append(moved)
+        batch = CaseBatch(
+            [label] * repeats, [np.stack(parts) for parts in zip(*xs, strict=True)],
+            [(g, e.repeat(repeats)) for g, e in ev.elements],
+        )
+        moved_ev = evaluate_batch(problem, batch, batch=True)
+        value = stability(r0, [residual_of(moved_ev.case(t)) for t in range(repeats)])
+        tested.append(label)
+        values.append(value)
+        if not value < STABLE_ABOVE:  # NaN counts as structured: nothing to explain it
+            structured = label
+            break
+    cause = ("it computes in float32 internally" if dtype == "float64" else
+             f"round-off at {dtype}")
+    return RoundoffTest(tuple(tested), tuple(values), eps, bound, structured, cause)
+
+
+def _probe_of(label: str) -> Any:
+    """The input probe behind a case label (``input:one-hot:0`` → the one-hot probe)."""
+    parts = label.split(":")
+    if len(parts) >= 2 and parts[0] == "input":
+        return INPUT_PROBES.get(parts[1])
+    return None

@@ -1,0 +1,84 @@
+"""The reproduction recipe in the command line's words: the flags that replay the worst case,
+and a ``symcheck check --only`` line (the Python API words it as a call, in :mod:`symcheck.api`).
+
+>>> from symcheck.app.reproduction import Reproduction
+>>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
+...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2}, seed=0,
+...                  trials=20, dtype="float64", case="S(n)/haar:3")
+>>> print(command(r).replace(" --", "\\n--"))
+symcheck equivariance m.py:f
+--in 'n d'
+--out 'n d'
+--group 'S(n)'
+--size n=4,d=2
+--seed 0
+--trials 20
+--case 'S(n)/haar:3'
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from symcheck.app.reproduction import Reproduction
+
+
+def command(r: Reproduction) -> str | None:
+    """The ``symcheck`` command that replays the worst failing case (None: nothing fails, or
+    the check has no command line, e.g. an in-memory callable)."""
+    if not r.failing or r.target is None:
+        return None
+    if r.kind == "weights":
+        return _weights_command(r)
+    args = ["symcheck", "equivariance", r.target]
+    for spec in r.inputs:
+        args += ["--in", spec]
+    for spec in r.outputs:
+        args += ["--out", spec]
+    for group in r.groups:
+        args += ["--group", group]
+    args += ["--size", ",".join(f"{k}={v}" for k, v in r.sizes.items())]
+    args += ["--seed", str(r.seed), "--trials", str(r.trials)]
+    if r.rtol is not None:
+        args += ["--rtol", repr(r.rtol)]
+    if r.dtype != "float64":
+        args += ["--dtype", r.dtype]
+    if r.data is not None:
+        args += ["--inputs", r.data]
+    args += ["--case", str(r.case)]
+    if r.backend is not None:
+        args += ["--backend", r.backend]
+    if r.search:
+        args += ["--search", str(r.search)]
+    if not r.probes:
+        args += ["--no-probes"]
+    return shlex.join(args)
+
+
+def _weights_command(r: Reproduction) -> str:
+    w = r.weights
+    args = ["symcheck", "equivariance", str(r.target)]
+    if w.get("layer"):
+        args += ["--layer", str(w["layer"])]
+    if w.get("heads") is not None:
+        args += ["--heads", str(w["heads"])]
+    for group in r.groups:
+        args += ["--group", group]
+    args += ["--size", f"n={r.sizes.get('n')}", "--seed", str(r.seed), "--trials",
+             str(r.trials), "--weights", str(w["mode"]), "--component", str(w["component"])]
+    if r.rtol is not None:
+        args += ["--rtol", repr(r.rtol)]
+    if r.dtype != "float64":
+        args += ["--dtype", r.dtype]
+    args += ["--case", str(r.case)]
+    return shlex.join(args)
+
+
+def check_command(r: Reproduction) -> str | None:
+    """``symcheck check [--config PATH] --only NAME``: the declared check, alone."""
+    if r.check is None:
+        return None
+    args = ["symcheck", "check"]
+    if r.config is not None:
+        args += ["--config", r.config]
+    return shlex.join([*args, "--only", r.check])
