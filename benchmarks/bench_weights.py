@@ -8,6 +8,8 @@ trials plus probes, seed 0, float64:
 - **torch module**: transformers' ``BertLayer`` built from the checkpoint, wrapped as
   ``x (b n d) -> layer(x)``, through :func:`symcheck.api.check_equivariance` (weights fixed in
   the module, the cases batched along ``b``);
+- **weights (requested check)**: the requested check alone (``run_unit``: block, weights
+  co-transformed), the same work as the torch-module check plus the co-transform;
 - **weights (headline)**: :func:`symcheck.sources.weights.check.check_weights` on the
   safetensors file, component ``block``, weights co-transformed, breakdown only where a failure
   needs a cause (``breakdown="needed"``, when the installed symcheck has that option);
@@ -95,9 +97,17 @@ def main() -> None:
     if "breakdown" in inspect.signature(check_weights).parameters:
         options["breakdown"] = "needed"
 
+    from symcheck.sources.weights import layer_from_config, load_weights, read_config
+    from symcheck.sources.weights.check import run_unit
+    from symcheck.sources.weights.layouts import LAYOUTS
+
+    tensors, config = load_weights(path), read_config(path)
+    layer = layer_from_config(LAYOUTS["bert"], tensors, LAYER + ".", config, 12)
     runs: dict[str, Callable[[], Any]] = {
         "torch module": lambda: check_equivariance(
             module, "b n d", "b n d", GROUPS, {"b": 1, "n": 8, "d": d}, seed=0),
+        "weights (requested check)": lambda: run_unit(layer, "block", "cotransform", GROUPS,
+                                                      Settings()),
         "weights (headline)": lambda: check_weights(
             path, layer=LAYER, groups=GROUPS, component="block", **options),
     }
@@ -112,15 +122,16 @@ def main() -> None:
     torch_result = runs["torch module"]()
     weights_result = runs["weights (headline)"]()
     w = weights_result.requested
-    print(f"{path} {LAYER}: d={d}, n=8, groups {GROUPS}, seed 0, float64")
-    print("torch module:", {g.measurement.name: (g.verdict, f"{g.measurement.stat(100):.1e}")
+    print(f"{path.name} {LAYER}: d={d}, n=8, groups {GROUPS}, seed 0, float64")
+    print("torch module:", {g.measurement.name: (str(g.verdict), f"{g.measurement.stat(100):.1e}")
                             for g in torch_result.groups})
-    print("weights     :", {g.measurement.name: (g.verdict, f"{g.measurement.stat(100):.1e}")
+    print("weights     :", {g.measurement.name: (str(g.verdict), f"{g.measurement.stat(100):.1e}")
                             for g in w.groups})
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(args.repeats):
         for name, fn in runs.items():
             times[name].append(timed(fn))
+            print(f"  run: {name} {times[name][-1]:.2f} s", flush=True)
     base = statistics.median(times["torch module"])
     print(f"median of {args.repeats} (interleaved); numpy {np.__version__}, "
           f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
