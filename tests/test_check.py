@@ -249,7 +249,8 @@ def test_config_choices_match_the_modules_they_configure() -> None:
 
     def allowed(kind: str, key: str) -> set[str]:
         accepted = set()
-        for value in ("auto", "opt", "jl", "cotransform", "fixed", "attention", "block", "x"):
+        for value in ("auto", "opt", "jl", "poly", "cotransform", "fixed", "attention", "block",
+                      "x"):
             try:
                 OPTIONS[kind][key](value, key)
                 accepted.add(value)
@@ -344,7 +345,7 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
     [
         ("[[check]]\n" + CHECK + 'group = ["O(d)"]\n',
          "symcheck.toml: check 'attention': unknown key 'group' (known: name, model, inputs, "
-         "output, groups, sizes, trials, seed, rtol, dtype, probes, search)"),
+         "output, groups, sizes, trials, seed, rtol, dtype, probes, search, timeout, mask)"),
         ('[[check]]\nmodel = "models.py:attention"\n', "check #1: missing key 'name'"),
         ("[[check]]\nname = 3\nmodel = 'm.py'\n", "check #1: 'name' must be a non-empty string"),
         ('[[check]]\nname = "x"\n', "check 'x': missing what to check: one of 'model'"),
@@ -403,7 +404,7 @@ def test_config_errors_exit_2_with_one_line(cli: Cli, project: Callable[[str], P
 @pytest.mark.parametrize(
     ("pyproject", "expected"),
     [
-        ("[project]\nname = 'x'\n", "pyproject.toml has no [tool.symcheck] table"),
+        ("[project]\nname = 'x'\n", "pyproject.toml in this folder has no [tool.symcheck] table"),
         ("[tool.symcheck]\nchecks = []\n", "[tool.symcheck]: unknown key 'checks'"),
         ("[tool.symcheck]\n", "no checks declared; add [[tool.symcheck.check]] tables"),
         ("[[tool.symcheck.check]]\n" + CHECK + "group = 'S(n)'\n",

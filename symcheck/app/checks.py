@@ -71,7 +71,7 @@ def _measure(spec: CheckSpec) -> Measure:
     o = spec.options
     return Measure(seed=o.get("seed", 0), trials=o.get("trials"), rtol=o.get("rtol"),
                    dtype=o.get("dtype", "float64"), search=o.get("search", 0),
-                   probes=o.get("probes", True))
+                   probes=o.get("probes", True), timeout=o.get("timeout"))
 
 
 def _strings(value: object) -> tuple[str, ...] | None:
@@ -86,7 +86,7 @@ def model_request(spec: CheckSpec) -> Request:
     return ModelRequest(
         target=spec.display_target,
         declared=Declared(_strings(o.get("inputs")), _strings(o.get("output")),
-                          _strings(o.get("groups")), o.get("sizes")),
+                          _strings(o.get("groups")), o.get("sizes"), o.get("mask")),
         measure=_measure(spec),
     )
 

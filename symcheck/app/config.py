@@ -194,6 +194,8 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "dtype": _dtype,
     "probes": _boolean,
     "search": _int_at_least(0),
+    "timeout": _positive_float,
+    "mask": _string,
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators
@@ -211,13 +213,14 @@ OPTIONS: dict[str, dict[str, Validator]] = {
         "heads": _int_at_least(1),
         "mode": _choice(*WEIGHT_MODES),
         "component": _choice("attention", "block"),
+        "timeout": _positive_float,
     },
     # what `symcheck.sparse.approximate` takes
     "matrix": {
         "precision": _leak_precision,
         "max_d": _int_at_least(1),
         "seed": _int_at_least(0),
-        "method": _choice("auto", "opt", "jl"),
+        "method": _choice("auto", "opt", "jl", "poly"),
     },
 }
 
@@ -301,8 +304,9 @@ def find_config(folder: Path | None = None) -> Path:
         if "symcheck" in _read_toml(pyproject).get("tool", {}):
             return pyproject
         raise ConfigError(
-            f"--config: {shown_path(pyproject)} has no [tool.symcheck] table; declare checks as "
-            "[[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] tables"
+            f"{shown_path(pyproject)} in this folder has no [tool.symcheck] table; declare "
+            "checks as [[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] "
+            "tables (or name a file with --config PATH)"
         )
     raise ConfigError(
         f"--config: no symcheck.toml or pyproject.toml in {shown_path(folder)}; "
@@ -325,6 +329,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{shown_path(path)}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown_path(path)}: not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start}); a TOML file is UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
 

@@ -32,6 +32,12 @@ from symcheck.engine.evaluate import CaseResult, Evaluation, compare, evaluate
 from symcheck.engine.problem import Problem
 
 FORMAT = "symcheck-counterexample/1"
+#: metadata every counterexample needs to be replayed, and its JSON type
+_META: dict[str, type | tuple[type, ...]] = {
+    "inputs": list, "outputs": list, "groups": list, "sizes": dict, "dtype": str,
+    "tolerance": (int, float), "error": (int, float), "group": str, "case": str,
+    "seed": int, "model": str,
+}
 
 
 @dataclass
@@ -84,6 +90,16 @@ def load(path: str | Path) -> Counterexample:
         raise InputFileError(
             f"counterexample: {str(p)!r} has format {found!r}, expected {FORMAT!r}"
         )
+    for key, kind in _META.items():
+        if not isinstance(meta.get(key), kind):
+            raise InputFileError(f"counterexample: {str(p)!r}: its metadata has no valid "
+                                 f"{key!r} (the file is incomplete or was edited)")
+    if not all(isinstance(v, str) for v in (*meta["inputs"], *meta["outputs"],
+                                            *meta["groups"])) or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+            for k, v in meta["sizes"].items()):
+        raise InputFileError(f"counterexample: {str(p)!r}: its specs, groups or sizes are "
+                             "malformed (the file was edited)")
 
     def series(prefix: str) -> list[np.ndarray]:
         out: list[np.ndarray] = []
@@ -141,6 +157,7 @@ def save_outcome(path: str, outcome: Outcome) -> str | None:
     save(path, ev.problem, ev.evaluation, {
         "model": r.target, "model_path": str(absolute), "model_relative": relative,
         "member": member or None, "name": outcome.result.model, "group": ev.group,
+        "mask": r.mask,
         "case": ev.case, "seed": r.seed, "trials": r.trials, "tolerance": ev.tolerance,
         "error": ev.error,
     })

@@ -30,13 +30,14 @@ class Declared:
     outputs: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
     sizes: Mapping[str, int] | None = None
+    mask: str | None = None
 
     def merge(self, declared: Signature | None, measure: Measure) -> Signature:
         """The one place a declaration and a door's overrides are merged (the door wins)."""
         return (declared or Signature()).merged(
             inputs=self.inputs, outputs=self.outputs, groups=self.groups,
             sizes=dict(self.sizes) if self.sizes else None, trials=measure.trials,
-            rtol=measure.rtol,
+            rtol=measure.rtol, mask=self.mask,
         )
 
 
@@ -52,6 +53,7 @@ class Measure:
     search: int = 0
     batch: bool = True
     probes: bool = True  # input and size probes beside the Haar draws
+    timeout: float | None = None  # seconds the whole check may take (import and calls)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class ReplayRequest:
     target: str | None = None
     rtol: float | None = None
     backend: str | None = None
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,16 @@ verdict and the same recipe for the same request.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+import symcheck.backends.e3nn_irreps  # noqa: F401 (registers e3nn's matrices for irreps axes)
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Evidence, Outcome
 from symcheck.app.requests import (
@@ -35,7 +37,7 @@ from symcheck.app.requests import (
     Request,
     WeightsRequest,
 )
-from symcheck.core.errors import ReplayError, SpecError, SymcheckError
+from symcheck.core.errors import Interrupted, ModelError, ReplayError, SpecError, SymcheckError
 from symcheck.core.signature import DEFAULT_TRIALS, WEIGHT_MODES, Signature, signature_of
 from symcheck.core.tolerances import check_rtol, tolerance_for
 from symcheck.core.verdicts import Verdict
@@ -60,11 +62,50 @@ Array = np.ndarray
 
 
 def run(request: Request) -> Outcome:
-    """Run any request; input errors propagate as :class:`SymcheckError` (the door words them)."""
+    """Run any request; input errors propagate as :class:`SymcheckError` (the door words them).
+    A request with a ``timeout`` stops a model that hangs (at import or in a call)."""
     for kind, runner in RUNNERS:
         if isinstance(request, kind):
-            return runner(request)
+            measure = getattr(request, "measure", None)
+            seconds = getattr(measure if measure is not None else request, "timeout", None)
+            with time_limit(seconds):
+                return runner(request)
     raise SymcheckError(f"no service for {type(request).__name__}")
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`Interrupted` into whatever runs after ``seconds`` (SIGALRM: the main
+    thread of a POSIX process), and report it as a model error."""
+    if seconds is None:
+        yield
+        return
+    import math
+    import signal
+    import threading
+
+    if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds > 0):
+        raise SpecError(f"{seconds!r} must be a finite number of seconds greater than 0",
+                        argument="timeout", value=seconds)
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        raise SpecError("a time limit needs the main thread of a POSIX process",
+                        argument="timeout", value=seconds)
+
+    def expire(signum: int, frame: Any) -> None:
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    except Interrupted:
+        raise ModelError(f"the check did not finish within {seconds:g} s (a model that hangs, "
+                         "at import or in a call?); it was stopped", argument="timeout",
+                         value=seconds) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -127,13 +168,13 @@ def _load(target: str | None, obj: Any, name: str | None) -> _Target:
 
 
 def _inputs(request: ModelRequest | FormRequest, obj: Any,
-            count: int) -> tuple[Sequence[Array | None] | None, str]:
+            specs: Sequence[str]) -> tuple[Sequence[Array | None] | None, str]:
     if request.arrays is not None:
         return request.arrays, "given"
     if request.data is not None:
         from symcheck.sources.inputs import load_inputs
 
-        return load_inputs(request.data, obj, count), str(request.data)
+        return load_inputs(request.data, obj, specs), str(request.data)
     return None, "random"
 
 
@@ -146,7 +187,7 @@ def run_model(request: ModelRequest) -> Outcome:
     loaded = _load(request.target, request.obj, request.name)
     m = request.measure
     signature = request.declared.merge(loaded.signature, m)
-    arrays, source = _inputs(request, loaded.obj, len(signature.inputs))
+    arrays, source = _inputs(request, loaded.obj, signature.inputs)
     fn = wrap_model(loaded.obj, m.dtype, request.backend)
     problem = resolve(fn, signature, m.dtype, arrays, loaded.name)
     problem.probe_data = arrays is not None  # the user's data is probed; weights never are
@@ -182,7 +223,7 @@ def run_form(request: FormRequest) -> Outcome:
     loaded = _load(request.target, request.obj, request.name)
     m = request.measure
     signature = request.declared.merge(loaded.signature, m)
-    arrays, _ = _inputs(request, loaded.obj, len(signature.inputs))
+    arrays, _ = _inputs(request, loaded.obj, signature.inputs)
     if request.span_rtol is not None:
         check_rtol(request.span_rtol, "span_rtol")
     problem, weight_inputs, checked = prepare_form(
@@ -275,7 +316,8 @@ def run_replay(request: ReplayRequest) -> Outcome:
     rtol = request.rtol if request.rtol is not None else meta.get("tolerance")
     tolerance = tolerance_for(dtype, rtol)
     signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
-                          groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"])
+                          groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"],
+                          mask=meta.get("mask") if isinstance(meta.get("mask"), str) else None)
     fn = wrap_model(loaded.obj, dtype, request.backend)
     try:
         problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)

@@ -49,12 +49,17 @@ class JaxBackend(Backend):
         try:
             jax_dtype = jnp.dtype(dtype)
         except TypeError:
-            raise SpecError(f"--dtype: {dtype!r} is not a jax dtype") from None
+            raise SpecError(f"{dtype!r} is not a jax dtype", argument="dtype",
+                            value=dtype) from None
         scope = _x64_scope(jax) if jax_dtype.itemsize == 8 else contextlib.nullcontext
 
-        def run(*arrays: np.ndarray) -> Any:
+        def cast(a: np.ndarray) -> Any:
+            return jnp.asarray(a, dtype=jax_dtype) if a.dtype.kind == "f" else jnp.asarray(a)
+
+        def run(*arrays: np.ndarray, **named: np.ndarray) -> Any:
             with scope():  # the conversion back to numpy inside it: jax computes lazily
-                return _to_numpy(obj(*(jnp.asarray(a, dtype=jax_dtype) for a in arrays)))
+                return _to_numpy(obj(*(cast(a) for a in arrays),
+                                     **{k: cast(a) for k, a in named.items()}))
 
         run.__name__ = getattr(obj, "__name__", type(obj).__name__)
         return run
@@ -81,6 +86,8 @@ def _x64_scope(jax: ModuleType) -> Callable[[], AbstractContextManager[Any]]:
 def _to_numpy(out: Any) -> Any:
     if isinstance(out, tuple | list):
         return tuple(_to_numpy(o) for o in out)
+    if isinstance(out, dict):
+        return {k: _to_numpy(v) for k, v in out.items()}
     if hasattr(out, "__array__") and hasattr(out, "dtype"):
         a = np.asarray(out)
         # keep the precision the model computed in (the engine records it); numpy has no

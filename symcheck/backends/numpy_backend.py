@@ -20,12 +20,14 @@ class NumpyBackend(Backend):
         try:
             np_dtype = np.dtype(dtype)
         except TypeError:
-            raise SpecError(
-                f"--dtype: {dtype!r} has no numpy type; models in torch or jax support it"
-            ) from None
+            raise SpecError(f"{dtype!r} has no numpy type; models in torch or jax support it",
+                            argument="dtype", value=dtype) from None
 
-        def run(*arrays: np.ndarray) -> Any:
-            return obj(*(a.astype(np_dtype, copy=False) for a in arrays))
+        def cast(a: np.ndarray) -> np.ndarray:
+            return a.astype(np_dtype, copy=False) if a.dtype.kind == "f" else a  # ids, masks
+
+        def run(*arrays: np.ndarray, **named: np.ndarray) -> Any:
+            return obj(*(cast(a) for a in arrays), **{k: cast(a) for k, a in named.items()})
 
         run.__name__ = getattr(obj, "__name__", type(obj).__name__)
         return run

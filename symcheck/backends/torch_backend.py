@@ -55,7 +55,8 @@ class TorchBackend(Backend):
         torch = _torch("running a torch model")
         torch_dtype = getattr(torch, dtype, None)
         if not isinstance(torch_dtype, torch.dtype) or not torch_dtype.is_floating_point:
-            raise SpecError(f"--dtype: {dtype!r} is not a floating-point torch dtype")
+            raise SpecError(f"{dtype!r} is not a floating-point torch dtype", argument="dtype",
+                            value=dtype)
         name = getattr(obj, "__name__", type(obj).__name__)
         device = torch.device("cpu")
         if isinstance(obj, torch.nn.Module):
@@ -67,11 +68,15 @@ class TorchBackend(Backend):
         else:
             model = obj
 
-        def run(*arrays: np.ndarray) -> Any:
-            tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(device, torch_dtype)
-                       for a in arrays]
+        def tensor(a: np.ndarray) -> Any:
+            t = torch.from_numpy(np.ascontiguousarray(a)).to(device)
+            return t.to(torch_dtype) if t.is_floating_point() else t  # ids and masks keep theirs
+
+        def run(*arrays: np.ndarray, **named: np.ndarray) -> Any:
             with torch.no_grad():
-                return to_numpy(torch, model(*tensors), keep_dtype=True)
+                out = model(*(tensor(a) for a in arrays),
+                            **{k: tensor(a) for k, a in named.items()})
+            return to_numpy(torch, out, keep_dtype=True)
 
         run.__name__ = name
         return run
@@ -86,6 +91,8 @@ def to_numpy(torch: ModuleType, out: Any, keep_dtype: bool = False) -> Any:
     """
     if isinstance(out, tuple | list):
         return tuple(to_numpy(torch, o, keep_dtype) for o in out)
+    if isinstance(out, dict) or _is_model_output(out):  # a dict or a ModelOutput, by name
+        return {k: to_numpy(torch, v, keep_dtype) for k, v in out.items()}
     if isinstance(out, torch.Tensor):
         t = out.detach().cpu()
         if t.is_floating_point():
@@ -95,6 +102,11 @@ def to_numpy(torch: ModuleType, out: Any, keep_dtype: bool = False) -> Any:
                 t = t.to(torch.float32)
         return t.resolve_conj().numpy() if t.is_complex() else t.numpy()
     return out
+
+
+def _is_model_output(out: Any) -> bool:
+    """transformers' ``ModelOutput`` (an ordered dict) without importing transformers."""
+    return any(c.__name__ == "ModelOutput" for c in type(out).__mro__)
 
 
 BACKEND = TorchBackend()

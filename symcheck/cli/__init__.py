@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import typer
 
 from symcheck.cli.common import one_line
+from symcheck.core.errors import Terminated
 from symcheck.core.signature import DEFAULT_SEARCH
 
 COMMAND_MODULES: tuple[str, ...] = ("equivariance", "form", "check", "replay", "sparse")
@@ -76,6 +77,19 @@ def optional_values(args: list[str]) -> list[str]:
     return out
 
 
+def _terminate_cleanly() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``symcheck`` console script; exits with 0, 1 or 2.
 
@@ -83,8 +97,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     input error, instead of the multi-line box the parser draws by default.
     """
     args = optional_values(list(sys.argv[1:] if argv is None else argv))
+    _terminate_cleanly()
     try:
         code = app(args=args, standalone_mode=False)
+    except Terminated:
+        sys.stderr.write("symcheck: terminated\n")
+        sys.exit(143)
     except typer.Abort:
         sys.stderr.write("symcheck: aborted\n")
         sys.exit(130)
@@ -93,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         # exception classes or its vendored copies, so they are recognised by their interface.
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `symcheck`: the help, readable
+            sys.stderr.write(exc.format_message().rstrip() + "\n")
+            sys.exit(2)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         sys.stderr.write(f"symcheck: error: {one_line(exc.format_message())}{hint}\n")

@@ -56,6 +56,7 @@ def check(
         from symcheck.app.checks import run_checks
         from symcheck.app.config import load_config
         from symcheck.cli.common import check_outputs
+        from symcheck.core.files import all_or_nothing
         from symcheck.report import write_text
         from symcheck.report.check import (
             check_document,
@@ -66,14 +67,17 @@ def check(
         from symcheck.report.json import write_json
         from symcheck.report.junit import write_junit
 
-        check_outputs(junit=junit, json=json_path)
+        check_outputs(inputs=[config], junit=junit, json=json_path)
         cfg = load_config(config)
+        check_outputs(inputs=[cfg.path, *(c.path for c in cfg.checks)], junit=junit,
+                      json=json_path)
         specs = cfg.select(only)
         outcomes = [describe(r) for r in run_checks(specs, debug=debug)]
-        if junit is not None:
-            write_junit(junit, outcomes)
-        if json_path is not None:
-            write_json(json_path, check_document(outcomes, cfg.display_path))
+        with all_or_nothing():
+            if junit is not None:
+                write_junit(junit, outcomes)
+            if json_path is not None:
+                write_json(json_path, check_document(outcomes, cfg.display_path))
         # Whatever a machine reads from stdout ('-') keeps it; the table then goes to stderr.
         stdout_taken = "-" in (junit, json_path)
         render_summary(outcomes, cfg.display_path, to_stderr=stdout_taken)

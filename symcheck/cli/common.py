@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import typer
@@ -27,6 +27,7 @@ class CliWording(Wording):
         "component": "--component", "span_rtol": "--span-rtol", "json": "--json",
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
         "save_counterexample": "--save-counterexample", "save": "--save",
+        "timeout": "--timeout", "probes": "--probes", "mask": "--mask",
         "element": "counterexample", "batch": "--batch",
     }
 
@@ -57,17 +58,31 @@ def exit_code(verdict: str) -> int:
     return EXIT_CODES[str(verdict)]
 
 
-def check_outputs(**paths: str | None) -> None:
-    """Every output path of a command, checked before any work (argument name = keyword)."""
-    from symcheck.core.errors import InputFileError
-    from symcheck.core.files import check_output_path
+def check_outputs(inputs: Sequence[object] = (), **paths: object) -> None:
+    """Every output path of a command, checked before any work (argument name = keyword): its
+    folder exists; no two outputs share a path or stdout; no output is one of the ``inputs``
+    (``--json model.py`` would destroy the model)."""
+    from pathlib import Path
 
-    given = {k: v for k, v in paths.items() if v is not None}
+    from symcheck.core.errors import InputFileError
+    from symcheck.core.files import check_output_path, same_file
+
+    given = {k: str(v) for k, v in paths.items() if v is not None}
     if list(given.values()).count("-") > 1:
         names = " and ".join(CLI.name(k) for k, v in given.items() if v == "-")
         raise InputFileError(f"{names}: only one of them can write to stdout ('-')")
-    for argument, path in given.items():
+    files = [(k, v) for k, v in given.items() if v != "-"]
+    for i, (argument, path) in enumerate(files):
         check_output_path(path, argument)
+        for other, earlier in files[:i]:
+            if Path(path).resolve() == Path(earlier).resolve():
+                raise InputFileError(f"{path!r} is also the {CLI.name(other)} output; give "
+                                     "each output its own file", argument=argument, value=path)
+        for source in inputs:
+            if source is not None and Path(str(source)).exists() and same_file(path,
+                                                                               str(source)):
+                raise InputFileError(f"{path!r} is one of the inputs; writing it would destroy "
+                                     "it", argument=argument, value=path)
 
 
 def one_line(text: str) -> str:

@@ -60,6 +60,8 @@ def equivariance(
     probes: opt.Probes = True,
     batch: opt.Batch = True,
     save_counterexample: opt.SaveCounterexample = None,
+    timeout: opt.Timeout = None,
+    mask: opt.Mask = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -68,11 +70,12 @@ def equivariance(
         from symcheck.cli.common import check_outputs
         from symcheck.core.errors import SpecError
         from symcheck.core.specs import parse_sizes
-        from symcheck.sources.python import WEIGHT_LOADERS
+        from symcheck.sources.python import WEIGHT_LOADERS, split_target
 
-        check_outputs(json=json_path, save_counterexample=save_counterexample)
+        check_outputs(inputs=[split_target(target)[0], data], json=json_path,
+                      save_counterexample=save_counterexample)
         measure = Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
-                          search=search, batch=batch, probes=probes)
+                          search=search, batch=batch, probes=probes, timeout=timeout)
         sizes = parse_sizes(size)
         if Path(target).suffix.lower() in WEIGHT_LOADERS:
             for name, value in (("--in", inputs), ("--out", outputs), ("--inputs", data),
@@ -102,7 +105,7 @@ def equivariance(
             target=target,
             declared=Declared(tuple(inputs) if inputs else None,
                               tuple(outputs) if outputs else None,
-                              tuple(groups) if groups else None, sizes or None),
+                              tuple(groups) if groups else None, sizes or None, mask),
             measure=measure, backend=backend, data=data,
         ))
         return show_model(outcome, json_path, save_counterexample)
@@ -114,6 +117,7 @@ def show_model(outcome: object, json_path: str | None, save_counterexample: str 
     """Write the outputs and render the report of a model check; the exit code."""
     from symcheck.app.counterexample import save_outcome
     from symcheck.app.outcomes import Outcome
+    from symcheck.core.files import all_or_nothing
     from symcheck.report.equivariance import render, render_saved
     from symcheck.report.json import write_json
     from symcheck.report.reproduction import command
@@ -121,13 +125,14 @@ def show_model(outcome: object, json_path: str | None, save_counterexample: str 
     assert isinstance(outcome, Outcome)
     replay = None if outcome.reproduction is None else command(outcome.reproduction)
     saved = None
-    if save_counterexample is not None:
-        saved = save_outcome(save_counterexample, outcome)
-    if json_path is not None:
-        payload = outcome.result.to_dict()
-        payload["replay"] = replay
-        payload["counterexample"] = saved
-        write_json(json_path, payload)
+    with all_or_nothing():
+        if save_counterexample is not None:
+            saved = save_outcome(save_counterexample, outcome)
+        if json_path is not None:
+            payload = outcome.result.to_dict()
+            payload["replay"] = replay
+            payload["counterexample"] = saved
+            write_json(json_path, payload)
     render(outcome.result, replay, to_stderr=json_path == "-")
     if saved is not None:
         render_saved(saved, to_stderr=json_path == "-")

@@ -60,6 +60,7 @@ def form(
     json_path: opt.Json = None,
     data: opt.Data = None,
     backend: opt.BackendName = None,
+    timeout: opt.Timeout = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -72,8 +73,8 @@ def form(
         from symcheck.report.json import write_json
         from symcheck.sources.python import split_target
 
-        check_outputs(json=json_path)
         path, _ = split_target(target)
+        check_outputs(inputs=[path, data], json=json_path)
         if path.suffix != ".py":
             raise InputFileError(
                 f"{target!r} is not a Python file; form checks model.py or model.py:NAME (for "
@@ -84,7 +85,8 @@ def form(
             declared=Declared(tuple(inputs) if inputs else None,
                               tuple(outputs) if outputs else None,
                               tuple(groups) if groups else None, parse_sizes(size) or None),
-            measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype), backend=backend,
+            measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, timeout=timeout),
+            backend=backend,
             data=data, weights=weights, span_rtol=span_rtol,
         ))
         if json_path is not None:

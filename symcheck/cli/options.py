@@ -16,19 +16,31 @@ Target = Annotated[
 Inputs = Annotated[
     list[str] | None,
     typer.Option(
-        "--in", metavar="SPEC", help="Axis spec of one positional input, e.g. 'n d' (repeat)."
+        "--in", metavar="[NAME=]SPEC",
+        help="Axis spec of one input, e.g. 'n d' or 'n c:point' (positional, in order) or "
+        "'inputs_embeds=b n d' (passed by keyword); repeat. An axis is label or label:rep, "
+        "rep one of vector, axial, point, irreps(1x0e+1x1o).",
     ),
 ]
 Outputs = Annotated[
     list[str] | None,
     typer.Option(
-        "--out", metavar="SPEC", help="Axis spec of the output, e.g. 'n d' (repeat for tuples)."
+        "--out", metavar="[NAME=]SPEC",
+        help="Axis spec of the output, e.g. 'n d' (repeat for tuples) or "
+        "'last_hidden_state=b n d' (an attribute or key of what the model returns).",
     ),
+]
+Mask = Annotated[
+    str | None,
+    typer.Option("--mask", metavar="NAME",
+                 help="The input (declared NAME=SPEC) whose True entries mark valid positions: "
+                 "padding positions are not compared."),
 ]
 Groups = Annotated[
     list[str] | None,
     typer.Option(
-        "--group", "-g", metavar="GROUP", help="Group acting on a label: O(d), SO(d), S(n), C(n)."
+        "--group", "-g", metavar="GROUP",
+        help="Group acting on a label: O(d), SO(d), S(n), C(n), E(d), SE(d), T(d) (repeat)."
     ),
 ]
 Sizes = Annotated[
@@ -98,4 +110,10 @@ BackendName = Annotated[
     str | None,
     typer.Option("--backend", metavar="NAME",
                  help="Run the model with numpy, torch or jax (default: chosen from the model)."),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option(metavar="SECONDS",
+                 help="Stop the check (and exit 2) if it takes longer: a model that hangs at "
+                 "import or in a call."),
 ]

@@ -34,6 +34,7 @@ def replay(
     rtol: opt.Rtol = None,
     backend: opt.BackendName = None,
     json_path: opt.Json = None,
+    timeout: opt.Timeout = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -44,9 +45,11 @@ def replay(
         from symcheck.cli.common import check_outputs
         from symcheck.report.equivariance import render_replay
         from symcheck.report.json import write_json
+        from symcheck.sources.python import split_target
 
-        check_outputs(json=json_path)
-        outcome = serve(ReplayRequest(Path(counterexample), target, rtol, backend))
+        check_outputs(inputs=[counterexample, target and split_target(target)[0]],
+                      json=json_path)
+        outcome = serve(ReplayRequest(Path(counterexample), target, rtol, backend, timeout))
         result = outcome.result
         if json_path is not None:
             write_json(json_path, {"counterexample": counterexample, **result.to_dict()})

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from symcheck.cli.common import DEBUG_HELP, JSON_HELP, run
+from symcheck.cli.common import DEBUG_HELP, EXIT_OK, JSON_HELP, exit_code, run
 
 if TYPE_CHECKING:
     from symcheck.sparse import SparseApproxResult
@@ -25,11 +25,14 @@ HELP = (
 )
 
 
+
+
 def register(app: typer.Typer) -> None:
     app.command("sparse-approx", help=HELP)(sparse_approx)
+    app.command("sparse-sweep", help=SWEEP_HELP)(sparse_sweep)
 
 
-def _check_outputs(save: str | None, json_path: str | None) -> None:
+def _check_outputs(save: str | None, json_path: str | None, plot: str | None = None) -> None:
     """Refuse an unwritable output before any work (a search can take minutes)."""
     import os
     from pathlib import Path
@@ -38,7 +41,7 @@ def _check_outputs(save: str | None, json_path: str | None) -> None:
 
     if save is not None and not save.endswith(".npz"):
         raise SymcheckError(f"--save: {save!r} must end in .npz")
-    for name, path in (("--save", save), ("--json", json_path)):
+    for name, path in (("--save", save), ("--json", json_path), ("--plot", plot)):
         if path is None or path == "-":
             continue
         target = Path(path)
@@ -67,7 +70,11 @@ def sparse_approx(
         float | None, typer.Option(help="ε₂: max M_ik / M_ij for A_ik = 0 < A_ij; in (0, 1).")
     ] = None,
     method: Annotated[
-        str, typer.Option(help="auto (exact constructions, then opt), opt, or jl (the paper's).")
+        str,
+        typer.Option(
+            help="auto (exact constructions: circle, then poly; then opt below them), opt, "
+            "poly (the d = 2k trigonometric construction) or jl (the paper's)."
+        ),
     ] = "auto",
     max_d: Annotated[
         int | None, typer.Option(help="Largest d to try (default: L; 2^20 for jl).")
@@ -125,9 +132,9 @@ def _verify(
         leak_precision=leak_precision,
     )
     if json_path is not None:
-        write_json(json_path, result.as_dict())
+        write_json(json_path, result.to_dict())
     render_verify(result, to_stderr=json_path == "-")
-    return result.exit_code
+    return exit_code(result.verdict)
 
 
 def _approx(
@@ -177,7 +184,7 @@ def _approx(
             _save(save, result)
             written.append(save)
         if json_path is not None:
-            write_json(json_path, result.as_dict())
+            write_json(json_path, result.to_dict())
     except BaseException:
         for path in written:  # never leave one output behind when the run fails
             Path(path).unlink(missing_ok=True)
@@ -188,7 +195,7 @@ def _approx(
 
         why = "no d verified before the time limit" if result.timed_out else "precision not met"
         make_console(stderr=True).print(f"--save: nothing written to {save} ({why})")
-    return result.exit_code
+    return exit_code(result.verdict)
 
 
 def _save(save: str, result: SparseApproxResult) -> None:
@@ -212,3 +219,76 @@ def _save(save: str, result: SparseApproxResult) -> None:
         "layout": "logits = (X @ W_Q) @ (X @ W_K).T; d = W_Q.shape[1]",
     }
     save_params(save, best.params, meta)
+
+
+SWEEP_HELP = (
+    "The paper's experiment: for each length L draw a target of FAMILY (random, band, block, "
+    "permutation) from numpy default_rng([SEED, L]), find the smallest verified d of jl (the "
+    "paper's random projection, from its exact law), opt (the fit) and poly (the exact 2k "
+    "construction), and print d against log₂ L with each method's fitted slope.\n\n"
+    "--plot writes the picture (needs matplotlib: pip install 'symcheck[plot]'). "
+    "Exit 0 when the sweep ran; 2: bad input."
+)
+
+
+def sparse_sweep(
+    family: Annotated[
+        str, typer.Argument(metavar="FAMILY", help="random, band, block or permutation.")
+    ],
+    k: Annotated[int, typer.Option(help="Nonzeros per row (random, band); block size (block).")]
+    = 4,
+    lengths: Annotated[
+        str, typer.Option(help="A..B (powers of two from A to B) or a comma-separated list.")
+    ] = "64..4096",
+    methods: Annotated[str, typer.Option(help="Comma-separated subset of jl,opt,poly.")] = (
+        "jl,opt,poly"
+    ),
+    precision: Annotated[float, typer.Option(help="ε₁ = ε₂ for every target.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the targets and of every method.")] = 0,
+    seeds: Annotated[int, typer.Option(help="Seeds (restarts) per d for opt and jl.")] = 3,
+    time_limit: Annotated[float, typer.Option(help="Seconds per opt search.")] = 60.0,
+    jl_max_length: Annotated[
+        int, typer.Option("--jl-max-L", help="Longest L for jl (its trials cost L³).")
+    ] = 1024,
+    opt_max_length: Annotated[
+        int, typer.Option("--opt-max-L", help="Longest L for opt (its fits cost L² per step).")
+    ] = 4096,
+    plot: Annotated[
+        str | None, typer.Option(metavar="PNG", help="Write d against log₂ L as a picture.")
+    ] = None,
+    json_path: Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP)] = None,
+    debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
+) -> None:
+    def body() -> int:
+        from symcheck.core.errors import SymcheckError
+        from symcheck.report.json import write_json
+        from symcheck.report.sparse import plot_sweep, plot_unavailable, render_sweep
+        from symcheck.sparse.sweep import parse_lengths, sweep
+
+        if plot is not None and not plot.lower().endswith(".png"):
+            raise SymcheckError(f"--plot: {plot!r} must end in .png")
+        _check_outputs(None, json_path, plot)
+        if time_limit <= 0 or time_limit != time_limit:
+            raise SymcheckError(f"--time-limit: {time_limit!r} must be a finite number > 0")
+        chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
+        result = sweep(
+            family, k, parse_lengths(lengths), methods=chosen, precision=precision, seed=seed,
+            seeds_per_d=seeds, time_limit=time_limit, jl_max_length=jl_max_length,
+            opt_max_length=opt_max_length,
+        )
+        if json_path is not None:
+            write_json(json_path, result.to_dict())
+        render_sweep(result, to_stderr=json_path == "-")
+        if plot is not None:
+            missing = plot_unavailable()
+            if missing is None:
+                plot_sweep(result, plot)
+            else:
+                from symcheck.report import make_console
+
+                make_console(stderr=True).print(
+                    f"--plot: nothing written to {plot}; {missing}", markup=False
+                )
+        return EXIT_OK
+
+    run(body, debug)

@@ -111,6 +111,21 @@ class ReplayError(InputFileError):
     file belongs to another model."""
 
 
+class StopRequest(BaseException):
+    """A request to stop from outside the model (a time limit, SIGTERM): never an ``Exception``,
+    so a model's own ``except Exception`` cannot swallow it, and never turned into a model
+    error where model code runs."""
+
+
+class Interrupted(StopRequest):
+    """Raised into running model code by a time limit; the service reports it as a
+    :class:`ModelError` naming the limit."""
+
+
+class Terminated(StopRequest):
+    """SIGTERM, raised as an exception so that an output being written is removed."""
+
+
 class MissingExtraError(SymcheckError):
     """An optional framework is needed but not installed; the message names the extra."""
 

@@ -11,9 +11,10 @@ json: 'no/such/dir/out.json': directory 'no/such/dir' does not exist
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,25 +37,80 @@ def check_output_path(path: str | os.PathLike[str] | None, argument: str) -> Non
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write`` on a temp file beside ``path`` and rename it into place on success.
+    """Write an output file so that it is never left partial, and never replaces what is not
+    a regular file.
+
+    A regular file (or a new one) is written to a temp file beside it and renamed into place,
+    with the permissions ``0666`` less the umask (a replaced file keeps its own); a symlink is
+    followed, so the file it points to is replaced and the link stays; a FIFO or a device is
+    opened and written directly (it stays what it is). An interruption removes the temp file.
 
     >>> atomic_write("out.txt", lambda f: f.write(b"hello"))  # doctest: +SKIP
     """
+    import stat
+
     target = Path(path)
+    if target.is_symlink():
+        target = target.resolve()
+    if target.exists() and not target.is_file() and not target.is_dir():
+        with open(target, "wb") as handle:  # a FIFO, a device: written as it is
+            write(handle)
+        return
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise InputFileError(
-            f"output path {str(target)!r}: directory {str(directory)!r} does not exist"
-        )
+        raise InputFileError(f"{str(target)!r}: directory {str(directory)!r} does not exist",
+                             argument="output", value=str(target))
+    mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+        os.chmod(tmp, mode)
+        if _STAGED is not None:  # inside all_or_nothing(): renamed when every output is ready
+            _STAGED.append((tmp, target))
+            return
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+_STAGED: list[tuple[str, Path]] | None = None
+
+
+@contextlib.contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Every regular-file output written inside is renamed into place only when the block
+    ends without an error: a failing later output leaves no earlier one behind."""
+    global _STAGED
+    outer, _STAGED = _STAGED, []
+    staged = _STAGED
+    try:
+        yield
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    finally:
+        _STAGED = outer
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name the same existing file (through links, relative or absolute)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
 
 
 def save_npz(path: str, arrays: Mapping[str, Any]) -> None:
@@ -94,8 +150,16 @@ def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
         )
     try:
         with loaded as archive:
+            names = archive.zip.namelist() if archive.zip is not None else []
+            foreign = [n for n in names if not n.endswith(".npy")]
+            if foreign:
+                raise InputFileError(f"{str(p)!r} holds {foreign[0]!r}, which is not a .npy "
+                                     "array (an .npz holds .npy members only)", argument=label)
             return {k: archive[k] for k in archive.files}
     except ValueError as exc:
+        if "pickle" not in str(exc):
+            raise InputFileError(f"cannot read {str(p)!r} as .npz: a malformed array ({exc})",
+                                 argument=label) from None
         raise InputFileError(
             f"{str(p)!r} holds an array that needs unpickling ({exc}); save plain numeric arrays",
             argument=label,

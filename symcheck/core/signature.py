@@ -40,6 +40,8 @@ class Signature:
     rtol: float | None = None
     #: labels whose size the caller gave (not a declared default): fixed inputs must agree
     explicit: tuple[str, ...] = ()
+    #: the NAME of an input that marks valid positions (padding is not compared)
+    mask: str | None = None
 
     def merged(self, **overrides: Any) -> Signature:
         """This signature with every override that is not empty/None applied (CLI wins)."""
@@ -72,11 +74,14 @@ def equivariant(
     sizes: Mapping[str, int] | None = None,
     trials: int | None = None,
     rtol: float | None = None,
+    mask: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a callable's axis specs, groups and default sizes for symcheck.
 
-    ``output`` is one spec, or a list of specs for a tuple output. The CLI options
-    ``--in/--out/--group/--size/--trials/--rtol`` override what is declared here.
+    ``output`` is one spec, or a list of specs for a tuple output; a spec ``NAME=SPEC`` passes
+    an input by keyword or takes an output by attribute or key. ``mask`` names the input whose
+    True entries mark valid positions. The CLI options
+    ``--in/--out/--group/--size/--trials/--rtol/--mask`` override what is declared here.
     """
     signature = Signature(
         inputs=_as_tuple(inputs, "inputs"),
@@ -85,6 +90,7 @@ def equivariant(
         sizes=dict(sizes or {}),
         trials=trials,
         rtol=rtol,
+        mask=mask,
     )
 
     def mark(fn: F) -> F:

@@ -13,6 +13,9 @@ alone.
 (4, 8)
 >>> str(AxisSpec.parse("n d:vector"))
 'n d'
+>>> spec = AxisSpec.parse("inputs_embeds=b n d")
+>>> spec.name, spec.labels
+('inputs_embeds', ('b', 'n', 'd'))
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from symcheck.core.errors import SpecError, Suggest
 from symcheck.core.reps import DEFAULT, Representation, representation
 
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAMED = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$", re.DOTALL)
 
 
 def _tokens(text: str) -> list[str]:
@@ -50,16 +54,23 @@ class AxisSpec:
     labels: tuple[str, ...]
     #: one representation tag per axis ("vector" for a plain label); empty: all "vector"
     reps: tuple[str, ...] = ()
+    #: ``NAME=SPEC``: the keyword the input is passed by, or the attribute/key of the output
+    name: str | None = None
 
     @classmethod
     def parse(cls, text: str, argument: str = "specs") -> AxisSpec:
-        """Parse ``"n d"`` (tokens ``label`` or ``label:rep``); a scalar is ``""``.
+        """Parse ``"n d"`` (tokens ``label`` or ``label:rep``), or ``"NAME=n d"`` for an input
+        passed by keyword / an output taken by attribute or key; a scalar is ``""``.
 
         ``argument`` is the logical name the error names (``inputs``, ``outputs``).
         """
         if not isinstance(text, str):
             raise SpecError(f"expected a string such as 'n d', got {text!r}", argument=argument,
                             value=text)
+        named = _NAMED.match(text)
+        if named is not None:
+            inner = cls.parse(named.group(2), argument)
+            return cls(inner.labels, inner.reps, named.group(1))
         labels, reps = [], []
         for token in _tokens(text.strip()):
             label, sep, rep = token.partition(":")
@@ -77,6 +88,12 @@ class AxisSpec:
         if all(r == DEFAULT for r in reps):
             return cls(tuple(labels))
         return cls(tuple(labels), tuple(reps))
+
+    @property
+    def body(self) -> str:
+        """The axis tokens without the name."""
+        return " ".join(lab if self.rep(i) == DEFAULT else f"{lab}:{self.rep(i)}"
+                        for i, lab in enumerate(self.labels))
 
     @property
     def rank(self) -> int:
@@ -111,7 +128,8 @@ class AxisSpec:
         """Check ``shape`` against this spec and record the size of each label in ``sizes``.
 
         Raises a :class:`SpecError` (naming ``argument``) when the rank differs or a label
-        gets two sizes. An axis whose representation sets its own size binds nothing.
+        gets two sizes. An axis whose representation sets its own size (irreps) binds nothing
+        but must have that size.
         """
         if len(shape) != self.rank:
             raise SpecError(
@@ -119,7 +137,14 @@ class AxisSpec:
                 f"{tuple(shape)} (rank {len(shape)})", argument=argument, value=tuple(shape),
             )
         for axis, (label, size) in enumerate(zip(self.labels, shape, strict=True)):
-            if self.rep(axis) != DEFAULT:
+            own = self.representation(axis).fixed_dim()
+            if own is not None:
+                if own != size:
+                    raise SpecError(
+                        f"axis {axis} ({label}:{self.rep(axis)}) has size {size} in shape "
+                        f"{tuple(shape)}, but its representation has dimension {own}",
+                        argument=argument, value=tuple(shape),
+                    )
                 continue
             known = sizes.setdefault(label, int(size))
             if known != size:
@@ -129,8 +154,7 @@ class AxisSpec:
                 )
 
     def __str__(self) -> str:
-        return " ".join(lab if self.rep(i) == DEFAULT else f"{lab}:{self.rep(i)}"
-                        for i, lab in enumerate(self.labels))
+        return self.body if self.name is None else f"{self.name}={self.body}"
 
 
 def parse_sizes(text: str | Iterable[str] | None) -> dict[str, int]:

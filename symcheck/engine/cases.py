@@ -147,7 +147,8 @@ def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) ->
     check draws (and data the user supplied, ``problem.probe_data``) are probed, never weights;
     None when no input can be probed."""
     fixed = problem.data or (None,) * len(problem.inputs)
-    probed = [given is None or problem.probe_data for given in fixed]
+    probed = [given is None or (problem.probe_data and given.dtype.kind == "f")
+              for given in fixed]  # token ids and masks are never probed
     if not any(probed):
         return None
     label = set_name(groups)
@@ -159,7 +160,7 @@ def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) ->
              for spec, a, use in zip(problem.inputs, x, probed, strict=True)]
         parts.append(CaseBatch(
             [f"input:{probe.name}:{t}" for t in range(CASES_PER_INPUT_PROBE)], x,
-            [(g, g.sample(rng, CASES_PER_INPUT_PROBE)) for g in groups],
+            [(g, g.sample(rng, CASES_PER_INPUT_PROBE).scaled(probe.scale)) for g in groups],
         ))
     return CaseBatch.concat(parts)
 

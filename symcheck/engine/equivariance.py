@@ -4,7 +4,7 @@ Measuring and judging are separate (as in e3nn): :func:`measure_equivariance` re
 only; :func:`judge` compares them with a tolerance.
 
 >>> import numpy as np
->>> from symcheck.core.signature import DEFAULT_TRIALS, Signature
+>>> from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS, Signature
 >>> from symcheck.engine.problem import resolve
 >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> [g.verdict.value for g in judge(measure_equivariance(p, MeasureOptions(trials=3)), 1e-9)]
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import ModelError, SpecError
+from symcheck.core.errors import ModelError, SpecError, Suggest
 from symcheck.core.groups import Group
-from symcheck.core.signature import DEFAULT_TRIALS
+from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
 from symcheck.core.tolerances import check_dtype
 from symcheck.core.verdicts import Verdict
 from symcheck.engine.cases import (
@@ -57,6 +57,9 @@ SEARCH_STARTS = 4
 #: the rule of three: N independent random cases without a failure rule out, at 95 %,
 #: a violating set larger than 3/N of the group
 RULE_OF_THREE = 3.0
+#: caps that keep a typo (--trials 1000000000) from building gigabytes of cases
+MAX_TRIALS = 100_000
+MAX_SEARCH = 1_000_000
 
 
 @dataclass
@@ -263,6 +266,13 @@ def check_counts(trials: int | None, seed: int, search: int) -> None:
     """Trials ≥ 1, seed ≥ 0, search steps ≥ 0 (``trials=None``: the default)."""
     if trials is not None and trials < 1:
         raise SpecError(f"{trials} must be at least 1", argument="trials", value=trials)
+    if trials is not None and trials > MAX_TRIALS:
+        raise SpecError(f"{trials} is more than {MAX_TRIALS:,} Haar draws per group; 3/N "
+                        "already bounds the violating share below 0.003 %", argument="trials",
+                        value=trials)
+    if search > MAX_SEARCH:
+        raise SpecError(f"{search} is more than {MAX_SEARCH:,} steps", argument="search",
+                        value=search)
     if seed < 0:
         raise SpecError(f"{seed} must be at least 0", argument="seed", value=seed)
     if search < 0:
@@ -283,6 +293,10 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
     check_counts(opts.trials, opts.seed, opts.search)
     cal = calibration or Calibration(opts.tolerance, "table")
     wanted_set, wanted_case = _split_case(opts.case, problem)
+    if wanted_case == "search" and opts.search == 0:
+        raise SpecError(f"{opts.case!r} is the search's case; it replays only with the "
+                        "search's steps", argument="case", value=opts.case,
+                        hint=Suggest("search", DEFAULT_SEARCH))
     resized, pinned_notes = size_problems(problem) if opts.probes else ([], [])
     measurements = []
     for groups in problem.group_sets():
@@ -303,6 +317,7 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
                                                       size), f"size {size_label} = {size}"))
         entries: list[_Entry] = []
         noise = 0.0
+        typical = float("nan")  # the median ‖f(x)‖ of the Haar draws, for vanishing probes
         for prob, cases, kind in batches:
             if wanted_case is not None and wanted_case != "search":
                 keep = [t for t, n in enumerate(cases.labels)
@@ -323,7 +338,17 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
                         notes.append(f"{r.case}: {_why_not_counted(r)}; outside the model's "
                                      "domain, not counted")
                         continue
+                    if kind != "main" and _vanishes(r, typical, problem.dtype):
+                        notes.append(f"{r.case}: the output vanishes on this input (‖f(x)‖ "
+                                     f"= {r.norms[0]:.1e}, ‖f(g·x)‖ = {r.norms[1]:.1e}, against "
+                                     f"{typical:.1e} on Gaussian draws), so its relative error "
+                                     "compares round-off with round-off; not counted")
+                        continue
                     entries.append(_Entry(r, prob, ev, t))
+            if kind == "main":
+                haar = [e.result.norms[0] for e in entries if e.result.case.startswith("haar:")
+                        and np.isfinite(e.result.norms[0])]
+                typical = float(np.median(haar)) if haar else float("nan")
         if wanted_case is not None and wanted_case != "search" and not entries:
             raise SpecError(f"{opts.case!r}: no case {wanted_case!r} in {label}",
                             argument="case", value=opts.case)
@@ -353,6 +378,25 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
 
 def _same(groups: tuple[Group, ...], like: Group) -> Group:
     return next(g for g in groups if g.name == like.name)
+
+
+def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
+    """Both outputs of a structural probe (one-hot, repeated, zero, rank-one tokens) or a size
+    probe at round-off of the typical output: an output that is zero in exact arithmetic there
+    (a cross product of collinear points) has a relative error of round-off over round-off.
+    Scale probes are exempt: their outputs are small because their inputs are."""
+    from symcheck.core.tolerances import RESOLUTION
+
+    if not (r.finite and np.isfinite(typical) and typical > 0):
+        return False
+    if r.case.startswith("input:"):
+        probe = INPUT_PROBES.get(r.case.split(":")[1])
+        if probe is None or not probe.structural:
+            return False
+    elif not r.case.startswith("size:"):
+        return False
+    floor = 1e3 * RESOLUTION.get(dtype, RESOLUTION["float32"]) * typical
+    return max(r.norms) <= floor
 
 
 def _outside_domain(r: CaseResult) -> bool:

@@ -43,6 +43,8 @@ class CaseResult:
     finite: bool
     #: whether f(g·x) and g·f(x) are finite (a probe counts only where both are)
     sides: tuple[bool, bool] = (True, True)
+    #: ‖f(x)‖ and ‖f(g·x)‖ (a probe whose output vanishes compares round-off with round-off)
+    norms: tuple[float, float] = (float("nan"), float("nan"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,9 @@ class BatchEvaluation:
     fx: list[Array]
     fgx: list[Array]
     gfx: list[Array]
+    #: per output, which elements count (``--mask``): of f(x), and of the transformed frame
+    valid: list[Array] | None = None
+    valid_g: list[Array] | None = None
 
     def case(self, t: int) -> Evaluation:
         return Evaluation(
@@ -124,7 +129,30 @@ def evaluate_batch(problem: Problem, cases: CaseBatch, batch: bool = True,
     fgx = _run(problem, gx, batch)
     gfx = [act_many(spec, a, cases.elements) for spec, a in zip(problem.outputs, fx,
                                                                    strict=True)]
-    return BatchEvaluation(cases, fx, fgx, gfx)
+    if problem.mask is None:
+        return BatchEvaluation(cases, fx, fgx, gfx)
+    m = problem.mask
+    valid = [mask_for(problem.inputs[m], cases.x[m], spec, a) for spec, a in
+             zip(problem.outputs, fx, strict=True)]
+    valid_g = [mask_for(problem.inputs[m], gx[m], spec, a) for spec, a in
+               zip(problem.outputs, fx, strict=True)]
+    return BatchEvaluation(cases, fx, fgx, gfx, valid, valid_g)
+
+
+def mask_for(mask_spec: AxisSpec, mask: Array, out_spec: AxisSpec, out: Array) -> Array:
+    """The mask (cases first) broadcast onto an output by axis labels: an output axis the mask
+    does not label is all valid; a mask axis the output does not carry is reduced by "any"."""
+    m = np.asarray(mask).astype(bool)
+    labels = list(mask_spec.labels)
+    for axis in reversed(range(len(labels))):
+        if labels[axis] not in out_spec.labels:
+            m = np.asarray(m.any(axis=axis + 1))
+            labels.pop(axis)
+    order = [labels.index(lab) + 1 for lab in out_spec.labels if lab in labels]
+    m = np.transpose(m, [0, *order])
+    shape = [out.shape[0]] + [out.shape[i + 1] if lab in labels else 1
+                              for i, lab in enumerate(out_spec.labels)]
+    return np.broadcast_to(m.reshape(shape), out.shape)
 
 
 def evaluate(problem: Problem, draws: Sequence[Draw], batch: bool = True) -> list[Evaluation]:
@@ -143,6 +171,11 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
     fx = np.concatenate([a.reshape(count, -1) for a in ev.fx], axis=1)
     fgx = np.concatenate([a.reshape(count, -1) for a in ev.fgx], axis=1)
     gfx = np.concatenate([a.reshape(count, -1) for a in ev.gfx], axis=1)
+    if ev.valid is not None and ev.valid_g is not None:  # padding is not compared
+        keep = np.concatenate([v.reshape(count, -1) for v in ev.valid], axis=1)
+        keep_g = np.concatenate([v.reshape(count, -1) for v in ev.valid_g], axis=1)
+        fx = np.where(keep, fx, 0.0)
+        fgx, gfx = np.where(keep_g, fgx, 0.0), np.where(keep_g, gfx, 0.0)
     total = fx.shape[1]
     finite_fgx = np.isfinite(fgx).all(axis=1)
     finite_gfx = np.isfinite(fx).all(axis=1)  # g·f(x) is finite exactly when f(x) is
@@ -151,6 +184,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
         diff = np.abs(fgx - gfx)
         num = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         den = np.sqrt(np.einsum("ij,ij->i", fx, fx))
+        den_g = np.sqrt(np.einsum("ij,ij->i", fgx, fgx))
         scale = np.abs(gfx).max(axis=1) if total else np.zeros(count)
         mismatched = np.count_nonzero(diff > tolerance * scale[:, None], axis=1)
     if not total:
@@ -174,7 +208,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
         index = np.unravel_index(int(flat[t] - starts[o]), shape) if shape else ()
         results.append(CaseResult(label, float(errors[t]), float(peak[t]),
                                   (o, tuple(int(i) for i in index)), int(mismatched[t]), total,
-                                  True))
+                                  True, norms=(float(den[t]), float(den_g[t]))))
     return results
 
 

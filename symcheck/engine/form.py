@@ -178,9 +178,15 @@ def _vector_axes(spec: AxisSpec, label: str, argument: str) -> tuple[bool, str |
             f"form needs specs like 'n {label}', 'm {label}', '{label} k' or '{label}' "
             f"(factor a '{label} {label}' weight as two '{label} r' weights)"
         )
+    axis = spec.labels.index(label)
+    if spec.rep(axis) != "vector":
+        raise SpecError(
+            f"{argument}: {str(spec)!r} gives the embedding {label!r} the representation "
+            f"{spec.rep(axis)!r}; the attention form is a statement about vectors "
+            f"(plain '{label}' axes)"
+        )
     if spec.rank == 1:
         return False, None
-    axis = spec.labels.index(label)
     return axis == 0, spec.labels[1 - axis]
 
 

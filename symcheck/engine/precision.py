@@ -180,7 +180,10 @@ def test_roundoff(cases: Sequence[tuple[str, Problem, Evaluation]], seed: int, s
         for _ in range(repeats):
             moved = []
             for spec, a, given in zip(problem.inputs, ev.x, fixed, strict=True):
-                a = np.asarray(a, dtype=np.float64)
+                a = np.asarray(a)
+                if a.dtype.kind != "f":  # token ids, masks: kept as they are
+                    moved.append(a)
+                    continue
                 scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
                 b = a + eps * scale * rng.standard_normal(a.shape)
                 if probe is not None and probe.structural and (given is None or

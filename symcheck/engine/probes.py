@@ -52,6 +52,10 @@ class InputProbe:
     summary: str
     transform: Callable[[Array], Array]
     structural: bool = True
+    #: the factor a scale probe multiplies the input by: translations scale with it
+    #: (:meth:`~symcheck.core.groups.Elements.scaled`), so that a translation of a tiny
+    #: point cloud is tiny too, not a unit move that float32 cannot resolve against it
+    scale: float = 1.0
 
     def apply(self, x: Array) -> Array:
         if x.ndim < 2:  # a scalar input per case: nothing to shape, only scales apply
@@ -108,8 +112,10 @@ INPUT_PROBES: dict[str, InputProbe] = {p.name: p for p in (
     InputProbe("zero-token", "a token that is exactly zero", _zero),
     InputProbe("rank-one", "a rank-one sequence (every token a multiple of one vector)",
                _rank_one),
-    InputProbe("tiny", "the whole input scaled by 1e-6", lambda x: x * 1e-6, structural=False),
-    InputProbe("huge", "the whole input scaled by 1e6", lambda x: x * 1e6, structural=False),
+    InputProbe("tiny", "the whole input scaled by 1e-6", lambda x: x * 1e-6, structural=False,
+               scale=1e-6),
+    InputProbe("huge", "the whole input scaled by 1e6", lambda x: x * 1e6, structural=False,
+               scale=1e6),
 )}
 
 

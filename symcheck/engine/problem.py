@@ -13,13 +13,15 @@ against the output specs.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import ModelError, SpecError, Suggest
+from symcheck.core.errors import ModelError, SpecError, StopRequest, Suggest
 from symcheck.core.groups import (
     Group,
     parse_group,
@@ -59,6 +61,8 @@ class Problem:
     probe_data: bool = False
     #: the same model run in float64, when the check runs in a lower precision (calibration)
     reference: Callable[..., Any] | None = None
+    #: the input that marks valid positions (``--mask NAME``); padding is not compared
+    mask: int | None = None
 
     def pinned(self) -> set[str]:
         """Labels whose size a fixed input (data or weights) sets."""
@@ -107,7 +111,7 @@ def resolve(
                 f"{len(data)} arrays supplied but {len(inputs)} input specs declared",
                 argument="data", value=len(data),
             )
-        arrays = tuple(None if a is None else np.asarray(a, dtype=np.float64) for a in data)
+        arrays = tuple(None if a is None else as_input(a) for a in data)
         bound: dict[str, int] = {}
         for spec, a in zip(inputs, arrays, strict=True):
             if a is not None:
@@ -123,16 +127,74 @@ def resolve(
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"input {i}")
     groups = tuple(parse_group(text, sizes) for text in signature.groups)
-    for spec, argument in [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]:
-        for axis, label in enumerate(spec.labels):
-            for group in groups:
-                if group.label == label:
-                    spec.representation(axis).check(group, f"{argument} spec {str(spec)!r}")
+    check_representations(inputs, outputs, groups)
+    if arrays is not None:
+        fit_groups(groups, inputs, arrays)
+    mask = None
+    if signature.mask is not None:
+        named = [i for i, s in enumerate(inputs) if s.name == signature.mask]
+        if not named:
+            raise SpecError(f"{signature.mask!r} names no input", argument="mask",
+                            value=signature.mask,
+                            expected="the NAME of an input declared as NAME=SPEC")
+        mask = named[0]
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
-        batch_label=_batch_label(inputs + outputs, groups, arrays),
+        batch_label=_batch_label(inputs + outputs, groups, arrays), mask=mask,
     )
+
+
+def as_input(a: Any) -> Array:
+    """A fixed input as the check keeps it: floats as float64, integers (token ids) and booleans
+    (masks) in their own dtype."""
+    array = np.asarray(a)
+    return array if array.dtype.kind in "iub" else np.asarray(array, dtype=np.float64)
+
+
+def check_representations(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec],
+                          groups: Sequence[Group]) -> None:
+    """Every axis's representation must mean something for the group acting on it, and a
+    group that translates must find a point to move: ``E(c)`` on vectors alone would test
+    ``O(c)`` and call it ``E(c)`` (a forgotten ``:point`` must not pass)."""
+    specs = [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]
+    for spec, argument in specs:
+        for axis, label in enumerate(spec.labels):
+            for group in groups:
+                if group.label != label:
+                    continue
+                try:
+                    spec.representation(axis).check(group, argument)
+                except SpecError as exc:
+                    raise SpecError(f"{str(spec)!r}: {exc.message}", argument=argument,
+                                    value=str(spec), expected=exc.expected,
+                                    hint=exc.hint) from None
+    for group in groups:
+        if group.translates and not any(
+            spec.representation(axis).translated
+            for spec, _ in specs for axis in spec.axes_of(group.label)
+        ):
+            shown = ", ".join(repr(str(s)) for s, _ in specs)
+            raise SpecError(
+                f"{group.name} translates points, but no axis labelled {group.label!r} is a "
+                f"point ({shown}), so its translations would act on nothing",
+                argument="groups", value=group.name,
+                expected=f"point axes written '{group.label}:point', or O({group.label}) "
+                "for vectors alone",
+            )
+
+
+def fit_groups(groups: Sequence[Group], inputs: Sequence[AxisSpec],
+               arrays: Sequence[Array | None]) -> None:
+    """Let each group see the fixed points it moves (translations are drawn at their scale)."""
+    for group in groups:
+        points = [
+            np.moveaxis(a, axis, -1).reshape(-1, a.shape[axis])
+            for spec, a in zip(inputs, arrays, strict=True) if a is not None
+            for axis in spec.axes_of(group.label) if spec.representation(axis).translated
+        ]
+        if points:
+            group.fit(np.concatenate(points))
 
 
 def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
@@ -178,6 +240,52 @@ def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
     return None
 
 
+def where_raised(exc: BaseException) -> str:
+    """`` at model.py:12`` — the innermost frame outside symcheck and the libraries."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "site-packages" not in f.filename and "/symcheck/" not in f.filename
+              and not f.filename.startswith("<")]
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def _pick(out: Any, name: str, model: str) -> Any:
+    """Output ``name`` of a ModelOutput, dict, dataclass or namedtuple."""
+    if isinstance(out, Mapping) and name in out:
+        return out[name]
+    if hasattr(out, name):
+        return getattr(out, name)
+    try:
+        return out[name]
+    except (KeyError, TypeError, IndexError):
+        pass
+    keys = list(out.keys()) if isinstance(out, Mapping) else [
+        k for k in dir(out) if not k.startswith("_")][:12]
+    raise ModelError(f"model {model!r} returned {type(out).__name__}, which has no output "
+                     f"{name!r} (it has: {', '.join(map(str, keys)) or 'nothing'})",
+                     argument="outputs", value=name)
+
+
+def _outputs(problem: Problem, out: Any) -> tuple[Any, ...]:
+    """The model's return value as one value per output spec: named specs are taken by
+    attribute or key, the rest by position (a tuple or list), a single value as itself."""
+    named = [s.name for s in problem.outputs]
+    if any(n is not None for n in named):
+        unnamed = [i for i, n in enumerate(named) if n is None]
+        seq = tuple(out) if isinstance(out, tuple | list) else (out,)
+        values = []
+        for i, n in enumerate(named):
+            if n is not None:
+                values.append(_pick(out, n, problem.name))
+            else:
+                k = unnamed.index(i)
+                values.append(seq[k] if k < len(seq) else None)
+        return tuple(values)
+    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    return outs
+
+
 def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tuple[Array, ...]:
     """Run the model; wrap anything it raises, check its outputs against the output specs.
 
@@ -185,17 +293,21 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
     """
     try:
         # NaN and Inf outputs are the check's to report (as a verdict or a probe's note);
-        # numpy's own overflow warnings would only repeat it on stderr
-        with np.errstate(all="ignore"):
-            out = problem.fn(*arrays)
-    except KeyboardInterrupt:
+        # numpy's own overflow warnings would only repeat it on stderr. What the model prints
+        # goes to stderr: stdout may be a JSON or JUnit document (--json -).
+        positional = [a for s, a in zip(problem.inputs, arrays, strict=True) if s.name is None]
+        keywords = {s.name: a for s, a in zip(problem.inputs, arrays, strict=True)
+                    if s.name is not None}
+        with np.errstate(all="ignore"), contextlib.redirect_stdout(sys.stderr):
+            out = problem.fn(*positional, **keywords)
+    except (KeyboardInterrupt, StopRequest):
         raise
     except BaseException as exc:  # SystemExit too: model code never ends the check
-
         raise ModelError(
-            f"model {problem.name!r} raised {type(exc).__name__}: {exc}"
+            f"model {problem.name!r} raised {type(exc).__name__}: {exc}{where_raised(exc)} "
+            "(--debug shows the traceback)"
         ) from exc
-    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    outs = _outputs(problem, out)
     if len(outs) != len(problem.outputs):
         raise ModelError(
             f"model {problem.name!r} returned {len(outs)} output(s) but {len(problem.outputs)} "
@@ -207,6 +319,9 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
         sizes[problem.batch_label] *= batch
     result = []
     for i, (spec, o) in enumerate(zip(problem.outputs, outs, strict=True)):
+        if o is None or isinstance(o, str | bytes | dict):
+            raise ModelError(f"model {problem.name!r} output {i} is {type(o).__name__}, not an "
+                             "array", argument="outputs")
         native = getattr(o, "dtype", None)
         if isinstance(native, np.dtype) and native.kind == "c":
             raise ModelError(

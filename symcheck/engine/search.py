@@ -45,19 +45,20 @@ def search_worst(
     best_ev = start
     best = compare("search", start, tolerance)
     fixed = problem.data or (None,) * len(problem.inputs)
-    movable = [given is None or problem.probe_data for given in fixed]
+    movable = [given is None or (problem.probe_data and given.dtype.kind == "f")
+               for given in fixed]
     scale_g, scale_x, stale = 0.3, 0.05, 0
     for _ in range(steps):
         if not best.finite:
             break
-        x = [np.asarray(a, dtype=np.float64) for a in best_ev.x]
+        x = [np.asarray(a) for a in best_ev.x]
         elements = list(best_ev.elements)
         if stale >= PLATEAU:
             # widen: new inputs at a random scale, a new element, larger steps
             scale = 10.0 ** rng.uniform(-1.5, 1.5)
             x = [scale * rng.standard_normal(a.shape) if m else a
                  for a, m in zip(x, movable, strict=True)]
-            elements = [(g, g.sample_one(rng)) for g, _ in elements]
+            elements = [(g, g.sample_one(rng).scaled(scale)) for g, _ in elements]
             scale_g, scale_x, stale = np.pi / 2, 0.5, 0
         elif any(movable) and rng.random() < 0.5:
             x = _move_inputs(problem, x, movable, rng, scale_x)

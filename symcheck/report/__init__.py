@@ -68,6 +68,30 @@ def table_box(console: Console) -> Any:
     return box.ROUNDED if console.is_terminal else box.ASCII2
 
 
+def fitted_columns(console: Console, columns: list[str], rows: list[list[str]],
+                   drop: list[str]) -> list[str]:
+    """The columns that fit the console, dropping whole columns in ``drop`` order rather than
+    letting a narrow terminal truncate numbers (``3.31e-…`` and ``3.38e-…`` look the same).
+
+    >>> from rich.console import Console
+    >>> c = Console(width=25, file=open("/dev/null", "w"))
+    >>> fitted_columns(c, ["group", "max error", "median"], [["O(d)", "3.3e-16", "1e-16"]],
+    ...                ["median"])
+    ['group', 'max error']
+    """
+    keep = list(columns)
+
+    def width() -> int:
+        return 1 + sum(3 + max(len(c), *(len(r[columns.index(c)]) for r in rows))
+                       for c in keep)
+
+    for name in drop:
+        if width() <= console.width:
+            break
+        keep.remove(name)
+    return keep
+
+
 def fmt_float(value: float, digits: int = 3) -> str:
     """Scientific notation for errors; 'nan'/'inf' spelled out."""
     if value != value:  # NaN

@@ -105,7 +105,7 @@ def _numbers(result: EquivarianceResult) -> dict[str, Any]:
 
 
 def _as_json(result: Any) -> dict[str, Any]:
-    serialise = getattr(result, "to_dict", None) or result.as_dict
+    serialise = getattr(result, "to_dict", None) or result.to_dict
     payload: dict[str, Any] = serialise()
     return payload
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from symcheck.report import fmt_float, make_console, table_box
+from symcheck.core.specs import AxisSpec
+from symcheck.report import fitted_columns, fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
     from symcheck.app.service import ReplayResult
@@ -46,17 +47,19 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
     )
     if result.calibration is not None and result.calibration.source == "calibrated":
         console.print(result.calibration.describe(), markup=False, soft_wrap=True)
+    columns = ["group", "cases", "max error", "median", "p99", "tolerance", "noise floor",
+               "verdict"]
+    rows = [[m.name, str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
+             fmt_float(m.stat(99)), fmt_float(g.tolerance, 1), fmt_float(m.noise_floor),
+             g.verdict.upper()] for g in result.groups for m in [g.measurement]]
+    keep = fitted_columns(console, columns, rows, ["p99", "median", "noise floor", "cases"])
     table = Table(box=table_box(console), header_style="bold")
-    for column in ("group", "cases", "max error", "median", "p99", "tolerance",
-                   "noise floor", "verdict"):
-        table.add_column(column, justify="left" if column == "group" else "right", no_wrap=True)
-    for g in result.groups:
-        m = g.measurement
-        table.add_row(
-            Text(m.name), str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
-            fmt_float(m.stat(99)), fmt_float(g.tolerance, 1), fmt_float(m.noise_floor),
-            Text(g.verdict.upper(), style=_VERDICT_STYLE[g.verdict]),
-        )
+    for column in keep:
+        table.add_column(column, justify="left" if column == "group" else "right",
+                         no_wrap=column != "group")
+    for g, row in zip(result.groups, rows, strict=True):
+        cells: list[Any] = [Text(row[columns.index(c)]) for c in keep[:-1]]
+        table.add_row(*cells, Text(row[-1], style=_VERDICT_STYLE[g.verdict]))
     console.print(table)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
@@ -95,7 +98,7 @@ def confidence(result: EquivarianceResult) -> str:
 def _property(result: EquivarianceResult) -> str:
     """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
     is an invariance."""
-    out_labels = {token.partition(":")[0] for spec in result.outputs for token in spec.split()}
+    out_labels = {lab for spec in result.outputs for lab in AxisSpec.parse(spec).labels}
     equi: list[str] = []
     inv: list[str] = []
     for g in result.groups:

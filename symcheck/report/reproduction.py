@@ -45,6 +45,8 @@ def command(r: Reproduction) -> str | None:
         args += ["--dtype", r.dtype]
     if r.data is not None:
         args += ["--inputs", r.data]
+    if r.mask is not None:
+        args += ["--mask", r.mask]
     args += ["--case", str(r.case)]
     if r.backend is not None:
         args += ["--backend", r.backend]

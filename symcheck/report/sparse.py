@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from symcheck.report import fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
-    from symcheck.sparse import SparseApproxResult, VerifyResult
+    from symcheck.sparse import MethodResult, SparseApproxResult, VerifyResult
+    from symcheck.sparse.sweep import SweepResult
 
 _METHOD_NAMES = {
     "circle": "circle (exact, one nonzero per row)",
+    "poly": "poly (exact, d = 2k trigonometric keys)",
     "opt": "opt (low-rank logit fit)",
     "jl": "jl (paper's random projection)",
 }
@@ -26,6 +28,11 @@ def _fmt_fixed(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "-"
     return f"{value:.{digits}f}"
+
+
+def _fmt_eps1(value: float) -> str:
+    """ε₁ with four decimals, or in scientific notation when that would show 0.0000."""
+    return fmt_float(value) if 0 < value < 5e-5 else _fmt_fixed(value)
 
 
 def _rate(value: float | None) -> str:
@@ -58,8 +65,10 @@ def compare_to_bound(d: int, bound: float, log2_size: float) -> str:
     return f"{text}, equal to the paper's bound"
 
 
-def _no_d(result: SparseApproxResult, stopped: str) -> str:
-    return "none yet (time limit)" if stopped == "time-limit" else f"none ≤ {result.max_d}"
+def _no_d(result: SparseApproxResult, m: MethodResult) -> str:
+    if m.stopped == "time-limit":
+        return "none yet (time limit)"
+    return f"none ≤ {m.details.get('max_d', result.max_d)}"
 
 
 def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
@@ -93,9 +102,9 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         p = m.precision
         table.add_row(
             _METHOD_NAMES.get(m.method, m.method),
-            _no_d(result, m.stopped) if m.d is None else str(m.d),
+            _no_d(result, m) if m.d is None else str(m.d),
             "-" if m.d is None or m.seed is None else str(m.seed),
-            "-" if p is None or m.d is None else _fmt_fixed(p.eps1),
+            "-" if p is None or m.d is None else _fmt_eps1(p.eps1),
             "-" if p is None or m.d is None else fmt_float(p.eps2),
             _rate(m.success_rate),
             f"{m.seconds:.2f} s",
@@ -105,6 +114,16 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
     for m in result.methods:
         if m.measured_from != "parameters":
             console.print(f"{m.method}: {m.measured_from}")
+        if m.method == "poly" and "max_lambda" in m.details:
+            arcs = int(m.details["arcs"])
+            layout = (f"colouring layout, {arcs} arcs" if m.details["layout"] == "colour"
+                      and arcs > 1 else "uniform angles")
+            console.print(
+                f"poly: k = {m.details['k']}, {layout}, largest λ = "
+                f"{m.details['max_lambda']:.3g} (conditioning), built in "
+                f"{m.details['build_seconds']:.2f} s, verified in "
+                f"{m.details['verify_seconds']:.2f} s"
+            )
 
     best = result.best
     lines = [
@@ -116,6 +135,8 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         ),
         f"proven lower bound: d ≥ {result.lower_bound} — {result.lower_bound_reason}",
     ]
+    if result.exact_claim is not None:
+        lines.append(result.exact_claim)
     if best is not None and best.d is not None:
         seed = "" if best.seed is None else f", seed {best.seed}"
         lines.append(
@@ -128,7 +149,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         console.print(line)
 
     for m in result.methods:
-        if not m.trials or m.method == "circle":
+        if not m.trials or m.method in ("circle", "poly"):
             continue
         trials = Table(box=box, title=f"{m.method}: d → precision (best seed at each d tried)")
         for col in ("d", "seeds ok", "best ε₁", "best ε₂", "time"):
@@ -216,3 +237,112 @@ def search_progress() -> Iterator[Callable[[str], None] | None]:
             bar.update(task, description=message, advance=1)
 
         yield update
+
+
+_SWEEP_NAMES = {"jl": "jl (paper)", "opt": "opt (fit)", "poly": "poly (2k)"}
+PLOT_HINT = (
+    "matplotlib is not installed: pip install 'symcheck[plot]' (from a checkout: "
+    "pip install '.[plot]')"
+)
+
+
+def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
+    """The d against log₂ L table of a sweep, with each method's fitted slope."""
+    from rich.table import Table
+
+    console = make_console(stderr=to_stderr)
+    box = table_box(console)
+    t = result.targets
+    console.print(
+        f"[bold]sparse-sweep[/bold] {result.family}, k = {result.k}: ε₁ ≤ {t.eps1:g}, "
+        f"ε₂ ≤ {t.eps2:g}; seed {result.seed} (targets from numpy default_rng([{result.seed}, "
+        f"L]); methods seeded from {result.seed}); opt time limit {result.time_limit:g} s per L"
+    )
+    table = Table(box=box, title="smallest verified d (d = column count of W_Q)")
+    for col in ("L", "log₂ L", "max nnz/row"):
+        table.add_column(col, justify="right")
+    for m in result.methods:
+        table.add_column(_SWEEP_NAMES.get(m, m), justify="right")
+        table.add_column("time", justify="right")
+    for row in result.rows:
+        cells = [str(row.size), f"{row.log2_size:.0f}", str(row.max_row_nnz)]
+        for m in result.methods:
+            c = row.cells.get(m)
+            if c is None:
+                cells += ["-", "-"]
+                continue
+            shown = str(c.d) if c.d is not None else ("skip" if c.note.startswith(("skip", "not"))
+                                                      else "none")
+            cells += [shown, f"{c.seconds:.1f} s" if c.seconds else "-"]
+        table.add_row(*cells)
+    console.print(table)
+    for m in result.methods:
+        fit = result.slope(m)
+        name = _SWEEP_NAMES.get(m, m)
+        if fit is None:
+            console.print(f"{name}: fewer than two verified lengths, no slope")
+        else:
+            console.print(
+                f"{name}: slope {_slope(fit[0])} per log₂ L (least squares d ≈ {fit[1]:,.1f} "
+                f"{'+' if fit[0] >= 0 else '−'} {abs(fit[0]):,.3f}·log₂ L)"
+            )
+    notes = sorted({f"{_SWEEP_NAMES.get(m, m)}: {c.note}" for r in result.rows
+                    for m, c in r.cells.items() if c.note})
+    for note in notes:
+        console.print(note)
+    console.print(f"total {result.seconds:.1f} s")
+
+
+def _slope(value: float) -> str:
+    return "0" if abs(value) < 5e-4 else f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def plot_unavailable() -> str | None:
+    """None when matplotlib can be imported, else how to install it."""
+    import importlib.util
+
+    return None if importlib.util.find_spec("matplotlib") is not None else PLOT_HINT
+
+
+def plot_sweep(result: SweepResult, path: str) -> None:
+    """d against log₂ L, one line per method (log-scaled d: jl needs thousands)."""
+    import os
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    markers = {"jl": "s", "opt": "o", "poly": "^"}
+    for m in result.methods:
+        pts = [(r.log2_size, r.cells[m].d) for r in result.rows
+               if m in r.cells and r.cells[m].d is not None]
+        if not pts:
+            continue
+        xs, ys = zip(*pts, strict=True)
+        fit = result.slope(m)
+        label = _SWEEP_NAMES.get(m, m)
+        if fit is not None:
+            label += f" (slope {_slope(fit[0])} per log₂ L)"
+        ax.plot(xs, ys, marker=markers.get(m, "."), label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("log₂ L")
+    ax.set_ylabel("smallest verified d")
+    t = result.targets
+    ax.set_title(f"{result.family}, k = {result.k}, ε = {t.eps1:g}, seed {result.seed}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    # Written to a temporary name first, so a failure never leaves a partial picture.
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

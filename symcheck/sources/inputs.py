@@ -2,12 +2,13 @@
 
 >>> import inspect
 >>> list(inspect.signature(load_inputs).parameters)
-['path', 'obj', 'count']
+['path', 'obj', 'specs']
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +16,43 @@ from symcheck.core.errors import InputFileError
 from symcheck.core.files import read_npz
 
 
-def load_inputs(path: Path, obj: Any, count: int) -> list[Any]:
-    """Arrays from an .npz: by the callable's parameter names if all are present, else in order."""
+def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
+    """Arrays from an .npz for the inputs declared by ``specs``.
+
+    By name when the file names any input — the ``NAME`` of a ``NAME=SPEC`` input, else the
+    callable's parameter at that position — and then the inputs it does not name are drawn at
+    random; otherwise in order, one array per input. Floats, integers (token ids) and booleans
+    (masks) are accepted, and the latter two keep their dtype.
+    """
+    from symcheck.core.specs import AxisSpec
+
     arrays = read_npz(path, "data")
+    parsed = [AxisSpec.parse(s, "inputs") for s in specs]
     try:
-        params = list(inspect.signature(obj).parameters)[:count]
+        params = [p for p in inspect.signature(obj).parameters]
     except (TypeError, ValueError):
         params = []
-    keys = params if params and all(p in arrays for p in params) else list(arrays)
-    if len(keys) < count:
+    names: list[str | None] = []
+    position = 0
+    for spec in parsed:
+        if spec.name is not None:
+            names.append(spec.name)
+        else:
+            names.append(params[position] if position < len(params) else None)
+            position += 1
+    if any(n in arrays for n in names if n is not None):
+        chosen: list[str | None] = [n if n in arrays else None for n in names]
+    elif len(arrays) >= len(specs):
+        chosen = [*list(arrays)[:len(specs)]]
+    else:
         raise InputFileError(
             f"{str(path)!r} holds {len(arrays)} arrays ({', '.join(arrays)}) but the model "
-            f"takes {count} inputs", argument="data", value=str(path),
+            f"takes {len(specs)} inputs and the file names none of them "
+            f"({', '.join(n for n in names if n) or 'no names'})", argument="data",
+            value=str(path),
         )
-    for k in keys[:count]:
-        if arrays[k].dtype.kind not in "fiu":
+    for k in chosen:
+        if k is not None and arrays[k].dtype.kind not in "fiub":
             raise InputFileError(f"array {k!r} has dtype {arrays[k].dtype}, not numeric",
                                  argument="data", value=str(path))
-    return [arrays[k] for k in keys[:count]]
+    return [None if k is None else arrays[k] for k in chosen]

@@ -8,6 +8,7 @@ Weight files (``.npz``, ``.safetensors``, ``.pt``) are handled by the loaders re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -17,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symcheck.core.errors import InputFileError, MissingExtraError, ModelError
+from symcheck.core.errors import InputFileError, MissingExtraError, ModelError, StopRequest
 from symcheck.core.signature import Signature, signature_of
 
 #: file suffix -> "module:function" that loads saved weights into a checkable model
@@ -31,6 +32,7 @@ WEIGHT_LOADERS: dict[str, str] = {
 #: packages a model file may import that an extra of symcheck installs -> that extra
 FRAMEWORK_EXTRAS: dict[str, str] = {
     "torch": "torch", "jax": "jax", "jaxlib": "jax", "safetensors": "safetensors",
+    "e3nn": "e3nn",
 }
 
 
@@ -74,8 +76,9 @@ def import_file(path: Path) -> ModuleType:
     sys.path.insert(0, folder)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
-    except KeyboardInterrupt:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout may carry --json -
+            spec.loader.exec_module(module)
+    except (KeyboardInterrupt, StopRequest):
         raise
     except BaseException as exc:  # SystemExit too: a model file never ends the check
         sys.modules.pop(module_name, None)
@@ -125,9 +128,18 @@ def pick(module: ModuleType, path: Path, name: str | None) -> tuple[str, Any]:
     ]
     if len(public) == 1:
         return public[0], namespace[public[0]]
+    if not public:
+        # no function: a class (an nn.Module, say) or a callable object is found the same way
+        objects = [
+            k for k, v in namespace.items()
+            if not k.startswith("_") and callable(v) and _defined_here(v, module)
+        ]
+        if len(objects) == 1:
+            return objects[0], namespace[objects[0]]
+        public = objects
     raise ModelError(
         f"model: {str(path)!r} declares no checked callable and has "
-        f"{len(public)} public functions ({', '.join(public) or 'none'}); "
+        f"{len(public)} public callables ({', '.join(public) or 'none'}); "
         f"name one with {path}:NAME or decorate it with @symcheck.equivariant(...)"
     )
 
@@ -139,8 +151,9 @@ def load_python(target: str) -> LoadedModel:
     picked, obj = pick(module, path, name)
     if inspect.isclass(obj):
         try:
-            obj = obj()
-        except KeyboardInterrupt:
+            with contextlib.redirect_stdout(sys.stderr):
+                obj = obj()
+        except (KeyboardInterrupt, StopRequest):
             raise
         except BaseException as exc:
             raise ModelError(

@@ -18,17 +18,35 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import SymcheckError
-from symcheck.sparse import jl, opt
-from symcheck.sparse.matrix_io import TargetMatrix, check_memory, load_matrix, target_from_array
+from symcheck.core.verdicts import Verdict
+from symcheck.sparse import jl, opt, poly
+from symcheck.sparse.matrix_io import (
+    TargetMatrix,
+    check_memory,
+    load_matrix,
+    memory_budget,
+    target_from_array,
+)
 from symcheck.sparse.precision import Precision, Targets, measure_params
 from symcheck.sparse.search import SearchResult, SeedOutcome, minimal_d
 from symcheck.sparse.structured import circle_params, lower_bound
 
-METHODS = ("auto", "opt", "jl")
+METHODS = ("auto", "opt", "jl", "poly")
 HIDDEN_SIZE = "d = column count of W_Q = rank of W_Q W_Kᵀ (X has width 2d)"
 PAPER_CONSTANT = 1.0
 # Largest JL parameter set materialised as arrays (X is L × 2d, W_Q and W_K are 2d × d).
 JL_MATERIALISE_BYTES = 512 << 20
+# auto skips the fit below 2k when one fit is estimated to take longer than the time left: an
+# estimate of FIT_PASSES row-blocked L × L passes, each timed by the poly verification.
+FIT_PASSES = 600
+# Plateau length (evaluations) of the quick fits that decide whether auto searches below 2k.
+SCREEN_STALL = 10
+# Up to this L the full search below 2k costs seconds and runs without the screen (at L = 64
+# the fit reaches below 2k on random supports where the screen's two quick fits do not).
+SCREEN_ABOVE_L = 128
+EXACT_CLAIM = (
+    "d = 2k suffices for every target with at most k nonzeros per row (exact construction)"
+)
 
 
 @dataclass
@@ -46,19 +64,21 @@ class MethodResult:
     note: str = ""
     seed: int | None = None  # the seed that produced the returned parameters (None: no seed)
     params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    details: dict[str, Any] = field(default_factory=dict)  # method-specific (poly: layout, λ)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "d": self.d,
             "seed": self.seed,
             "x_width": None if self.d is None else 2 * self.d,
-            "precision": None if self.precision is None else self.precision.as_dict(),
+            "precision": None if self.precision is None else self.precision.to_dict(),
             "success_rate": self.success_rate,
             "seconds": self.seconds,
             "stopped": self.stopped,
             "measured_from": self.measured_from,
             "note": self.note,
+            "details": self.details,
             "trials": self.trials,
         }
 
@@ -104,21 +124,25 @@ class SparseApproxResult:
         return not self.met and any(m.stopped == "time-limit" for m in self.methods)
 
     @property
-    def verdict(self) -> str:
-        """``met``, ``not met`` (every ``d`` up to ``max_d`` failed) or ``inconclusive``."""
+    def verdict(self) -> Verdict:
+        """Met, not met (every ``d`` up to ``max_d`` failed) or inconclusive (time limit)."""
         if self.met:
-            return "met"
-        return "inconclusive" if self.timed_out else "not met"
+            return Verdict.PASS
+        return Verdict.INCONCLUSIVE if self.timed_out else Verdict.FAIL
+
+    @property
+    def exact_claim(self) -> str | None:
+        """The 2k statement, only when this run verified the construction on this target."""
+        for m in self.methods:
+            if m.method == "poly" and m.d is not None:
+                k = m.details.get("k")
+                return f"{EXACT_CLAIM}; verified here with k = {k}, d = {m.d}"
+        return None
 
     @property
     def tried_d(self) -> list[int]:
         """Every ``d`` some method tried, in increasing order."""
         return sorted({int(t["d"]) for m in self.methods for t in m.trials})
-
-    @property
-    def exit_code(self) -> int:
-        # Inconclusive is exit 1 as well: the property was not shown.
-        return 0 if self.met else 1
 
     @property
     def reason(self) -> str:
@@ -134,7 +158,7 @@ class SparseApproxResult:
             )
         return f"no d ≤ {self.max_d} met the precision"
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         best = self.best
         return {
             "matrix": self.source,
@@ -160,9 +184,10 @@ class SparseApproxResult:
             if best is None
             else {"method": best.method, "d": best.d, "seed": best.seed},
             "met": self.met,
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "reason": self.reason,
-            "methods": [m.as_dict() for m in self.methods],
+            "exact_claim": self.exact_claim,
+            "methods": [m.to_dict() for m in self.methods],
             "seconds": self.seconds,
         }
 
@@ -186,10 +211,10 @@ class VerifyResult:
         return self.precision.meets(self.targets)
 
     @property
-    def exit_code(self) -> int:
-        return 0 if self.met else 1
+    def verdict(self) -> Verdict:
+        return Verdict.PASS if self.met else Verdict.FAIL
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "matrix": self.source,
             "params": self.params_source,
@@ -197,8 +222,9 @@ class VerifyResult:
             "d": self.d,
             "x_width": self.x_width,
             "targets": {"eps1": self.targets.eps1, "eps2": self.targets.eps2},
-            "precision": self.precision.as_dict(),
+            "precision": self.precision.to_dict(),
             "met": self.met,
+            "verdict": str(self.verdict),
             "claimed": self.claimed,
             "seconds": self.seconds,
         }
@@ -238,11 +264,15 @@ def approximate(
     """Smallest verified hidden size ``d`` reproducing ``matrix`` to the precision.
 
     ``matrix`` is a path, an array, a scipy sparse matrix or a :class:`TargetMatrix`.
-    ``auto`` tries the exact constructions, then the low-rank fit search; ``opt`` only the fit
-    search; ``jl`` the paper's random projection. ``max_d`` defaults to ``L`` (``auto``/``opt``;
-    the truncated SVD of the logit target is exact at ``d = rank(B) ≤ L``) or ``2**20``
-    (``jl``, which needs ``d`` far above ``L``). A ``d`` counts as verified when at least
-    ``min_successes`` of its ``seeds_per_d`` seeds meet the precision.
+    ``auto`` tries the exact constructions (the circle for one nonzero per row, then the
+    ``d = 2k`` trigonometric construction), then the low-rank fit search below the best exact
+    ``d`` (after the 2k construction only when a quick screen at ``2k − 1`` succeeds); ``opt``
+    only the fit search; ``poly`` only the ``2k`` construction; ``jl`` the paper's random
+    projection. ``max_d`` defaults to ``L``
+    (``auto``/``opt``/``poly``; the truncated SVD of the logit target is exact at
+    ``d = rank(B) ≤ L``) or ``2**20`` (``jl``, which needs ``d`` far above ``L``). A ``d``
+    counts as verified when at least ``min_successes`` of its ``seeds_per_d`` seeds meet the
+    precision.
     """
     # Every option is validated here, before the matrix is read; the CLI does not repeat it.
     if method not in METHODS:
@@ -271,19 +301,53 @@ def approximate(
 
     if method == "jl":
         results.append(_run_jl(target, targets, max_d, seeds, min_successes, remaining(), progress))
+    elif method == "poly":
+        results.append(_run_poly(target, targets, max_d, progress))
     else:
         known: int | None = None
+        exact: MethodResult | None = None
         if method == "auto":
             circle = _run_circle(target, targets)
             if circle is not None:
                 results.append(circle)
                 if circle.d is not None:
                     known = circle.d
+            # The 2k construction, when 2k is below what an exact low-rank factorisation of the
+            # logit target (rank ≤ L) gives for free and within max_d.
+            elif 2 * target.max_row_nnz < size and 2 * target.max_row_nnz <= max_d:
+                exact = _run_poly(target, targets, max_d, progress)
+                results.append(exact)
+                if exact.d is not None:
+                    known = exact.d
         if known is None or known > lb:
             top = max_d if known is None else min(max_d, known - 1)
-            if top >= lb:
-                results.append(
-                    _run_opt(target, targets, lb, top, seeds, min_successes, remaining(), progress)
+            skip = _fit_too_slow(exact, remaining())
+            if skip is not None and exact is not None:
+                exact.note += f"; {skip}"
+            elif top >= lb:
+                screened = None
+                if exact is not None and exact.d is not None and size > SCREEN_ABOVE_L:
+                    screened = _screen(target, targets, top, exact.d, seed)
+                if screened is not None and screened.d is None:
+                    results.append(screened)  # the quick fits at 2k − 1 failed: stop there
+                else:
+                    # After poly, the search may also fit at 2k itself: a fit there is the
+                    # start (truncated) of the first seed at 2k − 1, the chain that takes the
+                    # fit alone below 2k (measured: k = 3, L = 64 reaches 5 only that way).
+                    chain_top = top if exact is None or exact.d is None else min(max_d, exact.d)
+                    results.append(
+                        _run_opt(
+                            target, targets, lb, chain_top, seeds, min_successes, remaining(),
+                            progress,
+                        )
+                    )
+        if exact is not None:
+            fit = results[-1] if results[-1].method == "opt" else None
+            if fit is not None and exact.d is not None and (fit.d is None or fit.d >= exact.d):
+                # Reaching the top of [lb, 2k] is the expected end here, not a stop.
+                fit.note = fit.note.replace("search stopped: max-d", "").strip("; ")
+                fit.note = (fit.note + "; " if fit.note else "") + (
+                    f"no d < {exact.d} verified by the fit"
                 )
     return SparseApproxResult(
         source=target.source,
@@ -327,6 +391,117 @@ def _run_circle(target: TargetMatrix, targets: Targets) -> MethodResult | None:
     )
 
 
+def _screen(
+    target: TargetMatrix, targets: Targets, d: int, below: int, seed: int
+) -> MethodResult:
+    """Quick fits at ``d = 2k − 1`` that decide whether auto searches below 2k at all.
+
+    The SVD start and one perturbed restart, each stopped on a plateau (``SCREEN_STALL``
+    evaluations without halving the loss). Only when one meets the precision does the full
+    search below 2k run: on random supports it almost never can (benchmarks/RESULTS.md), and
+    the full search would cost many times the construction.
+    """
+    t0 = time.perf_counter()
+    start = opt.WarmStart(target, targets).factors(d)
+    best: opt.FitResult | None = None
+    tried = 0
+    for index, perturb in enumerate((0.0, 0.3)):
+        res = opt.fit(target, targets, d, seed + index, perturb=perturb, start=start,
+                      stall=SCREEN_STALL)
+        tried += 1
+        if best is None or res.met or (not best.met and res.precision.eps1 < best.precision.eps1):
+            best = res
+        if res.met:
+            break
+    assert best is not None
+    prec = best.precision
+    trial = {"d": d, "seeds": [seed + i for i in range(tried)], "successes": int(best.met),
+             "tried": tried, "success_rate": float(best.met) / tried, "best_eps1": prec.eps1,
+             "best_eps2": prec.eps2, "seconds": time.perf_counter() - t0}
+    note = (
+        f"screen at d={d}: {tried} fits stopped on a plateau ({SCREEN_STALL} evaluations "
+        f"without halving the loss), so the search below d={below} was not run "
+        "(--method opt runs the full search)"
+    )
+    return MethodResult(
+        method="opt", d=d if best.met else None, precision=prec, success_rate=None,
+        seconds=time.perf_counter() - t0, trials=[trial], stopped="done",
+        note="" if best.met else note, details={"max_d": d, "screen": True},
+    )
+
+
+def _fit_too_slow(exact: MethodResult | None, time_left: float | None) -> str | None:
+    """Why the fit below 2k is skipped (one fit would not finish in the time left), or None."""
+    if exact is None or exact.d is None or time_left is None:
+        return None
+    verify_seconds = float(exact.details.get("verify_seconds", 0.0))
+    estimate = FIT_PASSES * verify_seconds
+    if estimate <= time_left:
+        return None
+    return (
+        f"fit below d={exact.d} skipped: one fit needs about {FIT_PASSES} L × L passes, an "
+        f"estimated {estimate:,.0f} s from this run's verification pass ({verify_seconds:.2f} s), "
+        f"more than the {time_left:,.0f} s left"
+    )
+
+
+def _run_poly(
+    target: TargetMatrix,
+    targets: Targets,
+    max_d: int,
+    progress: Callable[[str], None] | None,
+) -> MethodResult:
+    """The ``d = 2k`` construction with the colouring layout, verified on the returned arrays."""
+    t0 = time.perf_counter()
+    k = target.max_row_nnz
+    d = 2 * k
+    trial: dict[str, Any] = {"d": d, "seeds": [], "successes": 0, "tried": 0,
+                             "success_rate": 0.0, "best_eps1": None, "best_eps2": None,
+                             "seconds": 0.0}
+    if d > max_d:
+        return MethodResult(
+            method="poly", d=None, precision=None, success_rate=None,
+            seconds=time.perf_counter() - t0, stopped="max-d",
+            note=f"2k = {d} is above --max-d {max_d}", details={"k": k},
+        )
+    if progress is not None:
+        progress(f"poly d={d}")
+    sol = poly.construct(target, targets.eps2)
+    built = time.perf_counter()
+    params = sol.params()
+    prec = measure_params(target, *params)
+    verify_seconds = time.perf_counter() - built
+    ok = prec.meets(targets)
+    trial.update(successes=int(ok), tried=1, success_rate=float(ok), best_eps1=prec.eps1,
+                 best_eps2=prec.eps2, seconds=time.perf_counter() - t0)
+    arcs = f"{sol.colours} arcs (greedy colouring of the column co-occurrence graph)"
+    layout = arcs if sol.layout == "colour" and sol.colours > 1 else "uniform angles"
+    note = (
+        f"trigonometric keys of degree k = {k}, layout: {layout}; largest λ = "
+        f"{sol.max_lambda:.3g} (deterministic, no seed)"
+    )
+    if not ok:
+        note += "; the returned parameters missed the precision (float64 conditioning)"
+    return MethodResult(
+        method="poly",
+        d=d if ok else None,
+        precision=prec,
+        success_rate=float(ok),
+        seconds=time.perf_counter() - t0,
+        trials=[trial],
+        note=note,
+        params=params if ok else None,
+        details={
+            "k": k,
+            "layout": sol.layout,
+            "arcs": sol.colours,
+            "max_lambda": sol.max_lambda,
+            "build_seconds": built - t0,
+            "verify_seconds": verify_seconds,
+        },
+    )
+
+
 def _run_opt(
     target: TargetMatrix,
     targets: Targets,
@@ -337,28 +512,37 @@ def _run_opt(
     time_limit: float | None,
     progress: Callable[[str], None] | None,
 ) -> MethodResult:
+    """The fit search on ``[start, max_d]``.
+
+    The first seed at each ``d`` starts from the fit at the next larger verified ``d`` (its best
+    rank-``d`` truncation) or, if there is none, from the SVD of ``B``; the others from the SVD
+    start, perturbed. (A start from the 2k construction truncated to rank ``d`` was measured and
+    is not used: its logits are scaled by λ, its loss starts 10⁴–10¹⁰ times higher, and in
+    benchmarks/RESULTS.md it never converged where the SVD start did.)
+    """
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
-    check_memory(8.0 * target.size * 4 * max_d, f"--max-d: {max_d} (factors of L={target.size})")
+    # The guard judges the d this search can reach: the fits' factors (4·L·d float64) at the
+    # largest d up to max_d that fits; only when not even the smallest d fits is it refused.
+    per_d = 8.0 * target.size * 4
+    capped = min(max_d, max(start, int(memory_budget() // per_d)))
+    check_memory(per_d * capped, f"--max-d: {capped} (factors of L={target.size})")
+    cap_note = "" if capped == max_d else f"d capped at {capped} by the memory available"
+    max_d = capped
     solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    warm = opt.WarmStart(target, targets)  # one SVD of B for the whole search
+    svd = opt.WarmStart(target, targets)  # one SVD of B for the whole search
 
     def try_seed(d: int, seed: int) -> SeedOutcome:
         index = seeds.index(seed)
         larger = [k for k in solved if k > d]
+        perturb = 0.0 if index == 0 else 0.3
         if index == 0 and larger:
             u_big, v_big = solved[min(larger)]
             begin = _truncate(u_big, v_big, d)
         else:
-            begin = warm.factors(d)
+            begin = svd.factors(d)
         res = opt.fit(
-            target,
-            targets,
-            d,
-            seed,
-            perturb=0.0 if index == 0 else 0.3,
-            deadline=deadline,
-            start=begin,
+            target, targets, d, seed, perturb=perturb, deadline=deadline, start=begin
         )
         if res.met:
             solved[d] = (res.u, res.v)
@@ -377,7 +561,11 @@ def _run_opt(
         time_limit=time_limit,
         progress=progress,
     )
-    return _finish("opt", target, targets, search, t0, lambda o: opt.as_params(*o.payload))
+    result = _finish(
+        "opt", target, targets, search, t0, lambda o: opt.as_params(*o.payload), note=cap_note
+    )
+    result.details["max_d"] = max_d
+    return result
 
 
 def _run_jl(
@@ -481,7 +669,7 @@ def _finish(
         precision=prec,
         success_rate=None if trial is None else trial.success_rate,
         seconds=time.perf_counter() - t0,
-        trials=[t.as_dict() for t in search.trials],
+        trials=[t.to_dict() for t in search.trials],
         stopped=search.stopped,
         note=note,
         seed=None if chosen is None else chosen.seed,

@@ -89,9 +89,14 @@ def available_memory() -> int:
         return 8 << 30
 
 
+def memory_budget() -> float:
+    """Bytes a computation may take: a fixed fraction of the available memory."""
+    return _MEMORY_FRACTION * available_memory()
+
+
 def check_memory(need_bytes: float, what: str, budget: float | None = None) -> None:
     """Raise :class:`InputFileError` when ``need_bytes`` exceeds the memory budget."""
-    limit = budget if budget is not None else _MEMORY_FRACTION * available_memory()
+    limit = budget if budget is not None else memory_budget()
     if need_bytes > limit:
         raise InputFileError(
             f"{what} needs {need_bytes / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB of "
@@ -235,6 +240,11 @@ def _npz_int(files: Any, key: str, label: str) -> np.ndarray:
 
 def _load_npz(p: Path, label: str) -> sp.csr_matrix:
     with np.load(p, allow_pickle=False) as files:
+        names = files.zip.namelist() if files.zip is not None else []
+        foreign = [n for n in names if not n.endswith(".npy")]
+        if foreign:
+            raise InputFileError(f"{label}: {foreign[0]!r} in the archive is not a .npy array "
+                                 "(an .npz holds .npy members only)")
         keys = set(files.files)
         if "format" not in keys:
             if len(keys) != 1:

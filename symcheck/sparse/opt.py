@@ -69,6 +69,10 @@ class _Met(Exception):
     """Raised from inside the objective to stop L-BFGS once the precision holds."""
 
 
+class _Stalled(Exception):
+    """Raised from inside the objective when the loss has stopped falling (``stall``)."""
+
+
 class WarmStart:
     """Truncated SVDs of the paper's logit target ``B``, built once and reused for every fit.
 
@@ -119,8 +123,13 @@ def fit(
     max_iter: int = 300,
     deadline: float | None = None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
+    stall: int | None = None,
 ) -> FitResult:
     """Fit ``U Vᵀ`` of width ``d``; stop as soon as the exact precision is met (one BLAS thread).
+
+    With ``stall = n``, also give up once the best loss of the last ``n`` evaluations is more
+    than half the best loss before them (a plateau: a fit that can succeed falls by orders of
+    magnitude within a few dozen evaluations, see benchmarks/RESULTS.md).
 
     ``perturb`` scales Gaussian noise (drawn from ``default_rng([seed, d])``) added to the warm
     start, relative to its RMS value; restarts with different seeds use it to explore. Without
@@ -130,7 +139,7 @@ def fit(
     with one_blas_thread():
         return _fit(
             target, targets, d, seed, perturb=perturb, max_iter=max_iter, deadline=deadline,
-            start=start,
+            start=start, stall=stall,
         )
 
 
@@ -144,6 +153,7 @@ def _fit(
     max_iter: int = 300,
     deadline: float | None = None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
+    stall: int | None = None,
 ) -> FitResult:
     t0 = time.perf_counter()
     csr = target.csr
@@ -224,6 +234,13 @@ def _fit(
             raise _Met
         if deadline is not None and time.perf_counter() > deadline:
             raise TimeoutError
+        hist = state.history
+        if (
+            stall is not None
+            and len(hist) > 2 * stall
+            and min(hist[-stall:]) > 0.5 * min(hist[:-stall])
+        ):
+            raise _Stalled
         return loss, np.concatenate([gu32.ravel(), gv32.ravel(), gc])
 
     theta0 = np.concatenate([u0.ravel(), v0.ravel(), c0])
@@ -243,7 +260,7 @@ def _fit(
     except _Met:
         assert state.best is not None
         u_f, v_f = state.best
-    except TimeoutError:
+    except (TimeoutError, _Stalled):
         u_f, v_f = u0, v0
     final = measure_factors(target, u_f, v_f)
     return FitResult(

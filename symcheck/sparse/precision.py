@@ -26,6 +26,7 @@ parameters ``X, W_Q, W_K``.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,7 @@ class Precision:
     def meets(self, targets: Targets) -> bool:
         return self.eps1 <= targets.eps1 and self.log_eps2 <= math.log(targets.eps2)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "eps1": self.eps1,
             "eps2": self.eps2,
@@ -116,6 +117,63 @@ def block_rows(size: int, itemsize: int = 8) -> int:
     return max(1, min(size, BLOCK_BYTES // (itemsize * max(size, 1))))
 
 
+class _RowMeasures:
+    """Per-row ratio error and log-leakage of ``A``, filled block by block (disjoint rows).
+
+    Blocks of different rows may be filled from different threads: each writes only its own
+    slice of the result arrays, and the read-only arrays of ``A`` are shared.
+    """
+
+    def __init__(self, csr: sp.csr_matrix) -> None:
+        size = csr.shape[0]
+        self.size = size
+        self.indptr, self.indices = csr.indptr, csr.indices
+        self.rows = np.repeat(np.arange(size), np.diff(self.indptr))
+        self.log_a = np.log(csr.data)
+        self.ratio = np.empty(size)
+        self.log_leak = np.empty(size)
+
+    def add(self, start: int, z: np.ndarray) -> int:
+        """Measure rows ``start … start + len(z)`` from their logits ``z`` (modified in place).
+
+        The ``L × L`` work is one pass over the block (the masked row maximum, written straight
+        into the result); everything on the support is ``O(nnz)``.
+        """
+        indptr = self.indptr
+        stop = start + z.shape[0]
+        lo, hi = indptr[start], indptr[stop]
+        local_rows = self.rows[lo:hi] - start
+        cols = self.indices[lo:hi]
+        on = z[local_rows, cols]
+        seg = indptr[start:stop] - lo
+        shifted = on - self.log_a[lo:hi]
+        self.ratio[start:stop] = np.maximum.reduceat(shifted, seg) - np.minimum.reduceat(
+            shifted, seg
+        )
+        z[local_rows, cols] = -np.inf
+        leak = self.log_leak[start:stop]
+        z.max(axis=1, out=leak)
+        leak -= np.minimum.reduceat(on, seg)
+        return stop - start
+
+    def result(self, covered: int) -> Precision:
+        if covered != self.size:  # pragma: no cover - programming error, not user input
+            raise RuntimeError(f"logit blocks covered {covered} rows of {self.size}")
+        ratio, log_leak = self.ratio, self.log_leak
+        if not (np.all(np.isfinite(ratio)) and not np.any(np.isnan(log_leak))):
+            # Non-finite logits (overflowing parameters) can never meet a precision.
+            ratio = np.where(np.isfinite(ratio), ratio, np.inf)
+            log_leak = np.where(np.isnan(log_leak), np.inf, log_leak)
+        i1 = int(np.argmax(ratio))
+        i2 = int(np.argmax(log_leak))
+        return Precision(
+            eps1=float(ratio[i1]),
+            log_eps2=float(log_leak[i2]),
+            worst_ratio_row=i1,
+            worst_leak_row=i2,
+        )
+
+
 def precision_from_logit_blocks(
     csr: sp.csr_matrix, blocks: Iterable[tuple[int, np.ndarray]]
 ) -> Precision:
@@ -124,45 +182,12 @@ def precision_from_logit_blocks(
     ``blocks`` yields ``(start, Z[start:start+b])``; together they must cover every row once.
     A block is modified in place (the support is masked out for the leakage maximum) and not
     kept, so a producer may reuse one buffer for every block.
-
-    The ``L × L`` work is one pass over each block (the masked row maximum, written straight
-    into the result); everything on the support is ``O(nnz)``.
     """
-    size = csr.shape[0]
-    indptr, indices = csr.indptr, csr.indices
-    rows = np.repeat(np.arange(size), np.diff(indptr))
-    log_a = np.log(csr.data)
-    ratio = np.empty(size)
-    log_leak = np.empty(size)
+    measures = _RowMeasures(csr)
     covered = 0
     for start, z in blocks:
-        stop = start + z.shape[0]
-        lo, hi = indptr[start], indptr[stop]
-        local_rows = rows[lo:hi] - start
-        cols = indices[lo:hi]
-        on = z[local_rows, cols]
-        seg = indptr[start:stop] - lo
-        shifted = on - log_a[lo:hi]
-        ratio[start:stop] = np.maximum.reduceat(shifted, seg) - np.minimum.reduceat(shifted, seg)
-        z[local_rows, cols] = -np.inf
-        leak = log_leak[start:stop]
-        z.max(axis=1, out=leak)
-        leak -= np.minimum.reduceat(on, seg)
-        covered += stop - start
-    if covered != size:  # pragma: no cover - programming error, not user input
-        raise RuntimeError(f"logit blocks covered {covered} rows of {size}")
-    if not (np.all(np.isfinite(ratio)) and not np.any(np.isnan(log_leak))):
-        # Non-finite logits (overflowing parameters) can never meet a precision.
-        ratio = np.where(np.isfinite(ratio), ratio, np.inf)
-        log_leak = np.where(np.isnan(log_leak), np.inf, log_leak)
-    i1 = int(np.argmax(ratio))
-    i2 = int(np.argmax(log_leak))
-    return Precision(
-        eps1=float(ratio[i1]),
-        log_eps2=float(log_leak[i2]),
-        worst_ratio_row=i1,
-        worst_leak_row=i2,
-    )
+        covered += measures.add(start, z)
+    return measures.result(covered)
 
 
 def factor_logit_blocks(
@@ -185,16 +210,71 @@ def factor_logit_blocks(
         yield start, block
 
 
+def default_workers() -> int:
+    """Threads for the blocked metric: every core this process may use (at most 8)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
+
+
 def measure_factors(
-    target: Any, q: np.ndarray, k: np.ndarray, rows: int | None = None
+    target: Any,
+    q: np.ndarray,
+    k: np.ndarray,
+    rows: int | None = None,
+    workers: int | None = None,
 ) -> Precision:
-    """Precision of ``softmax(q kᵀ)`` against ``target`` (a TargetMatrix, CSR or dense array)."""
+    """Precision of ``softmax(q kᵀ)`` against ``target`` (a TargetMatrix, CSR or dense array).
+
+    The row blocks are shared among ``workers`` threads (default: :func:`default_workers`),
+    each with its own block buffer and one BLAS thread (also with one worker); numpy releases
+    the GIL in the matmul and the reductions, so the blocks run in parallel. The result does
+    not depend on ``workers`` (each row is measured by the same operations, whichever thread
+    runs it).
+    """
     csr = _as_csr(target)
-    return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, rows))
+    q = np.asarray(q, dtype=np.float64)
+    size = q.shape[0]
+    step = rows or block_rows(size)
+    n_blocks = -(-size // step)
+    workers = min(default_workers() if workers is None else max(1, workers), n_blocks)
+    from symcheck.sparse._blas import one_blas_thread
+
+    if workers == 1:
+        # One BLAS thread here too: a thin block × L × d product is bound by memory, and a
+        # multi-threaded BLAS on a busy machine made it 15–20× slower (benchmarks/RESULTS.md).
+        with one_blas_thread():
+            return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, step))
+    from concurrent.futures import ThreadPoolExecutor
+
+    measures = _RowMeasures(csr)
+    kt = np.ascontiguousarray(np.asarray(k, dtype=np.float64).T)
+    starts = list(range(0, size, step))
+
+    def work(part: int) -> int:
+        buf = np.empty((min(step, size), size))
+        done = 0
+        for start in starts[part::workers]:  # interleaved: equal work per thread
+            stop = min(size, start + step)
+            block = buf[: stop - start]
+            np.matmul(q[start:stop], kt, out=block)
+            done += measures.add(start, block)
+        return done
+
+    with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        covered = sum(pool.map(work, range(workers)))
+    return measures.result(covered)
 
 
 def measure_params(
-    target: Any, x: np.ndarray, w_q: np.ndarray, w_k: np.ndarray, rows: int | None = None
+    target: Any,
+    x: np.ndarray,
+    w_q: np.ndarray,
+    w_k: np.ndarray,
+    rows: int | None = None,
+    workers: int | None = None,
 ) -> Precision:
     """Precision of ``softmax(X W_Q W_Kᵀ Xᵀ)`` recomputed from the parameters, in row blocks."""
     csr = _as_csr(target)
@@ -203,7 +283,7 @@ def measure_params(
     x64 = x.astype(np.float64, copy=False)
     q = x64 @ w_q.astype(np.float64, copy=False)
     k = x64 @ w_k.astype(np.float64, copy=False)
-    return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, rows))
+    return measure_factors(csr, q, k, rows, workers)
 
 
 def check_param_shapes(size: int, x: np.ndarray, w_q: np.ndarray, w_k: np.ndarray) -> None:

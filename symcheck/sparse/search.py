@@ -68,7 +68,7 @@ class DTrial:
     def seconds(self) -> float:
         return sum(o.seconds for o in self.outcomes)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         best = self.best
         return {
             "d": self.d,
