@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,14 @@ from symcheck.engine.equivariance import (
 )
 from symcheck.engine.problem import resolve
 from symcheck.sources.weights import reference as ref
+from symcheck.sources.weights.fold import FoldResult
 from symcheck.sources.weights.layouts import ATTENTION, SPECS, Layer
 
 Array = np.ndarray
 COMPONENTS = ("attention", "block")
 DEFAULT_GROUPS = ("S(n)", "O(d)")
 DEFAULT_N = 8
+BREAKDOWNS = ("full", "needed")
 #: the breakdown shown for every component and part: (column, weights mode, group)
 BREAKDOWN = (("S(n)", "cotransform", "S(n)"),
              ("O(d) co-transformed", "cotransform", "O(d)"),
@@ -70,24 +72,34 @@ class Unit:
     forward: Callable[[Array, Mapping[str, Array], Layer], Array]
 
 
+def _norm_unit(name: str) -> Unit:
+    return Unit(name, (f"{name}.weight", f"{name}.bias"), "n d", "n d",
+                lambda x, p, lay: ref.norm(x, p, name, lay.norm, lay.eps))
+
+
 UNITS: dict[str, Unit] = {
     "attention": Unit("attention", ATTENTION, "n d", "n d",
-                      lambda x, p, lay: ref.attention(x, p, lay.heads)),
+                      lambda x, p, lay: ref.attention(x, p, lay.heads,
+                                                      **lay.attention_options)),
     "block": Unit("block", tuple(SPECS), "n d", "n d",
                   lambda x, p, lay: ref.block(x, p, lay.heads, lay.eps, lay.activation,
-                                              lay.norm_first)),
+                                              lay.norm_first, norm_kind=lay.norm,
+                                              norms=lay.norms, **lay.attention_options)),
     "self": Unit("self", ATTENTION[:6], "n d", "n v",
-                 lambda x, p, lay: ref.self_attention(x, p, lay.heads)),
+                 lambda x, p, lay: ref.self_attention(x, p, lay.heads,
+                                                      **lay.attention_options)),
     "out": Unit("out", ("o.weight", "o.bias"), "n v", "n d",
-                lambda x, p, lay: ref.linear(x, p["o.weight"], p["o.bias"])),
-    "ln1": Unit("ln1", ("ln1.weight", "ln1.bias"), "n d", "n d",
-                lambda x, p, lay: ref.layer_norm(x, p["ln1.weight"], p["ln1.bias"], lay.eps)),
-    "ffn": Unit("ffn", ("ff1.weight", "ff1.bias", "ff2.weight", "ff2.bias"), "n d", "n d",
+                lambda x, p, lay: ref.linear(x, p["o.weight"], p.get("o.bias"))),
+    "ln1": _norm_unit("ln1"),
+    "ffn": Unit("ffn", ("gate.weight", "gate.bias", "ff1.weight", "ff1.bias", "ff2.weight",
+                        "ff2.bias"), "n d", "n d",
                 lambda x, p, lay: ref.feed_forward(x, p, lay.activation)),
-    "ln2": Unit("ln2", ("ln2.weight", "ln2.bias"), "n d", "n d",
-                lambda x, p, lay: ref.layer_norm(x, p["ln2.weight"], p["ln2.bias"], lay.eps)),
+    "ln2": _norm_unit("ln2"),
 }
 PARTS = {"attention": ("self", "out"), "block": ("self", "out", "ln1", "ffn", "ln2")}
+#: the parameters a unit cannot go without (the rest are optional: biases, gains, a gate)
+REQUIRED = {"self": ("q.weight", "k.weight", "v.weight"), "out": ("o.weight",),
+            "ffn": ("ff1.weight", "ff2.weight")}
 
 
 def unit_name(layer: Layer, key: str) -> str:
@@ -95,7 +107,10 @@ def unit_name(layer: Layer, key: str) -> str:
 
 
 def parts_of(layer: Layer, component: str) -> list[str]:
-    return [p for p in PARTS[component] if all(q in layer.params for q in UNITS[p].params)]
+    """The parts of ``component`` the layer has (a norm counts even when folded bare)."""
+    return [p for p in PARTS[component]
+            if (p in layer.norms if p in ("ln1", "ln2")
+                else all(q in layer.params for q in REQUIRED[p]))]
 
 
 @dataclass
@@ -107,42 +122,109 @@ class Settings:
     seed: int = 0
     trials: int | None = None
     rtol: float | None = None
+    #: co-transform through a turned frame, all cases in one call (see :func:`run_unit`)
+    frame: bool = True
 
 
 def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings: Settings,
              case: str | None = None, source: str = "weights") -> EquivarianceResult:
-    """One engine check of one unit, weights co-transformed or held fixed."""
-    from symcheck.backends import adapt
+    """One engine check of one unit, weights co-transformed or held fixed.
 
+    Every case runs through the reference forward in one call (a batch axis ``b`` leads every
+    spec). Co-transformed, the engine turns the tokens, an identity *frame* ``"b e d"`` and
+    the embedding-space vectors (biases and gains, ``"b d"``); every matrix is applied through
+    the turned frame (:class:`~symcheck.sources.weights.reference.Framed`), which is the
+    co-transformed weight without its cost. ``settings.frame=False`` has the engine turn every
+    weight itself instead (one model call per case): the same numbers to round-off, slower.
+    """
+    if mode == "cotransform" and not settings.frame:
+        return _run_unit_explicit(layer, key, groups, settings, case, source)
     unit = UNITS[key]
     names = [p for p in unit.params if p in layer.params]
-    data: tuple[Array | None, ...] | None
+    data: tuple[Array | None, ...] | None = None
+    specs: tuple[str, ...] = (f"b {unit.in_spec}",)
+    labels = {p: layer.specs[p].split() for p in names}
+    framed = [p for p in names if len(labels[p]) == 2 and "d" in labels[p]]
+    vectors = [p for p in names if labels[p] == ["d"]]
     if mode == "cotransform":
-        specs: tuple[str, ...] = (unit.in_spec, *(SPECS[p] for p in names))
-        data = (None, *(layer.params[p] for p in names))
+        if framed:
+            specs += ("b e d",)
+        specs += tuple("b d" for _ in vectors)
+        data = (None, *([np.eye(layer.d)[None]] if framed else []),
+                *(layer.params[p][None] for p in vectors))
 
+    def forward_in(dtype: str) -> Callable[..., Array]:
+        # Closed over (cast here, as the backend casts only the inputs): every weight with
+        # fixed weights; with co-transformed ones the matrices (applied through the frame)
+        # and the head-space biases ("k", "f"), which no group turns.
+        np_dtype = np.dtype(dtype)
+        if mode != "cotransform":
+            fixed = {p: layer.params[p].astype(np_dtype) for p in names}
+            return lambda x: unit.forward(x, fixed, layer)
+        held = {p: layer.params[p].astype(np_dtype) for p in names if p not in vectors}
+
+        def fn(x: Array, *turned: Array) -> Array:
+            p: dict[str, Any] = dict(held)
+            rest = list(turned)
+            if framed:
+                frame = rest.pop(0)
+                p |= {q: ref.Framed(held[q], frame, labels[q][1] == "d") for q in framed}
+            # (b, d) -> (b, 1, d): one vector per case, broadcast over the tokens
+            p |= {q: v[:, None, :] for q, v in zip(vectors, rest, strict=True)}
+            return unit.forward(x, p, layer)
+
+        return fn
+
+    out_spec = f"b {unit.out_spec}"
+    used = {lab for s in (*specs, out_spec) for lab in s.split()}
+    sizes = {k: v for k, v in {**layer.sizes, "n": settings.n, "b": 1, "e": layer.d}.items()
+             if k in used}
+    signature = Signature(inputs=specs, outputs=(out_spec,), groups=tuple(groups),
+                          sizes=sizes, trials=settings.trials, rtol=settings.rtol)
+    # The engine stacks cases along a batch axis only when no input is fixed; the frame and
+    # the vectors are fixed, but they carry the batch axis (size 1) like the tokens, so the
+    # cases stack along it the same way (each case's copy turned by its own element).
+    return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
+                  f"{source} ({MODE_NAMES[mode]})", batch_label="b")
+
+
+def _check(signature: Signature, forward_in: Callable[[str], Callable[..., Array]],
+           data: tuple[Array | None, ...] | None, settings: Settings, case: str | None,
+           name: str, source: str, batch_label: str | None = None) -> EquivarianceResult:
+    """Resolve and run one check (a float64 twin calibrates a lower-precision check)."""
+    from symcheck.backends import adapt
+
+    _, wrapped = adapt(forward_in(settings.dtype), settings.dtype, backend="numpy")
+    problem = resolve(wrapped, signature, settings.dtype, data, name)
+    if batch_label is not None:
+        problem = replace(problem, batch_label=batch_label)
+    if settings.dtype != "float64":
+        problem.reference = adapt(forward_in("float64"), "float64", backend="numpy")[1]
+    trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
+    return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
+                         settings.rtol, data_source=source)
+
+
+def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[str], settings: Settings,
+                       case: str | None, source: str) -> EquivarianceResult:
+    """The co-transformed check with every weight a fixed input the engine turns itself."""
+    unit = UNITS[key]
+    names = [p for p in unit.params if p in layer.params]
+    specs: tuple[str, ...] = (unit.in_spec, *(layer.specs[p] for p in names))
+    data = (None, *(layer.params[p] for p in names))
+
+    def forward_in(dtype: str) -> Callable[..., Array]:
         def fn(x: Array, *weights: Array) -> Array:
             return unit.forward(x, dict(zip(names, weights, strict=True)), layer)
-    else:
-        # Closed over: no group sees them. Cast here, as the backend casts only the inputs.
-        np_dtype = np.dtype(settings.dtype)
-        fixed = {p: layer.params[p].astype(np_dtype) for p in names}
-        specs, data = (unit.in_spec,), None
 
-        def fn(x: Array) -> Array:  # type: ignore[misc]
-            return unit.forward(x, fixed, layer)
+        return fn
 
     used = {lab for s in (*specs, unit.out_spec) for lab in s.split()}
     sizes = {k: v for k, v in {**layer.sizes, "n": settings.n}.items() if k in used}
     signature = Signature(inputs=specs, outputs=(unit.out_spec,), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
-    _, wrapped = adapt(fn, settings.dtype, backend="numpy")
-    problem = resolve(wrapped, signature, settings.dtype, data, unit_name(layer, key))
-    if settings.dtype != "float64":
-        problem.reference = adapt(fn, "float64", backend="numpy")[1]
-    trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
-    return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
-                         settings.rtol, data_source=f"{source} ({MODE_NAMES[mode]})")
+    return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
+                  f"{source} ({MODE_NAMES['cotransform']})")
 
 
 @dataclass
@@ -202,6 +284,8 @@ class WeightsResult:
     breakdown: list[BreakdownRow]
     causes: list[Cause]
     notes: list[str] = field(default_factory=list)
+    #: what folding did (``check_weights(fold=True)``), else None
+    fold: FoldResult | None = None
 
     @property
     def passed(self) -> bool:
@@ -217,6 +301,10 @@ class WeightsResult:
             "verdict": self.requested.verdict, "check": self.requested.to_dict(),
             "breakdown": [r.to_dict() for r in self.breakdown],
             "causes": [c.to_dict() for c in self.causes], "notes": self.notes,
+            **({} if self.fold is None else {"fold": {
+                "folded": [f.describe() for f in self.fold.folded],
+                "not_folded": [{"norm": n.norm, "what": n.what, "why": n.why}
+                               for n in self.fold.not_folded]}}),
         }
 
 
@@ -267,9 +355,17 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
                 mode: str = "cotransform", component: str | None = None,
                 settings: Settings | None = None, case: str | None = None,
                 path: str = "", layers_found: Sequence[str] = (),
-                heads_source: str = "") -> WeightsResult:
-    """The requested check of one layer, its breakdown, and the causes of its failures."""
+                heads_source: str = "", breakdown: str = "full") -> WeightsResult:
+    """The requested check of one layer, its breakdown, and the causes of its failures.
+
+    ``breakdown="full"`` checks every component and part in every mode of :data:`BREAKDOWN`
+    (the table); ``"needed"`` only the parts that name the cause of a failing group (nothing
+    more when the check passes): the headline check's cost.
+    """
     settings = settings or Settings()
+    if breakdown not in BREAKDOWNS:
+        raise SpecError(f"{breakdown!r} is not one of {', '.join(BREAKDOWNS)}",
+                        argument="breakdown", value=breakdown)
     if mode not in MODES:
         raise SpecError(f"--weights: {mode!r} is not one of {', '.join(MODES)}")
     component = component or layer.components[-1]
@@ -285,13 +381,13 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
     requested = (run_unit(layer, component, mode, groups, settings, case) if case
                  else runs(component, mode, groups))
     keys = [*layer.components, *parts_of(layer, layer.components[-1])]
-    breakdown = [
+    rows = [
         BreakdownRow(unit_name(layer, key), "component" if key in COMPONENTS else "part",
                      {label: runs(key, m, (g,)).groups[0] if testable((g,), key, m) else None
                       for label, m, g in BREAKDOWN},
                      {m: input_specs(key, m) for m in MODES})
         for key in keys
-    ]
+    ] if breakdown == "full" else []
     causes = []
     for failing in (g for g in requested.groups if not g.passed):
         name = failing.measurement.name
@@ -321,20 +417,24 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
         notes.insert(0, f"the file holds {len(layers_found)} layers "
                         f"({', '.join(layers_found)}); checked {layer.name} (choose with --layer)")
     return WeightsResult(path, layer, list(layers_found), heads_source, component, mode, groups,
-                         requested, breakdown, causes, notes)
+                         requested, rows, causes, notes)
 
 
 def check_weights(path: Path, *, layer: str | None = None, heads: int | None = None,
                   groups: Sequence[str] | None = None, mode: str = "cotransform",
                   component: str | None = None, settings: Settings | None = None,
-                  case: str | None = None) -> WeightsResult:
+                  case: str | None = None, breakdown: str = "full",
+                  fold: bool = False) -> WeightsResult:
     """Load ``path``, find the layer, build the reference forward and check it.
 
     ``groups`` default to ``S(n)`` and ``O(d)``; ``component`` to the whole layer in the file
-    (``block`` when it has LayerNorm, else ``attention``).
+    (``block`` when it has LayerNorm, else ``attention``). ``breakdown``: see
+    :func:`check_layer`. ``fold``: fold the norm gains first
+    (:func:`~symcheck.sources.weights.fold.fold_norms`); what was folded and what could not
+    be is in the result's notes and in ``result.fold``.
     """
     from symcheck.sources.weights.files import load_weights, read_config
-    from symcheck.sources.weights.layouts import build_layer, find_layer
+    from symcheck.sources.weights.layouts import find_layer, layer_from_config
 
     tensors = load_weights(path)
     config = read_config(path)
@@ -350,8 +450,7 @@ def check_weights(path: Path, *, layer: str | None = None, heads: int | None = N
             f"--heads: {str(path)!r} does not say how many attention heads it has; pass "
             "--heads H or put a config.json with num_attention_heads beside it"
         )
-    built = build_layer(layout, tensors, prefix, heads, config.layer_norm_eps, config.hidden_act,
-                        config.norm_first)
+    built = layer_from_config(layout, tensors, prefix, config, heads)
     if built.activation not in ref.ACTIVATIONS:  # an input error, before any run
         where = "" if config.path is None else f"{str(config.path)!r}: "
         raise InputFileError(f"config: {where}hidden_act {built.activation!r} is not one of "
@@ -362,6 +461,14 @@ def check_weights(path: Path, *, layer: str | None = None, heads: int | None = N
             f"have d={built.d} ({built.keys['q.weight']!r} has shape "
             f"{built.params['q.weight'].shape})"
         )
-    return check_layer(built, groups=tuple(groups or DEFAULT_GROUPS), mode=mode,
-                       component=component, settings=settings, case=case, path=str(path),
-                       layers_found=found, heads_source=source)
+    folding = None
+    if fold:
+        from symcheck.sources.weights.fold import fold_norms
+
+        folding = fold_norms(built)
+        built = folding.layer
+    result = check_layer(built, groups=tuple(groups or DEFAULT_GROUPS), mode=mode,
+                         component=component, settings=settings, case=case, path=str(path),
+                         layers_found=found, heads_source=source, breakdown=breakdown)
+    result.fold = folding
+    return result

@@ -135,7 +135,15 @@ def _first_line(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Config:
-    """What a ``config.json`` beside the weights says (HuggingFace names)."""
+    """What a ``config.json`` beside the weights says (HuggingFace names).
+
+    The names differ between model families; each field lists the keys it is read from, first
+    found wins: heads (:data:`HEAD_KEYS`), ``hidden_size``/``d_model``/``n_embd``, the norm's
+    epsilon ``layer_norm_eps``/``rms_norm_eps``/``layer_norm_epsilon``, the activation
+    ``hidden_act``/``activation``/``activation_function``, the key/value heads of grouped-query
+    attention ``num_key_value_heads``, and the RoPE base ``rope_theta`` (at the top level, or
+    in ``rope_parameters``/``rope_scaling`` as transformers 5 writes it).
+    """
 
     path: Path | None
     heads: int | None = None
@@ -143,6 +151,22 @@ class Config:
     layer_norm_eps: float | None = None
     hidden_act: str | None = None
     norm_first: bool = False
+    kv_heads: int | None = None
+    rope_theta: float | None = None
+    #: the config's ``model_type`` ("llama", "gpt2", …), for messages only
+    model_type: str | None = None
+    #: GPT-2: ``scale_attn_weights`` (scores divided by √head_dim) and
+    #: ``scale_attn_by_inverse_layer_idx`` (further divided by the layer index + 1)
+    scale_attn_weights: bool = True
+    scale_attn_by_inverse_layer_idx: bool = False
+
+
+#: config.json keys of the norm's epsilon, the activation and the hidden size, in order
+EPS_KEYS = ("layer_norm_eps", "rms_norm_eps", "layer_norm_epsilon")
+ACT_KEYS = ("hidden_act", "activation", "activation_function")
+HIDDEN_KEYS = ("hidden_size", "d_model", "n_embd")
+#: RoPE variants whose frequencies are not the plain ``base^(-2i/dim)`` (not modelled)
+_ROPE_PLAIN = ("default", None)
 
 
 def read_config(weights: Path) -> Config:
@@ -160,24 +184,63 @@ def read_config(weights: Path) -> Config:
     if heads is not None and not _positive_int(heads):
         raise InputFileError(f"config: {str(path)!r}: number of heads {heads!r} is not a positive "
                              "integer")
-    hidden = data.get("hidden_size", data.get("d_model"))
+    hidden = next((data[k] for k in HIDDEN_KEYS if k in data), None)
     if hidden is not None and not _positive_int(hidden):
         raise InputFileError(f"config: {str(path)!r}: hidden_size {hidden!r} is not a positive "
                              "integer")
-    eps = data.get("layer_norm_eps")
+    eps_key = next((k for k in EPS_KEYS if k in data), "layer_norm_eps")
+    eps = data.get(eps_key)
     # JSON allows Infinity and NaN; true is an int to Python. None of them is an epsilon.
-    if eps is not None and (isinstance(eps, bool) or not isinstance(eps, int | float)
-                            or not (0 <= eps < float("inf"))):
-        raise InputFileError(f"config: {str(path)!r}: layer_norm_eps {eps!r} is not a finite "
+    if eps is not None and not _finite(eps, 0):
+        raise InputFileError(f"config: {str(path)!r}: {eps_key} {eps!r} is not a finite "
                              "number ≥ 0")
-    act = data.get("hidden_act", data.get("activation"))
+    act_key = next((k for k in ACT_KEYS if k in data), "hidden_act")
+    act = data.get(act_key)
     if act is not None and not isinstance(act, str):
-        raise InputFileError(f"config: {str(path)!r}: hidden_act {act!r} is not a name such as "
+        raise InputFileError(f"config: {str(path)!r}: {act_key} {act!r} is not a name such as "
                              "'gelu'")
     norm_first = data.get("norm_first", False)
     if not isinstance(norm_first, bool):
         raise InputFileError(f"config: {str(path)!r}: norm_first {norm_first!r} is not true/false")
-    return Config(path, heads, hidden, None if eps is None else float(eps), act, norm_first)
+    kv_heads = data.get("num_key_value_heads")
+    if kv_heads is not None and not _positive_int(kv_heads):
+        raise InputFileError(f"config: {str(path)!r}: num_key_value_heads {kv_heads!r} is not a "
+                             "positive integer")
+    flags = {}
+    for key, default in (("scale_attn_weights", True), ("scale_attn_by_inverse_layer_idx", False)):
+        flags[key] = data.get(key, default)
+        if not isinstance(flags[key], bool):
+            raise InputFileError(f"config: {str(path)!r}: {key} {flags[key]!r} is not true/false")
+    model_type = data.get("model_type")
+    return Config(path, heads, hidden, None if eps is None else float(eps), act, norm_first,
+                  kv_heads, _rope_theta(data, path),
+                  model_type if isinstance(model_type, str) else None, **flags)
+
+
+def _rope_theta(data: Mapping[str, Any], path: Path) -> float | None:
+    """The RoPE base: ``rope_theta`` at the top level (transformers 4) or inside
+    ``rope_parameters`` (transformers 5); a scaled RoPE (``rope_type`` "llama3", "yarn", …)
+    is refused rather than checked with the wrong frequencies."""
+    nested: Mapping[str, Any] = next((data[k] for k in ("rope_parameters", "rope_scaling")
+                   if isinstance(data.get(k), dict)), {})
+    rope_type = nested.get("rope_type", nested.get("type"))
+    if rope_type not in _ROPE_PLAIN:
+        raise InputFileError(
+            f"config: {str(path)!r}: rope_type {rope_type!r} is not supported (only the plain "
+            "RoPE, rope_type 'default', is modelled)"
+        )
+    theta = nested.get("rope_theta", data.get("rope_theta"))
+    if theta is None:
+        return None
+    if not _finite(theta, 0) or theta <= 0:
+        raise InputFileError(f"config: {str(path)!r}: rope_theta {theta!r} is not a finite "
+                             "number > 0")
+    return float(theta)
+
+
+def _finite(value: object, low: float) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, int | float)
+            and low <= value < float("inf"))
 
 
 def _positive_int(value: object) -> bool:

@@ -17,27 +17,37 @@ ln1/ln2.*      ``d``         embedding (LayerNorm gain and bias)
 ff1.weight     ``f d``       feed-forward hidden ``f`` × embedding
 ff2.weight     ``d f``       embedding × feed-forward hidden
 ff1.bias       ``f``;  ff2.bias ``d``
+gate.weight    ``f d``       a gated feed-forward's gate (SwiGLU: ``ff2(act(gate x) ⊙ ff1 x)``)
+gate.bias      ``f``
 =============  ============  ===========================================================
+
+With grouped-query attention (fewer key/value heads than query heads) the key and value
+projections have their own width ``c`` (``k.weight``/``v.weight`` are ``c d``). A norm may
+be a LayerNorm (``Layer.norm == "layer"``: gain and bias) or an RMSNorm (``"rms"``: gain
+only); a norm whose gain was folded away (:mod:`symcheck.sources.weights.fold`) has no
+parameters but still normalises (``Layer.norms`` lists the norms a layer applies).
 
 Every axis labelled ``d`` lives in the embedding space: it is *knowledge* and turns with the
 embedding when the weights are co-transformed. Adding a layout is adding a class with
 :func:`register_layout`.
 
 >>> sorted(LAYOUTS)
-['bert', 'plain', 'torch-encoder', 'torch-mha']
+['bert', 'gpt2', 'llama', 'plain', 'torch-encoder', 'torch-mha']
 """
 
 from __future__ import annotations
 
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from symcheck.core.errors import InputFileError, SpecError
+from symcheck.sources.weights.files import Config
 
 Array = np.ndarray
 
@@ -48,11 +58,16 @@ SPECS: dict[str, str] = {
     "ln1.weight": "d", "ln1.bias": "d",
     "ff1.weight": "f d", "ff1.bias": "f", "ff2.weight": "d f", "ff2.bias": "d",
     "ln2.weight": "d", "ln2.bias": "d",
+    "gate.weight": "f d", "gate.bias": "f",
 }
+#: grouped-query attention: the key/value projections are narrower than the query's
+GQA_SPECS: dict[str, str] = {"k.weight": "c d", "k.bias": "c", "v.weight": "c d", "v.bias": "c"}
 ATTENTION = ("q.weight", "q.bias", "k.weight", "k.bias", "v.weight", "v.bias",
              "o.weight", "o.bias")
 #: bias -> its weight; an absent bias (a layer built with bias=False) is zeros
-BIASES = {f"{m}.bias": f"{m}.weight" for m in ("q", "k", "v", "o", "ln1", "ff1", "ff2", "ln2")}
+BIASES = {f"{m}.bias": f"{m}.weight"
+          for m in ("q", "k", "v", "o", "ln1", "ff1", "ff2", "ln2", "gate")}
+NORMS = ("ln1", "ln2")
 
 
 @dataclass(frozen=True)
@@ -64,11 +79,26 @@ class Entry:
     array: Array  # as stored in the file
     transposed: bool = False  # stored as (in, out): the canonical array is array.T
     rows: slice | None = None  # a block of rows of a packed array (in_proj_weight)
+    cols: slice | None = None  # a block of columns (GPT-2's fused (in, 3·out) c_attn)
+
+    def block(self) -> Array:
+        """The part of the stored array this parameter is (before any transpose)."""
+        a = self.array
+        if self.rows is not None:
+            a = a[self.rows]
+        if self.cols is not None:
+            a = a[:, self.cols]
+        return a
 
 
 @dataclass
 class Layer:
-    """The weights of one layer, canonical and checked, with where each came from."""
+    """The weights of one layer, canonical and checked, with where each came from.
+
+    Besides the arrays, the few facts a forward needs that no array holds: heads (and key/value
+    heads), the norm kind and epsilon, the activation, pre- or post-norm, a causal mask, the
+    RoPE base, and the score scale.
+    """
 
     layout: str
     prefix: str
@@ -78,28 +108,53 @@ class Layer:
     parts: dict[str, str]  # canonical part ("self", "out", "ln1", "ffn", "ln2") -> file name
     eps: float = 1e-12
     activation: str = "gelu"
-    norm_first: bool = False  # pre-LayerNorm (x + f(LN(x))) instead of post (LN(x + f(x)))
+    norm_first: bool = False  # pre-norm (x + f(N(x))) instead of post (N(x + f(x)))
     notes: list[str] = field(default_factory=list)
+    kv_heads: int | None = None  # grouped-query attention: key/value heads (None: = heads)
+    causal: bool = False  # token i attends to tokens j ≤ i only
+    rope_theta: float | None = None  # rotary position embedding of q and k (None: none)
+    scale: float | None = None  # scores scale (None: 1/√head_dim)
+    norm: str = "layer"  # "layer" (LayerNorm) or "rms" (RMSNorm)
+    #: the norms the layer applies ("ln1", "ln2"), with or without parameters
+    norms: tuple[str, ...] = ()
 
     @property
     def d(self) -> int:
         return int(self.params["q.weight"].shape[1])
 
     @property
+    def grouped(self) -> bool:
+        return self.kv_heads is not None and self.kv_heads != self.heads
+
+    @property
+    def specs(self) -> dict[str, str]:
+        """Axis spec of every canonical parameter of this layer (GQA widens the labels)."""
+        return {**SPECS, **GQA_SPECS} if self.grouped else dict(SPECS)
+
+    @property
     def sizes(self) -> dict[str, int]:
-        sizes = {"d": self.d, "k": int(self.params["q.weight"].shape[0]),
-                 "v": int(self.params["v.weight"].shape[0])}
-        if "ff1.weight" in self.params:
-            sizes["f"] = int(self.params["ff1.weight"].shape[0])
+        specs = self.specs
+        sizes: dict[str, int] = {}
+        for name in ("q.weight", "k.weight", "v.weight", "o.weight", "ff1.weight"):
+            if name in self.params:
+                for label, size in zip(specs[name].split(), self.params[name].shape,
+                                       strict=True):
+                    sizes.setdefault(label, int(size))
         return sizes
 
     @property
     def components(self) -> tuple[str, ...]:
-        return ("attention", "block") if "ln1.weight" in self.params else ("attention",)
+        return ("attention", "block") if self.norms else ("attention",)
 
     @property
     def name(self) -> str:
         return self.prefix.rstrip(".") or "(top level)"
+
+    @property
+    def attention_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`reference.self_attention` for this layer."""
+        return {"kv_heads": self.kv_heads, "causal": self.causal, "rope_theta": self.rope_theta,
+                "scale": self.scale}
 
 
 class Layout(ABC):
@@ -115,6 +170,13 @@ class Layout(ABC):
     #: further keys a prefix needs, and keys it must not have, to be a layer of this layout
     required: ClassVar[tuple[str, ...]] = ()
     excluded: ClassVar[tuple[str, ...]] = ()
+    #: what the architecture fixes (not in the arrays): the norm kind, pre-norm (None: from
+    #: config.json's ``norm_first``), a causal mask, rotary embeddings (base from the config)
+    norm: ClassVar[str] = "layer"
+    norm_first: ClassVar[bool | None] = None
+    causal: ClassVar[bool] = False
+    rope: ClassVar[bool] = False
+    default_rope_theta: ClassVar[float] = 10000.0
 
     def prefixes(self, keys: Mapping[str, Array]) -> list[str]:
         """Every prefix ``p`` such that ``p + anchor`` is a key (``p`` is '' or ends with '.')."""
@@ -322,6 +384,112 @@ class PlainMatrices(Layout):
         return {"self": "W_Q, W_K, W_V", "out": "W_O"}
 
 
+@register_layout
+class LlamaLayer(Layout):
+    """A Llama-style decoder layer (also Mistral, Qwen2: the same names).
+
+    Pre-RMSNorm, causal, rotary embeddings on q and k (base ``rope_theta``), grouped-query
+    attention (``num_key_value_heads``), a SwiGLU feed-forward ``down(act(gate x) ⊙ up x)``.
+    Biases are optional (Qwen2 has q/k/v biases; ``attention_bias``/``mlp_bias`` models more).
+    """
+
+    name = "llama"
+    summary = "Llama-style decoder layer (Llama, Mistral, Qwen2: q/k/v/o_proj, RMSNorm, SwiGLU)"
+    anchor = "self_attn.q_proj.weight"
+    #: an encoder-decoder layer (BART, Whisper) also has self_attn.q_proj but no mlp.* or
+    #: input_layernorm: it is not read as this layout
+    required = ("input_layernorm.weight", "mlp.down_proj.weight")
+    default_eps = 1e-6  # LlamaConfig's rms_norm_eps
+    default_activation = "silu"
+    norm = "rms"
+    norm_first = True
+    causal = True
+    rope = True
+    KEYS: ClassVar[dict[str, str]] = {
+        "q.weight": "self_attn.q_proj.weight", "q.bias": "self_attn.q_proj.bias",
+        "k.weight": "self_attn.k_proj.weight", "k.bias": "self_attn.k_proj.bias",
+        "v.weight": "self_attn.v_proj.weight", "v.bias": "self_attn.v_proj.bias",
+        "o.weight": "self_attn.o_proj.weight", "o.bias": "self_attn.o_proj.bias",
+        "ln1.weight": "input_layernorm.weight", "ln2.weight": "post_attention_layernorm.weight",
+        "gate.weight": "mlp.gate_proj.weight", "gate.bias": "mlp.gate_proj.bias",
+        "ff1.weight": "mlp.up_proj.weight", "ff1.bias": "mlp.up_proj.bias",
+        "ff2.weight": "mlp.down_proj.weight", "ff2.bias": "mlp.down_proj.bias",
+    }
+    shown_keys = tuple(k for k in KEYS.values() if not k.endswith(".bias"))
+
+    def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
+        shown = ", ".join(self.shown_keys) + " (biases optional)"
+        return [Entry(c, prefix + k, _need(tensors, prefix + k, self.name, shown))
+                for c, k in self.KEYS.items()
+                if not k.endswith(".bias") or prefix + k in tensors]
+
+    def part_names(self, prefix: str) -> dict[str, str]:
+        return {"self": "self_attn (q/k/v_proj)", "out": "self_attn.o_proj",
+                "ln1": "input_layernorm", "ffn": "mlp (gate/up/down_proj)",
+                "ln2": "post_attention_layernorm"}
+
+
+@register_layout
+class GPT2Layer(Layout):
+    """A GPT-2 block: pre-LayerNorm, causal, ``Conv1D`` weights stored ``(in, out)``.
+
+    ``attn.c_attn`` holds query, key and value side by side: ``(d, 3·d)``, split by columns.
+    """
+
+    name = "gpt2"
+    summary = "GPT-2 block (attn.c_attn Conv1D with fused qkv, ln_1, ln_2, mlp.c_fc)"
+    anchor = "attn.c_attn.weight"
+    required = ("ln_1.weight",)
+    default_activation = "gelu_new"
+    norm_first = True
+    causal = True
+    KEYS: ClassVar[dict[str, str]] = {
+        "o.weight": "attn.c_proj.weight", "o.bias": "attn.c_proj.bias",
+        "ln1.weight": "ln_1.weight", "ln1.bias": "ln_1.bias",
+        "ff1.weight": "mlp.c_fc.weight", "ff1.bias": "mlp.c_fc.bias",
+        "ff2.weight": "mlp.c_proj.weight", "ff2.bias": "mlp.c_proj.bias",
+        "ln2.weight": "ln_2.weight", "ln2.bias": "ln_2.bias",
+    }
+    shown_keys = ("attn.c_attn.weight", "attn.c_proj.weight", "ln_1.weight", "ln_2.weight",
+                  "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+    def entries(self, tensors: Mapping[str, Array], prefix: str) -> list[Entry]:
+        shown = ", ".join(self.shown_keys)
+        if prefix + "crossattention.c_attn.weight" in tensors:
+            raise InputFileError(
+                f"weights: {prefix + 'crossattention.c_attn.weight'!r}: GPT-2 cross-attention "
+                "(add_cross_attention) is not supported (it reads a second sequence)"
+            )
+        key = prefix + "attn.c_attn.weight"
+        w = _need(tensors, key, self.name, shown)
+        if w.ndim != 2 or w.shape[1] != 3 * w.shape[0]:
+            raise InputFileError(
+                f"weights: {key!r} has shape {w.shape}, expected (E, 3·E): a Conv1D (in, out) "
+                "with query, key and value side by side"
+            )
+        e = w.shape[0]
+        out = [Entry(f"{c}.weight", f"{key}[:, {i * e}:{(i + 1) * e}]", w, transposed=True,
+                     cols=slice(i * e, (i + 1) * e)) for i, c in enumerate("qkv")]
+        bias_key = prefix + "attn.c_attn.bias"
+        if bias_key in tensors:
+            b = tensors[bias_key]
+            if b.shape != (3 * e,):
+                raise InputFileError(f"weights: {bias_key!r} has shape {b.shape}, expected "
+                                     f"({3 * e},) to match {key!r} {w.shape}")
+            out += [Entry(f"{c}.bias", f"{bias_key}[{i * e}:{(i + 1) * e}]", b,
+                          rows=slice(i * e, (i + 1) * e)) for i, c in enumerate("qkv")]
+        for c, k in self.KEYS.items():
+            if k.endswith(".bias") and prefix + k not in tensors:
+                continue
+            out.append(Entry(c, prefix + k, _need(tensors, prefix + k, self.name, shown),
+                             transposed=c.endswith(".weight") and not c.startswith("ln")))
+        return out
+
+    def part_names(self, prefix: str) -> dict[str, str]:
+        return {"self": "attn.c_attn", "out": "attn.c_proj", "ln1": "ln_1",
+                "ffn": "mlp.c_fc + mlp.c_proj", "ln2": "ln_2"}
+
+
 def known_layouts() -> str:
     return "; ".join(f"{lay.name} ({lay.summary}: {', '.join(lay.shown_keys[:4])}, …)"
                      for lay in LAYOUTS.values())
@@ -366,42 +534,111 @@ def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout,
 
 def build_layer(
     layout: Layout, tensors: Mapping[str, Array], prefix: str, heads: int,
-    eps: float | None = None, activation: str | None = None, norm_first: bool = False,
+    eps: float | None = None, activation: str | None = None, norm_first: bool = False, *,
+    kv_heads: int | None = None, rope_theta: float | None = None, scale: float | None = None,
 ) -> Layer:
-    """Check every array (floating, finite, consistent shapes) and make the :class:`Layer`."""
+    """Check every array (floating, finite, consistent shapes) and make the :class:`Layer`.
+
+    What the layout fixes (the norm kind, pre-norm, causal, rotary) wins over the arguments;
+    ``kv_heads``, ``rope_theta`` and ``scale`` come from the config (:func:`layer_from_config`).
+    """
     entries = layout.entries(tensors, prefix)
     for e in entries:
         _check_values(e)
     params: dict[str, Array] = {}
     keys: dict[str, str] = {}
     for e in entries:
-        a = np.asarray(e.array, dtype=np.float64)
-        if e.rows is not None:
-            a = a[e.rows]
+        a = np.asarray(e.block(), dtype=np.float64)
         params[e.name] = a.T if e.transposed else a
         keys[e.name] = e.key
-    _check_shapes(entries, params)
+    grouped = kv_heads is not None and kv_heads != heads
+    _check_shapes(entries, params, {**SPECS, **GQA_SPECS} if grouped else SPECS)
+    norms = tuple(n for n in NORMS if f"{n}.weight" in params)
     notes = []
     for bias, weight in BIASES.items():
+        if layout.norm == "rms" and bias.startswith("ln"):
+            continue  # an RMSNorm has no bias
         if bias not in params and weight in params:
             params[bias] = np.zeros(params[weight].shape[0])
             keys[bias] = "none: zeros"
             notes.append(f"{bias} absent: zeros")
-    for name in ("q.weight", "v.weight"):
+    for name in ("q.weight",) if grouped else ("q.weight", "v.weight"):
         width = params[name].shape[0]
         if width % heads:
             raise SpecError(
                 f"--heads: {heads} heads do not divide the {name[0]}-projection width {width} "
                 f"({keys[name]!r} has shape {params[name].shape})"
             )
+    if grouped:
+        _check_groups(heads, kv_heads, params, keys)
+        notes.append(f"grouped-query attention: {kv_heads} key/value heads for {heads} query "
+                     "heads")
+    theta = (rope_theta or layout.default_rope_theta) if layout.rope else None
+    if layout.causal:
+        notes.append("causal mask: each token attends only to itself and earlier tokens, so "
+                     "permuting the tokens (S(n)) changes what each one sees")
+    if theta is not None:
+        notes.append(f"rotary position embedding (base {theta:g}) on q and k: it acts in head "
+                     "space after the projections, so it leaves the co-transformed O(d) intact, "
+                     "and ties scores to positions, so it breaks S(n)")
     return Layer(layout.name, prefix, heads, params, keys, layout.part_names(prefix),
                  eps=layout.default_eps if eps is None else eps,
-                 activation=activation or layout.default_activation, norm_first=norm_first,
-                 notes=notes)
+                 activation=activation or layout.default_activation,
+                 norm_first=norm_first if layout.norm_first is None else layout.norm_first,
+                 notes=notes, kv_heads=kv_heads if grouped else None, causal=layout.causal,
+                 rope_theta=theta,
+                 scale=scale, norm=layout.norm, norms=norms)
+
+
+def _check_groups(heads: int, kv_heads: int | None, params: Mapping[str, Array],
+                  keys: Mapping[str, str]) -> None:
+    """Grouped-query attention: the key/value heads divide the query heads, and a key head is
+    as wide as a query head."""
+    assert kv_heads is not None
+    if heads % kv_heads:
+        raise SpecError(f"{kv_heads} key/value heads do not divide {heads} query heads",
+                        argument="kv_heads", value=kv_heads)
+    width = params["k.weight"].shape[0]
+    if params["v.weight"].shape[0] != width:
+        raise InputFileError(
+            f"weights: {keys['v.weight']!r} has shape {params['v.weight'].shape} but "
+            f"{keys['k.weight']!r} has {params['k.weight'].shape}: grouped-query attention "
+            "needs key and value projections of one width"
+        )
+    if width % kv_heads or width // kv_heads != params["q.weight"].shape[0] // heads:
+        raise InputFileError(
+            f"weights: {keys['k.weight']!r} has shape {params['k.weight'].shape}: {kv_heads} "
+            f"key/value heads of width {params['q.weight'].shape[0] // heads} (the query heads' "
+            f"width) need {kv_heads * (params['q.weight'].shape[0] // heads)} rows"
+        )
+
+
+def layer_from_config(layout: Layout, tensors: Mapping[str, Array], prefix: str,
+                      config: Config, heads: int) -> Layer:
+    """:func:`build_layer` with everything a ``config.json`` says (eps, activation, pre-norm,
+    key/value heads, RoPE base, GPT-2's score scaling)."""
+    scale = None
+    if layout.name == "gpt2":
+        width = tensors[prefix + layout.anchor].shape[0] // heads if heads else 1
+        scale = 1.0 / math.sqrt(width) if config.scale_attn_weights else 1.0
+        if config.scale_attn_by_inverse_layer_idx:
+            scale /= float(_layer_index(prefix) + 1)
+    return build_layer(layout, tensors, prefix, heads, config.layer_norm_eps, config.hidden_act,
+                       config.norm_first, kv_heads=config.kv_heads, rope_theta=config.rope_theta,
+                       scale=scale)
+
+
+def _layer_index(prefix: str) -> int:
+    """``h.3.`` -> 3 (GPT-2 scales layer i's scores by 1/(i + 1) when configured to)."""
+    numbers = re.findall(r"\d+", prefix)
+    if not numbers:
+        raise InputFileError(f"weights: layer {prefix!r} has no index; "
+                             "scale_attn_by_inverse_layer_idx needs one (h.N.)")
+    return int(numbers[-1])
 
 
 def _check_values(e: Entry) -> None:
-    a = e.array[e.rows] if e.rows is not None else e.array
+    a = e.block()
     if a.dtype.kind != "f":
         raise InputFileError(f"weights: {e.key!r} has dtype {a.dtype}, not floating point")
     bad = ~np.isfinite(a)
@@ -413,11 +650,12 @@ def _check_values(e: Entry) -> None:
         )
 
 
-def _check_shapes(entries: list[Entry], params: Mapping[str, Array]) -> None:
-    """Bind every label of :data:`SPECS` to one size; name the first key that disagrees."""
+def _check_shapes(entries: list[Entry], params: Mapping[str, Array],
+                  specs: Mapping[str, str] = SPECS) -> None:
+    """Bind every label of ``specs`` to one size; name the first key that disagrees."""
     bound: dict[str, tuple[int, str]] = {}
     for e in entries:
-        labels = SPECS[e.name].split()
+        labels = specs[e.name].split()
         shape = params[e.name].shape
         file_shape = shape[::-1] if e.transposed else shape
         if len(shape) != len(labels):
@@ -444,4 +682,4 @@ def _check_shapes(entries: list[Entry], params: Mapping[str, Array]) -> None:
 
 
 _AXIS_NAMES = {"d": "embedding (d)", "k": "query/key (k)", "v": "value (v)",
-               "f": "feed-forward (f)"}
+               "f": "feed-forward (f)", "c": "key/value (c)"}
