@@ -291,10 +291,11 @@ def test_fixed_weights_product_never_blames_out_proj() -> None:
 def test_api_and_cli_report_the_same_numbers(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     r = cli("equivariance", BERT, "--layer", "encoder.layer.1", "--seed", "7", *FAST,
-            "--json", out)
+            "--json", out, "--breakdown")
     assert r.exit_code == 1
     payload = json.loads(out.read_text())
-    api = check_weights(BERT, layer="encoder.layer.1", settings=Settings(seed=7, trials=3))
+    api = check_weights(BERT, layer="encoder.layer.1", settings=Settings(seed=7, trials=3),
+                        breakdown="full")
     want = json.loads(json.dumps(api.to_dict()))
     for got, expected in zip(payload["check"]["groups"], want["check"]["groups"], strict=True):
         assert got["group"] == expected["group"] and got["verdict"] == expected["verdict"]
@@ -319,7 +320,9 @@ def test_must_show_attention_with_cotransformed_weights_passes_o_d(cli: Cli) -> 
     r = cli("equivariance", BERT, "--group", "O(d)", "--component", "attention")
     assert r.exit_code == 0, r.output
     assert "PASS: equivariant under O(d) (attention, weights co-transformed)" in r.stdout
-    # the breakdown is always shown in full
+    assert "breakdown" not in r.stdout  # a pass needs no cause: the parts do not run
+    r = cli("equivariance", BERT, "--group", "O(d)", "--component", "attention", "--breakdown")
+    assert r.exit_code == 0, r.output
     for label in ("S(n)", "O(d) co-transformed", "O(d) fixed", "attention.output.LayerNorm"):
         assert label in r.stdout
 
@@ -336,7 +339,7 @@ def test_must_show_block_fails_o_d_because_of_layernorm(cli: Cli) -> None:
 @needs_safetensors
 def test_must_show_fixed_weights_fail_o_d(cli: Cli) -> None:
     r = cli("equivariance", BERT, "--group", "O(d)", "--weights", "fixed",
-            "--component", "attention")
+            "--component", "attention", "--breakdown")
     assert r.exit_code == 1, r.output
     assert "with co-transformed weights attention passes O(d)" in r.stdout
     assert "fails in attention: caused by attention.self (alone: FAIL" in r.stdout
@@ -577,7 +580,8 @@ def test_first_layer_is_named_in_the_report(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_json_to_stdout_for_weights(cli: Cli) -> None:
-    r = cli("equivariance", SAMPLES / "weights" / "plain" / "attention.npz", "--json", "-", *FAST)
+    r = cli("equivariance", SAMPLES / "weights" / "plain" / "attention.npz", "--json", "-", *FAST,
+            "--breakdown")
     assert r.exit_code == 0
     payload = json.loads(r.stdout)
     assert payload["layout"] == "plain" and payload["verdict"] == "pass"

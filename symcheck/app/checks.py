@@ -98,6 +98,7 @@ def weights_request(spec: CheckSpec) -> Request:
         path=Path(spec.display_path), layer=o.get("layer"), heads=o.get("heads"),
         groups=_strings(o.get("groups")), mode=o.get("mode", "cotransform"),
         component=o.get("component"), n=o.get("sizes", {}).get("n"), measure=_measure(spec),
+        fold=o.get("fold_norms", False), breakdown=o.get("breakdown", False),
     )
 
 

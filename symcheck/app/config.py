@@ -214,6 +214,8 @@ OPTIONS: dict[str, dict[str, Validator]] = {
         "mode": _choice(*WEIGHT_MODES),
         "component": _choice("attention", "block"),
         "timeout": _positive_float,
+        "fold_norms": _boolean,
+        "breakdown": _boolean,
     },
     # what `symcheck.sparse.approximate` takes
     "matrix": {

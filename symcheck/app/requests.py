@@ -99,6 +99,8 @@ class WeightsRequest:
     component: str | None = None
     n: int | None = None
     measure: Measure = field(default_factory=Measure)
+    fold: bool = False  # fold the norm gains into the next linear layers first
+    breakdown: bool = False  # the full per-part table, not only what names a cause
 
 
 @dataclass(frozen=True)

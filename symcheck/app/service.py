@@ -263,7 +263,8 @@ def run_form(request: FormRequest) -> Outcome:
 
 
 def run_weights(request: WeightsRequest) -> Outcome:
-    """Saved weights: the requested check with its co-transform breakdown."""
+    """Saved weights: the requested check with its co-transform breakdown; ``layer="all"``
+    checks the whole stack as one function."""
     from symcheck.sources.weights.check import DEFAULT_N, Settings, check_weights
 
     m = request.measure
@@ -273,16 +274,53 @@ def run_weights(request: WeightsRequest) -> Outcome:
                         argument="weights", value=request.mode)
     settings = Settings(n=request.n or DEFAULT_N, dtype=m.dtype, seed=m.seed, trials=m.trials,
                         rtol=m.rtol)
+    if request.layer == "all":
+        return _run_stack(request, settings)
     result = check_weights(request.path, layer=request.layer, heads=request.heads,
                            groups=request.groups, mode=request.mode,
-                           component=request.component, settings=settings, case=m.case)
+                           component=request.component, settings=settings, case=m.case,
+                           breakdown="full" if request.breakdown else "needed",
+                           fold=request.fold)
     requested = result.requested
     repro = recipe.of_weights(
         str(request.path), requested, tuple(result.groups),
         layer=result.layer.prefix.rstrip("."), heads=request.heads, mode=result.mode,
-        component=result.component, rtol=m.rtol,
+        component=result.component, rtol=m.rtol, fold=request.fold,
     )
     return Outcome("weights", requested.verdict, result, repro, file=str(request.path))
+
+
+@dataclass
+class StackResult:
+    """The whole stack of a checkpoint checked as one function of the tokens."""
+
+    path: str
+    layers: list[str]
+    folded: list[str]
+    not_folded: list[str]
+    result: EquivarianceResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "layers": self.layers, "folded": self.folded,
+                "not_folded": self.not_folded, **self.result.to_dict()}
+
+
+def _run_stack(request: WeightsRequest, settings: Any) -> Outcome:
+    from symcheck.sources.weights.stack import check_stack, load_stack
+
+    stack = load_stack(request.path, heads=request.heads, fold=request.fold)
+    groups = tuple(request.groups or ("S(n)", "O(d)"))
+    result = check_stack(stack.layers, groups, mode=request.mode, settings=settings,
+                         case=request.measure.case)
+    folded = [f.describe() for fold in stack.folds for f in fold.folded]
+    not_folded = [f"{n.norm}: {n.what} ({n.why})" for fold in stack.folds
+                  for n in fold.not_folded]
+    repro = recipe.of_weights(str(request.path), result, groups, layer="all",
+                              heads=request.heads, mode=request.mode, component="block",
+                              rtol=request.measure.rtol, fold=request.fold)
+    return Outcome("stack", result.verdict,
+                   StackResult(str(request.path), list(stack.names), folded, not_folded,
+                               result), repro, file=str(request.path))
 
 
 # --------------------------------------------------------------------------- replay

@@ -23,7 +23,15 @@ HELP = (
 )
 
 Layer = Annotated[str | None, typer.Option(
-    metavar="PREFIX", help="Weights: the layer to check, e.g. encoder.layer.3 (default: first).")]
+    metavar="PREFIX", help="Weights: the layer to check, e.g. encoder.layer.3 (default: first), "
+    "or all: the whole stack in order, as one function.")]
+FoldNorms = Annotated[bool, typer.Option(
+    "--fold-norms", help="Weights: fold the norm gains (and exact biases) into the following "
+    "linear layers first, as SliceGPT/QuaRot do; the report says what folded and what cannot "
+    "(LayerNorm's mean-centring).")]
+Breakdown = Annotated[bool, typer.Option(
+    "--breakdown", help="Weights: the full per-part table in every mode (default: only the "
+    "parts needed to name the cause of a failure).")]
 Heads = Annotated[int | None, typer.Option(
     metavar="H", help="Weights: number of attention heads (default: config.json beside the file).")]
 WeightsMode = Annotated[str | None, typer.Option(
@@ -55,6 +63,8 @@ def equivariance(
     heads: Heads = None,
     weights: WeightsMode = None,
     component: Component = None,
+    fold_norms: FoldNorms = False,
+    breakdown: Breakdown = False,
     backend: opt.BackendName = None,
     search: opt.Search = 0,
     probes: opt.Probes = True,
@@ -93,11 +103,15 @@ def equivariance(
             outcome = serve(WeightsRequest(
                 path=Path(target), layer=layer, heads=heads,
                 groups=tuple(groups) if groups else None, mode=weights or "cotransform",
-                component=component, n=sizes.get("n"), measure=measure,
+                component=component, n=sizes.get("n"), measure=measure, fold=fold_norms,
+                breakdown=breakdown,
             ))
+            if outcome.kind == "stack":
+                return show_stack(outcome, json_path)
             return show_weights(outcome, json_path)
         for name, value in (("--layer", layer), ("--heads", heads), ("--weights", weights),
-                            ("--component", component)):
+                            ("--component", component), ("--fold-norms", fold_norms or None),
+                            ("--breakdown", breakdown or None)):
             if value is not None:
                 raise SpecError(f"{name}: applies to weights files only "
                                 f"({', '.join(sorted(WEIGHT_LOADERS))}), not to {target!r}")
@@ -153,4 +167,22 @@ def show_weights(outcome: object, json_path: str | None) -> int:
         payload["replay"] = replay
         write_json(json_path, payload)
     render(outcome.result, replay, to_stderr=json_path == "-")
+    return exit_code(outcome.verdict)
+
+
+def show_stack(outcome: object, json_path: str | None) -> int:
+    """The whole stack: its layers, what folding did, and the check's report."""
+    from symcheck.app.outcomes import Outcome
+    from symcheck.report.equivariance import render, render_stack
+    from symcheck.report.json import write_json
+    from symcheck.report.reproduction import command
+
+    assert isinstance(outcome, Outcome)
+    replay = None if outcome.reproduction is None else command(outcome.reproduction)
+    if json_path is not None:
+        payload = outcome.result.to_dict()
+        payload["replay"] = replay
+        write_json(json_path, payload)
+    render_stack(outcome.result, to_stderr=json_path == "-")
+    render(outcome.result.result, replay, to_stderr=json_path == "-")
     return exit_code(outcome.verdict)

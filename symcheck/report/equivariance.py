@@ -8,7 +8,7 @@ from symcheck.core.specs import AxisSpec
 from symcheck.report import fitted_columns, fmt_float, make_console, table_box
 
 if TYPE_CHECKING:
-    from symcheck.app.service import ReplayResult
+    from symcheck.app.service import ReplayResult, StackResult
     from symcheck.engine.equivariance import EquivarianceResult, GroupResult
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold magenta"}
@@ -107,6 +107,17 @@ def _property(result: EquivarianceResult) -> str:
     parts = [f"equivariant under {', '.join(equi)}"] if equi else []
     parts += [f"invariant under {', '.join(inv)}"] if inv else []
     return "; ".join(parts)
+
+
+def render_stack(stack: StackResult, to_stderr: bool = False) -> None:
+    """The layers of a whole-stack check and what folding did."""
+    console = make_console(stderr=to_stderr)
+    console.print(f"whole stack of {stack.path}: {len(stack.layers)} layers in order "
+                  f"({', '.join(stack.layers)})", markup=False, soft_wrap=True)
+    for line in stack.folded:
+        console.print(f"folded: {line}", markup=False, soft_wrap=True)
+    for line in stack.not_folded:
+        console.print(f"not folded: {line}", markup=False, soft_wrap=True)
 
 
 def render_saved(path: str, to_stderr: bool = False) -> None:

@@ -67,7 +67,11 @@ def _weights_command(r: Reproduction) -> str:
     for group in r.groups:
         args += ["--group", group]
     args += ["--size", f"n={r.sizes.get('n')}", "--seed", str(r.seed), "--trials",
-             str(r.trials), "--weights", str(w["mode"]), "--component", str(w["component"])]
+             str(r.trials), "--weights", str(w["mode"])]
+    if w.get("layer") != "all":
+        args += ["--component", str(w["component"])]
+    if w.get("fold"):
+        args += ["--fold-norms"]
     if r.rtol is not None:
         args += ["--rtol", repr(r.rtol)]
     if r.dtype != "float64":

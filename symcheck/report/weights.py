@@ -94,18 +94,19 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
                       Text(g.verdict.upper(), style=f"bold {_STYLE[g.verdict]}"))
     console.print(table)
 
-    labels = list(result.breakdown[0].checks) if result.breakdown else []
-    breakdown = Table(title="breakdown (max relative error)", title_justify="left",
-                      box=table_box(console), header_style="bold")
-    breakdown.add_column("component / part", no_wrap=True)
-    for label in labels:
-        breakdown.add_column(label, justify="right", no_wrap=True)
-    for row in result.breakdown:
-        name = row.unit if row.kind == "component" else f"  {row.unit}"
-        cells = (row.checks[label] for label in labels)
-        breakdown.add_row(Text(name), *(Text(_cell(g), style=_STYLE["n/a" if g is None else
-                                                                 g.verdict]) for g in cells))
-    console.print(breakdown)
+    if result.breakdown:  # only with --breakdown, or where a cause had to be named
+        labels = list(result.breakdown[0].checks) if result.breakdown else []
+        breakdown = Table(title="breakdown (max relative error)", title_justify="left",
+                          box=table_box(console), header_style="bold")
+        breakdown.add_column("component / part", no_wrap=True)
+        for label in labels:
+            breakdown.add_column(label, justify="right", no_wrap=True)
+        for row in result.breakdown:
+            name = row.unit if row.kind == "component" else f"  {row.unit}"
+            cells = (row.checks[label] for label in labels)
+            breakdown.add_row(Text(name), *(Text(_cell(g), style=_STYLE["n/a" if g is None else
+                                                                     g.verdict]) for g in cells))
+        console.print(breakdown)
     for line in not_applicable(result):
         console.print(f"n/a: {line}", soft_wrap=True, markup=False)
 
