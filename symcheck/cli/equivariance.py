@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -153,12 +153,11 @@ def show_model(outcome: object, json_path: str | None, save_counterexample: str 
     return exit_code(outcome.verdict)
 
 
-def show_weights(outcome: object, json_path: str | None) -> int:
-    """Write the outputs and render the report of a weights check; the exit code."""
+def _json_and_replay(outcome: object, json_path: str | None) -> str | None:
+    """Write the JSON report (with the replay command) when asked; the replay command."""
     from symcheck.app.outcomes import Outcome
     from symcheck.report.json import write_json
     from symcheck.report.reproduction import command
-    from symcheck.report.weights import render
 
     assert isinstance(outcome, Outcome)
     replay = None if outcome.reproduction is None else command(outcome.reproduction)
@@ -166,23 +165,23 @@ def show_weights(outcome: object, json_path: str | None) -> int:
         payload = outcome.result.to_dict()
         payload["replay"] = replay
         write_json(json_path, payload)
+    return replay
+
+
+def show_weights(outcome: Any, json_path: str | None) -> int:
+    """Write the outputs and render the report of a weights check; the exit code."""
+    from symcheck.report.weights import render
+
+    replay = _json_and_replay(outcome, json_path)
     render(outcome.result, replay, to_stderr=json_path == "-")
     return exit_code(outcome.verdict)
 
 
-def show_stack(outcome: object, json_path: str | None) -> int:
+def show_stack(outcome: Any, json_path: str | None) -> int:
     """The whole stack: its layers, what folding did, and the check's report."""
-    from symcheck.app.outcomes import Outcome
     from symcheck.report.equivariance import render, render_stack
-    from symcheck.report.json import write_json
-    from symcheck.report.reproduction import command
 
-    assert isinstance(outcome, Outcome)
-    replay = None if outcome.reproduction is None else command(outcome.reproduction)
-    if json_path is not None:
-        payload = outcome.result.to_dict()
-        payload["replay"] = replay
-        write_json(json_path, payload)
+    replay = _json_and_replay(outcome, json_path)
     render_stack(outcome.result, to_stderr=json_path == "-")
     render(outcome.result.result, replay, to_stderr=json_path == "-")
     return exit_code(outcome.verdict)
