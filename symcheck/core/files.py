@@ -120,6 +120,13 @@ def save_npz(path: str, arrays: Mapping[str, Any]) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
+def foreign_members(archive: Any) -> list[str]:
+    """The members of an open ``np.load`` archive that are not ``.npy`` arrays (numpy would
+    hand them back as raw bytes)."""
+    names = archive.zip.namelist() if archive.zip is not None else []
+    return [n for n in names if not n.endswith(".npy")]
+
+
 def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
     """Every array of an ``.npz`` archive, never unpickling; one-line errors name ``label``.
 
@@ -150,8 +157,7 @@ def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
         )
     try:
         with loaded as archive:
-            names = archive.zip.namelist() if archive.zip is not None else []
-            foreign = [n for n in names if not n.endswith(".npy")]
+            foreign = foreign_members(archive)
             if foreign:
                 raise InputFileError(f"{str(p)!r} holds {foreign[0]!r}, which is not a .npy "
                                      "array (an .npz holds .npy members only)", argument=label)

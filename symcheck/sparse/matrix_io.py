@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symcheck.core.errors import InputFileError
+from symcheck.core.files import foreign_members
 
 SUFFIXES = (".npy", ".npz", ".mtx")
 # Keep this much of the available memory free for the computation that follows the load.
@@ -240,8 +241,7 @@ def _npz_int(files: Any, key: str, label: str) -> np.ndarray:
 
 def _load_npz(p: Path, label: str) -> sp.csr_matrix:
     with np.load(p, allow_pickle=False) as files:
-        names = files.zip.namelist() if files.zip is not None else []
-        foreign = [n for n in names if not n.endswith(".npy")]
+        foreign = foreign_members(files)
         if foreign:
             raise InputFileError(f"{label}: {foreign[0]!r} in the archive is not a .npy array "
                                  "(an .npz holds .npy members only)")
