@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,10 +64,6 @@ class SymcheckError(Exception):
         self.expected = expected
         self.hint = hint
 
-    @property
-    def has_value(self) -> bool:
-        return self.value is not _UNSET
-
     def worded(self, wording: Wording = PYTHON, named: bool = True) -> str:
         """The one-line message as the door with ``wording`` shows it (``named=False``: without
         the argument's name in front, for a door that already says where the error is)."""
@@ -82,13 +77,6 @@ class SymcheckError(Exception):
         elif self.hint:
             text += f"; {self.hint}"
         return text
-
-    def fields(self) -> dict[str, Any]:
-        """The error as data (for JSON reports)."""
-        return {
-            "type": type(self).__name__, "message": self.message, "argument": self.argument,
-            "value": repr(self.value) if self.has_value else None, "expected": self.expected,
-        }
 
     def __str__(self) -> str:
         return self.worded(PYTHON)
@@ -136,13 +124,3 @@ class MissingExtraError(SymcheckError):
         )
         self.package = package
         self.extra = extra
-
-
-def quoted_list(items: Sequence[str]) -> str:
-    """``'a', 'b'`` — for messages that list specs or names."""
-    return ", ".join(repr(str(i)) for i in items)
-
-
-def sizes_text(sizes: Mapping[str, int]) -> str:
-    """``n=8,d=16`` — sizes as one compact token."""
-    return ",".join(f"{k}={v}" for k, v in sizes.items())
