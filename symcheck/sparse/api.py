@@ -44,6 +44,8 @@ SCREEN_STALL = 10
 # Up to this L the full search below 2k costs seconds and runs without the screen (at L = 64
 # the fit reaches below 2k on random supports where the screen's two quick fits do not).
 SCREEN_ABOVE_L = 128
+# The screen's second fit is at 2k + SCREEN_REACH (see _screen).
+SCREEN_REACH = 2
 EXACT_CLAIM = (
     "d = 2k suffices for every target with at most k nonzeros per row (exact construction)"
 )
@@ -326,10 +328,11 @@ def approximate(
                 exact.note += f"; {skip}"
             elif top >= lb:
                 screened = None
+                warm: dict[int, tuple[np.ndarray, np.ndarray]] = {}
                 if exact is not None and exact.d is not None and size > SCREEN_ABOVE_L:
-                    screened = _screen(target, targets, top, exact.d, seed)
-                if screened is not None and screened.d is None:
-                    results.append(screened)  # the quick fits at 2k − 1 failed: stop there
+                    screened, warm = _screen(target, targets, top, exact.d, seed, max_d)
+                if screened is not None and not warm:
+                    results.append(screened)  # the quick fits failed: stop there
                 else:
                     # After poly, the search may also fit at 2k itself: a fit there is the
                     # start (truncated) of the first seed at 2k − 1, the chain that takes the
@@ -338,7 +341,7 @@ def approximate(
                     results.append(
                         _run_opt(
                             target, targets, lb, chain_top, seeds, min_successes, remaining(),
-                            progress,
+                            progress, warm,
                         )
                     )
         if exact is not None:
@@ -392,42 +395,52 @@ def _run_circle(target: TargetMatrix, targets: Targets) -> MethodResult | None:
 
 
 def _screen(
-    target: TargetMatrix, targets: Targets, d: int, below: int, seed: int
-) -> MethodResult:
-    """Quick fits at ``d = 2k − 1`` that decide whether auto searches below 2k at all.
+    target: TargetMatrix, targets: Targets, d: int, below: int, seed: int, max_d: int
+) -> tuple[MethodResult, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """Quick fits that decide whether auto searches below 2k at all, and their solutions.
 
-    The SVD start and one perturbed restart, each stopped on a plateau (``SCREEN_STALL``
-    evaluations without halving the loss). Only when one meets the precision does the full
-    search below 2k run: on random supports it almost never can (benchmarks/RESULTS.md), and
-    the full search would cost many times the construction.
+    Each fit starts from the SVD of ``B`` and stops on a plateau (``SCREEN_STALL`` evaluations
+    without halving the loss): one at ``d = 2k − 1``, then one at ``2k + SCREEN_REACH``. Only
+    when one meets the precision does the full search below 2k run, its fit chain starting
+    from that solution: on random supports the fit seldom gets below 2k
+    (benchmarks/RESULTS.md), and the full search costs many times the construction. The fit
+    at ``2k + SCREEN_REACH`` asks whether the fit's reach is near 2k at all: the chain
+    (truncating a solution at a larger ``d``) was measured to gain 2–4 below the smallest
+    ``d`` the SVD start meets, so a fit meeting there can lead below 2k where the one at
+    ``2k − 1`` cannot (k = 8, L = 512: the SVD start meets at 18, the chain reaches 14).
     """
     t0 = time.perf_counter()
-    start = opt.WarmStart(target, targets).factors(d)
+    svd = opt.WarmStart(target, targets)
+    probes = [d] + ([below + SCREEN_REACH] if below + SCREEN_REACH <= max_d else [])
     best: opt.FitResult | None = None
-    tried = 0
-    for index, perturb in enumerate((0.0, 0.3)):
-        res = opt.fit(target, targets, d, seed + index, perturb=perturb, start=start,
+    solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    trials = []
+    for width in probes:
+        t1 = time.perf_counter()
+        res = opt.fit(target, targets, width, seed, perturb=0.0, start=svd.factors(width),
                       stall=SCREEN_STALL)
-        tried += 1
-        if best is None or res.met or (not best.met and res.precision.eps1 < best.precision.eps1):
+        prec = res.precision
+        trials.append({"d": width, "seeds": [seed], "successes": int(res.met), "tried": 1,
+                       "success_rate": float(res.met), "best_eps1": prec.eps1,
+                       "best_eps2": prec.eps2, "seconds": time.perf_counter() - t1})
+        if width == d:
             best = res
         if res.met:
+            solved[width] = (res.u, res.v)
             break
     assert best is not None
-    prec = best.precision
-    trial = {"d": d, "seeds": [seed + i for i in range(tried)], "successes": int(best.met),
-             "tried": tried, "success_rate": float(best.met) / tried, "best_eps1": prec.eps1,
-             "best_eps2": prec.eps2, "seconds": time.perf_counter() - t0}
+    shown = " and ".join(f"d={w}" for w in probes)
     note = (
-        f"screen at d={d}: {tried} fits stopped on a plateau ({SCREEN_STALL} evaluations "
-        f"without halving the loss), so the search below d={below} was not run "
+        f"screen: fits at {shown} from the SVD start stopped on a plateau ({SCREEN_STALL} "
+        f"evaluations without halving the loss), so the search below d={below} was not run "
         "(--method opt runs the full search)"
     )
-    return MethodResult(
-        method="opt", d=d if best.met else None, precision=prec, success_rate=None,
-        seconds=time.perf_counter() - t0, trials=[trial], stopped="done",
-        note="" if best.met else note, details={"max_d": d, "screen": True},
+    result = MethodResult(
+        method="opt", d=d if best.met else None, precision=best.precision, success_rate=None,
+        seconds=time.perf_counter() - t0, trials=trials, stopped="done",
+        note="" if solved else note, details={"max_d": d, "screen": True},
     )
+    return result, solved
 
 
 def _fit_too_slow(exact: MethodResult | None, time_left: float | None) -> str | None:
@@ -511,14 +524,16 @@ def _run_opt(
     min_successes: int,
     time_limit: float | None,
     progress: Callable[[str], None] | None,
+    warm: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> MethodResult:
     """The fit search on ``[start, max_d]``.
 
     The first seed at each ``d`` starts from the fit at the next larger verified ``d`` (its best
-    rank-``d`` truncation) or, if there is none, from the SVD of ``B``; the others from the SVD
-    start, perturbed. (A start from the 2k construction truncated to rank ``d`` was measured and
-    is not used: its logits are scaled by λ, its loss starts 10⁴–10¹⁰ times higher, and in
-    benchmarks/RESULTS.md it never converged where the SVD start did.)
+    rank-``d`` truncation; ``warm`` holds solutions found before the search, e.g. by the
+    screen, possibly above ``max_d``) or, if there is none, from the SVD of ``B``; the others
+    from the SVD start, perturbed. (A start from the 2k construction truncated to rank ``d``
+    was measured and is not used: its logits are scaled by λ, its loss starts 10⁴–10¹⁰ times
+    higher, and in benchmarks/RESULTS.md it never converged where the SVD start did.)
     """
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
@@ -529,7 +544,7 @@ def _run_opt(
     check_memory(per_d * capped, f"--max-d: {capped} (factors of L={target.size})")
     cap_note = "" if capped == max_d else f"d capped at {capped} by the memory available"
     max_d = capped
-    solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    solved: dict[int, tuple[np.ndarray, np.ndarray]] = dict(warm or {})
     svd = opt.WarmStart(target, targets)  # one SVD of B for the whole search
 
     def try_seed(d: int, seed: int) -> SeedOutcome:

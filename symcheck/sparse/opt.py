@@ -30,8 +30,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse.linalg as spla
-from scipy.optimize import minimize
 
 from symcheck.sparse._blas import one_blas_thread
 from symcheck.sparse.jl import logit_target
@@ -107,6 +105,8 @@ class WarmStart:
             return
         # Seeded by k only: the SVD is a property of B, not of a restart's seed.
         rng = np.random.default_rng([k, 7])
+        import scipy.sparse.linalg as spla  # here: scipy.linalg costs 0.1 s to import
+
         uu, s, vt = spla.svds(self._b, k=k, v0=rng.standard_normal(size), random_state=rng)
         order = np.argsort(s)[::-1]
         self._u, self._s, self._vt = uu[:, order], s[order], vt[order]
@@ -242,6 +242,10 @@ def _fit(
         ):
             raise _Stalled
         return loss, np.concatenate([gu32.ravel(), gv32.ravel(), gc])
+
+    # Imported here, not at the top: scipy.optimize takes 0.2 s to import, which every
+    # sparse-approx run (an error in its input included) would otherwise pay.
+    from scipy.optimize import minimize
 
     theta0 = np.concatenate([u0.ravel(), v0.ravel(), c0])
     iterations = 0
