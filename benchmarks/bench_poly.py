@@ -1,7 +1,7 @@
 """Benchmarks of the d = 2k construction (``--method poly``, first in ``auto``); every ratio is
 against a baseline measured in this run.
 
-    python benchmarks/bench_poly.py d-table [--quick]   # d of auto, the fit alone and jl
+    python benchmarks/bench_poly.py d-table [--quick] [--ks 4,8] [--top-L N] [--jl-max-L N]
     python benchmarks/bench_poly.py auto-time --baseline-src DIR
     python benchmarks/bench_poly.py scale [--stretch]   # L = 65,536, k = 2 end to end
     python benchmarks/bench_poly.py throughput          # blocked metric vs square matmul
@@ -70,8 +70,9 @@ def header() -> None:
           f"numpy {np.__version__}, python {platform.python_version()}")
 
 
-def d_table(quick: bool, top_length: int) -> None:
-    ks = (1, 2, 4) if quick else (1, 2, 3, 4, 8)
+def d_table(quick: bool, top_length: int, ks_text: str | None, jl_top: int) -> None:
+    ks = tuple(int(k) for k in ks_text.split(",")) if ks_text else (
+        (1, 2, 4) if quick else (1, 2, 3, 4, 8))
     top = 4096 if quick else top_length
     lengths = [64 * 2**i for i in range(20) if 64 * 2**i <= top]
     print("| k | L | auto d | auto s | opt d | opt s | jl d | 2k | auto ≤ 2k | auto < 2k |")
@@ -91,7 +92,7 @@ def d_table(quick: bool, top_length: int) -> None:
                 t_opt = f"{time.perf_counter() - t0:.1f}"
                 d_opt = None if fit.best is None else fit.best.d
             d_jl: int | str | None = "-"
-            if size <= 1024:
+            if size <= jl_top:
                 d_jl, _ = _jl_needed(target, Targets(EPS, EPS), 0, 3)
             ok = d_auto is not None and d_auto <= 2 * k
             below = d_auto is not None and d_auto < 2 * k
@@ -282,10 +283,12 @@ def main() -> None:
     parser.add_argument("--baseline-src", type=Path)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--top-L", type=int, default=65536, help="d-table: longest L")
+    parser.add_argument("--ks", help="d-table: comma-separated k (default 1,2,3,4,8)")
+    parser.add_argument("--jl-max-L", type=int, default=1024, help="d-table: longest L for jl")
     args = parser.parse_args()
     header()
     if args.what == "d-table":
-        d_table(args.quick, args.top_L)
+        d_table(args.quick, args.top_L, args.ks, args.jl_max_L)
     elif args.what == "auto-time":
         if args.baseline_src is None:
             parser.error("auto-time needs --baseline-src")

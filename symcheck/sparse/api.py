@@ -44,7 +44,7 @@ SCREEN_STALL = 10
 # Up to this L the full search below 2k costs seconds and runs without the screen (at L = 64
 # the fit reaches below 2k on random supports where the screen's two quick fits do not).
 SCREEN_ABOVE_L = 128
-# The screen's second fit is at 2k + SCREEN_REACH (see _screen).
+# The screen's fit is at 2k + SCREEN_REACH (see _screen).
 SCREEN_REACH = 2
 EXACT_CLAIM = (
     "d = 2k suffices for every target with at most k nonzeros per row (exact construction)"
@@ -267,8 +267,8 @@ def approximate(
 
     ``matrix`` is a path, an array, a scipy sparse matrix or a :class:`TargetMatrix`.
     ``auto`` tries the exact constructions (the circle for one nonzero per row, then the
-    ``d = 2k`` trigonometric construction), then the low-rank fit search below the best exact
-    ``d`` (after the 2k construction only when a quick screen at ``2k − 1`` succeeds); ``opt``
+    ``d = 2k`` trigonometric construction), then the low-rank fit search of ``opt`` (after the
+    2k construction, above ``L = 128``, only when a quick fit at ``2k + 2`` succeeds); ``opt``
     only the fit search; ``poly`` only the ``2k`` construction; ``jl`` the paper's random
     projection. ``max_d`` defaults to ``L``
     (``auto``/``opt``/``poly``; the truncated SVD of the logit target is exact at
@@ -328,21 +328,18 @@ def approximate(
                 exact.note += f"; {skip}"
             elif top >= lb:
                 screened = None
-                warm: dict[int, tuple[np.ndarray, np.ndarray]] = {}
                 if exact is not None and exact.d is not None and size > SCREEN_ABOVE_L:
-                    screened, warm = _screen(target, targets, top, exact.d, seed, max_d)
-                if screened is not None and not warm:
-                    results.append(screened)  # the quick fits failed: stop there
+                    screened = _screen(target, targets, exact.d, seed, max_d)
+                if screened is not None:
+                    results.append(screened)  # the quick fit failed: stop there
                 else:
-                    # After poly, the search may also fit at 2k itself: a fit there is the
-                    # start (truncated) of the first seed at 2k − 1, the chain that takes the
-                    # fit alone below 2k (measured: k = 3, L = 64 reaches 5 only that way).
-                    chain_top = top if exact is None or exact.d is None else min(max_d, exact.d)
+                    # The same search as --method opt (same range, seeds and chain), so that
+                    # auto's d is never above the fit alone's given the time: a search capped
+                    # at 2k was measured to end above it (k = 8, L = 512: 15 against 14, the
+                    # fit alone's chain jumping from 18 to 15 and 14).
                     results.append(
-                        _run_opt(
-                            target, targets, lb, chain_top, seeds, min_successes, remaining(),
-                            progress, warm,
-                        )
+                        _run_opt(target, targets, lb, max_d, seeds, min_successes, remaining(),
+                                 progress)
                     )
         if exact is not None:
             fit = results[-1] if results[-1].method == "opt" else None
@@ -395,52 +392,40 @@ def _run_circle(target: TargetMatrix, targets: Targets) -> MethodResult | None:
 
 
 def _screen(
-    target: TargetMatrix, targets: Targets, d: int, below: int, seed: int, max_d: int
-) -> tuple[MethodResult, dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """Quick fits that decide whether auto searches below 2k at all, and their solutions.
+    target: TargetMatrix, targets: Targets, below: int, seed: int, max_d: int
+) -> MethodResult | None:
+    """A quick fit that decides whether auto searches below 2k at all: None when it may.
 
-    Each fit starts from the SVD of ``B`` and stops on a plateau (``SCREEN_STALL`` evaluations
-    without halving the loss): one at ``d = 2k − 1``, then one at ``2k + SCREEN_REACH``. Only
-    when one meets the precision does the full search below 2k run, its fit chain starting
-    from that solution: on random supports the fit seldom gets below 2k
-    (benchmarks/RESULTS.md), and the full search costs many times the construction. The fit
-    at ``2k + SCREEN_REACH`` asks whether the fit's reach is near 2k at all: the chain
-    (truncating a solution at a larger ``d``) was measured to gain 2–4 below the smallest
-    ``d`` the SVD start meets, so a fit meeting there can lead below 2k where the one at
-    ``2k − 1`` cannot (k = 8, L = 512: the SVD start meets at 18, the chain reaches 14).
+    One fit at ``d = 2k + SCREEN_REACH`` (capped at ``max_d``) from the SVD of ``B``, stopped
+    on a plateau (``SCREEN_STALL`` evaluations without halving the loss). Only when it meets
+    the precision does the full search run: on random supports the fit seldom gets below 2k
+    (benchmarks/RESULTS.md), and the full search costs many times the construction. Why above
+    2k: the search's chain (a solution at a larger ``d`` truncated to start a smaller one) was
+    measured to gain 2–4 below the smallest ``d`` the SVD start meets, so a fit meeting at
+    2k + 2 can lead below 2k where one at 2k − 1 does not (k = 8, L = 512: the SVD start
+    meets at 18, the chain reaches 14); where the fit met at 2k − 1 it met at 2k + 2 too in
+    every case measured. The failed screen is returned as the fit's result, with its note.
     """
     t0 = time.perf_counter()
-    svd = opt.WarmStart(target, targets)
-    probes = [d] + ([below + SCREEN_REACH] if below + SCREEN_REACH <= max_d else [])
-    best: opt.FitResult | None = None
-    solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    trials = []
-    for width in probes:
-        t1 = time.perf_counter()
-        res = opt.fit(target, targets, width, seed, perturb=0.0, start=svd.factors(width),
-                      stall=SCREEN_STALL)
-        prec = res.precision
-        trials.append({"d": width, "seeds": [seed], "successes": int(res.met), "tried": 1,
-                       "success_rate": float(res.met), "best_eps1": prec.eps1,
-                       "best_eps2": prec.eps2, "seconds": time.perf_counter() - t1})
-        if width == d:
-            best = res
-        if res.met:
-            solved[width] = (res.u, res.v)
-            break
-    assert best is not None
-    shown = " and ".join(f"d={w}" for w in probes)
-    note = (
-        f"screen: fits at {shown} from the SVD start stopped on a plateau ({SCREEN_STALL} "
-        f"evaluations without halving the loss), so the search below d={below} was not run "
-        "(--method opt runs the full search)"
+    width = min(max_d, below + SCREEN_REACH)
+    res = opt.fit(target, targets, width, seed, perturb=0.0,
+                  start=opt.WarmStart(target, targets).factors(width), stall=SCREEN_STALL)
+    if res.met:
+        return None
+    prec = res.precision
+    trial = {"d": width, "seeds": [seed], "successes": 0, "tried": 1, "success_rate": 0.0,
+             "best_eps1": prec.eps1, "best_eps2": prec.eps2,
+             "seconds": time.perf_counter() - t0}
+    return MethodResult(
+        method="opt", d=None, precision=prec, success_rate=None,
+        seconds=time.perf_counter() - t0, trials=[trial], stopped="done",
+        note=(
+            f"screen: a fit at d={width} from the SVD start stopped on a plateau "
+            f"({SCREEN_STALL} evaluations without halving the loss), so the search below "
+            f"d={below} was not run (--method opt runs the full search)"
+        ),
+        details={"max_d": width, "screen": True},
     )
-    result = MethodResult(
-        method="opt", d=d if best.met else None, precision=best.precision, success_rate=None,
-        seconds=time.perf_counter() - t0, trials=trials, stopped="done",
-        note="" if solved else note, details={"max_d": d, "screen": True},
-    )
-    return result, solved
 
 
 def _fit_too_slow(exact: MethodResult | None, time_left: float | None) -> str | None:
@@ -524,14 +509,12 @@ def _run_opt(
     min_successes: int,
     time_limit: float | None,
     progress: Callable[[str], None] | None,
-    warm: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> MethodResult:
     """The fit search on ``[start, max_d]``.
 
     The first seed at each ``d`` starts from the fit at the next larger verified ``d`` (its best
-    rank-``d`` truncation; ``warm`` holds solutions found before the search, e.g. by the
-    screen, possibly above ``max_d``) or, if there is none, from the SVD of ``B``; the others
-    from the SVD start, perturbed. (A start from the 2k construction truncated to rank ``d``
+    rank-``d`` truncation) or, if there is none, from the SVD of ``B``; the others from the
+    SVD start, perturbed. (A start from the 2k construction truncated to rank ``d``
     was measured and is not used: its logits are scaled by λ, its loss starts 10⁴–10¹⁰ times
     higher, and in benchmarks/RESULTS.md it never converged where the SVD start did.)
     """
@@ -544,7 +527,7 @@ def _run_opt(
     check_memory(per_d * capped, f"--max-d: {capped} (factors of L={target.size})")
     cap_note = "" if capped == max_d else f"d capped at {capped} by the memory available"
     max_d = capped
-    solved: dict[int, tuple[np.ndarray, np.ndarray]] = dict(warm or {})
+    solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     svd = opt.WarmStart(target, targets)  # one SVD of B for the whole search
 
     def try_seed(d: int, seed: int) -> SeedOutcome:
