@@ -16,6 +16,7 @@ from symcheck.cli import app
 from symcheck.sparse import Targets, approximate, measure_params, target_from_array
 from symcheck.sparse.matrix_io import TargetMatrix, load_matrix
 from symcheck.sparse.poly import (
+    GAP_FRACTIONS,
     _min_r_off_support,
     construct,
     cooccurrence,
@@ -128,6 +129,19 @@ def test_greedy_colouring_is_proper() -> None:
             for a in cols:
                 for b in cols:
                     assert dense[a, b] == (a != b)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_gap_fraction_is_chosen_by_the_round_off_bound(seed: int) -> None:
+    # k = 8 at L = 4,096: with the gaps at (k − 1)/k of the circle the support logits lose
+    # 0.38–0.5 to round-off; the gap with the smallest query ℓ¹ norm verifies.
+    t = target_from_array(random_sparse(4096, 8, seed))
+    sol = construct(t, eps2=0.1)
+    tried = {f: construct(t, eps2=0.1, gap_fraction=f) for f in (7 / 8, *GAP_FRACTIONS)}
+    assert sol.query_norm == min(c.query_norm for c in tried.values())
+    assert sol.gap_fraction in tried
+    assert measure_params(t, *sol.params()).meets(Targets(0.1, 0.1))
+    assert not measure_params(t, *tried[7 / 8].params()).meets(Targets(0.1, 0.1))
 
 
 def test_layout_never_puts_two_columns_of_a_row_on_one_arc() -> None:

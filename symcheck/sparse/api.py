@@ -472,7 +472,8 @@ def _run_poly(
     ok = prec.meets(targets)
     trial.update(successes=int(ok), tried=1, success_rate=float(ok), best_eps1=prec.eps1,
                  best_eps2=prec.eps2, seconds=time.perf_counter() - t0)
-    arcs = f"{sol.colours} arcs (greedy colouring of the column co-occurrence graph)"
+    arcs = (f"{sol.colours} arcs (greedy colouring of the column co-occurrence graph), gaps "
+            f"{sol.gap_fraction:.2g} of the circle")
     layout = arcs if sol.layout == "colour" and sol.colours > 1 else "uniform angles"
     note = (
         f"trigonometric keys of degree k = {k}, layout: {layout}; largest λ = "
@@ -493,6 +494,8 @@ def _run_poly(
             "k": k,
             "layout": sol.layout,
             "arcs": sol.colours,
+            "gap_fraction": sol.gap_fraction,
+            "max_query_l1": sol.query_norm,
             "max_lambda": sol.max_lambda,
             "build_seconds": built - t0,
             "verify_seconds": verify_seconds,

@@ -52,6 +52,8 @@ from symcheck.sparse.matrix_io import TargetMatrix
 
 LAYOUTS = ("colour", "uniform")
 MARGIN = 1.0  # extra room below log(1/ε₂), absorbs round-off of the products
+# Gap fractions construct() tries besides (k − 1)/k (benchmarks/RESULTS.md, "gap fraction").
+GAP_FRACTIONS = (0.7, 0.6, 0.5, 0.4)
 # Rows handled at once (arrays of rows × s × s and rows × 2s stay a few MiB).
 _ROW_CHUNK = 8192
 
@@ -67,10 +69,16 @@ class PolySolution:
     queries: np.ndarray  # L × 2k
     lam: np.ndarray  # λ_i per row
     colours: int  # arcs used (1 for uniform)
+    gap_fraction: float = 0.0  # of the circle, between the arcs (0 for one arc)
 
     @property
     def d(self) -> int:
         return 2 * self.k
+
+    @property
+    def query_norm(self) -> float:
+        """The largest ℓ¹ norm of a query: a bound on the terms a logit sums (keys ≤ 1)."""
+        return float(np.abs(self.queries).sum(axis=1).max()) if self.queries.size else 0.0
 
     @property
     def max_lambda(self) -> float:
@@ -120,21 +128,25 @@ def greedy_colouring(graph: sp.csr_matrix) -> np.ndarray:
 
 
 def layout_angles(
-    target: TargetMatrix, layout: str = "colour", gap_fraction: float | None = None
+    target: TargetMatrix, layout: str = "colour", gap_fraction: float | None = None,
+    colour: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Distinct angles in ``[0, 2π)`` for the columns, and the number of arcs.
 
     ``colour``: colour class ``c`` (of ``n_c`` columns) gets an arc of length proportional to
     ``n_c``, evenly filled; the arcs are separated by equal gaps totalling ``gap_fraction`` of
-    the circle. The default ``(k − 1)/k`` (``k`` the largest row support) maximises the
-    worst-case ``min r ≈ h²·g^{2(k−1)}`` (``h`` the spacing within an arc, ``g`` the gap).
+    the circle. ``(k − 1)/k`` (``k`` the largest row support, the default here) maximises the
+    worst-case ``min r ≈ h²·g^{2(k−1)}`` (``h`` the spacing within an arc, ``g`` the gap);
+    :func:`construct` chooses among several fractions by the round-off bound instead.
+    ``colour`` is the colouring when already computed.
     """
     size = target.size
     if layout == "uniform":
         return 2 * math.pi * np.arange(size) / size, 1
     if layout != "colour":
         raise ValueError(f"unknown layout {layout!r}")
-    colour = greedy_colouring(cooccurrence(target.csr))
+    if colour is None:
+        colour = greedy_colouring(cooccurrence(target.csr))
     n_col = int(colour.max()) + 1
     if n_col == 1:
         return 2 * math.pi * np.arange(size) / size, 1
@@ -214,14 +226,37 @@ def construct(
     margin: float = MARGIN,
     gap_fraction: float | None = None,
 ) -> PolySolution:
-    """Keys and queries of the ``d = 2k`` construction (``k`` defaults to the largest support)."""
-    csr = target.csr
-    size = target.size
+    """Keys and queries of the ``d = 2k`` construction (``k`` defaults to the largest support).
+
+    With the ``colour`` layout and no ``gap_fraction``, the construction is built for each of
+    :data:`GAP_FRACTIONS` and ``(k − 1)/k``, and the one with the smallest largest query ℓ¹
+    norm is kept: the keys are bounded by 1, so that norm bounds the terms each logit sums,
+    and with it the float64 round-off of the support logits (measured in
+    benchmarks/RESULTS.md: k = 8, L = 4,096 verifies at 0.7, not at 7/8).
+    """
     counts = target.row_nnz
     k = int(counts.max()) if k is None else k
     if k < int(counts.max()):
         raise ValueError(f"k={k} is below the largest row support {int(counts.max())}")
-    angles, arcs = layout_angles(target, layout, gap_fraction)
+    if layout != "colour" or gap_fraction is not None:
+        return _construct(target, eps2, layout, k, margin, gap_fraction, None)
+    colour = greedy_colouring(cooccurrence(target.csr))
+    fractions = sorted({(k - 1) / k, *GAP_FRACTIONS}, reverse=True) if k > 1 else [0.0]
+    best: PolySolution | None = None
+    for frac in fractions:
+        sol = _construct(target, eps2, layout, k, margin, frac, colour)
+        if best is None or sol.query_norm < best.query_norm:
+            best = sol
+    assert best is not None
+    return best
+
+
+def _construct(target: TargetMatrix, eps2: float, layout: str, k: int, margin: float,
+               gap_fraction: float | None, colour: np.ndarray | None) -> PolySolution:
+    csr = target.csr
+    size = target.size
+    counts = target.row_nnz
+    angles, arcs = layout_angles(target, layout, gap_fraction, colour)
     keys = keys_at(angles, k)
     queries = np.zeros((size, 2 * k))
     lam = np.zeros(size)
@@ -240,7 +275,9 @@ def construct(
             w, lam_rows = _rows(cols, y, angles, keys, sorted_cols, rank, k, tau, margin)
             queries[rows] = w
             lam[rows] = lam_rows
-    return PolySolution(k, layout, angles, keys, queries, lam, arcs)
+    frac = (k - 1) / k if gap_fraction is None else gap_fraction
+    return PolySolution(k, layout, angles, keys, queries, lam, arcs,
+                        frac if layout == "colour" and arcs > 1 else 0.0)
 
 
 def _rows(
