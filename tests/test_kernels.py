@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, sample_module
 
 ROUND_OFF = 1e-13
-
-
-def _make_table() -> ModuleType:
-    path = SAMPLES / "kernels" / "make_table.py"
-    spec = importlib.util.spec_from_file_location("symcheck_kernels_make_table", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-MAKE_TABLE = _make_table()
+MAKE_TABLE = sample_module("kernels/make_table.py")
 
 P, F = True, False
 #: target -> S(n), O(d) fixed W, O(d) W as knowledge, form fixed W, form W as knowledge

@@ -24,6 +24,11 @@ import pytest
 from symcheck.sources.weights import LAYOUTS, find_layer, load_weights, read_config
 from symcheck.sources.weights import reference as ref
 from symcheck.sources.weights.layouts import layer_from_config
+from tests.conftest import sample_module
+
+# The tiny checkpoints are the samples' own (samples/weights/make_llm.py), in a temporary folder.
+MAKE_LLM = sample_module("weights/make_llm.py")
+llama_like, gpt2 = MAKE_LLM.llama_like, MAKE_LLM.gpt2
 
 HAS_TRANSFORMERS = (importlib.util.find_spec("transformers") is not None
                     and importlib.util.find_spec("torch") is not None)
@@ -36,52 +41,6 @@ RTOL = 1e-10
 
 def relative(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.linalg.norm(got - want) / np.linalg.norm(want))
-
-
-def randomise(model: Any, seed: int, gain: float = 0.3) -> None:
-    """Every parameter random; norm gains around 1 (non-trivial: folding has work to do)."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=gen, dtype=p.dtype)
-            if "norm" in name or "ln_" in name:
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + gain * noise)
-            else:
-                p.copy_(noise / max(p.shape[-1], 1) ** 0.5)
-
-
-def llama_like(tmp: Path, family: str = "llama", seed: int = 0, **overrides: Any) -> Any:
-    """A tiny random Llama/Mistral/Qwen2 model saved to ``tmp``; returns the float64 model."""
-    import torch
-    import transformers
-
-    config_cls, model_cls = {
-        "llama": (transformers.LlamaConfig, transformers.LlamaModel),
-        "mistral": (transformers.MistralConfig, transformers.MistralModel),
-        "qwen2": (transformers.Qwen2Config, transformers.Qwen2Model),
-    }[family]
-    options = {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
-               "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 11,
-               "rope_theta": 500.0, "rms_norm_eps": 1e-5, "attn_implementation": "sdpa",
-               **overrides}
-    model = model_cls(config_cls(**options))
-    randomise(model, seed)
-    model.save_pretrained(tmp)
-    return model.to(torch.float64).eval()
-
-
-def gpt2(tmp: Path, seed: int = 0, **overrides: Any) -> Any:
-    import torch
-    import transformers
-
-    options = {"n_embd": 24, "n_layer": 2, "n_head": 3, "vocab_size": 11, "n_positions": 16,
-               "bos_token_id": 0, "eos_token_id": 0, "attn_implementation": "sdpa", **overrides}
-    model = transformers.GPT2Model(transformers.GPT2Config(**options))
-    randomise(model, seed)
-    model.save_pretrained(tmp)
-    return model.to(torch.float64).eval()
 
 
 def load(tmp: Path, layer: str) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent.parent / "README.md"
-START, END = "<!-- kernels-table:start -->", "<!-- kernels-table:end -->"
+START, END = "<!-- generated: kernels-table -->", "<!-- end: kernels-table -->"
 SEED = 0
 
 #: (file, callable, what it is)
