@@ -21,7 +21,7 @@ def make_console(stderr: bool = False) -> Console:
     console = _console_class()(stderr=stderr, highlight=False, soft_wrap=False)
     if not console.is_terminal:
         # Logs and CI output have no width: keep each message on one line (grep-able), and
-        # draw tables 120 wide rather than 80, which would truncate the numbers.
+        # draw tables 120 wide rather than 80, which would wrap them or drop columns.
         console.soft_wrap = True
         if "COLUMNS" not in os.environ:
             console.width = 120
@@ -66,30 +66,6 @@ def table_box(console: Console) -> Any:
     from rich import box
 
     return box.ROUNDED if console.is_terminal else box.ASCII2
-
-
-def fitted_columns(console: Console, columns: list[str], rows: list[list[str]],
-                   drop: list[str]) -> list[str]:
-    """The columns that fit the console, dropping whole columns in ``drop`` order rather than
-    letting a narrow terminal truncate numbers (``3.31e-…`` and ``3.38e-…`` look the same).
-
-    >>> from rich.console import Console
-    >>> c = Console(width=25, file=open("/dev/null", "w"))
-    >>> fitted_columns(c, ["group", "max error", "median"], [["O(d)", "3.3e-16", "1e-16"]],
-    ...                ["median"])
-    ['group', 'max error']
-    """
-    keep = list(columns)
-
-    def width() -> int:
-        return 1 + sum(3 + max(len(c), *(len(r[columns.index(c)]) for r in rows))
-                       for c in keep)
-
-    for name in drop:
-        if width() <= console.width:
-            break
-        keep.remove(name)
-    return keep
 
 
 def fmt_float(value: float, digits: int = 3) -> str:

@@ -229,28 +229,26 @@ def summary_line(outcomes: Sequence[CheckOutcome]) -> str:
 def render_summary(outcomes: Sequence[CheckOutcome], config: str,
                    to_stderr: bool = False) -> None:
     """The summary table, then each failing check's report and each error's message."""
-    from rich.table import Table
     from rich.text import Text
 
-    from symcheck.report import make_console, table_box
+    from symcheck.report import make_console
+    from symcheck.report.layout import Column, print_plain, print_table
 
     console = make_console(stderr=to_stderr)
     console.print(f"symcheck check: {_plural(len(outcomes), 'check')} from {config}", markup=False)
-    table = Table(box=table_box(console), header_style="bold")
-    for column in ("check", "kind", "max error / result", "seconds", "verdict"):
-        table.add_column(column, justify="right" if column in ("seconds", "verdict") else "left",
-                         no_wrap=column != "max error / result")
-    for o in outcomes:
-        table.add_row(Text(o.name), o.kind, Text(key_numbers(o)), f"{o.seconds:.2f}",
-                      Text(o.verdict.upper(), style=_VERDICT_STYLE[o.verdict]))
-    console.print(table)
+    columns = [Column("check", "left", "last"), Column("kind", "left"),
+               Column("max error / result", "left", "first"), Column("seconds"),
+               Column("verdict")]
+    rows = [[Text(o.name), Text(o.kind), Text(key_numbers(o)), Text(f"{o.seconds:.2f}"),
+             Text(o.verdict.upper(), style=_VERDICT_STYLE[o.verdict])] for o in outcomes]
+    print_table(console, columns, rows, ["seconds", "kind"], header_style="bold")
     for o in outcomes:
         if o.broken:
             console.print(f"--- {o.name}: {o.verdict.upper()}", style="bold red", markup=False)
-            console.print(o.report, soft_wrap=True, markup=False, highlight=False)
+            print_plain(console, o.report)
         elif o.verdict == "error":
             console.print(f"--- {o.name}: ERROR", style="bold magenta", markup=False)
-            console.print(o.summary, soft_wrap=True, markup=False, highlight=False)
+            print_plain(console, o.summary)
     verdict = "PASS" if all(o.passed for o in outcomes) else "FAIL"
     style = "bold green" if verdict == "PASS" else "bold red"
     console.print(Text.assemble((verdict, style), f": {summary_line(outcomes)}"))

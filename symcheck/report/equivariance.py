@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from symcheck.core.specs import AxisSpec
-from symcheck.report import fitted_columns, fmt_float, make_console, table_box
+from symcheck.report import fmt_float, make_console
+from symcheck.report.layout import Column, print_plain, print_table
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from symcheck.app.service import ReplayResult, StackResult
     from symcheck.engine.equivariance import EquivarianceResult, GroupResult
 
@@ -27,10 +31,28 @@ def describe_failure(g: GroupResult) -> str:
     )
 
 
+def print_groups(console: Console, groups: Sequence[GroupResult], tolerance: bool = True) -> None:
+    """The table of groups; a narrow terminal drops p99, median, noise floor and cases, in that
+    order, before it would cut a number."""
+    from rich.text import Text
+
+    names = ["cases", "max error", "median", "p99", *(["tolerance"] if tolerance else []),
+             "noise floor"]
+    columns = [Column("group", "left", "last"), *map(Column, names), Column("verdict")]
+    rows = []
+    for g in groups:
+        m = g.measurement
+        numbers = [str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
+                   fmt_float(m.stat(99)), *([fmt_float(g.tolerance, 1)] if tolerance else []),
+                   fmt_float(m.noise_floor)]
+        rows.append([Text(m.name), *map(Text, numbers),
+                     Text(g.verdict.upper(), style=_VERDICT_STYLE[g.verdict])])
+    print_table(console, columns, rows, ["p99", "median", "noise floor", "cases"],
+                header_style="bold")
+
+
 def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = False) -> None:
     from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
 
     console = make_console(stderr=to_stderr)
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
@@ -46,36 +68,23 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
         markup=False,
     )
     if result.calibration is not None and result.calibration.source == "calibrated":
-        console.print(result.calibration.describe(), markup=False, soft_wrap=True)
-    columns = ["group", "cases", "max error", "median", "p99", "tolerance", "noise floor",
-               "verdict"]
-    rows = [[m.name, str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
-             fmt_float(m.stat(99)), fmt_float(g.tolerance, 1), fmt_float(m.noise_floor),
-             g.verdict.upper()] for g in result.groups for m in [g.measurement]]
-    keep = fitted_columns(console, columns, rows, ["p99", "median", "noise floor", "cases"])
-    table = Table(box=table_box(console), header_style="bold")
-    for column in keep:
-        table.add_column(column, justify="left" if column == "group" else "right",
-                         no_wrap=column != "group")
-    for g, row in zip(result.groups, rows, strict=True):
-        cells: list[Any] = [Text(row[columns.index(c)]) for c in keep[:-1]]
-        table.add_row(*cells, Text(row[-1], style=_VERDICT_STYLE[g.verdict]))
-    console.print(table)
+        print_plain(console, result.calibration.describe())
+    print_groups(console, result.groups)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for line in notes(result):
-        console.print(f"note: {line}", markup=False, soft_wrap=True)
+        print_plain(console, f"note: {line}")
     failing = [g for g in result.groups if not g.passed]
     for g in failing:
-        console.print(f"[red]✗[/] {escape(describe_failure(g))}", soft_wrap=True)
+        console.print(f"[red]✗[/] {escape(describe_failure(g))}")
     if failing:
         broken = ", ".join(g.measurement.name for g in failing)
         console.print(f"[bold red]FAIL[/]: broken: {escape(broken)}")
         if replay:
-            console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
+            print_plain(console, f"replay the worst case: {replay}")
     else:
         console.print(f"[bold green]PASS[/]: {escape(_property(result))}")
-        console.print(confidence(result), markup=False, soft_wrap=True)
+        print_plain(console, confidence(result))
 
 
 def notes(result: EquivarianceResult) -> list[str]:
@@ -112,22 +121,20 @@ def _property(result: EquivarianceResult) -> str:
 def render_stack(stack: StackResult, to_stderr: bool = False) -> None:
     """The layers of a whole-stack check and what folding did."""
     console = make_console(stderr=to_stderr)
-    console.print(f"whole stack of {stack.path}: {len(stack.layers)} layers in order "
-                  f"({', '.join(stack.layers)})", markup=False, soft_wrap=True)
+    print_plain(console, f"whole stack of {stack.path}: {len(stack.layers)} layers in order "
+                f"({', '.join(stack.layers)})")
     for line in stack.folded:
-        console.print(f"folded: {line}", markup=False, soft_wrap=True)
+        print_plain(console, f"folded: {line}")
     for line in stack.not_folded:
-        console.print(f"not folded: {line}", markup=False, soft_wrap=True)
+        print_plain(console, f"not folded: {line}")
 
 
 def render_saved(path: str, to_stderr: bool = False) -> None:
     """Where the counterexample went, and how to re-run it."""
     import shlex
 
-    make_console(stderr=to_stderr).print(
-        f"counterexample saved: {path}  (re-run: symcheck replay {shlex.quote(path)})",
-        markup=False, soft_wrap=True,
-    )
+    print_plain(make_console(stderr=to_stderr),
+                f"counterexample saved: {path}  (re-run: symcheck replay {shlex.quote(path)})")
 
 
 def render_replay(result: ReplayResult, to_stderr: bool = False) -> None:
@@ -146,6 +153,6 @@ def render_replay(result: ReplayResult, to_stderr: bool = False) -> None:
     if result.still_broken:
         idx = ",".join(str(i) for i in case.where[1])
         where = f" at output {case.where[0]}[{idx}]" if case.finite else " (NaN/Inf output)"
-        console.print(f"[bold red]FAIL[/]: still broken{where}", soft_wrap=True)
+        console.print(f"[bold red]FAIL[/]: still broken{where}")
     else:
         console.print("[bold green]PASS[/]: the counterexample no longer fails")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from symcheck.report import fmt_float, make_console, table_box
+from symcheck.report import fmt_float, make_console
+from symcheck.report.layout import Column, print_plain, print_table
 
 if TYPE_CHECKING:
     from symcheck.engine.form_judge import Diagnostic, FormResult
@@ -108,48 +109,44 @@ def describe_layout(result: FormResult) -> list[str]:
 
 def render(result: FormResult, to_stderr: bool = False) -> None:
     from rich.markup import escape
-    from rich.table import Table
     from rich.text import Text
 
     console = make_console(stderr=to_stderr)
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
     console.print(
         f"symcheck form: [bold]{escape(result.model)}[/]  ({escape(', '.join(result.inputs))}) "
-        f"→ ({escape(', '.join(result.outputs))})  sizes {sizes}", soft_wrap=True,
+        f"→ ({escape(', '.join(result.outputs))})  sizes {sizes}",
     )
-    console.print(THEOREM, soft_wrap=True, markup=False)
+    print_plain(console, THEOREM)
     for line in describe_layout(result):
-        console.print(line, soft_wrap=True, markup=False)
+        print_plain(console, line)
     console.print(
         f"seed {result.seed}  trials {result.trials} Haar + probes  dtype {result.dtype}  "
         f"tolerance {result.tolerance:.1e} (span residual {result.span_tolerance:.1e})"
     )
-    table = Table(box=table_box(console), header_style="bold")
-    table.add_column("diagnostic", no_wrap=True)
-    table.add_column("value", justify="right", no_wrap=True)
-    table.add_column("tolerance", justify="right", no_wrap=True)
-    table.add_column("verdict", justify="right", no_wrap=True)
-    table.add_column("meaning")
+    columns = [Column("diagnostic", "left", "last"), Column("value"), Column("tolerance"),
+               Column("verdict"), Column("meaning", "left", "first")]
+    rows = []
     for d in result.diagnostics:
         title, meaning = MEANING[d.key]
         value = "" if d.value is None else (
             fmt_r2(d.value) if d.key == "log_bilinear_r2" else fmt_float(d.value))
         status = _status(d)
-        table.add_row(title, value, _tolerance(d), Text(status, style=_STYLE[status]), meaning)
-    console.print(table)
+        rows.append([Text(title), Text(value), Text(_tolerance(d)),
+                     Text(status, style=_STYLE[status]), Text(meaning)])
+    print_table(console, columns, rows, ["meaning", "tolerance"], header_style="bold")
     for d in result.diagnostics:
         if d.note:
             where = f" (worst case {d.worst_case})" if d.worst_case and d.status == "fail" else ""
-            console.print(f"  {MEANING[d.key][0]}: {d.note}{where}", soft_wrap=True,
-                          markup=False)
+            print_plain(console, f"  {MEANING[d.key][0]}: {d.note}{where}")
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if result.verdict == "non-finite":
         console.print("[bold magenta]NON-FINITE[/]: the model returned NaN/Inf on some draw")
     elif result.holds and not result.measurement.unique:
         console.print("[bold green]HOLDS[/] for the minimum-norm coefficients (not unique): "
                       "in span, invariant and covariant within tolerance; the attention-likeness "
-                      "of the model's own coefficients is not measurable here", soft_wrap=True)
+                      "of the model's own coefficients is not measurable here")
     elif result.holds:
         console.print("[bold green]HOLDS[/]: the outputs have the attention form within tolerance")
     else:
@@ -158,4 +155,4 @@ def render(result: FormResult, to_stderr: bool = False) -> None:
             f"{MEANING[d.key][0]} = {fmt_float(d.value) if d.value is not None else 'n/a'} "
             f"> {fmt_float(d.tolerance or 0.0, 1)} at {d.worst_case}" for d in failing
         )
-        console.print(f"[bold red]FAILS[/]: {escape(detail)}", soft_wrap=True)
+        console.print(f"[bold red]FAILS[/]: {escape(detail)}")

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from symcheck.report import fmt_float, make_console, table_box
+from symcheck.report import fmt_float, make_console
+from symcheck.report.layout import Column, print_table
 
 if TYPE_CHECKING:
     from symcheck.sparse import MethodResult, SparseApproxResult, VerifyResult
@@ -73,10 +74,7 @@ def _no_d(result: SparseApproxResult, m: MethodResult) -> str:
 
 def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
     """Print the report of a search (plain ASCII boxes when not on a terminal)."""
-    from rich.table import Table
-
     console = make_console(stderr=to_stderr)
-    box = table_box(console)
     t = result.targets
     console.print(
         f"[bold]sparse-approx[/bold] {result.source}: L = {result.size}, nnz = {result.nnz}, "
@@ -86,21 +84,13 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         f"precision: ratio error ε₁ ≤ {t.eps1:g}, leakage ε₂ ≤ {t.eps2:g}; method {result.method}, "
         f"seed {result.seed}, {result.seeds_per_d} seed(s) per d, max d {result.max_d}"
     )
-    table = Table(box=box, title="hidden size d per method (d = column count of W_Q; X is L × 2d)")
-    for col, justify in (
-        ("method", "left"),
-        ("d", "right"),
-        ("seed", "right"),
-        ("ε₁", "right"),
-        ("ε₂", "right"),
-        ("success", "right"),
-        ("time", "right"),
-        ("note", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    columns = [Column("method", "left", "first"), Column("d", wrap="last"), Column("seed"),
+               Column("ε₁"), Column("ε₂"), Column("success"), Column("time"),
+               Column("note", "left", "first")]
+    rows = []
     for m in result.methods:
         p = m.precision
-        table.add_row(
+        rows.append([
             _METHOD_NAMES.get(m.method, m.method),
             _no_d(result, m) if m.d is None else str(m.d),
             "-" if m.d is None or m.seed is None else str(m.seed),
@@ -109,8 +99,10 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
             _rate(m.success_rate),
             f"{m.seconds:.2f} s",
             m.note if m.measured_from == "parameters" else f"{m.note}; ε not from arrays (below)",
-        )
-    console.print(table)
+        ])
+    # the total time is printed below; the verified seed and d stay longest
+    print_table(console, columns, rows, ["time", "success", "seed", "note"],
+                title="hidden size d per method (d = column count of W_Q; X is L × 2d)")
     for m in result.methods:
         if m.measured_from != "parameters":
             console.print(f"{m.method}: {m.measured_from}")
@@ -151,20 +143,13 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
     for m in result.methods:
         if not m.trials or m.method in ("circle", "poly"):
             continue
-        trials = Table(box=box, title=f"{m.method}: d → precision (best seed at each d tried)")
-        for col in ("d", "seeds ok", "best ε₁", "best ε₂", "time"):
-            trials.add_column(col, justify="right")
-        for tr in m.trials:
-            ok = tr["successes"] > 0
-            mark = "[green]" if ok else "[red]"
-            trials.add_row(
-                str(tr["d"]),
-                f"{mark}{tr['successes']}/{tr['tried']}[/]",
-                _fmt_fixed(tr["best_eps1"]),
-                fmt_float(tr["best_eps2"]),
-                f"{tr['seconds']:.2f} s",
-            )
-        console.print(trials)
+        rows = [[str(tr["d"]),
+                 f"{'[green]' if tr['successes'] > 0 else '[red]'}"
+                 f"{tr['successes']}/{tr['tried']}[/]",
+                 _fmt_fixed(tr["best_eps1"]), fmt_float(tr["best_eps2"]),
+                 f"{tr['seconds']:.2f} s"] for tr in m.trials]
+        print_table(console, [*map(Column, ("d", "seeds ok", "best ε₁", "best ε₂", "time"))],
+                    rows, ["time"], title=f"{m.method}: d → precision (best seed at each d tried)")
     if result.met:
         verdict = "precision [bold green]met[/]"
     elif result.timed_out:
@@ -176,36 +161,23 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
 
 def render_verify(result: VerifyResult, to_stderr: bool = False) -> None:
     """Print the recomputed claim of saved parameters."""
-    from rich.table import Table
-
     console = make_console(stderr=to_stderr)
     p = result.precision
     t = result.targets
-    table = Table(box=table_box(console), title=f"verify {result.params_source}")
-    table.add_column("quantity")
-    table.add_column("recomputed", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("claimed in file", justify="right")
     claimed: dict[str, Any] = result.claimed
-    table.add_row("L", str(result.size), "", str(claimed.get("L", "-")))
-    table.add_row(
-        "hidden size d (cols of W_Q)", str(result.d), "", str(claimed.get("d", "-"))
-    )
-    table.add_row("X width", str(result.x_width), "", "")
-    table.add_row(
-        "ratio error ε₁",
-        _fmt_fixed(p.eps1),
-        f"≤ {t.eps1:g}",
-        _fmt_fixed(claimed.get("eps1")) if "eps1" in claimed else "-",
-    )
-    table.add_row(
-        "leakage ε₂",
-        fmt_float(p.eps2),
-        f"≤ {t.eps2:g}",
-        fmt_float(claimed["eps2"]) if "eps2" in claimed else "-",
-    )
+    rows = [
+        ["L", str(result.size), "", str(claimed.get("L", "-"))],
+        ["hidden size d (cols of W_Q)", str(result.d), "", str(claimed.get("d", "-"))],
+        ["X width", str(result.x_width), "", ""],
+        ["ratio error ε₁", _fmt_fixed(p.eps1), f"≤ {t.eps1:g}",
+         _fmt_fixed(claimed.get("eps1")) if "eps1" in claimed else "-"],
+        ["leakage ε₂", fmt_float(p.eps2), f"≤ {t.eps2:g}",
+         fmt_float(claimed["eps2"]) if "eps2" in claimed else "-"],
+    ]
     console.print(f"[bold]sparse-approx --verify[/bold] {result.source}")
-    console.print(table)
+    print_table(console, [Column("quantity", "left", "last"), Column("recomputed"),
+                          Column("target"), Column("claimed in file")], rows,
+                ["claimed in file"], title=f"verify {result.params_source}")
     console.print(
         f"worst rows: ratio {p.worst_ratio_row}, leakage {p.worst_leak_row}; "
         f"recomputed softmax(X W_Q W_Kᵀ Xᵀ) in row blocks in {result.seconds:.2f} s"
@@ -248,22 +220,18 @@ PLOT_HINT = (
 
 def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
     """The d against log₂ L table of a sweep, with each method's fitted slope."""
-    from rich.table import Table
-
     console = make_console(stderr=to_stderr)
-    box = table_box(console)
     t = result.targets
     console.print(
         f"[bold]sparse-sweep[/bold] {result.family}, k = {result.k}: ε₁ ≤ {t.eps1:g}, "
         f"ε₂ ≤ {t.eps2:g}; seed {result.seed} (targets from numpy default_rng([{result.seed}, "
         f"L]); methods seeded from {result.seed}); opt time limit {result.time_limit:g} s per L"
     )
-    table = Table(box=box, title="smallest verified d (d = column count of W_Q)")
-    for col in ("L", "log₂ L", "max nnz/row"):
-        table.add_column(col, justify="right")
+    columns = [Column("L"), Column("log₂ L"), Column("max nnz/row")]
     for m in result.methods:
-        table.add_column(_SWEEP_NAMES.get(m, m), justify="right")
-        table.add_column("time", justify="right")
+        name = _SWEEP_NAMES.get(m, m)
+        columns += [Column(name), Column("time", name=f"{name} time")]
+    rows = []
     for row in result.rows:
         cells = [str(row.size), f"{row.log2_size:.0f}", str(row.max_row_nnz)]
         for m in result.methods:
@@ -274,8 +242,10 @@ def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
             shown = str(c.d) if c.d is not None else ("skip" if c.note.startswith(("skip", "not"))
                                                       else "none")
             cells += [shown, f"{c.seconds:.1f} s" if c.seconds else "-"]
-        table.add_row(*cells)
-    console.print(table)
+        rows.append(cells)
+    times = [c.label for c in columns if c.header == "time"]
+    print_table(console, columns, rows, [*times[::-1], "max nnz/row", "log₂ L"],
+                title="smallest verified d (d = column count of W_Q)")
     for m in result.methods:
         fit = result.slope(m)
         name = _SWEEP_NAMES.get(m, m)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from symcheck.core.signature import WEIGHT_MODE_NAMES as _MODE
-from symcheck.report import fmt_float, make_console, table_box
-from symcheck.report.equivariance import describe_failure
+from symcheck.report import fmt_float, make_console
+from symcheck.report.equivariance import describe_failure, print_groups
+from symcheck.report.layout import Column, print_plain, print_table
 
 if TYPE_CHECKING:
     from symcheck.engine.equivariance import GroupResult
@@ -64,67 +65,62 @@ def _cell(g: GroupResult | None) -> str:
     return f"{g.verdict.upper()} {fmt_float(g.measurement.stat(100))}"
 
 
+def _breakdown_drop(result: WeightsResult, labels: list[str]) -> list[str]:
+    """The order in which a narrow terminal drops breakdown columns: those of groups not
+    checked, then those of the other weights mode, each from the right; never the requested."""
+    from symcheck.sources.weights.check import BREAKDOWN
+
+    how = {label: (mode, group) for label, mode, group in BREAKDOWN}
+    other_group = [lab for lab in labels if how[lab][1] not in result.groups]
+    other_mode = [lab for lab in labels if lab not in other_group and how[lab][0] != result.mode]
+    return other_group[::-1] + other_mode[::-1]
+
+
 def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -> None:
     from rich.markup import escape
-    from rich.table import Table
     from rich.text import Text
 
     console = make_console(stderr=to_stderr)
     layer, req = result.layer, result.requested
     sizes = ", ".join(f"{k}={v}" for k, v in layer.sizes.items())
     console.print(f"symcheck equivariance: [bold]{escape(str(result.path))}[/]  layout "
-                  f"{escape(layer.layout)}  layer {escape(layer.name)}", soft_wrap=True)
-    console.print(f"weights {sizes} (from the file)  heads {layer.heads} (from "
-                  f"{result.heads_source})  test sequence n={req.sizes.get('n')}", soft_wrap=True,
-                  markup=False)
+                  f"{escape(layer.layout)}  layer {escape(layer.name)}")
+    print_plain(console, f"weights {sizes} (from the file)  heads {layer.heads} (from "
+                f"{result.heads_source})  test sequence n={req.sizes.get('n')}")
     console.print(
         f"checked: {result.component}, weights {_MODE[result.mode]}, groups "
         f"{', '.join(result.groups)}  seed {req.seed}  trials {req.trials} Haar + probes per "
-        f"group  dtype {req.dtype}  tolerance {req.tolerance:.1e}", soft_wrap=True)
+        f"group  dtype {req.dtype}  tolerance {req.tolerance:.1e}")
     for note in result.notes:
-        console.print(f"note: {note}", soft_wrap=True, markup=False)
+        print_plain(console, f"note: {note}")
 
-    table = Table(box=table_box(console), header_style="bold")
-    for column in ("group", "cases", "max error", "median", "p99", "noise floor", "verdict"):
-        table.add_column(column, justify="left" if column == "group" else "right", no_wrap=True)
-    for g in req.groups:
-        m = g.measurement
-        table.add_row(Text(m.name), str(len(m.cases)), fmt_float(m.stat(100)),
-                      fmt_float(m.stat(50)), fmt_float(m.stat(99)), fmt_float(m.noise_floor),
-                      Text(g.verdict.upper(), style=f"bold {_STYLE[g.verdict]}"))
-    console.print(table)
-
+    print_groups(console, req.groups, tolerance=False)
     if result.breakdown:  # only with --breakdown, or where a cause had to be named
-        labels = list(result.breakdown[0].checks) if result.breakdown else []
-        breakdown = Table(title="breakdown (max relative error)", title_justify="left",
-                          box=table_box(console), header_style="bold")
-        breakdown.add_column("component / part", no_wrap=True)
-        for label in labels:
-            breakdown.add_column(label, justify="right", no_wrap=True)
-        for row in result.breakdown:
-            name = row.unit if row.kind == "component" else f"  {row.unit}"
-            cells = (row.checks[label] for label in labels)
-            breakdown.add_row(Text(name), *(Text(_cell(g), style=_STYLE["n/a" if g is None else
-                                                                     g.verdict]) for g in cells))
-        console.print(breakdown)
+        labels = list(result.breakdown[0].checks)
+        columns = [Column("component / part", "left", "last"), *map(Column, labels)]
+        rows = [[Text(row.unit if row.kind == "component" else f"  {row.unit}"),
+                 *(Text(_cell(g), style=_STYLE["n/a" if g is None else g.verdict])
+                   for g in (row.checks[label] for label in labels))]
+                for row in result.breakdown]
+        print_table(console, columns, rows, _breakdown_drop(result, labels),
+                    title="breakdown (max relative error)", title_justify="left",
+                    header_style="bold")
     for line in not_applicable(result):
-        console.print(f"n/a: {line}", soft_wrap=True, markup=False)
+        print_plain(console, f"n/a: {line}")
 
     for warning in req.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     failing = [g for g in req.groups if not g.passed]
     for g in failing:
-        console.print(f"[red]✗[/] {escape(describe_failure(g))}", soft_wrap=True)
+        console.print(f"[red]✗[/] {escape(describe_failure(g))}")
     for cause in result.causes:
-        console.print(f"[red]✗[/] {escape(describe_cause(cause))}", soft_wrap=True)
+        console.print(f"[red]✗[/] {escape(describe_cause(cause))}")
     what = f"{result.component}, weights {_MODE[result.mode]}"
     if failing:
         broken = ", ".join(g.measurement.name for g in failing)
-        console.print(f"[bold red]FAIL[/]: broken ({escape(what)}): {escape(broken)}",
-                      soft_wrap=True)
+        console.print(f"[bold red]FAIL[/]: broken ({escape(what)}): {escape(broken)}")
         if replay:
-            console.print(f"replay the worst case: {replay}", soft_wrap=True, markup=False)
+            print_plain(console, f"replay the worst case: {replay}")
     else:
         names = ", ".join(g.measurement.name for g in req.groups)
-        console.print(f"[bold green]PASS[/]: equivariant under {escape(names)} ({escape(what)})",
-                      soft_wrap=True)
+        console.print(f"[bold green]PASS[/]: equivariant under {escape(names)} ({escape(what)})")
