@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -181,23 +181,20 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
              if k in used}
     signature = Signature(inputs=specs, outputs=(out_spec,), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
-    # The engine stacks cases along a batch axis only when no input is fixed; the frame and
-    # the vectors are fixed, but they carry the batch axis (size 1) like the tokens, so the
-    # cases stack along it the same way (each case's copy turned by its own element).
+    # The frame and the vectors are fixed inputs that lead with the batch axis like the
+    # tokens: the engine stacks the cases along it (each case's copy turned by its element).
     return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
-                  f"{source} ({MODE_NAMES[mode]})", batch_label="b")
+                  f"{source} ({MODE_NAMES[mode]})")
 
 
 def _check(signature: Signature, forward_in: Callable[[str], Callable[..., Array]],
            data: tuple[Array | None, ...] | None, settings: Settings, case: str | None,
-           name: str, source: str, batch_label: str | None = None) -> EquivarianceResult:
+           name: str, source: str) -> EquivarianceResult:
     """Resolve and run one check (a float64 twin calibrates a lower-precision check)."""
     from symcheck.backends import adapt
 
     _, wrapped = adapt(forward_in(settings.dtype), settings.dtype, backend="numpy")
     problem = resolve(wrapped, signature, settings.dtype, data, name)
-    if batch_label is not None:
-        problem = replace(problem, batch_label=batch_label)
     if settings.dtype != "float64":
         problem.reference = adapt(forward_in("float64"), "float64", backend="numpy")[1]
     trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
