@@ -198,6 +198,23 @@ def test_batches_take_concat_and_items_agree(group: Group) -> None:
     np.testing.assert_array_equal(joined.matrices(), batch.take([5, 2]).matrices())
 
 
+def test_a_repeated_identity_turns_into_the_elements_themselves() -> None:
+    """I Qᵀ = Qᵀ: the identity repeated for every case (the weights path's frame) turns without
+    the product, to the bit; the same matrix copied per case, or not the identity, multiplies."""
+    rng = np.random.default_rng(11)
+    q = parse_group("O(d)", {"d": 5}).sample(rng, 4)
+    frame = np.broadcast_to(np.eye(5), (4, 1, 5, 5))
+    product = Matrices(q.matrices()).act(np.ascontiguousarray(frame), 3)  # copies: multiplied
+    np.testing.assert_array_equal(q.act(frame, 3), product)
+    np.testing.assert_array_equal(q.act(frame, 3)[:, 0], q.matrices().transpose(0, 2, 1))
+    np.testing.assert_array_equal(q.act(frame, 2), product.transpose(0, 1, 3, 2))
+    almost = np.eye(5)
+    almost[0, 1] = 1e-3
+    tilted = np.broadcast_to(almost, (4, 5, 5))
+    np.testing.assert_allclose(q.act(tilted, 2),
+                               np.einsum("tij,kj->tki", q.matrices(), almost), atol=1e-15)
+
+
 def test_batched_haar_statistics() -> None:
     rng = np.random.default_rng(10)
     dets = parse_group("O(d)", SIZES).sample(rng, 4000).determinants()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +118,95 @@ def test_a_leading_unacted_axis_that_is_not_b_is_not_batched() -> None:
 
     r = check_equivariance(mean_mix, "n d", "n d", "O(d)", {"n": 4, "d": 3})
     assert r.passed
+
+
+W_FRAME = np.random.default_rng(7).standard_normal((4, 4)) / 2
+
+
+def framed(x: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """O(d)-equivariant through a frame the group turns with the tokens: ``x Fᵀ`` is invariant,
+    ``… F`` turns back (how the weights path co-transforms a layer)."""
+    return np.tanh(x @ np.swapaxes(frame, -1, -2) @ W_FRAME) @ frame
+
+
+def test_a_fixed_input_that_leads_with_b_is_stacked_with_the_cases() -> None:
+    """The engine batches when every fixed input leads with the batch label too: each case's
+    copy of it is turned by that case's element and stacked along ``b`` like the drawn inputs,
+    with the numbers of one call per case. A fixed input without ``b`` leaves one call each."""
+    from symcheck.core.signature import Signature
+    from symcheck.engine.equivariance import MeasureOptions, measure_equivariance
+    from symcheck.engine.problem import resolve
+
+    calls: list[int] = []
+
+    def model(x: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        calls.append(x.shape[0])
+        return framed(x, frame)
+
+    signature = Signature(("b n d", "b e d"), ("b n d",), ("O(d)",), {"b": 1, "n": 5})
+    problem = resolve(model, signature, data=[None, np.eye(4)[None]])
+    assert problem.batch_label == "b"
+    options = MeasureOptions(trials=6, probes=False)
+    (batched,) = measure_equivariance(problem, options)
+    assert len(calls) == 2 and calls[0] > 6  # f(x) and f(g·x), every case in one call
+    calls.clear()
+    (single,) = measure_equivariance(problem, replace(options, batch=False))
+    assert len(calls) > 6 and set(calls) == {1}
+    assert max(batched.errors) < 1e-14  # each case's frame turned by its own element
+    np.testing.assert_allclose(batched.errors, single.errors, atol=1e-14)
+    w = np.random.default_rng(1).standard_normal((3, 4))
+    unbatched = resolve(lambda x, w: x @ w.T @ w, Signature(("b n d", "k d"), ("b n d",),
+                                                          ("O(d)",), {"b": 1, "n": 5}),
+                        data=[None, w])
+    assert unbatched.batch_label is None
+
+
+def test_another_function_measured_on_given_cases() -> None:
+    """A check keeps the cases it measured; another function of the same specs is measured on
+    exactly those (the same elements and inputs), nothing drawn or searched anew. The same
+    function on its own cases measures the same errors, case by case."""
+    from symcheck.core.errors import SpecError
+    from symcheck.core.signature import Signature
+    from symcheck.engine.equivariance import MeasureOptions, check_problem
+    from symcheck.engine.problem import resolve
+
+    signature = Signature(("b n d", "b e d"), ("b n d",), ("O(d)", "S(n)"), {"b": 1, "n": 5})
+    first = check_problem(resolve(framed, signature, data=[None, np.eye(4)[None]]),
+                          MeasureOptions(seed=3, trials=5, search=20))
+    drawn = {g.measurement.name: g.measurement.drawn for g in first.groups}
+    assert [d.kind for d in drawn["O(d)"]][:2] == ["main", "input"]
+    assert drawn["O(d)"][-1].kind == "search"
+    again = check_problem(resolve(framed, signature, data=[None, np.eye(4)[None]]),
+                          MeasureOptions(seed=99, trials=50, search=500), given=drawn)
+    for a, b in zip(first.groups, again.groups, strict=True):
+        assert [c.case for c in a.measurement.cases] == [c.case for c in b.measurement.cases]
+        np.testing.assert_array_equal(a.measurement.errors, b.measurement.errors)
+        for d, e in zip(a.measurement.drawn, b.measurement.drawn, strict=True):
+            for (_, x), (_, y) in zip(d.elements, e.elements, strict=True):
+                np.testing.assert_array_equal(x.matrices(), y.matrices())
+
+    def shifted(x: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        return framed(x, frame) + 0.1  # breaks O(d), keeps S(n)
+
+    other = check_problem(resolve(shifted, signature, data=[None, np.eye(4)[None]]),
+                          MeasureOptions(), given={"O(d)": drawn["O(d)"]})
+    (only,) = other.groups  # only the group set given
+    assert only.measurement.name == "O(d)" and not only.passed
+    assert [c.case for c in only.measurement.cases] == \
+        [c.case for c in first.groups[0].measurement.cases]
+    with pytest.raises(SpecError, match="not a group set"):
+        check_problem(resolve(framed, signature, data=[None, np.eye(4)[None]]),
+                      MeasureOptions(), given={"SO(d)": drawn["O(d)"]})
+    # the user's data is probed like a draw: the cases keep it as probed
+    data = np.random.default_rng(4).standard_normal((5, 3))
+    user = resolve(lambda x: x + x[:1], Signature(("n d",), ("n d",), ("S(n)",), {}),
+                   data=[data])
+    user.probe_data = True
+    (measured,) = check_problem(user, MeasureOptions(trials=4)).groups
+    (remeasured,) = check_problem(user, MeasureOptions(), given={
+        "S(n)": measured.measurement.drawn}).groups
+    assert any(c.case.startswith("input:") for c in measured.measurement.cases)
+    np.testing.assert_array_equal(measured.measurement.errors, remeasured.measurement.errors)
 
 
 def test_counterexample_save_and_replay(cli: Cli, tmp_path: Path) -> None:

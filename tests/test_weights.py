@@ -588,20 +588,90 @@ def test_json_to_stdout_for_weights(cli: Cli) -> None:
     assert "breakdown" in r.stderr
 
 
+def _rms_without_gain(x: np.ndarray, gain: np.ndarray, bias: np.ndarray,
+                      eps: float) -> np.ndarray:
+    return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
+
+
 def test_causes_are_measured_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """Negative control of the attribution: with every LayerNorm replaced by RMSNorm without
     gain (O(d)-equivariant, DESIGN §1) the block passes and no part is blamed."""
-
-    def rms_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-        return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
-
-    monkeypatch.setattr(ref, "layer_norm", rms_norm)
+    monkeypatch.setattr(ref, "layer_norm", _rms_without_gain)
     layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(11)), "", HEADS)
     result = check_layer(layer, groups=["O(d)"], settings=Settings(trials=3))
     assert result.passed and result.causes == []
     v = _verdicts(result)
     assert v["attention.output.LayerNorm", "O(d) co-transformed"] == "pass"
     assert v["block", "O(d) co-transformed"] == "pass"
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("planted", ["ffn", "self"])
+def test_a_planted_violation_is_named_on_the_checks_own_cases(
+    monkeypatch: pytest.MonkeyPatch, seed: int, planted: str
+) -> None:
+    """Negative control of the attribution: every LayerNorm made O(d)-equivariant (RMSNorm
+    without gain) and a small non-equivariant term (1e-6·tanh, coordinate by coordinate)
+    planted in one part: the block fails O(d), the planted part alone fails it on the block's
+    own cases, and no other part is blamed."""
+    monkeypatch.setattr(ref, "layer_norm", _rms_without_gain)
+    name = {"ffn": "feed_forward", "self": "self_attention"}[planted]
+    real = getattr(ref, name)
+    monkeypatch.setattr(ref, name, lambda x, *a, **k: real(x, *a, **k) + 1e-6 * np.tanh(x))
+    layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(seed)), "", HEADS)
+    result = check_layer(layer, groups=["O(d)"], settings=Settings(seed=seed, trials=3),
+                         breakdown="needed")
+    assert not result.passed and result.breakdown == []
+    (cause,) = result.causes
+    culprit = {"ffn": "intermediate.dense + output.dense", "self": "attention.self"}[planted]
+    assert [n for n, _ in cause.culprits] == [culprit]
+    assert 1e-8 < cause.culprits[0][1].measurement.stat(100) < 1e-4
+    assert sorted(cause.passing) == sorted(
+        {"attention.self", "attention.output.dense", "attention.output.LayerNorm",
+         "intermediate.dense + output.dense", "output.LayerNorm"} - {culprit})
+    assert cause.cases == len(result.requested.groups[0].measurement.cases)
+
+
+def test_parts_are_measured_on_exactly_the_headline_cases(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Naming a cause draws nothing: every part's check receives the requested check's own
+    group elements (the same Haar matrices, probes and size probes, case by case) and, as its
+    input on each case, what the block feeds that part there."""
+    from symcheck.sources.weights import check as wc
+
+    checks: list[tuple[str, Any, Any]] = []
+    real = wc.check_problem
+
+    def spy(problem: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real(problem, *args, **kwargs)
+        checks.append((problem.name, kwargs.get("given"), result))
+        return result
+
+    monkeypatch.setattr(wc, "check_problem", spy)
+    layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(5)), "", HEADS)
+    result = check_layer(layer, settings=Settings(trials=3), breakdown="needed")
+    (_, none, headline), *parts = checks
+    assert none is None and len(parts) == 5
+    drawn = {g.measurement.name: g.measurement.drawn for g in headline.groups}
+    for name, given, part in parts:
+        assert set(given) == {"O(d)", "S(n) × O(d)"}, name  # the failing group sets only
+        for g in part.groups:
+            mine, theirs = g.measurement.drawn, drawn[g.measurement.name]
+            assert [d.labels for d in mine] == [d.labels for d in theirs], name
+            for d, e in zip(mine, theirs, strict=True):
+                for (_, a), (_, b) in zip(d.elements, e.elements, strict=True):
+                    np.testing.assert_array_equal(a.matrices(), b.matrices())
+    x = drawn["O(d)"][0].inputs[0]  # the Haar draws, probes and identity cases: (cases, 1, n, d)
+    fed = wc.part_inputs(layer, "block", x)
+    np.testing.assert_allclose(fed["ln1"], ref.attention(x, layer.params, HEADS) + x,
+                               rtol=0, atol=1e-12)  # post-norm: N(x + attention(x))
+    for name, _, part in parts:
+        key = next(k for k, v in layer.parts.items() if v == name)
+        np.testing.assert_array_equal(part.groups[0].measurement.drawn[0].inputs[0], fed[key])
+    (cause, _) = result.causes
+    ln1 = next(part for name, _, part in parts if name == "attention.output.LayerNorm")
+    assert cause.culprits[0][1] is ln1.groups[0]
 
 
 @needs_torch

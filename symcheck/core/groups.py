@@ -109,7 +109,12 @@ class Matrices(Elements):
         moved = np.moveaxis(x, axis, -1)
         shape = moved.shape
         flat = moved.reshape(shape[0], -1, shape[-1])
-        out = (flat @ self.q.transpose(0, 2, 1)).reshape(shape)  # x Qᵀ, case by case
+        if _repeated_identity(flat):
+            # I Qᵀ = Qᵀ: the identity frame through which the weights path turns a layer's
+            # weights (repeated for every case) turns without the d³ product, to the bit
+            out = np.broadcast_to(self.q.transpose(0, 2, 1), flat.shape).reshape(shape)
+        else:
+            out = (flat @ self.q.transpose(0, 2, 1)).reshape(shape)  # x Qᵀ, case by case
         return np.moveaxis(out, -1, axis)
 
     def inverse(self) -> Elements:
@@ -117,6 +122,16 @@ class Matrices(Elements):
 
     def to_arrays(self) -> dict[str, Array]:
         return {"element": self.q}
+
+
+def _repeated_identity(flat: Array) -> bool:
+    """Whether ``flat`` (cases, m, m) is one identity matrix in every case: a single case, or
+    a view repeating one matrix (stride 0 along the cases); checked in O(m²)."""
+    count, rows, cols = flat.shape
+    if not (rows == cols and count and (count == 1 or flat.strides[0] == 0)):
+        return False
+    first = flat[0]
+    return bool(np.count_nonzero(first) == rows and np.all(np.diagonal(first) == 1.0))
 
 
 class Permutations(Elements):

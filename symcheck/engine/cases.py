@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symcheck.core.errors import SpecError
 from symcheck.core.groups import Elements, Group, concat_elements, product_name
 from symcheck.engine.probes import CASES_PER_INPUT_PROBE, INPUT_PROBES, probe_input
 from symcheck.engine.problem import Problem
@@ -99,6 +100,76 @@ class CaseBatch:
         return cls(list(labels), x, elements)
 
 
+@dataclass
+class Drawn:
+    """One batch of cases a check measured, kept so that another function can be measured on
+    the same cases (:func:`~symcheck.engine.equivariance.check_problem` with ``given``): the
+    same group elements, and inputs the caller chooses (the same draws, or what the first
+    function made of them), without drawing, probing or searching anew.
+
+    ``inputs`` holds the inputs the check drew or may change (:func:`varied_inputs`), each with
+    a leading case axis; a fixed input it never changes (weights) is the measured problem's own
+    (:meth:`batch`).
+
+    >>> import numpy as np
+    >>> from symcheck.core.signature import Signature
+    >>> from symcheck.engine.problem import resolve
+    >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+    >>> drawn = Drawn.of(p, case_batches(p, p.groups, seed=0, trials=2), "main")
+    >>> drawn.batch(p).labels == drawn.labels, len(drawn.inputs)
+    (True, 1)
+    """
+
+    #: "main" (Haar draws, group probes, identity), "input" (input probes), "size n = 25",
+    #: "search"
+    kind: str
+    labels: list[str]
+    inputs: list[Array]
+    elements: Factors
+    #: a size probe's (label, size): the cases run on the problem resized to it
+    resized: tuple[str, int] | None = None
+    #: whether the inputs are what the input probe named in a label made of a draw (the
+    #: round-off test keeps that structure when it perturbs them); False for other inputs
+    probed: bool = True
+
+    @classmethod
+    def of(cls, problem: Problem, cases: CaseBatch, kind: str,
+           resized: tuple[str, int] | None = None) -> Drawn:
+        """The cases of ``problem`` as measured, without the fixed inputs it never changes."""
+        return cls(kind, list(cases.labels),
+                   [a for a, v in zip(cases.x, varied_inputs(problem), strict=True) if v],
+                   list(cases.elements), resized)
+
+    def problem(self, problem: Problem) -> Problem:
+        """``problem`` at the sizes these cases ran at (a size probe's)."""
+        return problem if self.resized is None else problem.resized(*self.resized)
+
+    def batch(self, problem: Problem) -> CaseBatch:
+        """The cases as inputs of ``problem``: the given inputs in the order of the inputs it
+        varies, its other fixed inputs repeated per case (as :func:`draw_inputs_many` does)."""
+        count = len(self.labels)
+        fixed = problem.data or (None,) * len(problem.inputs)
+        varied = varied_inputs(problem)
+        if sum(varied) != len(self.inputs):
+            shown = [repr(str(s)) for s, v in zip(problem.inputs, varied, strict=True) if v]
+            raise SpecError(f"{len(self.inputs)} inputs given for the {sum(varied)} it varies "
+                            f"({', '.join(shown) or 'none'})", argument="given",
+                            value=len(self.inputs))
+        given = iter(self.inputs)
+        x = [next(given) if v or a is None else np.broadcast_to(a, (count, *a.shape))
+             for a, v in zip(fixed, varied, strict=True)]
+        return CaseBatch(list(self.labels), x, list(self.elements))
+
+
+def varied_inputs(problem: Problem) -> list[bool]:
+    """Per input, whether the check draws or changes it: a drawn input, or data the user
+    supplied (``problem.probe_data``: probed and searched like a draw); fixed weights, and
+    token ids and masks, never change."""
+    fixed = problem.data or (None,) * len(problem.inputs)
+    return [given is None or (problem.probe_data and given.dtype.kind == "f")
+            for given in fixed]
+
+
 def _probe_name(groups: tuple[Group, ...], group: Group, name: str) -> str:
     return f"probe:{name}" if len(groups) == 1 else f"probe:{group.name}:{name}"
 
@@ -146,9 +217,7 @@ def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) ->
     :data:`CASES_PER_INPUT_PROBE` fresh draws, each with its own Haar element. Only inputs the
     check draws (and data the user supplied, ``problem.probe_data``) are probed, never weights;
     None when no input can be probed."""
-    fixed = problem.data or (None,) * len(problem.inputs)
-    probed = [given is None or (problem.probe_data and given.dtype.kind == "f")
-              for given in fixed]  # token ids and masks are never probed
+    probed = varied_inputs(problem)
     if not any(probed):
         return None
     label = set_name(groups)

@@ -14,7 +14,7 @@ only; :func:`judge` compares them with a tolerance.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,6 +27,7 @@ from symcheck.core.tolerances import check_dtype
 from symcheck.core.verdicts import Verdict
 from symcheck.engine.cases import (
     CaseBatch,
+    Drawn,
     case_batches,
     case_rng,
     input_probe_batch,
@@ -81,6 +82,10 @@ class GroupMeasurement:
     roundoff: RoundoffTest | None = None
     #: the arrays of the worst case (for counterexample files); not part of the report
     worst_evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
+    #: every case measured (the search's too), batch by batch, without the fixed inputs the
+    #: check never changes: what another function can be measured on (``check_problem(...,
+    #: given=...)``)
+    drawn: list[Drawn] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def errors(self) -> Array:
@@ -208,6 +213,8 @@ class _Entry:
     problem: Problem
     evaluation: BatchEvaluation
     index: int
+    #: whether its inputs are what its input probe made (see :attr:`Drawn.probed`)
+    probed: bool = True
 
     def case(self) -> Evaluation:
         return self.evaluation.case(self.index)
@@ -280,18 +287,32 @@ def check_counts(trials: int | None, seed: int, search: int) -> None:
 
 
 def measure_equivariance(problem: Problem, options: MeasureOptions | None = None,
-                         calibration: Calibration | None = None) -> list[GroupMeasurement]:
+                         calibration: Calibration | None = None,
+                         given: Mapping[str, Sequence[Drawn]] | None = None
+                         ) -> list[GroupMeasurement]:
     """Measure every group (and the product of all of them) on Haar draws, structured probes,
     input probes and size probes; search when asked; test the cases above the tolerance for
     round-off.
 
     ``options.tolerance`` sets which elements count as mismatched and which cases the
     round-off test sees; it plays no part in any error value. ``case="O(d)/haar:3"`` runs that
-    one case only.
+    one case only. ``given`` (group set name -> the cases another check drew, see
+    :attr:`GroupMeasurement.drawn`): measure those group sets on exactly those cases instead,
+    nothing drawn, probed or searched anew (``options.case`` and ``options.search`` do not
+    apply); the cases are judged like drawn ones.
     """
     opts = options or MeasureOptions()
     check_counts(opts.trials, opts.seed, opts.search)
     cal = calibration or Calibration(opts.tolerance, "table")
+    if given is not None:
+        names = [set_name(s) for s in problem.group_sets()]
+        unknown = [name for name in given if name not in names]
+        if unknown:
+            raise SpecError(f"cases given for {unknown[0]!r}, which is not a group set of "
+                            f"{problem.name!r} (its sets: {', '.join(names)})",
+                            argument="given", value=unknown[0])
+        return [_measure_set(problem, groups, given[set_name(groups)], opts, cal, search=False)
+                for groups in problem.group_sets() if set_name(groups) in given]
     wanted_set, wanted_case = _split_case(opts.case, problem)
     if wanted_case == "search" and opts.search == 0:
         raise SpecError(f"{opts.case!r} is the search's case; it replays only with the "
@@ -300,83 +321,98 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
     resized, pinned_notes = size_problems(problem) if opts.probes else ([], [])
     measurements = []
     for groups in problem.group_sets():
-        label = set_name(groups)
-        if wanted_set is not None and label != wanted_set:
+        if wanted_set is not None and set_name(groups) != wanted_set:
             continue
-        start = time.perf_counter()
-        notes = list(pinned_notes)
-        batches: list[tuple[Problem, CaseBatch, str]] = [
-            (problem, case_batches(problem, groups, opts.seed, opts.trials), "main")]
+        batches = [Drawn.of(problem, case_batches(problem, groups, opts.seed, opts.trials),
+                            "main")]
         if opts.probes:
             probes = input_probe_batch(problem, groups, opts.seed)
             if probes is not None:
-                batches.append((problem, probes, "input"))
+                batches.append(Drawn.of(problem, probes, "input"))
             for sub, size_label, size in resized:
                 sub_groups = tuple(_same(sub.groups, g) for g in groups)
-                batches.append((sub, size_probe_batch(sub, sub_groups, opts.seed, size_label,
-                                                      size), f"size {size_label} = {size}"))
-        entries: list[_Entry] = []
-        noise = 0.0
-        typical = float("nan")  # the median ‖f(x)‖ of the Haar draws, for vanishing probes
-        for prob, cases, kind in batches:
-            if wanted_case is not None and wanted_case != "search":
-                keep = [t for t, n in enumerate(cases.labels)
-                        if n == wanted_case or (kind == "main" and n.startswith("identity:"))]
-                if not keep or (kind == "main" and len(keep) == len(
-                        [n for n in cases.labels if n.startswith("identity:")])):
-                    continue
-                cases = cases.take(keep)
-            evaluated = ([(evaluate_batch(prob, cases, opts.batch),
-                           list(range(len(cases.labels))))] if kind == "main"
-                         else _evaluate(prob, cases, opts.batch, kind, notes))
-            for ev, indices in evaluated:
-                for t, r in zip(indices, compare_batch(ev, opts.tolerance), strict=True):
-                    if r.case.startswith("identity:"):
-                        noise = max(noise, r.error) if r.finite else float("nan")
-                        continue
-                    if kind != "main" and not r.finite and _outside_domain(r):
-                        notes.append(f"{r.case}: {_why_not_counted(r)}; outside the model's "
-                                     "domain, not counted")
-                        continue
-                    if kind != "main" and _vanishes(r, typical, problem.dtype):
-                        notes.append(f"{r.case}: the output vanishes on this input (‖f(x)‖ "
-                                     f"= {r.norms[0]:.1e}, ‖f(g·x)‖ = {r.norms[1]:.1e}, against "
-                                     f"{typical:.1e} on Gaussian draws), so its relative error "
-                                     "compares round-off with round-off; not counted")
-                        continue
-                    entries.append(_Entry(r, prob, ev, t))
-            if kind == "main":
-                haar = [e.result.norms[0] for e in entries if e.result.case.startswith("haar:")
-                        and np.isfinite(e.result.norms[0])]
-                typical = float(np.median(haar)) if haar else float("nan")
-        if wanted_case is not None and wanted_case != "search" and not entries:
-            raise SpecError(f"{opts.case!r}: no case {wanted_case!r} in {label}",
-                            argument="case", value=opts.case)
-        results = [e.result for e in entries]  # in the order the cases were made
-        entries.sort(key=lambda e: _order(e.result.error), reverse=True)
-        worst = entries[0] if entries else None
-        worst_ev = worst.case() if worst is not None else None
-        if opts.search > 0 and wanted_case in (None, "search") and any(
-                not e.result.case.startswith("size:") for e in entries):
-            found, found_ev = _search(entries, groups, opts, label)
-            results = [found] if wanted_case == "search" else [*results, found]
-            if worst is None or _order(found.error) >= _order(worst.result.error):
-                worst_ev = found_ev
-                entries.insert(0, _Entry(found, problem, _single(found_ev), 0))
-        roundoff = None
-        if opts.tolerance > 0:
-            roundoff = _roundoff(entries, opts, label, cal, problem.dtype)
-        mixing = _batch_mixing(entries, opts, problem)
-        if mixing:
-            notes.append(mixing)
-        m = GroupMeasurement(label, tuple(g.name for g in groups),
-                             tuple(g.label for g in groups), results, noise,
-                             time.perf_counter() - start,
-                             random_cases=sum(r.case.startswith("haar:") for r in results),
-                             notes=list(dict.fromkeys(notes)), roundoff=roundoff)
-        m.worst_evaluation = worst_ev
-        measurements.append(m)
+                batches.append(Drawn.of(
+                    sub, size_probe_batch(sub, sub_groups, opts.seed, size_label, size),
+                    f"size {size_label} = {size}", (size_label, size)))
+        measurements.append(_measure_set(problem, groups, batches, opts, cal, pinned_notes,
+                                         wanted_case))
     return measurements
+
+
+def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[Drawn],
+                 opts: MeasureOptions, cal: Calibration, pinned_notes: Sequence[str] = (),
+                 wanted_case: str | None = None, search: bool = True) -> GroupMeasurement:
+    """One group set measured on its batches of cases (drawn for it, or given by the caller:
+    ``search=False``, the cases are measured as they are)."""
+    label = set_name(groups)
+    start = time.perf_counter()
+    notes = list(pinned_notes)
+    drawn: list[Drawn] = []
+    entries: list[_Entry] = []
+    noise = 0.0
+    typical = float("nan")  # the median ‖f(x)‖ of the Haar draws, for vanishing probes
+    for batch in batches:
+        prob, kind = batch.problem(problem), batch.kind
+        cases = batch.batch(prob)
+        if wanted_case is not None and wanted_case != "search":
+            keep = [t for t, n in enumerate(cases.labels)
+                    if n == wanted_case or (kind == "main" and n.startswith("identity:"))]
+            if not keep or (kind == "main" and len(keep) == len(
+                    [n for n in cases.labels if n.startswith("identity:")])):
+                continue
+            cases = cases.take(keep)
+        drawn.append(replace(Drawn.of(prob, cases, kind, batch.resized), probed=batch.probed))
+        evaluated = ([(evaluate_batch(prob, cases, opts.batch),
+                       list(range(len(cases.labels))))] if kind == "main"
+                     else _evaluate(prob, cases, opts.batch, kind, notes))
+        for ev, indices in evaluated:
+            for t, r in zip(indices, compare_batch(ev, opts.tolerance), strict=True):
+                if r.case.startswith("identity:"):
+                    noise = max(noise, r.error) if r.finite else float("nan")
+                    continue
+                if kind != "main" and not r.finite and _outside_domain(r):
+                    notes.append(f"{r.case}: {_why_not_counted(r)}; outside the model's "
+                                 "domain, not counted")
+                    continue
+                if kind != "main" and _vanishes(r, typical, problem.dtype):
+                    notes.append(f"{r.case}: the output vanishes on this input (‖f(x)‖ "
+                                 f"= {r.norms[0]:.1e}, ‖f(g·x)‖ = {r.norms[1]:.1e}, against "
+                                 f"{typical:.1e} on Gaussian draws), so its relative error "
+                                 "compares round-off with round-off; not counted")
+                    continue
+                entries.append(_Entry(r, prob, ev, t, batch.probed))
+        if kind == "main":
+            haar = [e.result.norms[0] for e in entries if e.result.case.startswith("haar:")
+                    and np.isfinite(e.result.norms[0])]
+            typical = float(np.median(haar)) if haar else float("nan")
+    if wanted_case is not None and wanted_case != "search" and not entries:
+        raise SpecError(f"{opts.case!r}: no case {wanted_case!r} in {label}",
+                        argument="case", value=opts.case)
+    results = [e.result for e in entries]  # in the order the cases were made
+    entries.sort(key=lambda e: _order(e.result.error), reverse=True)
+    worst = entries[0] if entries else None
+    worst_ev = worst.case() if worst is not None else None
+    if search and opts.search > 0 and wanted_case in (None, "search") and any(
+            not e.result.case.startswith("size:") for e in entries):
+        found, found_ev = _search(entries, groups, opts, label)
+        results = [found] if wanted_case == "search" else [*results, found]
+        drawn.append(Drawn.of(problem, _single(found_ev).cases, "search"))
+        if worst is None or _order(found.error) >= _order(worst.result.error):
+            worst_ev = found_ev
+            entries.insert(0, _Entry(found, problem, _single(found_ev), 0))
+    roundoff = None
+    if opts.tolerance > 0:
+        roundoff = _roundoff(entries, opts, label, cal, problem.dtype)
+    mixing = _batch_mixing(entries, opts, problem)
+    if mixing:
+        notes.append(mixing)
+    m = GroupMeasurement(label, tuple(g.name for g in groups), tuple(g.label for g in groups),
+                         results, noise, time.perf_counter() - start,
+                         random_cases=sum(r.case.startswith("haar:") for r in results),
+                         notes=list(dict.fromkeys(notes)), roundoff=roundoff)
+    m.worst_evaluation = worst_ev
+    m.drawn = drawn
+    return m
 
 
 def _same(groups: tuple[Group, ...], like: Group) -> Group:
@@ -472,7 +508,8 @@ def _roundoff(entries: list[_Entry], opts: MeasureOptions, label: str, cal: Cali
     for e in above:  # sorted worst first: the first of each kind is its worst
         picked.setdefault(_kind(e.result.case), e)
     cases = [(e.result.case, e.problem, e.case()) for e in picked.values()]
-    return test_roundoff(cases, opts.seed, label, bound, dtype)
+    return test_roundoff(cases, opts.seed, label, bound, dtype,
+                         probed=[e.probed for e in picked.values()])
 
 
 def _split_case(case: str | None, problem: Problem) -> tuple[str | None, str | None]:
@@ -512,14 +549,20 @@ def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[Gr
 
 
 def check_problem(problem: Problem, options: MeasureOptions, rtol: float | None = None,
-                  data_source: str = "random") -> EquivarianceResult:
+                  data_source: str = "random",
+                  given: Mapping[str, Sequence[Drawn]] | None = None) -> EquivarianceResult:
     """Calibrate the tolerance, measure every group set, judge, and collect the warnings a
-    reader needs (a noise floor near the tolerance, a model that ran wider than asked)."""
+    reader needs (a noise floor near the tolerance, a model that ran wider than asked).
+
+    ``given``: measure only the group sets named, on the cases given (another check's
+    :attr:`GroupMeasurement.drawn`, with inputs of this problem), as
+    :func:`measure_equivariance` does; calibrated and judged as any check is.
+    """
     check_dtype(problem.dtype)
     cal = calibrate(problem, options.seed, rtol)
     tolerance = cal.tolerance
     options = replace(options, tolerance=tolerance)
-    measurements = measure_equivariance(problem, options, cal)
+    measurements = measure_equivariance(problem, options, cal, given)
     groups = judge(measurements, tolerance)
     warnings = [
         f"{g.measurement.name}: noise floor {g.measurement.noise_floor:.2e} is above a tenth of "

@@ -161,9 +161,12 @@ def residual_of(ev: Evaluation) -> Array:
 
 
 def test_roundoff(cases: Sequence[tuple[str, Problem, Evaluation]], seed: int, set_label: str,
-                  bound: float, dtype: str) -> RoundoffTest:
+                  bound: float, dtype: str,
+                  probed: Sequence[bool] | None = None) -> RoundoffTest:
     """Perturb each case's inputs (keeping probed structure) and measure the stability of its
-    residual; stop at the first structured one."""
+    residual; stop at the first structured one. ``probed`` (per case, default all): whether
+    the inputs are what the input probe its label names made; where not (a function measured
+    on another's cases), the probe is not re-applied to the perturbed inputs."""
     eps = perturbation_for(dtype)
     tested: list[str] = []
     values: list[float] = []
@@ -174,7 +177,7 @@ def test_roundoff(cases: Sequence[tuple[str, Problem, Evaluation]], seed: int, s
             continue
         repeats = REPEATS
         rng = case_rng(seed, set_label, "roundoff", k)
-        probe = _probe_of(label)
+        probe = _probe_of(label) if probed is None or probed[k] else None
         fixed = problem.data or (None,) * len(problem.inputs)
         xs = []
         for _ in range(repeats):

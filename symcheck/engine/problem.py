@@ -141,7 +141,7 @@ def resolve(
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
-        batch_label=_batch_label(inputs + outputs, groups, arrays), mask=mask,
+        batch_label=_batch_label(inputs + outputs, groups), mask=mask,
     )
 
 
@@ -219,17 +219,19 @@ def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
                         value=list(groups))
 
 
-def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...],
-                 data: tuple[Array | None, ...] | None) -> str | None:
+def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...]) -> str | None:
     """The batch axis: a label from :data:`BATCH_LABELS` leading every spec and nowhere else,
-    acted on by no group, and not part of a fixed input (those cannot be stacked per case).
+    acted on by no group.
 
     Only these reserved names count: an unacted leading axis such as the ``n`` of a model
     checked for O(d) alone may well mix its entries (a mean over tokens), so stacking cases
-    along it would change the function.
+    along it would change the function. A fixed input (data, weights) counts like any other
+    spec: one that leads with the label is repeated per case and stacked along it like a drawn
+    input, each case's copy turned by that case's element (a frame ``"b e d"`` of weights turned
+    with the tokens); the drawn inputs share its size there (bound from the data), so every
+    input stacks to the same length. A fixed input that does not lead with the label (weights
+    ``"k d"``) cannot be stacked, and the cases run one call each.
     """
-    if data is not None and any(a is not None for a in data):
-        return None
     if not specs or any(s.rank == 0 for s in specs):
         return None
     label = specs[0].labels[0]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from symcheck.core.errors import ModelError
-from symcheck.engine.cases import CaseBatch
+from symcheck.engine.cases import CaseBatch, varied_inputs
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
 from symcheck.engine.probes import INPUT_PROBES, probe_input
 from symcheck.engine.problem import Problem
@@ -44,9 +44,7 @@ def search_worst(
     """Search inputs and elements for a larger error, from ``start``; the worst case found."""
     best_ev = start
     best = compare("search", start, tolerance)
-    fixed = problem.data or (None,) * len(problem.inputs)
-    movable = [given is None or (problem.probe_data and given.dtype.kind == "f")
-               for given in fixed]
+    movable = varied_inputs(problem)
     scale_g, scale_x, stale = 0.3, 0.05, 0
     for _ in range(steps):
         if not best.finite:

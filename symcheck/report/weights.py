@@ -39,6 +39,8 @@ def describe_cause(c: Cause) -> str:
         text += (f"; with co-transformed weights {c.component} passes {c.group} (max error "
                  f"{fmt_float(c.cotransformed.measurement.stat(100))}): the weights must turn "
                  "with the embedding")
+    if c.cases:
+        text += f"; each part measured alone on the {c.component}'s own {c.cases} cases"
     return text
 
 

@@ -13,7 +13,9 @@ engine's own group action turns them — there is no second equivariance loop he
 The attention core is exactly O(d)-equivariant with co-transformed weights (the scores
 ``x W_qᵀ W_k xᵀ`` are unchanged when both weights turn with ``x``); a BERT block is not, because
 LayerNorm centres each token on the all-ones direction and scales coordinates one by one. Which
-part breaks which symmetry is *measured*: each part of a failing component is checked alone.
+part breaks which symmetry is *measured*: each part of a failing component is checked alone, on
+the failing check's own cases (the same group elements; as input, what the component feeds the
+part on each case), so "part P fails alone" speaks of the cases on which the component failed.
 A part whose inputs carry no label of a group cannot be checked alone for it — with fixed
 weights, O(d) would turn only the output projection's output, a failure by construction — so
 that cell is "n/a" and the part is never named as a cause.
@@ -39,6 +41,7 @@ from symcheck.core.groups import parse_group_name
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
+from symcheck.engine.cases import Drawn
 from symcheck.engine.equivariance import (
     EquivarianceResult,
     GroupResult,
@@ -69,7 +72,9 @@ class Unit:
     params: tuple[str, ...]
     in_spec: str
     out_spec: str
-    forward: Callable[[Array, Mapping[str, Array], Layer], Array]
+    #: ``(x, params, layer, **options) -> y``; a component's forward takes ``seen`` (see
+    #: :func:`~symcheck.sources.weights.reference.block`)
+    forward: Callable[..., Array]
 
 
 def _norm_unit(name: str) -> Unit:
@@ -79,12 +84,13 @@ def _norm_unit(name: str) -> Unit:
 
 UNITS: dict[str, Unit] = {
     "attention": Unit("attention", ATTENTION, "n d", "n d",
-                      lambda x, p, lay: ref.attention(x, p, lay.heads,
-                                                      **lay.attention_options)),
+                      lambda x, p, lay, **kw: ref.attention(x, p, lay.heads, **kw,
+                                                            **lay.attention_options)),
     "block": Unit("block", tuple(SPECS), "n d", "n d",
-                  lambda x, p, lay: ref.block(x, p, lay.heads, lay.eps, lay.activation,
-                                              lay.norm_first, norm_kind=lay.norm,
-                                              norms=lay.norms, **lay.attention_options)),
+                  lambda x, p, lay, **kw: ref.block(x, p, lay.heads, lay.eps, lay.activation,
+                                                    lay.norm_first, norm_kind=lay.norm,
+                                                    norms=lay.norms, **kw,
+                                                    **lay.attention_options)),
     "self": Unit("self", ATTENTION[:6], "n d", "n v",
                  lambda x, p, lay: ref.self_attention(x, p, lay.heads,
                                                       **lay.attention_options)),
@@ -127,7 +133,8 @@ class Settings:
 
 
 def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings: Settings,
-             case: str | None = None, source: str = "weights") -> EquivarianceResult:
+             case: str | None = None, source: str = "weights",
+             given: Mapping[str, Sequence[Drawn]] | None = None) -> EquivarianceResult:
     """One engine check of one unit, weights co-transformed or held fixed.
 
     Every case runs through the reference forward in one call (a batch axis ``b`` leads every
@@ -136,9 +143,11 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
     the turned frame (:class:`~symcheck.sources.weights.reference.Framed`), which is the
     co-transformed weight without its cost. ``settings.frame=False`` has the engine turn every
     weight itself instead (one model call per case): the same numbers to round-off, slower.
+    ``given``: the group sets to measure and the cases (tokens ``(cases, [1,] n, width)``)
+    to measure them on, instead of drawing (see :func:`check_layer`).
     """
     if mode == "cotransform" and not settings.frame:
-        return _run_unit_explicit(layer, key, groups, settings, case, source)
+        return _run_unit_explicit(layer, key, groups, settings, case, source, given)
     unit = UNITS[key]
     names = [p for p in unit.params if p in layer.params]
     data: tuple[Array | None, ...] | None = None
@@ -181,32 +190,31 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
              if k in used}
     signature = Signature(inputs=specs, outputs=(out_spec,), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
-    # The engine stacks cases along a batch axis only when no input is fixed; the frame and
-    # the vectors are fixed, but they carry the batch axis (size 1) like the tokens, so the
-    # cases stack along it the same way (each case's copy turned by its own element).
+    # The frame and the vectors are fixed inputs that lead with the batch axis like the
+    # tokens: the engine stacks the cases along it (each case's copy turned by its element).
     return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
-                  f"{source} ({MODE_NAMES[mode]})", batch_label="b")
+                  f"{source} ({MODE_NAMES[mode]})", given)
 
 
 def _check(signature: Signature, forward_in: Callable[[str], Callable[..., Array]],
            data: tuple[Array | None, ...] | None, settings: Settings, case: str | None,
-           name: str, source: str, batch_label: str | None = None) -> EquivarianceResult:
+           name: str, source: str, given: Mapping[str, Sequence[Drawn]] | None = None
+           ) -> EquivarianceResult:
     """Resolve and run one check (a float64 twin calibrates a lower-precision check)."""
     from symcheck.backends import adapt
 
     _, wrapped = adapt(forward_in(settings.dtype), settings.dtype, backend="numpy")
     problem = resolve(wrapped, signature, settings.dtype, data, name)
-    if batch_label is not None:
-        problem = replace(problem, batch_label=batch_label)
     if settings.dtype != "float64":
         problem.reference = adapt(forward_in("float64"), "float64", backend="numpy")[1]
     trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
     return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
-                         settings.rtol, data_source=source)
+                         settings.rtol, data_source=source, given=given)
 
 
 def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[str], settings: Settings,
-                       case: str | None, source: str) -> EquivarianceResult:
+                       case: str | None, source: str,
+                       given: Mapping[str, Sequence[Drawn]] | None) -> EquivarianceResult:
     """The co-transformed check with every weight a fixed input the engine turns itself."""
     unit = UNITS[key]
     names = [p for p in unit.params if p in layer.params]
@@ -224,12 +232,13 @@ def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[str], settings: 
     signature = Signature(inputs=specs, outputs=(unit.out_spec,), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
     return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
-                  f"{source} ({MODE_NAMES['cotransform']})")
+                  f"{source} ({MODE_NAMES['cotransform']})", given)
 
 
 @dataclass
 class Cause:
-    """Which parts of a failing component fail the same group alone (measured)."""
+    """Which parts of a failing component fail the same group alone, measured on the failing
+    check's own cases (see :func:`check_layer`)."""
 
     group: str
     component: str
@@ -240,6 +249,9 @@ class Cause:
     cotransformed: GroupResult | None = None
     #: parts whose inputs carry none of the group's labels: not checkable alone, never causes
     untestable: list[str] = field(default_factory=list)
+    #: how many of the requested check's cases each part was measured on (their elements,
+    #: and the part's own input in the component on each)
+    cases: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -250,6 +262,7 @@ class Cause:
             "not_checkable_alone": self.untestable,
             "cotransformed_verdict": None if self.cotransformed is None
             else self.cotransformed.verdict,
+            "cases": self.cases,
         }
 
 
@@ -351,6 +364,76 @@ def _acts_on(group: str, key: str) -> bool:
     return any(parse_group_name(f)[1] in labels for f in group.split(" × "))
 
 
+def part_inputs(layer: Layer, component: str, x: Array) -> dict[str, Array]:
+    """The input of each part of ``component`` as it runs on the tokens ``x`` (any leading
+    axes), in float64 with the layer's weights as stored: ``{"self": …, "out": …, …}``."""
+    seen: dict[str, Array] = {}
+    UNITS[component].forward(np.asarray(x, dtype=np.float64), layer.params, layer, seen=seen)
+    return seen
+
+
+def _tokens(drawn: Drawn, x: Array, batched: bool, probed: bool) -> Drawn:
+    """``drawn`` with the tokens ``x`` (cases first), shaped for a unit whose token spec leads
+    with the batch axis (``batched``) or not."""
+    shape = (x.shape[0], *((1,) if batched else ()), *x.shape[-2:])
+    return replace(drawn, inputs=[x.reshape(shape)], probed=probed)
+
+
+def _causes(layer: Layer, component: str, mode: str, groups: tuple[str, ...],
+            settings: Settings, failing: Sequence[GroupResult]) -> list[Cause]:
+    """Each failing group's cause: the parts that fail it alone on the failing check's cases.
+
+    A part is measured on the same cases as the component (the same group elements, the same
+    Haar draws and probes), its input on each case being what the component feeds it there
+    (:func:`part_inputs`): the normed tokens for the attention of a pre-norm block, the
+    attention's output for the feed-forward. It is calibrated and judged as any check is, so a
+    part named a cause fails its own check on those cases with its own tolerance.
+    """
+    batched = not (mode == "cotransform" and not settings.frame)
+    drawn = {g.measurement.name: g.measurement.drawn for g in failing}
+    # the tokens are the component's one drawn input
+    seen = {name: [part_inputs(layer, component, d.inputs[0]) for d in batches]
+            for name, batches in drawn.items()}
+
+    def on(part: str) -> EquivarianceResult | None:
+        given = {name: [_tokens(d, s[part], batched, False)
+                        for d, s in zip(batches, seen[name], strict=True)]
+                 for name, batches in drawn.items() if testable((name,), part, mode)}
+        if not given:
+            return None
+        return run_unit(layer, part, mode, testable(groups, part, mode), settings, given=given)
+
+    parts = {part: on(part) for part in parts_of(layer, component)}
+    other = None
+    if mode == "fixed":  # the same cases with the weights co-transformed
+        other = run_unit(layer, component, "cotransform", groups, settings, given={
+            name: [_tokens(d, d.inputs[0], settings.frame, True) for d in batches]
+            for name, batches in drawn.items()})
+    causes = []
+    for failed in failing:
+        name = failed.measurement.name
+        culprits: list[tuple[str, GroupResult]] = []
+        passing: list[str] = []
+        untestable: list[str] = []
+        for part, result in parts.items():
+            if not testable((name,), part, mode):
+                if _acts_on(name, part):  # e.g. O(d) on the output projection, weights fixed
+                    untestable.append(unit_name(layer, part))
+                continue  # else the group leaves the part alone (``k`` on a LayerNorm)
+            found = [g for g in result.groups if g.measurement.name == name] if result else []
+            if not found:
+                continue
+            if found[0].passed:
+                passing.append(unit_name(layer, part))
+            else:
+                culprits.append((unit_name(layer, part), found[0]))
+        cotransformed = None if other is None else next(
+            g for g in other.groups if g.measurement.name == name)
+        causes.append(Cause(name, component, mode, culprits, passing, cotransformed, untestable,
+                            len(failed.measurement.cases)))
+    return causes
+
+
 def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
                 mode: str = "cotransform", component: str | None = None,
                 settings: Settings | None = None, case: str | None = None,
@@ -358,9 +441,10 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
                 heads_source: str = "", breakdown: str = "full") -> WeightsResult:
     """The requested check of one layer, its breakdown, and the causes of its failures.
 
-    ``breakdown="full"`` checks every component and part in every mode of :data:`BREAKDOWN`
-    (the table); ``"needed"`` only the parts that name the cause of a failing group (nothing
-    more when the check passes): the headline check's cost.
+    The causes are measured on the requested check's own cases, nothing drawn anew
+    (:func:`_causes`). ``breakdown="full"`` adds the table: every component and part in every
+    mode of :data:`BREAKDOWN`, each an independent check with its own draws and probes;
+    ``"needed"`` leaves it out (when the check passes, nothing runs but the check).
     """
     settings = settings or Settings()
     if breakdown not in BREAKDOWNS:
@@ -388,30 +472,8 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
                      {m: input_specs(key, m) for m in MODES})
         for key in keys
     ] if breakdown == "full" else []
-    causes = []
-    for failing in (g for g in requested.groups if not g.passed):
-        name = failing.measurement.name
-        culprits: list[tuple[str, GroupResult]] = []
-        passing: list[str] = []
-        untestable: list[str] = []
-        for part in parts_of(layer, component):
-            if not testable((name,), part, mode):
-                if _acts_on(name, part):  # e.g. O(d) on the output projection, weights fixed
-                    untestable.append(unit_name(layer, part))
-                continue  # else the group leaves the part alone (``k`` on a LayerNorm)
-            found = [g for g in runs(part, mode, testable(groups, part, mode)).groups
-                     if g.measurement.name == name]
-            if not found:
-                continue
-            if found[0].passed:
-                passing.append(unit_name(layer, part))
-            else:
-                culprits.append((unit_name(layer, part), found[0]))
-        other = None
-        if mode == "fixed":
-            other = next(g for g in runs(component, "cotransform", groups).groups
-                         if g.measurement.name == name)
-        causes.append(Cause(name, component, mode, culprits, passing, other, untestable))
+    failing = [g for g in requested.groups if not g.passed]
+    causes = _causes(layer, component, mode, groups, settings, failing) if failing else []
     notes = list(layer.notes)
     if len(layers_found) > 1:
         notes.insert(0, f"the file holds {len(layers_found)} layers "

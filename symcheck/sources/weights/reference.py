@@ -158,10 +158,15 @@ def self_attention(x: Array, p: Params, heads: int, *, kv_heads: int | None = No
     return out.reshape(*out.shape[:-2], -1)
 
 
-def attention(x: Array, p: Params, heads: int, **options: Any) -> Array:
+def attention(x: Array, p: Params, heads: int, seen: dict[str, Array] | None = None,
+              **options: Any) -> Array:
     """``nn.MultiheadAttention(x, x, x)`` / BERT self-attention with its output dense layer
-    (``options``: those of :func:`self_attention`)."""
-    return linear(self_attention(x, p, heads, **options), p["o.weight"], p.get("o.bias"))
+    (``options``: those of :func:`self_attention`). ``seen``, when given, receives the input
+    of each part as computed: ``"self"`` (``x``) and ``"out"`` (the heads' output)."""
+    heads_out = self_attention(x, p, heads, **options)
+    if seen is not None:
+        seen |= {"self": x, "out": heads_out}
+    return linear(heads_out, p["o.weight"], p.get("o.bias"))
 
 
 def layer_norm(x: Array, gain: Array, bias: Array, eps: float) -> Array:
@@ -210,23 +215,33 @@ def feed_forward(x: Array, p: Params, act: str) -> Array:
 
 def block(x: Array, p: Params, heads: int, eps: float, act: str,
           norm_first: bool = False, *, norm_kind: str = "layer",
-          norms: tuple[str, ...] = ("ln1", "ln2"), **options: Any) -> Array:
+          norms: tuple[str, ...] = ("ln1", "ln2"), seen: dict[str, Array] | None = None,
+          **options: Any) -> Array:
     """An encoder or decoder layer. Post-norm (BERT, torch's default): ``N(x + f(x))`` after the
     attention and the feed-forward; pre-norm (``norm_first``: GPT-2, Llama): ``x + f(N(x))``.
     ``norm_kind`` is "layer" or "rms"; ``norms`` the norms the layer applies; ``options`` go to
-    :func:`self_attention` (key/value heads, causal, rope, scale)."""
+    :func:`self_attention` (key/value heads, causal, rope, scale). ``seen``, when given,
+    receives the input of each part as the block computes it (``"self"``, ``"out"``,
+    ``"ln1"``, ``"ffn"``, ``"ln2"``: see :func:`attention`)."""
+    record = seen if seen is not None else {}
+
     def n(h: Array, name: str) -> Array:
+        record[name] = h
         return norm(h, p, name, norm_kind, eps) if name in norms else h
 
+    def ffn(h: Array) -> Array:
+        record["ffn"] = h
+        return feed_forward(h, p, act)
+
     if norm_first:
-        h = x + attention(n(x, "ln1"), p, heads, **options)
+        h = x + attention(n(x, "ln1"), p, heads, record, **options)
         if "ff1.weight" in p:
-            h = h + feed_forward(n(h, "ln2"), p, act)
+            h = h + ffn(n(h, "ln2"))
         return h
-    h = attention(x, p, heads, **options)
+    h = attention(x, p, heads, record, **options)
     h = n(h + x, "ln1")
     if "ff1.weight" in p:
-        h = n(feed_forward(h, p, act) + h, "ln2")
+        h = n(ffn(h) + h, "ln2")
     return h
 
 
