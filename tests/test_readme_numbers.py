@@ -67,7 +67,8 @@ def test_a_tampered_number_is_reported_by_its_piece(fresh: Fresh) -> None:
     pieces = fresh("equivariance-samples", "positional-report", "band-fit")
     assert stale_names(text, pieces) == ["positional-report", "band-fit"]
     new, stale = MAKE_README.refresh(text, pieces)
-    assert new == README  # regeneration restores both
+    # regeneration restores both (a region it rewrites may carry other round-off digits)
+    assert MAKE_README.comparable(new) == MAKE_README.comparable(README)
     message = MAKE_README.report(stale, text, new)
     assert message.startswith("README is stale: run python samples/make_readme.py")
     assert "-| S(n)        |    44 |  9.12e-01" in message
