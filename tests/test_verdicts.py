@@ -62,6 +62,11 @@ ROWS = [
     Row("chunked-n6", "planted_chunked.py", FAIL, seeds=MORE_SEEDS),
     Row("huge-clamp", "planted_clamp.py", FAIL, seeds=MORE_SEEDS),
     Row("rank-fallback", "planted_rank_fallback.py", FAIL, seeds=MORE_SEEDS),
+    # A probe's output as large as a typical one is judged in float16 and bfloat16 too.
+    Row("one-hot-bump-float16", "planted_low_precision.py", FAIL, ("--dtype", "float16"),
+        seeds=MORE_SEEDS, torch=True),
+    Row("one-hot-bump-bfloat16", "planted_low_precision.py", FAIL, ("--dtype", "bfloat16"),
+        seeds=MORE_SEEDS, torch=True),
     # Precision: judged against the model's own round-off, by the residual's structure.
     Row("softmax32-float64", "precision_softmax32.py", PASS, seeds=MORE_SEEDS),
     Row("softmax32-float32", "precision_softmax32.py", PASS, ("--dtype", "float32")),
@@ -81,6 +86,10 @@ ROWS = [
     Row("mean-pool-float32", "control_mean_pool.py", PASS, ("--dtype", "float32")),
     Row("rmsnorm", "control_rmsnorm.py", PASS, seeds=MORE_SEEDS),
     Row("rmsnorm-float32", "control_rmsnorm.py", PASS, ("--dtype", "float32")),
+    Row("attention-float16", "control_attention.py", PASS, ("--dtype", "float16")),
+    Row("rmsnorm-float16", "control_rmsnorm.py", PASS, ("--dtype", "float16")),
+    Row("torch-attention-bfloat16", "samples/torch_model.py", PASS, ("--dtype", "bfloat16"),
+        torch=True),
     Row("fixed-size", "control_fixed_size.py", PASS, seeds=MORE_SEEDS),
     # The README samples keep their documented verdicts with probes on.
     Row("sample-attention", "samples/attention.py", PASS),
