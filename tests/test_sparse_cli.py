@@ -233,6 +233,21 @@ def test_bad_params_file(cli: Cli, tmp_path: Path, arrays: dict[str, np.ndarray]
     assert "Traceback" not in r.output
 
 
+def test_verify_against_the_wrong_matrix_fails_with_an_infinite_leak(cli: Cli,
+                                                                    tmp_path: Path) -> None:
+    """Arrays saved for one matrix, checked against another: the logits miss by ~10⁶, so ε₂ =
+    e^(10⁶) overflows float64; the claim fails (exit 1) and the report says inf, not a crash."""
+    out = tmp_path / "out.npz"
+    assert cli("sparse-approx", SPARSE / "random_k4.npz", "--save", out).exit_code == 0
+    other = tmp_path / "other.npy"
+    np.save(other, np.roll(np.eye(128), 5, axis=1) + np.eye(128))
+    v = cli("sparse-approx", other, "--verify", out, "--json", tmp_path / "v.json")
+    assert v.exit_code == 1, v.output
+    assert "claim fails" in v.stdout and "internal error" not in v.output
+    report = json.loads((tmp_path / "v.json").read_text())
+    assert report["met"] is False and report["precision"]["eps2"] == "inf"
+
+
 def test_verify_agrees_with_metric(tmp_path: Path) -> None:
     out = tmp_path / "p.npz"
     np.savez(out, X=np.hstack([np.eye(64) * 9, np.eye(64)]),

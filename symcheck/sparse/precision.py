@@ -92,7 +92,7 @@ class Precision:
 
     @property
     def eps2(self) -> float:
-        return math.exp(self.log_eps2) if self.log_eps2 > -745 else 0.0
+        return leak_from_log(self.log_eps2)
 
     def meets(self, targets: Targets) -> bool:
         return self.eps1 <= targets.eps1 and self.log_eps2 <= math.log(targets.eps2)
@@ -105,6 +105,18 @@ class Precision:
             "worst_ratio_row": self.worst_ratio_row,
             "worst_leak_row": self.worst_leak_row,
         }
+
+
+def leak_from_log(log_eps2: float) -> float:
+    """ε₂ from its log: 0 below float64's range, inf above it (arrays checked against the wrong
+    matrix leak e^10⁶), never an overflow.
+
+    >>> leak_from_log(-800.0), leak_from_log(0.0), leak_from_log(1e6)
+    (0.0, 1.0, inf)
+    """
+    if log_eps2 <= -745:
+        return 0.0
+    return math.exp(log_eps2) if log_eps2 < 709 else math.inf
 
 
 def block_rows(size: int, itemsize: int = 8) -> int:

@@ -15,11 +15,12 @@ so what the search returns is the smallest ``d`` at which it *verified* success,
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from symcheck.sparse.precision import leak_from_log
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class DTrial:
             "tried": self.tried,
             "success_rate": self.success_rate,
             "best_eps1": best.eps1,
-            "best_eps2": math.exp(best.log_eps2) if best.log_eps2 > -745 else 0.0,
+            "best_eps2": leak_from_log(best.log_eps2),
             "seconds": self.seconds,
         }
 
