@@ -130,3 +130,41 @@ def test_a_raw_transformers_bert(cli: Cli, tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output
     r = cli("equivariance", f"{path}:bert_no_positions", *args)
     assert r.exit_code == 0, r.output
+
+
+BERT_FILE = """
+import torch
+from transformers import BertConfig, BertModel
+
+torch.manual_seed(0)
+config = BertConfig(hidden_size=24, num_hidden_layers=1, num_attention_heads=2,
+                    intermediate_size=32, vocab_size=10, max_position_embeddings=16)
+model = BertModel(config).eval()
+if ZERO:
+    with torch.no_grad():
+        model.embeddings.position_embeddings.weight.zero_()
+        model.embeddings.token_type_embeddings.weight.zero_()
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("transformers") is None
+                    or importlib.util.find_spec("torch") is None,
+                    reason="transformers is not installed (pip install '.[test]')")
+@pytest.mark.parametrize(("zero", "expected"), [(False, 1), (True, 0)])
+def test_a_file_holding_a_transformers_instance_is_found_and_sized(
+    cli: Cli, tmp_path: Path, zero: bool, expected: int
+) -> None:
+    """The issue's command as written: a file whose one model is an instance of a class from
+    transformers (found like a function: it is made in the file, not imported), no ``:NAME``
+    and no ``--size`` (the embedding width from the model's config, a batch of 2, 8 tokens)."""
+    path = tmp_path / "model.py"
+    path.write_text(f"ZERO = {zero}\n" + BERT_FILE)
+    r = cli("equivariance", path, "--in", "inputs_embeds=b n d", "--out",
+            "last_hidden_state=b n d", "--group", "S(n)")
+    assert r.exit_code == expected, r.output
+    assert "sizes d=24, b=2, n=8" in r.stdout
+    # an instance imported from elsewhere is not the file's own
+    other = tmp_path / "uses.py"
+    other.write_text("from model import model as imported  # noqa\n")
+    r = cli("equivariance", other, "--in", "inputs_embeds=b n d")
+    assert r.exit_code == 2 and "public callables" in r.output, r.output

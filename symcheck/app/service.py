@@ -203,6 +203,8 @@ def run_model(request: ModelRequest) -> Outcome:
     _same_input_count(loaded, request.declared.inputs)
     signature = request.declared.merge(loaded.signature, m)
     arrays, source = _inputs(request, loaded.obj, signature.inputs)
+    if arrays is None:
+        signature = config_sizes(loaded.obj, signature)
     fn = wrap_model(loaded.obj, m.dtype, request.backend)
     problem = resolve(fn, signature, m.dtype, arrays, loaded.name)
     problem.probe_data = arrays is not None  # the user's data is probed; weights never are
@@ -216,6 +218,48 @@ def run_model(request: ModelRequest) -> Outcome:
                             backend=request.backend, search=m.search)
     return Outcome("model", result.verdict, result, repro, _evidence(problem, result),
                    file=loaded.file, line=line_of(loaded.obj))
+
+
+#: a model's configuration attributes that give its embedding width (HuggingFace names)
+HIDDEN_ATTRIBUTES = ("hidden_size", "d_model", "n_embd")
+#: sizes a model with a configuration gets for labels no option sized: a batch of 2, 8 tokens
+CONFIG_BATCH, CONFIG_TOKENS = 2, 8
+
+
+def config_sizes(obj: Any, signature: Signature) -> Signature:
+    """Sizes for the labels nothing sized, from the configuration a model carries (a
+    ``transformers`` model's ``config``): the last axis of each input is the embedding
+    (``hidden_size``), a leading ``b`` is a batch of 2, any other label 8 tokens (at most
+    ``max_position_embeddings``). Without such a configuration the signature is unchanged and
+    a missing size stays the error that names it.
+
+    >>> from types import SimpleNamespace
+    >>> model = SimpleNamespace(config=SimpleNamespace(hidden_size=24))
+    >>> config_sizes(model, Signature(("inputs_embeds=b n d",), ("b n d",))).sizes
+    {'d': 24, 'b': 2, 'n': 8}
+    >>> config_sizes(model, Signature(("b n d",), ("b n d",), sizes={"n": 5})).sizes
+    {'n': 5, 'd': 24, 'b': 2}
+    """
+    from symcheck.core.specs import AxisSpec
+
+    config = getattr(obj, "config", None)
+    width = next((getattr(config, a) for a in HIDDEN_ATTRIBUTES
+                  if isinstance(getattr(config, a, None), int)), None)
+    if config is None or not isinstance(width, int) or width <= 0:
+        return signature
+    longest = getattr(config, "max_position_embeddings", None)
+    tokens = min(CONFIG_TOKENS, longest) if isinstance(longest, int) and longest > 0 \
+        else CONFIG_TOKENS
+    sizes = dict(signature.sizes)
+    specs = [AxisSpec.parse(s, "inputs") for s in signature.inputs]
+    for spec in specs:
+        if spec.labels and spec.labels[-1] not in sizes:
+            sizes[spec.labels[-1]] = width
+    for spec in [*specs, *(AxisSpec.parse(s, "outputs") for s in signature.outputs)]:
+        for k, label in enumerate(spec.labels):
+            if label not in sizes:
+                sizes[label] = CONFIG_BATCH if (k == 0 and label == "b") else tokens
+    return replace(signature, sizes=sizes)
 
 
 def _evidence(problem: Problem, result: EquivarianceResult) -> Evidence | None:
@@ -262,6 +306,10 @@ def run_form(request: FormRequest) -> Outcome:
 # --------------------------------------------------------------------------- weights
 
 
+#: the dtypes the numpy reference of saved weights computes in
+WEIGHT_DTYPES = ("float64", "float32", "float16")
+
+
 def run_weights(request: WeightsRequest) -> Outcome:
     """Saved weights: the requested check with its co-transform breakdown; ``layer="all"``
     checks the whole stack as one function."""
@@ -272,9 +320,18 @@ def run_weights(request: WeightsRequest) -> Outcome:
     if request.mode not in WEIGHT_MODES:
         raise SpecError(f"{request.mode!r} is not one of {', '.join(WEIGHT_MODES)}",
                         argument="weights", value=request.mode)
+    if m.dtype not in WEIGHT_DTYPES:
+        raise SpecError(f"{m.dtype}: saved weights are checked through symcheck's numpy "
+                        f"reference, which has no {m.dtype}; use one of "
+                        f"{', '.join(WEIGHT_DTYPES)} (or check the framework's module)",
+                        argument="dtype", value=m.dtype)
     settings = Settings(n=request.n or DEFAULT_N, dtype=m.dtype, seed=m.seed, trials=m.trials,
                         rtol=m.rtol)
     if request.layer == "all":
+        if request.component not in (None, "block"):
+            raise SpecError(f"{request.component}: --layer all checks the whole "
+                            "stack of blocks, one after the other; check one component with "
+                            "--layer NAME", argument="component", value=request.component)
         return _run_stack(request, settings)
     result = check_weights(request.path, layer=request.layer, heads=request.heads,
                            groups=request.groups, mode=request.mode,

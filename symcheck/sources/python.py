@@ -8,6 +8,7 @@ Weight files (``.npz``, ``.safetensors``, ``.pt``) are handled by the loaders re
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import importlib.util
@@ -99,6 +100,28 @@ def _defined_here(obj: Any, module: ModuleType) -> bool:
     return owner == module.__name__
 
 
+def _is_instance(obj: Any) -> bool:
+    """A callable object (an ``nn.Module`` instance, say), not a function, class or module."""
+    return not (inspect.isroutine(obj) or inspect.isclass(obj) or inspect.ismodule(obj))
+
+
+def _assigned_names(path: Path) -> set[str]:
+    """Names the file binds at its top level by assignment (``model = BertModel(config)``): an
+    instance of a class from elsewhere is the file's own when it is made there, not imported."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign)
+                   else [])
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
 def pick(module: ModuleType, path: Path, name: str | None) -> tuple[str, Any]:
     """The callable called ``name``, or the only declared / only public one."""
     namespace = vars(module)
@@ -130,9 +153,11 @@ def pick(module: ModuleType, path: Path, name: str | None) -> tuple[str, Any]:
         return public[0], namespace[public[0]]
     if not public:
         # no function: a class (an nn.Module, say) or a callable object is found the same way
+        assigned = _assigned_names(path)
         objects = [
             k for k, v in namespace.items()
-            if not k.startswith("_") and callable(v) and _defined_here(v, module)
+            if not k.startswith("_") and callable(v) and (
+                _defined_here(v, module) or (_is_instance(v) and k in assigned))
         ]
         if len(objects) == 1:
             return objects[0], namespace[objects[0]]
