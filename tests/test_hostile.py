@@ -6,6 +6,7 @@ random bytes, and the output-file guarantees (FIFOs, symlinks, umask, no partial
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import stat
@@ -139,6 +140,12 @@ FILES: dict[str, Callable[[Path], Path]] = {
                                  b"[[check]]\nname = 'a'\nmodel = 'ok.py'\n"),
     "two_kinds.toml": lambda d: _write(d / "two_kinds.toml",
                                        b"[[check]]\nname = 'a'\nmodel = 'ok.py'\nmatrix = 'm'\n"),
+    "huge_header.mtx": lambda d: _write(
+        d / "huge_header.mtx", b"%%MatrixMarket matrix coordinate real general\n"
+        + b"9" * 400 + b" " + b"9" * 400 + b" 1\n1 1 1.0\n"),
+    "csr_bomb.npz": lambda d: _write(d / "csr_bomb.npz", _csr_bomb()),
+    "sparse_copy.npz": lambda d: _write(d / "sparse_copy.npz",
+                                        (SAMPLES / "sparse" / "random_k4.npz").read_bytes()),
     "sizes_zero.toml": lambda d: _write(d / "sizes_zero.toml",
                                         b"[[check]]\nname = 'a'\nmodel = 'ok.py'\n"
                                         b"sizes = { n = 0 }\n"),
@@ -148,6 +155,30 @@ FILES: dict[str, Callable[[Path], Path]] = {
 def _object_npz(d: Path) -> bytes:
     np.savez(d / "_o.npz", x=np.array([{"a": 1}], dtype=object))  # type: ignore[arg-type]
     return (d / "_o.npz").read_bytes()
+
+
+@functools.cache
+def _csr_bomb() -> bytes:
+    """A 0.3 MiB sparse .npz whose 'indptr' declares 305 MiB of zeros (written streaming,
+    once per session)."""
+    import io
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for key, arr in (("format", np.array(b"csr")), ("shape", np.array([40_000_000] * 2)),
+                         ("indices", np.array([0])), ("data", np.array([1.0]))):
+            buffer = io.BytesIO()
+            np.save(buffer, arr)
+            z.writestr(f"{key}.npy", buffer.getvalue())
+        count = 40_000_001
+        with z.open("indptr.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<i8", "fortran_order": False, "shape": (count,)})
+            left, chunk = 8 * count, bytes(1 << 22)
+            while left > 0:
+                f.write(chunk[:min(left, len(chunk))])
+                left -= len(chunk)
+    return out.getvalue()
 
 
 def _zip_with(path: Path, member: str, data: bytes) -> Path:
@@ -208,6 +239,10 @@ BAD_OPTIONS: list[tuple[str, list[str], str]] = [
      "--search"),
     ("weights-rejects-d", [E, str(SAMPLES / "weights/bert/model.npz"), "--size", "d=4"],
      "--size"),
+    ("weights-bfloat16", [E, str(SAMPLES / "weights/bert/model.npz"), "--dtype", "bfloat16"],
+     "--dtype"),
+    ("weights-stack-component", [E, str(SAMPLES / "weights/bert/model.npz"), "--layer", "all",
+                                 "--component", "attention"], "--component"),
     ("form-weights-mode", ["form", "{d}/ok.py", *SPEC, "--weights", "frozen"], "--weights"),
     ("form-span-rtol", ["form", "{d}/ok.py", *SPEC, "--span-rtol", "-1"], "--span-rtol"),
     ("form-on-weights", ["form", str(SAMPLES / "weights/bert/model.npz")], "not a Python file"),
@@ -300,6 +335,18 @@ BAD_MATRICES: list[tuple[str, list[str], str]] = [
     ("matrix-json-missing-dir", ["sparse-approx", SPARSE, "--json", "{d}/no/r.json"], "--json"),
     ("matrix-method", ["sparse-approx", SPARSE, "--method", "magic"], "--method"),
     ("matrix-seed", ["sparse-approx", SPARSE, "--seed", "-1"], "--seed"),
+    ("matrix-precision-1e-300", ["sparse-approx", SPARSE, "--precision", "1e-300"],
+     "--precision"),
+    ("matrix-leak-5e-324", ["sparse-approx", SPARSE, "--leak-precision", "5e-324"],
+     "--leak-precision"),
+    ("matrix-mtx-400-digits", ["sparse-approx", "{d}/huge_header.mtx"], "huge_header.mtx"),
+    ("matrix-csr-bomb", ["sparse-approx", "{d}/csr_bomb.npz"], "refusing to expand"),
+    ("matrix-save-onto-npz-input", ["sparse-approx", "{d}/sparse_copy.npz", "--save",
+                                    "{d}/sparse_copy.npz"], "one of the inputs"),
+    ("matrix-json-onto-input", ["sparse-approx", SPARSE, "--json", SPARSE], "one of the inputs"),
+    ("sweep-k-above-L", ["sparse-sweep", "random", "--k", "65", "--lengths", "64"], "--k"),
+    ("sweep-plot-is-json", ["sparse-sweep", "random", "--lengths", "64", "--methods", "poly",
+                            "--plot", "{d}/out/o.png", "--json", "{d}/out/o.png"], "--plot"),
 ]
 
 TABLE = BAD_OPTIONS + BAD_MODELS + BAD_DATA + BAD_CONFIGS + BAD_REPLAYS + BAD_MATRICES

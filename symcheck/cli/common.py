@@ -28,7 +28,7 @@ class CliWording(Wording):
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
         "save_counterexample": "--save-counterexample", "save": "--save",
         "timeout": "--timeout", "probes": "--probes", "mask": "--mask",
-        "element": "counterexample", "batch": "--batch",
+        "element": "counterexample", "batch": "--batch", "plot": "--plot",
     }
 
     def name(self, argument: str) -> str:

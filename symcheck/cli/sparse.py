@@ -32,30 +32,24 @@ def register(app: typer.Typer) -> None:
     app.command("sparse-sweep", help=SWEEP_HELP)(sparse_sweep)
 
 
-def _check_outputs(save: str | None, json_path: str | None, plot: str | None = None) -> None:
-    """Refuse an unwritable output before any work (a search can take minutes)."""
+def _check_outputs(save: str | None, json_path: str | None, plot: str | None = None,
+                   inputs: tuple[object, ...] = ()) -> None:
+    """Refuse an unwritable output before any work (a search can take minutes): as every
+    command does (:func:`check_outputs`: its folder exists, no two outputs share a path, none
+    is one of the ``inputs``), and a writable folder."""
     import os
     from pathlib import Path
 
+    from symcheck.cli.common import check_outputs
     from symcheck.core.errors import SymcheckError
 
     if save is not None and not save.endswith(".npz"):
         raise SymcheckError(f"--save: {save!r} must end in .npz")
+    check_outputs(inputs=inputs, save=save, json=json_path, plot=plot)
     for name, path in (("--save", save), ("--json", json_path), ("--plot", plot)):
-        if path is None or path == "-":
-            continue
-        target = Path(path)
-        directory = target.resolve().parent
-        if not directory.is_dir():
-            raise SymcheckError(f"{name}: directory of {path!r} does not exist")
-        if target.is_dir():
-            raise SymcheckError(f"{name}: {path!r} is a directory, expected a file name")
-        if not os.access(directory, os.W_OK):
+        if path is not None and path != "-" and not os.access(Path(path).resolve().parent,
+                                                               os.W_OK):
             raise SymcheckError(f"{name}: directory of {path!r} is not writable")
-    if save is not None and json_path is not None and Path(save).resolve() == Path(
-        json_path
-    ).resolve():
-        raise SymcheckError(f"--json: {json_path!r} is also the --save file")
 
 
 def sparse_approx(
@@ -101,7 +95,7 @@ def sparse_approx(
         # by the API, before the matrix is read; here only what the CLI alone owns: its files.
         if verify is not None and save is not None:
             raise SymcheckError("--save: cannot be combined with --verify (nothing is computed)")
-        _check_outputs(save, json_path)
+        _check_outputs(save, json_path, inputs=(matrix, verify))
         if verify is not None:
             return _verify(matrix, verify, precision, ratio_precision, leak_precision, json_path)
         return _approx(

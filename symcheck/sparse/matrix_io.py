@@ -258,6 +258,7 @@ def _load_npz(p: Path, label: str) -> sp.csr_matrix:
             _check_dtype(header_arr.dtype, label)
             _check_shape(header_arr.shape, label)
             return sp.csr_matrix(header_arr)
+        _check_sparse_members(p, keys, label)
         fmt = np.asarray(files["format"]).item()
         fmt = fmt.decode("ascii", "replace") if isinstance(fmt, bytes) else str(fmt)
         if "shape" not in keys or "data" not in keys:
@@ -325,11 +326,9 @@ MAX_EXPANSION = 200
 EXPANSION_FLOOR = 256 << 20
 
 
-def _check_member(p: Path, key: str, label: str) -> None:
-    """Read a dense .npz member's .npy header without expanding it: refuse what would need
-    more memory than there is, or expands from a small file to a huge one."""
-    import zipfile
-
+def _member_header(p: Path, key: str, label: str) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """The shape, dtype and compressed size of the .npz member ``key``, from its .npy header,
+    without expanding it."""
     with zipfile.ZipFile(p) as archive:
         info = archive.getinfo(f"{key}.npy")
         with archive.open(info) as handle:
@@ -340,16 +339,40 @@ def _check_member(p: Path, key: str, label: str) -> None:
                 shape, _, dtype = read(handle)
             except ValueError as exc:
                 raise InputFileError(f"{label}: not a valid .npy member ({exc})") from None
+    return tuple(shape), dtype, info.compress_size
+
+
+def _check_member(p: Path, key: str, label: str) -> None:
+    """Read a dense .npz member's .npy header without expanding it: refuse what would need
+    more memory than there is, or expands from a small file to a huge one."""
+    shape, dtype, packed = _member_header(p, key, label)
     _check_dtype(dtype, label)
-    _check_shape(tuple(shape), label)
+    _check_shape(shape, label)
     need = float(np.prod(shape, dtype=np.float64)) * max(dtype.itemsize, 8)
-    if need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(info.compress_size, 1):
+    if need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(packed, 1):
         raise InputFileError(
             f"{label}: a dense {shape[0]:,} × {shape[1]:,} matrix ({need / 2**30:.1f} GiB) "
-            f"compressed into {info.compress_size / 2**20:.1f} MiB is mostly zeros; store it "
+            f"compressed into {packed / 2**20:.1f} MiB is mostly zeros; store it "
             "sparse (scipy.sparse.save_npz or .mtx)"
         )
     check_memory(need, f"{label}: dense {tuple(shape)}")
+
+
+def _check_sparse_members(p: Path, keys: set[str], label: str) -> None:
+    """Every member of a sparse .npz, from its header, before any is expanded: one that
+    expands from a few bytes to hundreds of MiB is refused (a zip bomb: a real index or value
+    array does not compress 200-fold), and all of them together must fit in memory."""
+    total = 0.0
+    for key in sorted(keys):
+        shape, dtype, packed = _member_header(p, key, label)
+        need = float(np.prod(shape, dtype=np.float64)) * max(dtype.itemsize, 1)
+        if need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(packed, 1):
+            raise InputFileError(
+                f"{label}: the {key!r} array declares {need / 2**20:,.0f} MiB but is stored in "
+                f"{packed / 2**20:.2f} MiB; refusing to expand it"
+            )
+        total += need
+    check_memory(total, f"{label}: the arrays of the sparse .npz")
 
 
 def _load_mtx(p: Path, label: str) -> sp.csr_matrix:
@@ -357,7 +380,7 @@ def _load_mtx(p: Path, label: str) -> sp.csr_matrix:
 
     try:
         rows, cols, entries, layout, field, _symmetry = scipy.io.mminfo(str(p))
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, OverflowError) as exc:
         raise InputFileError(f"{label}: not a valid Matrix Market file ({exc})") from exc
     _check_shape((int(rows), int(cols)), label)
     if field == "complex":

@@ -71,14 +71,28 @@ class Targets:
         return cls(eps1, eps2)
 
 
+#: the smallest ε₁ asked for: the ratio error of float64 logits is round-off far above it
+#: (and the paper's bound, 1/ε₁², underflows below ~1e-154)
+MIN_EPS1 = 1e-15
+#: the smallest ε₂: its log (−690) still gives finite arrays; at 5e-324 the construction's
+#: scale overflows
+MIN_EPS2 = 1e-300
+
+
 def _check_eps1(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
         raise SymcheckError(f"{name}: {value!r} must be a finite number > 0")
+    if value < MIN_EPS1:
+        raise SymcheckError(f"{name}: {value!r} is below {MIN_EPS1:g}, under float64's "
+                            "round-off of a logit: no arrays can be verified to it")
 
 
 def _check_eps2(name: str, value: float) -> None:
     if not (math.isfinite(value) and 0 < value < 1):
         raise SymcheckError(f"{name}: {value!r} must lie strictly in (0, 1)")
+    if value < MIN_EPS2:
+        raise SymcheckError(f"{name}: {value!r} is below {MIN_EPS2:g}, where the arrays that "
+                            "would meet it overflow float64")
 
 
 @dataclass(frozen=True)

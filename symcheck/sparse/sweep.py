@@ -103,8 +103,12 @@ def family_matrix(family: str, size: int, k: int, seed: int) -> sp.csr_matrix:
 
 
 def _random_k(rng: np.random.Generator, size: int, k: int) -> sp.csr_matrix:
-    """``k`` distinct columns per row (redrawn rows with a repeat), values in [0.5, 1.5]."""
-    cols = rng.integers(0, size, (size, k))
+    """``k`` distinct columns per row (redrawn rows with a repeat), values in [0.5, 1.5].
+    Where a repeat is likely (k² > L) each row is drawn without replacement instead."""
+    if k * k > size:
+        cols = np.stack([rng.choice(size, k, replace=False) for _ in range(size)])
+    else:
+        cols = rng.integers(0, size, (size, k))
     while True:
         ordered = np.sort(cols, axis=1)
         bad = (np.diff(ordered, axis=1) == 0).any(axis=1)
@@ -212,6 +216,9 @@ def sweep(
         )
     if k < 1:
         raise SymcheckError(f"--k: {k} must be at least 1")
+    if family == "random" and lengths and k > min(lengths):
+        raise SymcheckError(f"--k: {k} distinct columns per row do not fit in a row of "
+                            f"length {min(lengths)} (--lengths)")
     if seed < 0:
         raise SymcheckError(f"--seed: {seed} must be a non-negative integer")
     targets = Targets.from_options(precision, None, None)
