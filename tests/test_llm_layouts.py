@@ -138,6 +138,50 @@ def test_llama_like_reference_equals_decoder_layer(tmp_path: Path, monkeypatch: 
 
 
 @needs_transformers
+@pytest.mark.parametrize(("family", "overrides", "windowed"), [
+    ("mistral", {"sliding_window": 3, "num_hidden_layers": 3}, (True, True)),
+    ("qwen2", {"use_sliding_window": True, "sliding_window": 3, "max_window_layers": 1,
+               "num_hidden_layers": 3}, (False, True)),  # sliding from max_window_layers on
+])
+def test_sliding_window_reference_equals_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, family: str, overrides: dict[str, Any],
+    windowed: tuple[bool, bool]
+) -> None:
+    """The window comes from the model's own mask (the decoder layer alone is only causal), so
+    the whole model runs, RMSNorm and RoPE tables in float64; each layer's output there is
+    ``hidden_states[i + 1]`` (the last one has the final norm, so three layers, two compared).
+    Without the window the reference misses by far more than 1e-10."""
+    import torch
+
+    model = llama_like(tmp_path, family, **overrides)
+    for block in model.layers:
+        for norm in (block.input_layernorm, block.post_attention_layernorm):
+            monkeypatch.setattr(norm, "forward", rms_in_input_dtype.__get__(norm))
+    head_dim = model.layers[0].self_attn.head_dim
+    monkeypatch.setattr(model.rotary_emb, "forward",
+                        lambda x, position_ids: rope_tables(x.shape[1], head_dim, 500.0))
+    n = 9
+    x = np.random.default_rng(2).standard_normal((n, 32))
+    with torch.no_grad():
+        states = model(inputs_embeds=torch.from_numpy(x)[None],
+                       output_hidden_states=True).hidden_states
+    inputs = x
+    for index, slides in enumerate(windowed):
+        layer = load(tmp_path, f"layers.{index}")
+        assert layer.window == (3 if slides else None)
+        assert any("sliding window 3" in note for note in layer.notes) == slides
+        want = states[index + 1][0].numpy()
+        got = ref.layer_forward(layer)(inputs)
+        assert relative(got, want) < RTOL, (index, relative(got, want))
+        if slides:
+            from dataclasses import replace
+
+            unwindowed = ref.layer_forward(replace(layer, window=None))(inputs)
+            assert relative(unwindowed, want) > 1e-3
+        inputs = want
+
+
+@needs_transformers
 def test_unpatched_llama_layer_differs_only_by_float32_round_off(tmp_path: Path) -> None:
     """Why the comparison patches: the stock module's float32 RMSNorm and RoPE tables leave a
     difference far above float64 round-off and far below any real discrepancy."""
@@ -256,3 +300,25 @@ def test_grouped_heads_must_divide() -> None:
         build_layer(LAYOUTS["llama"], sd, "layers.0.", 4, kv_heads=3)
     layer = build_layer(LAYOUTS["llama"], sd, "layers.0.", 4, kv_heads=2)
     assert layer.sizes["c"] == 6
+
+
+@needs_transformers
+def test_a_layer_with_tensors_its_layout_does_not_model_is_refused(tmp_path: Path) -> None:
+    """Qwen3's q_norm/k_norm (or any extra tensor of a layer) would make the reference a
+    different function from the checkpoint's: refused, naming them; RoPE's cached inv_freq,
+    which takes no part in the function, is not."""
+    from safetensors.numpy import load_file, save_file
+
+    from symcheck.core.errors import SpecError
+
+    llama_like(tmp_path)
+    path = tmp_path / "model.safetensors"
+    tensors = load_file(str(path))
+    tensors["layers.0.self_attn.rotary_emb.inv_freq"] = np.ones(8, dtype=np.float32)
+    save_file(tensors, str(path))
+    assert load(tmp_path, "layers.0").layout == "llama"
+    tensors["layers.0.self_attn.q_norm.weight"] = np.ones(8, dtype=np.float32)
+    save_file(tensors, str(path))
+    with pytest.raises(SpecError, match=r"self_attn\.q_norm\.weight.*another function"):
+        load(tmp_path, "layers.0")
+    assert load(tmp_path, "layers.1").layout == "llama"  # the other layer is whole

@@ -159,6 +159,10 @@ class Config:
     #: ``scale_attn_by_inverse_layer_idx`` (further divided by the layer index + 1)
     scale_attn_weights: bool = True
     scale_attn_by_inverse_layer_idx: bool = False
+    #: Mistral/Qwen2: token i attends to the ``sliding_window`` tokens up to itself, in every
+    #: layer, or (``layer_types``) in the layers marked "sliding_attention"
+    sliding_window: int | None = None
+    layer_types: tuple[str, ...] | None = None
 
 
 #: config.json keys of the norm's epsilon, the activation and the hidden size, in order
@@ -212,9 +216,30 @@ def read_config(weights: Path) -> Config:
         if not isinstance(flags[key], bool):
             raise InputFileError(f"config: {str(path)!r}: {key} {flags[key]!r} is not true/false")
     model_type = data.get("model_type")
+    window, types = _sliding_window(data, path)
     return Config(path, heads, hidden, None if eps is None else float(eps), act, norm_first,
                   kv_heads, _rope_theta(data, path),
-                  model_type if isinstance(model_type, str) else None, **flags)
+                  model_type if isinstance(model_type, str) else None, **flags,
+                  sliding_window=window, layer_types=types)
+
+
+def _sliding_window(data: Mapping[str, Any], path: Path
+                    ) -> tuple[int | None, tuple[str, ...] | None]:
+    """``sliding_window`` (None when absent, null or ``use_sliding_window`` is false) and the
+    per-layer ``layer_types`` transformers 5 writes."""
+    window = data.get("sliding_window")
+    if window is None or data.get("use_sliding_window") is False:
+        return None, None
+    if not _positive_int(window):
+        raise InputFileError(f"config: {str(path)!r}: sliding_window {window!r} is not a "
+                             "positive integer")
+    types = data.get("layer_types")
+    if types is None:
+        return int(window), None
+    if not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
+        raise InputFileError(f"config: {str(path)!r}: layer_types {types!r} is not a list of "
+                             "names")
+    return int(window), tuple(types)
 
 
 def _rope_theta(data: Mapping[str, Any], path: Path) -> float | None:

@@ -114,6 +114,7 @@ class Layer:
     causal: bool = False  # token i attends to tokens j ≤ i only
     rope_theta: float | None = None  # rotary position embedding of q and k (None: none)
     scale: float | None = None  # scores scale (None: 1/√head_dim)
+    window: int | None = None  # sliding window of the causal mask (None: the whole prefix)
     norm: str = "layer"  # "layer" (LayerNorm) or "rms" (RMSNorm)
     #: the norms the layer applies ("ln1", "ln2"), with or without parameters
     norms: tuple[str, ...] = ()
@@ -154,7 +155,7 @@ class Layer:
     def attention_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`reference.self_attention` for this layer."""
         return {"kv_heads": self.kv_heads, "causal": self.causal, "rope_theta": self.rope_theta,
-                "scale": self.scale}
+                "scale": self.scale, "window": self.window}
 
 
 class Layout(ABC):
@@ -532,10 +533,35 @@ def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout,
     return hits[0][0], hits[0][1], names
 
 
+#: tensors a layer may hold that take no part in its function: RoPE's cached frequencies
+#: (older Llama checkpoints) and GPT-2's causal-mask buffers
+HARMLESS_SUFFIXES = ("rotary_emb.inv_freq", "attn.bias", "attn.masked_bias")
+
+
+def _refuse_unknown(layout: Layout, tensors: Mapping[str, Array], prefix: str,
+                    used: set[str]) -> None:
+    """Refuse a layer holding tensors its layout does not use (Qwen3's q_norm/k_norm, a
+    relative-position table, an extra scale): the reference would check another function than
+    the checkpoint's, and its verdict would speak of that one."""
+    if not prefix:  # a file of one bare layer: its other tensors belong to no layer prefix
+        return
+    unknown = sorted(k for k in tensors if k.startswith(prefix) and k not in used
+                     and not k.endswith(HARMLESS_SUFFIXES))
+    if unknown:
+        shown = ", ".join(k[len(prefix):] for k in unknown[:4])
+        more = f" and {len(unknown) - 4} more" if len(unknown) > 4 else ""
+        raise SpecError(
+            f"--layer: {prefix.rstrip('.')!r} holds {len(unknown)} tensor"
+            f"{'s' if len(unknown) > 1 else ''} the {layout.name} layout does not model "
+            f"({shown}{more}); checking it without them would check another function"
+        )
+
+
 def build_layer(
     layout: Layout, tensors: Mapping[str, Array], prefix: str, heads: int,
     eps: float | None = None, activation: str | None = None, norm_first: bool = False, *,
     kv_heads: int | None = None, rope_theta: float | None = None, scale: float | None = None,
+    window: int | None = None,
 ) -> Layer:
     """Check every array (floating, finite, consistent shapes) and make the :class:`Layer`.
 
@@ -543,6 +569,7 @@ def build_layer(
     ``kv_heads``, ``rope_theta`` and ``scale`` come from the config (:func:`layer_from_config`).
     """
     entries = layout.entries(tensors, prefix)
+    _refuse_unknown(layout, tensors, prefix, {e.key.partition("[")[0] for e in entries})
     for e in entries:
         _check_values(e)
     params: dict[str, Array] = {}
@@ -577,6 +604,11 @@ def build_layer(
     if layout.causal:
         notes.append("causal mask: each token attends only to itself and earlier tokens, so "
                      "permuting the tokens (S(n)) changes what each one sees")
+    if window is not None and not layout.causal:
+        window = None
+    if window is not None:
+        notes.append(f"sliding window {window} (config): each token attends to the {window} "
+                     "tokens up to itself")
     if theta is not None:
         notes.append(f"rotary position embedding (base {theta:g}) on q and k: it acts in head "
                      "space after the projections, so it leaves the co-transformed O(d) intact, "
@@ -586,7 +618,7 @@ def build_layer(
                  activation=activation or layout.default_activation,
                  norm_first=norm_first if layout.norm_first is None else layout.norm_first,
                  notes=notes, kv_heads=kv_heads if grouped else None, causal=layout.causal,
-                 rope_theta=theta,
+                 rope_theta=theta, window=window,
                  scale=scale, norm=layout.norm, norms=norms)
 
 
@@ -623,9 +655,14 @@ def layer_from_config(layout: Layout, tensors: Mapping[str, Array], prefix: str,
         scale = 1.0 / math.sqrt(width) if config.scale_attn_weights else 1.0
         if config.scale_attn_by_inverse_layer_idx:
             scale /= float(_layer_index(prefix) + 1)
+    window = config.sliding_window
+    if window is not None and config.layer_types is not None:
+        index = _layer_index(prefix)
+        kind = config.layer_types[index] if index < len(config.layer_types) else None
+        window = window if kind == "sliding_attention" else None
     return build_layer(layout, tensors, prefix, heads, config.layer_norm_eps, config.hidden_act,
                        config.norm_first, kv_heads=config.kv_heads, rope_theta=config.rope_theta,
-                       scale=scale)
+                       scale=scale, window=window)
 
 
 def _layer_index(prefix: str) -> int:

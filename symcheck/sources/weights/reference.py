@@ -127,14 +127,15 @@ def rope(y: Array, theta: float) -> Array:
 
 def self_attention(x: Array, p: Params, heads: int, *, kv_heads: int | None = None,
                    causal: bool = False, rope_theta: float | None = None,
-                   scale: float | None = None) -> Array:
+                   scale: float | None = None, window: int | None = None) -> Array:
     """Multi-head scaled dot-product attention without the output projection: ``(…, n, v)``.
 
     All heads at once (batched matmuls; any leading axes are batch axes). With ``kv_heads``
     fewer than ``heads`` (grouped-query attention) query head ``i`` reads key/value head
     ``i // (heads / kv_heads)``, as transformers' ``repeat_kv`` does, here by broadcasting
     instead of copying. ``causal``: token i attends to j ≤ i. ``rope_theta``: rotary
-    embeddings on q and k. ``scale`` defaults to ``1/√head_dim``.
+    embeddings on q and k. ``scale`` defaults to ``1/√head_dim``. ``window`` (with
+    ``causal``): token i attends to j with i − window < j ≤ i (Mistral's sliding window).
     """
     kv = heads if kv_heads is None else kv_heads
     q = _heads(linear(x, p["q.weight"], p.get("q.bias")), heads)  # (…, h, n, c)
@@ -150,7 +151,10 @@ def self_attention(x: Array, p: Params, heads: int, *, kv_heads: int | None = No
     factor = 1.0 / math.sqrt(c) if scale is None else float(scale)
     scores = (q @ np.swapaxes(k, -1, -2)) * factor
     if causal:
-        scores = np.where(np.tri(n, dtype=bool), scores, -np.inf)
+        seen = np.tri(n, dtype=bool)
+        if window is not None:
+            seen &= ~np.tri(n, k=-window, dtype=bool)
+        scores = np.where(seen, scores, -np.inf)
     out = softmax(scores) @ v
     if kv != heads:
         out = out.reshape(*out.shape[:-4], heads, n, out.shape[-1])
