@@ -99,6 +99,7 @@ FILES: dict[str, Callable[[Path], Path]] = {
     "bad_header.npz": lambda d: _zip_with(d / "bad_header.npz", "x.npy",
                                           b"\x93NUMPY\x01\x00\x10\x00{'descr': 'zz'}     \n"),
     "strings.npz": lambda d: _npz(d / "strings.npz", x=np.array(["a", "b"])),
+    "nan.npz": lambda d: _npz(d / "nan.npz", x=np.array([[1.0, np.nan]] * 3)),
     "three.npz": lambda d: _npz(d / "three.npz", x=np.ones((3, 2)), y=np.ones(2)),
     "shape.npz": lambda d: _npz(d / "shape.npz", x=np.ones((4, 5, 6))),
     "no_meta.npz": lambda d: _npz(d / "no_meta.npz", input_0=np.ones((3, 2))),
@@ -219,7 +220,8 @@ BAD_OPTIONS: list[tuple[str, list[str], str]] = [
       ("foo", "O(d)/haar:99", "X(d)/haar:0", "S(n)/search", "O(d)/")],
     *[(f"search-{v}", [E, ATTENTION, "--search", v], "--search") for v in ("-1", "10000000")],
     *[(f"timeout-{v}", [E, ATTENTION, "--timeout", v], "--timeout") for v in
-      ("0", "-1", "inf", "nan", "abc")],
+      ("0", "-1", "inf", "nan", "abc", "1e300")],
+    ("size-beyond-memory", [E, ATTENTION, "--size", "d=100000000"], "not enough memory"),
     ("backend-foo", [E, ATTENTION, "--backend", "foo"], "--backend"),
     ("backend-empty", [E, ATTENTION, "--backend", ""], "--backend"),
     ("layer-on-model", [E, ATTENTION, "--layer", "x"], "--layer"),
@@ -291,6 +293,7 @@ BAD_DATA: list[tuple[str, list[str], str]] = [
         ("npy_as_npz.npz", "single array"), ("object.npz", "unpickling"),
         ("not_npy_member.npz", "not a .npy array"), ("bad_header.npz", "cannot read"),
         ("strings.npz", "not numeric"), ("shape.npz", "rank"), ("adir", "does not exist"),
+        ("nan.npz", "non-finite"),
     ]
 ]
 
@@ -456,6 +459,29 @@ def test_a_model_that_prints_leaves_json_on_stdout_valid(cli: Cli, hostile: Path
     assert r.exit_code == 0
     assert json.loads(r.stdout)["verdict"] == "pass"
     assert "hello from import" in r.stderr and "hello from call" in r.stderr
+
+
+def test_a_model_writing_to_file_descriptor_1_leaves_json_on_stdout_valid(
+    tmp_path: Path
+) -> None:
+    """Below print: os.write(1, …) and a child process at import and in the call (as C
+    extensions and subprocesses write) go to stderr too; the JSON on stdout parses."""
+    model = tmp_path / "fd_writer.py"
+    model.write_text(textwrap.dedent("""
+        import os, subprocess, sys
+        os.write(1, b"fd write at import\\n")
+        subprocess.run([sys.executable, "-c", "print('child at import')"], check=True)
+
+        def f(x):
+            os.write(1, b"fd write in call\\n")
+            return 2 * x
+    """))
+    r = subprocess.run([sys.executable, "-m", "symcheck", "equivariance", str(model), *SPEC,
+                        "--json", "-"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verdict"] == "pass"
+    assert "fd write at import" in r.stderr and "child at import" in r.stderr
+    assert "fd write in call" in r.stderr
 
 
 def test_a_later_failing_output_leaves_no_earlier_one(cli: Cli, tmp_path: Path,

@@ -61,6 +61,10 @@ from symcheck.sources.python import LoadedModel, line_of, load_python, split_tar
 Array = np.ndarray
 
 
+#: the longest --timeout (a week): the interval timer cannot hold 1e300 s
+MAX_TIMEOUT = 7 * 24 * 3600
+
+
 def run(request: Request) -> Outcome:
     """Run any request; input errors propagate as :class:`SymcheckError` (the door words them).
     A request with a ``timeout`` stops a model that hangs (at import or in a call)."""
@@ -87,6 +91,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds > 0):
         raise SpecError(f"{seconds!r} must be a finite number of seconds greater than 0",
                         argument="timeout", value=seconds)
+    if seconds > MAX_TIMEOUT:
+        raise SpecError(f"{seconds!r} is more than {MAX_TIMEOUT:,} s (a week); leave the "
+                        "option out for no limit", argument="timeout", value=seconds)
     if not hasattr(signal, "setitimer") or threading.current_thread() is not \
             threading.main_thread():
         raise SpecError("a time limit needs the main thread of a POSIX process",

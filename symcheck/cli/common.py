@@ -113,6 +113,12 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
         sys.stderr.write(f"symcheck: error: the run was ended by SystemExit({exc.code!r}) from "
                          "the code under test\n")
         raise typer.Exit(EXIT_USAGE) from None
+    except MemoryError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"symcheck: error: not enough memory for this check ({one_line(str(exc))}"
+                         "); try smaller sizes\n")
+        raise typer.Exit(EXIT_USAGE) from None
     except Exception as exc:
         # A bug of symcheck's own must not read as "symmetry broken" (exit 1) in a CI gate,
         # nor dump a traceback on the user: one line, exit 2, the traceback under --debug.

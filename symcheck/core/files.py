@@ -172,3 +172,31 @@ def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
         ) from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputFileError(f"cannot read {str(p)!r} as .npz: {exc}", argument=label) from None
+
+
+@contextlib.contextmanager
+def model_stdout_to_stderr() -> Iterator[None]:
+    """While model code runs, what it writes to stdout goes to stderr — ``print`` and
+    ``sys.stdout`` (redirected in Python) and also what reaches file descriptor 1 directly
+    (``os.write(1, …)``, a C extension, a child process): stdout may be a JSON or JUnit
+    document (``--json -``). Where stdout has no descriptor, or 1 and 2 are the same file,
+    only the Python redirect applies."""
+    import sys
+
+    saved = None
+    try:
+        sys.stdout.flush()
+        if os.fstat(1) != os.fstat(2):
+            saved = os.dup(1)
+            os.dup2(2, 1)
+    except (OSError, ValueError, AttributeError):
+        saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.flush()
+            os.dup2(saved, 1)
+            os.close(saved)

@@ -13,8 +13,6 @@ against the output specs.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import ModelError, SpecError, StopRequest, Suggest
+from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.groups import (
     Group,
     parse_group,
@@ -300,7 +299,7 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
         positional = [a for s, a in zip(problem.inputs, arrays, strict=True) if s.name is None]
         keywords = {s.name: a for s, a in zip(problem.inputs, arrays, strict=True)
                     if s.name is not None}
-        with np.errstate(all="ignore"), contextlib.redirect_stdout(sys.stderr):
+        with np.errstate(all="ignore"), model_stdout_to_stderr():
             out = problem.fn(*positional, **keywords)
     except (KeyboardInterrupt, StopRequest):
         raise

@@ -51,8 +51,15 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
             f"({', '.join(n for n in names if n) or 'no names'})", argument="data",
             value=str(path),
         )
+    import numpy as np
+
     for k in chosen:
         if k is not None and arrays[k].dtype.kind not in "fiub":
             raise InputFileError(f"array {k!r} has dtype {arrays[k].dtype}, not numeric",
                                  argument="data", value=str(path))
+        if k is not None and arrays[k].dtype.kind == "f" and not np.isfinite(arrays[k]).all():
+            bad = int(np.size(arrays[k]) - np.count_nonzero(np.isfinite(arrays[k])))
+            raise InputFileError(f"array {k!r} holds {bad} non-finite values (NaN or inf): an "
+                                 "input the check compares on must be finite", argument="data",
+                                 value=str(path))
     return [None if k is None else arrays[k] for k in chosen]

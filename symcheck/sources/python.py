@@ -9,7 +9,6 @@ Weight files (``.npz``, ``.safetensors``, ``.pt``) are handled by the loaders re
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -20,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from symcheck.core.errors import InputFileError, MissingExtraError, ModelError, StopRequest
+from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.signature import Signature, signature_of
 
 #: file suffix -> "module:function" that loads saved weights into a checkable model
@@ -77,7 +77,7 @@ def import_file(path: Path) -> ModuleType:
     sys.path.insert(0, folder)
     sys.modules[module_name] = module
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # stdout may carry --json -
+        with model_stdout_to_stderr():  # stdout may carry --json -
             spec.loader.exec_module(module)
     except (KeyboardInterrupt, StopRequest):
         raise
@@ -176,7 +176,7 @@ def load_python(target: str) -> LoadedModel:
     picked, obj = pick(module, path, name)
     if inspect.isclass(obj):
         try:
-            with contextlib.redirect_stdout(sys.stderr):
+            with model_stdout_to_stderr():
                 obj = obj()
         except (KeyboardInterrupt, StopRequest):
             raise
