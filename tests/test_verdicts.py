@@ -458,3 +458,31 @@ def test_encoder_layers_have_the_round_off_and_violation_the_issue_quotes() -> N
             error = float((l32(x.float()[p]).double() - y32[p]).norm() / y32.norm())
         assert 2e-8 < rho < 1e-6, (name, rho)
         assert low <= error < high, (name, error)
+
+
+@pytest.mark.parametrize("where", ["call", "import"])
+def test_a_model_calling_os_exit_is_the_checks_error(tmp_path: Path, where: str) -> None:
+    """os._exit(0) in the call or at import is exit 2, never a silent 0; in a gate it is that
+    check's <error> and the gate still writes its report. In a child process: were the guard
+    to fail, os._exit(0) would end this test run itself with 0."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SYMCHECK_TEST_EXIT_AT_IMPORT": "1" if where == "import" else ""}
+    r = subprocess.run([sys.executable, "-m", "symcheck", "equivariance",
+                        str(MODELS / "fake_os_exit.py")], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "os._exit(0)" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    (tmp_path / "symcheck.toml").write_text(
+        _check("os-exit", f"{MODELS / 'fake_os_exit.py'}:exits", '["S(n)"]')
+        + _check("passes", f"{MODELS / 'control_attention.py'}:attention", '["S(n)"]'))
+    gate = subprocess.run([sys.executable, "-m", "symcheck", "check", "--junit", "out.xml"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert gate.returncode == 1, (gate.returncode, gate.stdout, gate.stderr)
+    suite = ET.parse(tmp_path / "out.xml").getroot().find("testsuite")
+    assert suite is not None
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert cases["os-exit"].find("error") is not None
+    assert cases["passes"].find("error") is None and cases["passes"].find("failure") is None

@@ -180,9 +180,19 @@ def model_stdout_to_stderr() -> Iterator[None]:
     ``sys.stdout`` (redirected in Python) and also what reaches file descriptor 1 directly
     (``os.write(1, …)``, a C extension, a child process): stdout may be a JSON or JUnit
     document (``--json -``). Where stdout has no descriptor, or 1 and 2 are the same file,
-    only the Python redirect applies."""
+    only the Python redirect applies. ``os._exit`` raises ``SystemExit`` meanwhile: called by
+    the model it would end the process with the model's exit code before any verdict (exit 0,
+    a green gate); as an exception it becomes the check's error like ``sys.exit``."""
     import sys
 
+    real_exit, pid = os._exit, os.getpid()
+
+    def refuse_exit(code: int) -> None:  # os._exit would end the process before any verdict
+        if os.getpid() != pid:  # a child the model forked (multiprocessing) ends as it means to
+            real_exit(code)
+        raise SystemExit(f"os._exit({code!r})")
+
+    os._exit = refuse_exit  # type: ignore[assignment]
     saved = None
     try:
         sys.stdout.flush()
@@ -195,6 +205,7 @@ def model_stdout_to_stderr() -> Iterator[None]:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
+        os._exit = real_exit
         if saved is not None:
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 sys.stderr.flush()

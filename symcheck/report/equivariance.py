@@ -99,6 +99,10 @@ def confidence(result: EquivarianceResult) -> str:
     n = min((g.measurement.random_cases for g in result.groups), default=0)
     if n == 0:
         return "no random cases: nothing is claimed about the rest of the group"
+    if n <= 3:  # 3/N would be 100 % or more
+        return (f"no failure in {n} Haar-random case{'s' if n > 1 else ''} per group: too few "
+                "to bound the share of elements that break the symmetry (the rule of three, "
+                "3/N, needs N > 3; the probes target the rest)")
     return (f"no failure in {n} Haar-random cases per group: at 95 % confidence, elements that "
             f"break the symmetry make up at most {3 / n:.0%} of each group (rule of three, 3/N; "
             "the probes target the rest)")
