@@ -376,8 +376,11 @@ def _run_stack(request: WeightsRequest, settings: Any) -> Outcome:
     groups = tuple(request.groups or ("S(n)", "O(d)"))
     result = check_stack(stack.layers, groups, mode=request.mode, settings=settings,
                          case=request.measure.case)
-    folded = [f.describe() for fold in stack.folds for f in fold.folded]
-    not_folded = [f"{n.norm}: {n.what} ({n.why})" for fold in stack.folds
+    folded = [f"{name}: {f.describe()}" for name, fold in zip(stack.names, stack.folds,
+                                                              strict=False)
+              for f in fold.folded]
+    not_folded = [f"{name}: {n.norm}: {n.what} ({n.why})"
+                  for name, fold in zip(stack.names, stack.folds, strict=False)
                   for n in fold.not_folded]
     repro = recipe.of_weights(str(request.path), result, groups, layer="all",
                               heads=request.heads, mode=request.mode, component="block",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from symcheck.core.signature import WEIGHT_MODE_NAMES as _MODE
 from symcheck.report import fmt_float, make_console
 from symcheck.report.equivariance import describe_failure, print_groups
+from symcheck.report.equivariance import notes as check_notes
 from symcheck.report.layout import Column, print_plain, print_table
 
 if TYPE_CHECKING:
@@ -95,8 +96,12 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
         f"group  dtype {req.dtype}  tolerance {req.tolerance:.1e}")
     for note in result.notes:
         print_plain(console, f"note: {note}")
+    if req.calibration is not None and req.calibration.source == "calibrated":
+        print_plain(console, req.calibration.describe())
 
     print_groups(console, req.groups, tolerance=False)
+    for line in check_notes(req):  # why a PASS above the tolerance is round-off, and the like
+        print_plain(console, f"note: {line}")
     if result.breakdown:  # only with --breakdown, or where a cause had to be named
         labels = list(result.breakdown[0].checks)
         columns = [Column("component / part", "left", "last"), *map(Column, labels)]

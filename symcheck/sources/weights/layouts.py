@@ -582,13 +582,16 @@ def build_layer(
     _check_shapes(entries, params, {**SPECS, **GQA_SPECS} if grouped else SPECS)
     norms = tuple(n for n in NORMS if f"{n}.weight" in params)
     notes = []
+    absent: list[str] = []
     for bias, weight in BIASES.items():
         if layout.norm == "rms" and bias.startswith("ln"):
             continue  # an RMSNorm has no bias
         if bias not in params and weight in params:
             params[bias] = np.zeros(params[weight].shape[0])
             keys[bias] = "none: zeros"
-            notes.append(f"{bias} absent: zeros")
+            absent.append(bias)
+    if absent:
+        notes.append(f"{', '.join(absent)} absent: zeros")
     for name in ("q.weight",) if grouped else ("q.weight", "v.weight"):
         width = params[name].shape[0]
         if width % heads:
