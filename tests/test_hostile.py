@@ -484,6 +484,35 @@ def test_a_model_writing_to_file_descriptor_1_leaves_json_on_stdout_valid(
     assert "fd write in call" in r.stderr
 
 
+@pytest.mark.parametrize("model", [
+    # replaces symcheck's alarm handler, then loops: the watchdog ends the run
+    "import signal\n\ndef f(x):\n    signal.signal(signal.SIGALRM, lambda *a: None)\n"
+    "    while True:\n        pass\n",
+    # ignores SIGALRM from import on
+    "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n\ndef f(x):\n"
+    "    while True:\n        pass\n",
+])
+def test_timeout_holds_against_a_model_that_disarms_it(tmp_path: Path, model: str) -> None:
+    path = tmp_path / "disarms.py"
+    path.write_text(model)
+    r = subprocess.run([sys.executable, "-m", "symcheck", "equivariance", str(path), *SPEC,
+                        "--timeout", "1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--timeout" in lines[0], r.stderr
+
+
+def test_a_thread_the_model_leaves_running_does_not_hold_the_exit(tmp_path: Path) -> None:
+    path = tmp_path / "spins.py"
+    path.write_text("import threading, time\n\ndef _spin():\n    while True:\n"
+                    "        time.sleep(0.01)\n\nthreading.Thread(target=_spin).start()\n\n"
+                    "def f(x):\n    return 2 * x\n")
+    r = subprocess.run([sys.executable, "-m", "symcheck", "equivariance", str(path), *SPEC,
+                        "--json", "-"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verdict"] == "pass"
+
+
 def test_a_later_failing_output_leaves_no_earlier_one(cli: Cli, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import symcheck.report.json

@@ -17,6 +17,7 @@ verdict and the same recipe for the same request.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -104,6 +105,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    finished = threading.Event()
+    threading.Thread(target=_watchdog, args=(finished, float(seconds)), daemon=True,
+                     name="symcheck-timeout").start()
     try:
         yield
     except Interrupted:
@@ -111,8 +115,29 @@ def time_limit(seconds: float | None) -> Iterator[None]:
                          "at import or in a call?); it was stopped", argument="timeout",
                          value=seconds) from None
     finally:
+        finished.set()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+#: how long after --timeout the watchdog ends the process when the alarm did not stop the model
+WATCHDOG_GRACE = 5.0
+#: os._exit as it is before any model code runs (model code may not call it, see
+#: :func:`~symcheck.core.files.model_stdout_to_stderr`)
+_REAL_EXIT = os._exit
+
+
+def _watchdog(finished: Any, seconds: float) -> None:
+    """The last resort of ``--timeout``: a model that replaced symcheck's alarm handler, or
+    holds the process otherwise, ends it here, with exit 2 and one line."""
+    if finished.wait(seconds + WATCHDOG_GRACE):
+        return
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"symcheck: error: --timeout: the check did not stop within {seconds:g} "
+                         f"s and did not answer the alarm for {WATCHDOG_GRACE:g} s more (model "
+                         "code that replaced or blocks it?); the process was ended\n")
+        sys.stderr.flush()
+    _REAL_EXIT(2)
 
 
 # --------------------------------------------------------------------------- shared steps

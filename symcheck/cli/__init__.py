@@ -7,6 +7,7 @@ nothing heavy at module level (no numpy, scipy or rich) so that ``symcheck --hel
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -118,4 +119,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         sys.stderr.write(f"symcheck: error: {one_line(exc.format_message())}{hint}\n")
         sys.exit(2)
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code``, also when model code left a thread running that would keep the
+    process alive after the report (a busy non-daemon thread: a hang at exit)."""
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon and t is not threading.main_thread()
+           for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
