@@ -260,10 +260,10 @@ CONFIG_BATCH, CONFIG_TOKENS = 2, 8
 
 def config_sizes(obj: Any, signature: Signature) -> Signature:
     """Sizes for the labels nothing sized, from the configuration a model carries (a
-    ``transformers`` model's ``config``): the last axis of each input is the embedding
+    ``transformers`` model's ``config``): the last axis of each output is the embedding
     (``hidden_size``), a leading ``b`` is a batch of 2, any other label 8 tokens (at most
-    ``max_position_embeddings``). Without such a configuration the signature is unchanged and
-    a missing size stays the error that names it.
+    ``max_position_embeddings``). Without such a configuration the signature is unchanged
+    and a missing size stays the error that names it.
 
     >>> from types import SimpleNamespace
     >>> model = SimpleNamespace(config=SimpleNamespace(hidden_size=24))
@@ -271,6 +271,8 @@ def config_sizes(obj: Any, signature: Signature) -> Signature:
     {'d': 24, 'b': 2, 'n': 8}
     >>> config_sizes(model, Signature(("b n d",), ("b n d",), sizes={"n": 5})).sizes
     {'n': 5, 'd': 24, 'b': 2}
+    >>> config_sizes(model, Signature(("input_ids=b n",), ("b n d",))).sizes
+    {'d': 24, 'b': 2, 'n': 8}
     """
     from symcheck.core.specs import AxisSpec
 
@@ -284,10 +286,11 @@ def config_sizes(obj: Any, signature: Signature) -> Signature:
         else CONFIG_TOKENS
     sizes = dict(signature.sizes)
     specs = [AxisSpec.parse(s, "inputs") for s in signature.inputs]
-    for spec in specs:
-        if spec.labels and spec.labels[-1] not in sizes:
+    outputs = [AxisSpec.parse(s, "outputs") for s in signature.outputs]
+    for spec in outputs:  # what the model returns ends with the embedding (not the n of
+        if spec.labels and spec.labels[-1] not in sizes:  # token ids "b n" given as input)
             sizes[spec.labels[-1]] = width
-    for spec in [*specs, *(AxisSpec.parse(s, "outputs") for s in signature.outputs)]:
+    for spec in [*specs, *outputs]:
         for k, label in enumerate(spec.labels):
             if label not in sizes:
                 sizes[label] = CONFIG_BATCH if (k == 0 and label == "b") else tokens
