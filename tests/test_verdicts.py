@@ -90,6 +90,8 @@ ROWS = [
     Row("rmsnorm-float16", "control_rmsnorm.py", PASS, ("--dtype", "float16")),
     Row("torch-attention-bfloat16", "samples/torch_model.py", PASS, ("--dtype", "bfloat16"),
         torch=True),
+    *(Row(f"weightless-attention-{dt}", "control_low_precision.py", PASS, ("--dtype", dt),
+          seeds=MORE_SEEDS, torch=True) for dt in ("float16", "bfloat16")),
     Row("fixed-size", "control_fixed_size.py", PASS, seeds=MORE_SEEDS),
     # The README samples keep their documented verdicts with probes on.
     Row("sample-attention", "samples/attention.py", PASS),

@@ -342,6 +342,12 @@ def _member_header(p: Path, key: str, label: str) -> tuple[tuple[int, ...], np.d
     return tuple(shape), dtype, info.compress_size
 
 
+def _expands(need: float, packed: int) -> bool:
+    """Whether a member needing ``need`` bytes, stored in ``packed``, is refused: at least
+    :data:`EXPANSION_FLOOR` and more than :data:`MAX_EXPANSION` times its stored size."""
+    return need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(packed, 1)
+
+
 def _check_member(p: Path, key: str, label: str) -> None:
     """Read a dense .npz member's .npy header without expanding it: refuse what would need
     more memory than there is, or expands from a small file to a huge one."""
@@ -349,7 +355,7 @@ def _check_member(p: Path, key: str, label: str) -> None:
     _check_dtype(dtype, label)
     _check_shape(shape, label)
     need = float(np.prod(shape, dtype=np.float64)) * max(dtype.itemsize, 8)
-    if need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(packed, 1):
+    if _expands(need, packed):
         raise InputFileError(
             f"{label}: a dense {shape[0]:,} × {shape[1]:,} matrix ({need / 2**30:.1f} GiB) "
             f"compressed into {packed / 2**20:.1f} MiB is mostly zeros; store it "
@@ -366,7 +372,7 @@ def _check_sparse_members(p: Path, keys: set[str], label: str) -> None:
     for key in sorted(keys):
         shape, dtype, packed = _member_header(p, key, label)
         need = float(np.prod(shape, dtype=np.float64)) * max(dtype.itemsize, 1)
-        if need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(packed, 1):
+        if _expands(need, packed):
             raise InputFileError(
                 f"{label}: the {key!r} array declares {need / 2**20:,.0f} MiB but is stored in "
                 f"{packed / 2**20:.2f} MiB; refusing to expand it"

@@ -607,8 +607,7 @@ def build_layer(
     if layout.causal:
         notes.append("causal mask: each token attends only to itself and earlier tokens, so "
                      "permuting the tokens (S(n)) changes what each one sees")
-    if window is not None and not layout.causal:
-        window = None
+    window = window if layout.causal else None  # a window narrows a causal mask only
     if window is not None:
         notes.append(f"sliding window {window} (config): each token attends to the {window} "
                      "tokens up to itself")
