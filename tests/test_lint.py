@@ -21,3 +21,10 @@ def test_ruff_clean() -> None:
 def test_mypy_clean() -> None:
     proc = _run("mypy")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_core_and_the_engine_pass_mypy_strict() -> None:
+    """The overrides in pyproject.toml are mypy --strict's flags; this holds them to --strict
+    itself, so a flag --strict gains in a later mypy is not missed."""
+    proc = _run("mypy", "--strict", "symcheck/core", "symcheck/engine")
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -86,7 +86,7 @@ class Elements(ABC):
 
     def determinants(self) -> Array:
         """``det`` of each defining matrix (±1 for orthogonal elements and permutations)."""
-        return np.linalg.det(self.matrices())
+        return np.asarray(np.linalg.det(self.matrices()))
 
 
 class Matrices(Elements):
@@ -323,13 +323,13 @@ def haar_orthogonal(rng: np.random.Generator, n: int) -> Array:
     # quarter of its call overhead, which matters when a check draws one at a time.
     qr, tau, _, _ = lapack.dgeqrf(rng.standard_normal((n, n)))
     q, _, _ = lapack.dorgqr(qr, tau)
-    return q * np.sign(np.diag(qr))
+    return np.asarray(q * np.sign(np.diag(qr)))
 
 
 def haar_orthogonal_many(rng: np.random.Generator, count: int, n: int) -> Array:
     """``count`` independent Haar matrices at once (stacked QR, the same sign fix)."""
     q, r = np.linalg.qr(rng.standard_normal((count, n, n)))
-    return q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :]
+    return np.asarray(q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :])
 
 
 def plane_rotation(n: int, i: int, j: int, angle: float) -> Array:

@@ -128,7 +128,7 @@ class Axial(Representation):
 
     def act(self, elements: Elements, x: Array, axis: int) -> Array:
         linear = elements.linear()
-        return _signs(linear.determinants(), x.ndim) * linear.act(x, axis)
+        return np.asarray(_signs(linear.determinants(), x.ndim) * linear.act(x, axis))
 
 
 @register_representation

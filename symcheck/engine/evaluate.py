@@ -57,7 +57,7 @@ class CaseResult:
 def act(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, Elements]]) -> Array:
     """One case: apply each single element (a batch of one) along every axis of ``x`` whose
     label its group acts on, through that axis's representation."""
-    return act_many(spec, np.asarray(x)[None], elements)[0]
+    return np.asarray(act_many(spec, np.asarray(x)[None], elements)[0])
 
 
 @dataclass
