@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import symcheck.backends.e3nn_irreps  # noqa: F401 (the app layer registers it; tests too)
 from symcheck.api import check_equivariance
 from symcheck.core.errors import MissingExtraError, SpecError
 from symcheck.core.groups import Matrices, parse_group
@@ -89,6 +88,28 @@ def test_without_e3nn_the_cli_exits_2_with_one_line(without_e3nn: None, cli: Cli
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "symcheck[e3nn]" in lines[0] and "Traceback" not in r.output
+
+
+def test_an_engine_only_caller_gets_e3nn_without_importing_the_app() -> None:
+    """Irreps axes need no import side effect: the core loads its source by name when a
+    matrix is first needed (without e3nn, the missing-extra error; with it, the matrices)."""
+    import subprocess
+
+    code = ("import sys, numpy as np\n"
+            "from symcheck.core.irreps import parse_irreps, wigner_matrices\n"
+            "from symcheck.core.errors import MissingExtraError\n"
+            "try:\n"
+            f"    d = wigner_matrices(parse_irreps('{IRREPS}'), np.eye(3)[None])\n"
+            "    print('matrices', d.shape)\n"
+            "except MissingExtraError:\n"
+            "    print('missing')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('symcheck.app')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.splitlines()
+    import importlib.util
+
+    has_e3nn = importlib.util.find_spec("e3nn") is not None
+    assert out == ["matrices (1, 9, 9)" if has_e3nn else "missing", "[]"]
 
 
 # --- with e3nn ----------------------------------------------------------------------------

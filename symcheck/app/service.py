@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-import symcheck.backends.e3nn_irreps  # noqa: F401 (registers e3nn's matrices for irreps axes)
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Evidence, Outcome
 from symcheck.app.requests import (

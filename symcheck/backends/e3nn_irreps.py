@@ -2,7 +2,9 @@
 
 The core parses irreps, factors rotations away from e3nn's gimbal lock and memoises the
 matrices (:mod:`symcheck.core.irreps`); this module is the one place that calls e3nn, and it
-imports e3nn (and torch) only when a matrix is first needed. Importing it registers it.
+imports e3nn (and torch) only when a matrix is first needed. The core loads it by name
+(:data:`symcheck.core.irreps.DEFAULT_SOURCE`) the first time an irreps axis needs a matrix;
+importing it changes nothing.
 
 e3nn builds its generators in torch's default dtype: under a float32 default its ``D`` is
 only float32-accurate (≈ 7e-7, measured) even for a float64 ``Q``. The default is float64 while
@@ -16,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import MissingExtraError
-from symcheck.core.irreps import register_source
 
 Array = np.ndarray
 
@@ -46,6 +47,3 @@ class E3nnSource:
             return np.array(d.to(torch.float64).numpy(), dtype=np.float64)
         finally:
             torch.set_default_dtype(previous)
-
-
-register_source(E3nnSource())

@@ -7,9 +7,10 @@ the parity ``e`` even, ``o`` odd or ``y`` = (−1)^L), so a malformed tag is an 
 before any model runs and without e3nn installed.
 
 The matrices are e3nn's own, ``Irreps(...).D_from_matrix(Q)`` (which handles ``det Q = −1``
-through each irrep's parity). The core imports no framework: e3nn is called by a *source*
-registered with :func:`register_source` (:mod:`symcheck.backends.e3nn_irreps`, which the app
-layer wires in and which imports e3nn only when a matrix is needed). Two precautions:
+through each irrep's parity). The core imports no framework: e3nn is called by a *source*,
+:mod:`symcheck.backends.e3nn_irreps` unless :func:`register_source` names another, loaded by
+its dotted name the first time a matrix is needed (whoever calls: the engine alone, the app or
+a test), and which imports e3nn only then. Two precautions:
 
 - **float64 always** (the source's job). e3nn builds its generators in torch's *default* dtype;
   under a float32 default, ``D`` is only float32-accurate (≈ 7e-7) even for a float64 ``Q``,
@@ -30,6 +31,7 @@ layer wires in and which imports e3nn only when a matrix is needed). Two precaut
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from typing import Protocol
 
 import numpy as np
 
-from symcheck.core.errors import MissingExtraError, SpecError
+from symcheck.core.errors import SpecError
 
 Array = np.ndarray
 
@@ -92,19 +94,28 @@ class WignerSource(Protocol):
         """e3nn's ``Irreps(irreps).D_from_matrix(q)`` for stacked 3×3 ``q``, in float64."""
 
 
+#: the source used unless one is registered: a dotted name, loaded when first needed, so that
+#: no import has to happen first for irreps axes to work
+DEFAULT_SOURCE = ("symcheck.backends.e3nn_irreps", "E3nnSource")
 _SOURCES: list[WignerSource] = []
 
 
 def register_source(source: WignerSource) -> None:
-    """Make ``source`` the provider of e3nn's matrices."""
+    """Make ``source`` the provider of e3nn's matrices (instead of :data:`DEFAULT_SOURCE`)."""
     _SOURCES[:] = [source]
+
+
+def _source() -> WignerSource:
+    if not _SOURCES:
+        module, name = DEFAULT_SOURCE
+        source: WignerSource = getattr(importlib.import_module(module), name)()
+        _SOURCES.append(source)
+    return _SOURCES[0]
 
 
 def require_e3nn(what: str) -> None:
     """Raise an input error naming the ``symcheck[e3nn]`` extra when e3nn is unavailable."""
-    if not _SOURCES:
-        raise MissingExtraError("e3nn", "e3nn", what)
-    _SOURCES[0].require(what)
+    _source().require(what)
 
 
 # Quarter turns R₀ whose row 1 is e_x, e_y (the identity) or e_z: (Q R₀ᵀ)[1, 1] = Q[1, k].
@@ -138,8 +149,8 @@ def wigner_matrices(irreps: IrrepsSpec, q: Array) -> Array:
 
 def _compute(irreps: IrrepsSpec, q: Array) -> Array:
     what = f"the representation 'irreps({irreps})'"
-    require_e3nn(what)
-    source = _SOURCES[0]
+    source = _source()
+    source.require(what)
     identity = np.all(q == np.eye(3), axis=(1, 2))
     pick = np.argmin(np.abs(q[:, 1, :]), axis=1)  # the k with the smallest |Q[1, k]|
     turns = _QUARTER_TURNS[pick]
