@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -472,7 +473,19 @@ def run_replay(request: ReplayRequest) -> Outcome:
     except SpecError as exc:
         raise ReplayError(f"counterexample: cannot replay on {target!r}: the stored inputs do "
                           f"not fit ({exc.message})") from None
-    case, _ = rerun(problem, ce)
+    try:
+        case, _ = rerun(problem, ce)
+    except ModelError as exc:
+        if meta.get("name") in (None, loaded.name):
+            raise
+        cause = exc.message.removesuffix(" (--debug shows the traceback)")
+        shown = shlex.quote(str(request.counterexample))
+        raise ReplayError(
+            f"counterexample: {str(request.counterexample)!r} was saved for "
+            f"{meta.get('name')!r} (inputs {', '.join(map(repr, meta['inputs']))}), and "
+            f"{loaded.name!r} cannot run on them ({cause}); replay it on the model it was saved "
+            f"for: symcheck replay {shown} {shlex.quote(str(meta.get('model', 'model.py')))}"
+        ) from None
     result = ReplayResult({**meta, "tolerance": tolerance}, case, tolerance, target)
     verdict = Verdict.FAIL if result.still_broken else Verdict.PASS
     return Outcome("replay", verdict, result, file=str(split_target(target)[0]))

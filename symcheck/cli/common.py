@@ -29,6 +29,7 @@ class CliWording(Wording):
         "save_counterexample": "--save-counterexample", "save": "--save",
         "timeout": "--timeout", "probes": "--probes", "mask": "--mask",
         "element": "counterexample", "batch": "--batch", "plot": "--plot",
+        "family": "FAMILY",
     }
 
     def name(self, argument: str) -> str:

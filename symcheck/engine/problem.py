@@ -122,6 +122,7 @@ def resolve(
                     f"{label}={bound[label]}", argument="sizes", value={label: sizes[label]},
                 )
         sizes.update(bound)
+    check_run_together(inputs, outputs, signature.groups, sizes)
     check_labels(inputs + outputs, signature.groups, sizes)
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"input {i}")
@@ -194,6 +195,31 @@ def fit_groups(groups: Sequence[Group], inputs: Sequence[AxisSpec],
         ]
         if points:
             group.fit(np.concatenate(points))
+
+
+def check_run_together(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec],
+                       groups: Sequence[str], sizes: Mapping[str, int]) -> None:
+    """A label with no size whose letters are each a label in use (``'nd'`` beside ``'n d'``),
+    or a two-letter one holding a label that a group acts on and no spec carries, is labels
+    written without their space: said as such, not as a size to pass (``--size nd=8`` would
+    check something else)."""
+    specs = [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]
+    carried = {lab for s, _ in specs for lab in s.labels}
+    acted = {parse_group_name(text)[1] for text in groups} - carried
+    known = set(sizes) | {lab for lab in carried if len(lab) == 1} | acted
+    for spec, argument in specs:
+        for label in spec.labels:
+            if label in sizes or len(label) < 2 or not (
+                set(label) <= known or (len(label) == 2 and set(label) & acted)
+            ):
+                continue
+            tokens = [" ".join(label) if t.partition(":")[0] == label else t
+                      for t in spec.body.split(" ")]
+            meant = str(AxisSpec.parse(" ".join(tokens)))
+            meant = meant if spec.name is None else f"{spec.name}={meant}"
+            raise SpecError(
+                f"in {str(spec)!r}, {label!r} is one label (labels are separated by spaces); "
+                f"did you mean {meant!r}?", argument=argument, value=str(spec))
 
 
 def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
