@@ -196,6 +196,7 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "search": _int_at_least(0),
     "timeout": _positive_float,
     "mask": _string,
+    "padding_mask": _string,
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators

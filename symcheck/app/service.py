@@ -445,6 +445,10 @@ class ReplayResult:
         }
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def run_replay(request: ReplayRequest) -> Outcome:
     """Re-run a counterexample: FAIL while it still fails, PASS once fixed; a file that cannot
     be replayed (a tampered element, another model's file) is a :class:`ReplayError`."""
@@ -466,7 +470,8 @@ def run_replay(request: ReplayRequest) -> Outcome:
     tolerance = tolerance_for(dtype, rtol)
     signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
                           groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"],
-                          mask=meta.get("mask") if isinstance(meta.get("mask"), str) else None)
+                          mask=_text(meta.get("mask")),
+                          padding_mask=_text(meta.get("padding_mask")))
     fn = wrap_model(loaded.obj, dtype, request.backend)
     try:
         problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)

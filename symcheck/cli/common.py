@@ -28,6 +28,7 @@ class CliWording(Wording):
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
         "save_counterexample": "--save-counterexample", "save": "--save",
         "timeout": "--timeout", "probes": "--probes", "mask": "--mask",
+        "padding_mask": "--padding-mask",
         "element": "counterexample", "batch": "--batch", "plot": "--plot",
         "family": "FAMILY",
     }
