@@ -169,8 +169,8 @@ def describe_mask(mask: MaskUse) -> str:
     """Which input hides padding, which way it reads, and how much of each case is compared.
 
     >>> from symcheck.engine.problem import MaskUse
-    >>> describe_mask(MaskUse(1, "src_key_padding_mask", True, 8, 12))[-43:]
-    '8 of its 12 positions compared, 4 padding not compared'
+    >>> describe_mask(MaskUse(1, "pad", True, 8, 12))
+    'mask pad (True at padding): 8 of its 12 positions compared, 4 padding not compared'
     """
     polarity = "True at padding" if mask.padding else "True where valid"
     return (f"mask {mask.name} ({polarity}): {mask.compared} of its {mask.positions} positions "
