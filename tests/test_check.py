@@ -344,8 +344,9 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
     ("config", "expected"),
     [
         ("[[check]]\n" + CHECK + 'group = ["O(d)"]\n',
-         "symcheck.toml: check 'attention': unknown key 'group' (known: name, model, inputs, "
-         "output, groups, sizes, trials, seed, rtol, dtype, probes, search, timeout, mask)"),
+         "symcheck.toml: check 'attention': unknown key 'group'; did you mean 'groups'? (known: "
+         "name, model, inputs, output, groups, sizes, trials, seed, rtol, dtype, probes, search, "
+         "timeout, mask, padding_mask)"),
         ('[[check]]\nmodel = "models.py:attention"\n', "check #1: missing key 'name'"),
         ("[[check]]\nname = 3\nmodel = 'm.py'\n", "check #1: 'name' must be a non-empty string"),
         ('[[check]]\nname = "x"\n', "check 'x': missing what to check: one of 'model'"),
@@ -361,7 +362,7 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
         ("[[check]]\n" + CHECK + 'dtype = "float8"\n', "'dtype' must be one of float64"),
         ("[[check]]\n" + CHECK + "sizes = { n = 0 }\n", "'sizes': n = 0 must be a positive"),
         ("[[check]]\n" + CHECK + "sizes = 8\n", "'sizes' must be a table such as"),
-        ("[[check]]\n" + CHECK + 'groups = ["Q(d)"]\n', "'groups': unknown group 'Q'"),
+        ("[[check]]\n" + CHECK + 'groups = ["Q(d)"]\n', "'groups': unknown group 'Q(d)'"),
         ("[[check]]\n" + CHECK + 'groups = ["O(d)", "O(d)"]\n', "a group is named twice"),
         ("[[check]]\n" + CHECK + 'groups = ["O(D)"]\n',
          "check 'attention': 'groups': 'O(D)' acts on 'D', which appears in no spec"),
@@ -390,7 +391,8 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
         ("[[check]]\nname = 'x'\nmodel = 'm.py'\ntrials = \n", "symcheck.toml: not valid TOML"),
         ("# nothing yet\n", "symcheck.toml: no checks declared; add [[check]] tables"),
         ("check = 3\n", "no checks declared"),
-        ("[[checks]]\nname = 'x'\n", "top level: unknown key 'checks' (known: check)"),
+        ("[[checks]]\nname = 'x'\n",
+         "top level: unknown key 'checks'; did you mean 'check'? (known: check)"),
     ],
     ids=lambda v: v[:40] if isinstance(v, str) else str(v),
 )

@@ -196,7 +196,7 @@ BAD_INPUTS = [
     (["two.py"], "declares 2 checked callables"),
     (["plain.py", "--in", "n d e", "--out", "n d", "--group", "S(n)", "--size", "n=4,d=3"],
      "no size for 'e'"),
-    (["plain.py", *SPEC[:4], "--group", "U(d)", "--size", "n=4,d=3"], "unknown group 'U'"),
+    (["plain.py", *SPEC[:4], "--group", "U(d)", "--size", "n=4,d=3"], "unknown group 'U(d)'"),
     (["plain.py", *SPEC[:4], "--group", "O(k)", "--size", "n=4,d=3"], "appears in no spec"),
     (["plain.py", *SPEC[:6], "--size", "n=4"], "no size for 'd'"),
     (["raises.py", *SPEC], "raised RuntimeError: model exploded"),

@@ -82,7 +82,7 @@ def test_cli_without_matplotlib_still_works(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["cubes"], "--family"),
+        (["cubes"], "FAMILY: 'cubes' is not one of"),
         (["random", "--lengths", "x"], "--lengths"),
         (["random", "--methods", "poly,svd"], "--methods"),
         (["random", "--k", "0"], "--k"),

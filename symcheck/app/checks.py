@@ -86,7 +86,8 @@ def model_request(spec: CheckSpec) -> Request:
     return ModelRequest(
         target=spec.display_target,
         declared=Declared(_strings(o.get("inputs")), _strings(o.get("output")),
-                          _strings(o.get("groups")), o.get("sizes"), o.get("mask")),
+                          _strings(o.get("groups")), o.get("sizes"), o.get("mask"),
+                          o.get("padding_mask")),
         measure=_measure(spec),
     )
 

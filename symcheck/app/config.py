@@ -24,12 +24,12 @@ key; it makes ``symcheck check`` exit 2 before any check runs.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from symcheck.core.errors import SpecError, SymcheckError, Wording
+from symcheck.core.errors import SpecError, SymcheckError, Wording, close_match
 from symcheck.core.signature import WEIGHT_MODES
 
 CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
@@ -196,6 +196,7 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "search": _int_at_least(0),
     "timeout": _positive_float,
     "mask": _string,
+    "padding_mask": _string,
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators
@@ -338,6 +339,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
 
 
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    near = close_match(key, known)
+    return "" if near is None else f"; did you mean {near!r}?"
+
+
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate the parsed TOML of the configuration file ``path``."""
     shown = shown_path(path)
@@ -352,7 +358,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         raise ConfigError(f"{shown}: {where} must be a table")
     unknown = sorted(set(table) - {"check"})
     if unknown:
-        raise ConfigError(f"{shown}: {where}: unknown key {unknown[0]!r} (known: check)")
+        raise ConfigError(f"{shown}: {where}: unknown key {unknown[0]!r}"
+                          f"{_did_you_mean(unknown[0], ['check'])} (known: check)")
     entries = table.get("check")
     header = "[[tool.symcheck.check]]" if path.name == "pyproject.toml" else "[[check]]"
     if not isinstance(entries, list) or not entries or not all(
@@ -388,10 +395,11 @@ def _parse_check(entry: Mapping[str, Any], index: int, path: Path, shown: str) -
     allowed = OPTIONS[kind]
     for key in entry:
         if key not in allowed and key not in ("name", kind):
-            extra = "" if key not in known_keys() else f" in a {kind} check"
-            raise ConfigError(
-                f"{label}: unknown key {key!r}{extra} (known: {', '.join(known_keys(kind))})"
-            )
+            known = known_keys(kind)
+            extra = _did_you_mean(key, known) if key not in known_keys() else \
+                f" in a {kind} check"
+            raise ConfigError(f"{label}: unknown key {key!r}{extra} "
+                              f"(known: {', '.join(known)})")
     target = _path(entry[kind], f"{label}: {kind!r}")
     member: str | None = None
     file_part = target

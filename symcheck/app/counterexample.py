@@ -157,7 +157,7 @@ def save_outcome(path: str, outcome: Outcome) -> str | None:
     save(path, ev.problem, ev.evaluation, {
         "model": r.target, "model_path": str(absolute), "model_relative": relative,
         "member": member or None, "name": outcome.result.model, "group": ev.group,
-        "mask": r.mask,
+        "mask": r.mask, "padding_mask": r.padding_mask,
         "case": ev.case, "seed": r.seed, "trials": r.trials, "tolerance": ev.tolerance,
         "error": ev.error,
     })

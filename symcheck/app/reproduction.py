@@ -41,6 +41,7 @@ class Reproduction:
     search: int = 0
     probes: bool = True
     mask: str | None = None
+    padding_mask: str | None = None
     case: str | None = None  # "GROUP/CASE" of the worst failing case; None: nothing fails
     #: weights checks: layer, heads, mode, component (what the command line needs)
     weights: Mapping[str, Any] = field(default_factory=dict)
@@ -63,7 +64,7 @@ class Reproduction:
             "groups": list(self.groups), "sizes": dict(self.sizes), "seed": self.seed,
             "trials": self.trials, "dtype": self.dtype, "rtol": self.rtol, "data": self.data,
             "backend": self.backend, "search": self.search, "probes": self.probes,
-            "mask": self.mask,
+            "mask": self.mask, "padding_mask": self.padding_mask,
             "case": self.case,
             "weights": dict(self.weights), "check": self.check, "config": self.config,
         }
@@ -85,7 +86,7 @@ def of_model(target: str | None, signature: Signature, result: EquivarianceResul
         outputs=signature.outputs, groups=signature.groups, sizes=dict(result.sizes),
         seed=result.seed, trials=result.trials, dtype=result.dtype, rtol=signature.rtol,
         data=data, backend=backend, search=search, probes=result.probes, mask=signature.mask,
-        case=worst_case(result),
+        padding_mask=signature.padding_mask, case=worst_case(result),
     )
 
 

@@ -31,13 +31,14 @@ class Declared:
     groups: tuple[str, ...] | None = None
     sizes: Mapping[str, int] | None = None
     mask: str | None = None
+    padding_mask: str | None = None
 
     def merge(self, declared: Signature | None, measure: Measure) -> Signature:
         """The one place a declaration and a door's overrides are merged (the door wins)."""
         return (declared or Signature()).merged(
             inputs=self.inputs, outputs=self.outputs, groups=self.groups,
             sizes=dict(self.sizes) if self.sizes else None, trials=measure.trials,
-            rtol=measure.rtol, mask=self.mask,
+            rtol=measure.rtol, mask=self.mask, padding_mask=self.padding_mask,
         )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -443,6 +444,10 @@ class ReplayResult:
         }
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def run_replay(request: ReplayRequest) -> Outcome:
     """Re-run a counterexample: FAIL while it still fails, PASS once fixed; a file that cannot
     be replayed (a tampered element, another model's file) is a :class:`ReplayError`."""
@@ -464,14 +469,27 @@ def run_replay(request: ReplayRequest) -> Outcome:
     tolerance = tolerance_for(dtype, rtol)
     signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
                           groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"],
-                          mask=meta.get("mask") if isinstance(meta.get("mask"), str) else None)
+                          mask=_text(meta.get("mask")),
+                          padding_mask=_text(meta.get("padding_mask")))
     fn = wrap_model(loaded.obj, dtype, request.backend)
     try:
         problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)
     except SpecError as exc:
         raise ReplayError(f"counterexample: cannot replay on {target!r}: the stored inputs do "
                           f"not fit ({exc.message})") from None
-    case, _ = rerun(problem, ce)
+    try:
+        case, _ = rerun(problem, ce)
+    except ModelError as exc:
+        if meta.get("name") in (None, loaded.name):
+            raise
+        cause = exc.message.removesuffix(" (--debug shows the traceback)")
+        shown = shlex.quote(str(request.counterexample))
+        raise ReplayError(
+            f"counterexample: {str(request.counterexample)!r} was saved for "
+            f"{meta.get('name')!r} (inputs {', '.join(map(repr, meta['inputs']))}), and "
+            f"{loaded.name!r} cannot run on them ({cause}); replay it on the model it was saved "
+            f"for: symcheck replay {shown} {shlex.quote(str(meta.get('model', 'model.py')))}"
+        ) from None
     result = ReplayResult({**meta, "tolerance": tolerance}, case, tolerance, target)
     verdict = Verdict.FAIL if result.still_broken else Verdict.PASS
     return Outcome("replay", verdict, result, file=str(split_target(target)[0]))

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.backends import Backend, NumpyFn, imports_framework
-from symcheck.core.errors import MissingExtraError, SpecError
+from symcheck.core.errors import MissingExtraError, ModelError, SpecError, Suggest
 
 
 def _torch(what: str) -> ModuleType:
@@ -73,13 +73,44 @@ class TorchBackend(Backend):
             return t.to(torch_dtype) if t.is_floating_point() else t  # ids and masks keep theirs
 
         def run(*arrays: np.ndarray, **named: np.ndarray) -> Any:
-            with torch.no_grad():
-                out = model(*(tensor(a) for a in arrays),
-                            **{k: tensor(a) for k, a in named.items()})
+            try:
+                with torch.no_grad():
+                    out = model(*(tensor(a) for a in arrays),
+                                **{k: tensor(a) for k, a in named.items()})
+            except RuntimeError as exc:
+                if _INDICES_ERROR not in str(exc):
+                    raise
+                raise token_ids_error(name, str(exc), arrays, named) from exc
             return to_numpy(torch, out, keep_dtype=True)
 
         run.__name__ = name
         return run
+
+
+#: what torch says when an embedding is given floats where it looks up integer ids
+_INDICES_ERROR = "Expected tensor for argument #1 'indices' to have one of the following scalar"
+
+
+def token_ids_error(model: str, error: str, arrays: tuple[np.ndarray, ...],
+                    named: dict[str, np.ndarray]) -> ModelError:
+    """An embedding was given drawn floats: say which input takes token ids and what to pass.
+
+    >>> import numpy as np
+    >>> e = token_ids_error("m", "Expected tensor ... (while checking)", (),
+    ...                     {"input_ids": np.zeros(8)})
+    >>> e.message.split(":")[0]
+    "input 'input_ids' of 'm' takes integer token ids (torch"
+    """
+    floats = [(f"input {i}", "") for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+    floats += [(f"input {k!r}", f" named {k!r}") for k, a in named.items() if a.dtype.kind == "f"]
+    which = floats[0][0] if len(floats) == 1 else \
+        f"one of the inputs ({', '.join(n for n, _ in floats)})"
+    shape = floats[0][1] if len(floats) == 1 else ""
+    cause = error.split(" instead")[0].strip()
+    return ModelError(
+        f"{which} of {model!r} takes integer token ids (torch: {cause}), and symcheck "
+        f"draws floats: give the ids as an integer array{shape} in an inputs file",
+        argument="data", hint=Suggest("data", "ids.npz"))
 
 
 def to_numpy(torch: ModuleType, out: Any, keep_dtype: bool = False) -> Any:

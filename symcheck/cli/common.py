@@ -28,7 +28,9 @@ class CliWording(Wording):
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
         "save_counterexample": "--save-counterexample", "save": "--save",
         "timeout": "--timeout", "probes": "--probes", "mask": "--mask",
+        "padding_mask": "--padding-mask",
         "element": "counterexample", "batch": "--batch", "plot": "--plot",
+        "family": "FAMILY",
     }
 
     def name(self, argument: str) -> str:

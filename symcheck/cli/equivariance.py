@@ -72,6 +72,7 @@ def equivariance(
     save_counterexample: opt.SaveCounterexample = None,
     timeout: opt.Timeout = None,
     mask: opt.Mask = None,
+    padding_mask: opt.PaddingMask = None,
     debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
@@ -119,7 +120,8 @@ def equivariance(
             target=target,
             declared=Declared(tuple(inputs) if inputs else None,
                               tuple(outputs) if outputs else None,
-                              tuple(groups) if groups else None, sizes or None, mask),
+                              tuple(groups) if groups else None, sizes or None, mask,
+                              padding_mask),
             measure=measure, backend=backend, data=data,
         ))
         return show_model(outcome, json_path, save_counterexample)

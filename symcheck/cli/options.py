@@ -36,6 +36,12 @@ Mask = Annotated[
                  help="The input (declared NAME=SPEC) whose True entries mark valid positions: "
                  "padding positions are not compared."),
 ]
+PaddingMask = Annotated[
+    str | None,
+    typer.Option("--padding-mask", metavar="NAME",
+                 help="The input whose True entries mark padding (torch's "
+                 "src_key_padding_mask): those positions are not compared."),
+]
 Groups = Annotated[
     list[str] | None,
     typer.Option(

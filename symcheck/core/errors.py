@@ -17,6 +17,8 @@ True
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,21 @@ class Suggest:
 
     argument: str
     value: Any
+
+
+def close_match(word: str, known: Iterable[str]) -> str | None:
+    """The one of ``known`` that ``word`` most likely misspells (the same word in another case
+    first), else None: the "did you mean" of a message.
+
+    >>> close_match("group", ["groups", "sizes"]), close_match("o", ["O", "SO"])
+    ('groups', 'O')
+    >>> close_match("zzz", ["groups"]) is None
+    True
+    """
+    choices = list(known)
+    same = [k for k in choices if k.lower() == word.lower()]
+    close = same or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 class Wording:

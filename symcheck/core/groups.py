@@ -30,7 +30,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from symcheck.core.errors import SpecError
+from symcheck.core.errors import SpecError, close_match
 
 Array = np.ndarray
 
@@ -700,8 +700,10 @@ def parse_group_name(text: str) -> tuple[str, str]:
     symbol, label = match.group(1), match.group(2)
     if symbol not in GROUPS:
         known = ", ".join(f"{s}(…)" for s in GROUPS)
-        raise SpecError(f"unknown group {symbol!r} in {text!r}", argument="groups", value=text,
-                        expected=f"one of {known}")
+        near = close_match(symbol, GROUPS)
+        raise SpecError(f"unknown group {text!r}", argument="groups", value=text,
+                        expected=f"one of {known}",
+                        hint=None if near is None else f"did you mean '{near}({label})'?")
     return symbol, label
 
 

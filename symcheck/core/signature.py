@@ -42,6 +42,8 @@ class Signature:
     explicit: tuple[str, ...] = ()
     #: the NAME of an input that marks valid positions (padding is not compared)
     mask: str | None = None
+    #: the NAME of an input that is True at padding (torch's ``src_key_padding_mask``)
+    padding_mask: str | None = None
 
     def merged(self, **overrides: Any) -> Signature:
         """This signature with every override that is not empty/None applied (CLI wins)."""
@@ -75,13 +77,16 @@ def equivariant(
     trials: int | None = None,
     rtol: float | None = None,
     mask: str | None = None,
+    padding_mask: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a callable's axis specs, groups and default sizes for symcheck.
 
     ``output`` is one spec, or a list of specs for a tuple output; a spec ``NAME=SPEC`` passes
     an input by keyword or takes an output by attribute or key. ``mask`` names the input whose
-    True entries mark valid positions. The CLI options
-    ``--in/--out/--group/--size/--trials/--rtol/--mask`` override what is declared here.
+    True entries mark valid positions, ``padding_mask`` one whose True entries mark padding
+    (torch's ``src_key_padding_mask``). The CLI options
+    ``--in/--out/--group/--size/--trials/--rtol/--mask/--padding-mask`` override what is
+    declared here.
     """
     signature = Signature(
         inputs=_as_tuple(inputs, "inputs"),
@@ -91,6 +96,7 @@ def equivariant(
         trials=trials,
         rtol=rtol,
         mask=mask,
+        padding_mask=padding_mask,
     )
 
     def mark(fn: F) -> F:

@@ -49,7 +49,7 @@ from symcheck.engine.precision import (
     test_roundoff,
 )
 from symcheck.engine.probes import INPUT_PROBES, permuted_labels, size_probes_for
-from symcheck.engine.problem import _NUMPY_FLOATS, Problem
+from symcheck.engine.problem import _NUMPY_FLOATS, MaskUse, Problem
 from symcheck.engine.search import search_worst
 
 Array = np.ndarray
@@ -159,6 +159,8 @@ class EquivarianceResult:
     warnings: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
     probes: bool = True
+    #: the input that hides padding, its polarity and the positions compared (None: no mask)
+    mask: MaskUse | None = None
 
     @property
     def passed(self) -> bool:
@@ -185,6 +187,7 @@ class EquivarianceResult:
             "probes": self.probes, "inputs": list(self.inputs), "outputs": list(self.outputs),
             "sizes": self.sizes, "data": self.data_source, "warnings": self.warnings,
             "notes": self.notes, "groups": [g.to_dict() for g in self.groups],
+            "mask": None if self.mask is None else self.mask.to_dict(),
         }
 
 
@@ -595,5 +598,5 @@ def check_problem(problem: Problem, options: MeasureOptions, rtol: float | None 
         outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
         dtype=problem.dtype, seed=options.seed, trials=options.trials, tolerance=tolerance,
         groups=groups, data_source=data_source, warnings=warnings, calibration=cal,
-        probes=options.probes,
+        probes=options.probes, mask=problem.mask_use,
     )

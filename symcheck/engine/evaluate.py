@@ -132,9 +132,12 @@ def evaluate_batch(problem: Problem, cases: CaseBatch, batch: bool = True,
     if problem.mask is None:
         return BatchEvaluation(cases, fx, fgx, gfx)
     m = problem.mask
-    valid = [mask_for(problem.inputs[m], cases.x[m], spec, a) for spec, a in
+    use = problem.mask_use
+    marks, marks_g = (cases.x[m], gx[m]) if use is None else (use.valid(cases.x[m]),
+                                                             use.valid(gx[m]))
+    valid = [mask_for(problem.inputs[m], marks, spec, a) for spec, a in
              zip(problem.outputs, fx, strict=True)]
-    valid_g = [mask_for(problem.inputs[m], gx[m], spec, a) for spec, a in
+    valid_g = [mask_for(problem.inputs[m], marks_g, spec, a) for spec, a in
                zip(problem.outputs, fx, strict=True)]
     return BatchEvaluation(cases, fx, fgx, gfx, valid, valid_g)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import ModelError, SpecError, StopRequest, Suggest
+from symcheck.core.errors import ModelError, SpecError, StopRequest, Suggest, SymcheckError
 from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.groups import (
     Group,
@@ -62,6 +62,8 @@ class Problem:
     reference: Callable[..., Any] | None = None
     #: the input that marks valid positions (``--mask NAME``); padding is not compared
     mask: int | None = None
+    #: which input that is, its polarity, and how many positions are compared
+    mask_use: MaskUse | None = None
 
     def pinned(self) -> set[str]:
         """Labels whose size a fixed input (data or weights) sets."""
@@ -122,6 +124,7 @@ def resolve(
                     f"{label}={bound[label]}", argument="sizes", value={label: sizes[label]},
                 )
         sizes.update(bound)
+    check_run_together(inputs, outputs, signature.groups, sizes)
     check_labels(inputs + outputs, signature.groups, sizes)
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"input {i}")
@@ -129,19 +132,70 @@ def resolve(
     check_representations(inputs, outputs, groups)
     if arrays is not None:
         fit_groups(groups, inputs, arrays)
-    mask = None
-    if signature.mask is not None:
-        named = [i for i, s in enumerate(inputs) if s.name == signature.mask]
-        if not named:
-            raise SpecError(f"{signature.mask!r} names no input", argument="mask",
-                            value=signature.mask,
-                            expected="the NAME of an input declared as NAME=SPEC")
-        mask = named[0]
+    mask = resolve_mask(signature, inputs, arrays)
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
-        batch_label=_batch_label(inputs + outputs, groups), mask=mask,
+        batch_label=_batch_label(inputs + outputs, groups),
+        mask=None if mask is None else mask.index, mask_use=mask,
     )
+
+
+@dataclass(frozen=True)
+class MaskUse:
+    """The input that hides padding, which way it reads, and how much of it is compared."""
+
+    index: int
+    name: str
+    #: True: the input is True at padding (``--padding-mask``); False: True where valid
+    padding: bool
+    compared: int
+    positions: int
+
+    @property
+    def argument(self) -> str:
+        return "padding_mask" if self.padding else "mask"
+
+    def valid(self, mask: Array) -> Array:
+        """The positions compared, from the mask input's values."""
+        m = np.asarray(mask).astype(bool)
+        return ~m if self.padding else m
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.name, "true_at": "padding" if self.padding else "valid",
+                "compared": self.compared, "positions": self.positions}
+
+
+def resolve_mask(signature: Signature, inputs: Sequence[AxisSpec],
+                 arrays: Sequence[Array | None] | None) -> MaskUse | None:
+    """The mask input named by ``mask`` (True where valid) or ``padding_mask`` (True at
+    padding); its values must be given (a drawn mask marks nothing) and leave a position to
+    compare (an all-padding mask would pass by comparing nothing)."""
+    if signature.mask is not None and signature.padding_mask is not None:
+        raise SpecError(f"both mask {signature.mask!r} and padding_mask "
+                        f"{signature.padding_mask!r} are given; name one", argument="mask",
+                        value=signature.mask)
+    padding = signature.padding_mask is not None
+    name = signature.padding_mask if padding else signature.mask
+    if name is None:
+        return None
+    argument = "padding_mask" if padding else "mask"
+    named = [i for i, s in enumerate(inputs) if s.name == name]
+    if not named:
+        raise SpecError(f"{name!r} names no input", argument=argument, value=name,
+                        expected="the NAME of an input declared as NAME=SPEC")
+    given = None if arrays is None else arrays[named[0]]
+    if given is None:
+        raise SpecError(f"input {name!r} is drawn at random, so it marks no padding; give "
+                        f"its values (a boolean array {name!r}) with the inputs file",
+                        argument=argument, value=name)
+    use = MaskUse(named[0], name, padding, 0, int(np.size(given)))
+    use = replace(use, compared=int(np.count_nonzero(use.valid(given))))
+    if use.compared == 0:
+        polarity = "True at padding" if padding else "True where valid"
+        raise SpecError(f"input {name!r} ({polarity}) marks all {use.positions} positions as "
+                        "padding, so nothing would be compared", argument=argument, value=name)
+    return use
 
 
 def as_input(a: Any) -> Array:
@@ -194,6 +248,31 @@ def fit_groups(groups: Sequence[Group], inputs: Sequence[AxisSpec],
         ]
         if points:
             group.fit(np.concatenate(points))
+
+
+def check_run_together(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec],
+                       groups: Sequence[str], sizes: Mapping[str, int]) -> None:
+    """A label with no size whose letters are each a label in use (``'nd'`` beside ``'n d'``),
+    or a two-letter one holding a label that a group acts on and no spec carries, is labels
+    written without their space: said as such, not as a size to pass (``--size nd=8`` would
+    check something else)."""
+    specs = [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]
+    carried = {lab for s, _ in specs for lab in s.labels}
+    acted = {parse_group_name(text)[1] for text in groups} - carried
+    known = set(sizes) | {lab for lab in carried if len(lab) == 1} | acted
+    for spec, argument in specs:
+        for label in spec.labels:
+            if label in sizes or len(label) < 2 or not (
+                set(label) <= known or (len(label) == 2 and set(label) & acted)
+            ):
+                continue
+            tokens = [" ".join(label) if t.partition(":")[0] == label else t
+                      for t in spec.body.split(" ")]
+            meant = str(AxisSpec.parse(" ".join(tokens)))
+            meant = meant if spec.name is None else f"{spec.name}={meant}"
+            raise SpecError(
+                f"in {str(spec)!r}, {label!r} is one label (labels are separated by spaces); "
+                f"did you mean {meant!r}?", argument=argument, value=str(spec))
 
 
 def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
@@ -301,8 +380,8 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
                     if s.name is not None}
         with np.errstate(all="ignore"), model_stdout_to_stderr():
             out = problem.fn(*positional, **keywords)
-    except (KeyboardInterrupt, StopRequest):
-        raise
+    except (KeyboardInterrupt, StopRequest, SymcheckError):
+        raise  # a backend's own finding (token ids given floats) is worded already
     except BaseException as exc:  # SystemExit too: model code never ends the check
         raise ModelError(
             f"model {problem.name!r} raised {type(exc).__name__}: {exc}{where_raised(exc)} "

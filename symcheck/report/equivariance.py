@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from symcheck.app.service import ReplayResult, StackResult
     from symcheck.engine.equivariance import EquivarianceResult, GroupResult
+    from symcheck.engine.problem import MaskUse
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold magenta"}
 
@@ -69,6 +70,8 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
     )
     if result.calibration is not None and result.calibration.source == "calibrated":
         print_plain(console, result.calibration.describe())
+    if result.mask is not None:
+        print_plain(console, describe_mask(result.mask))
     print_groups(console, result.groups)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
@@ -160,3 +163,15 @@ def render_replay(result: ReplayResult, to_stderr: bool = False) -> None:
         console.print(f"[bold red]FAIL[/]: still broken{where}")
     else:
         console.print("[bold green]PASS[/]: the counterexample no longer fails")
+
+
+def describe_mask(mask: MaskUse) -> str:
+    """Which input hides padding, which way it reads, and how much of each case is compared.
+
+    >>> from symcheck.engine.problem import MaskUse
+    >>> describe_mask(MaskUse(1, "pad", True, 8, 12))
+    'mask pad (True at padding): 8 of its 12 positions compared, 4 padding not compared'
+    """
+    polarity = "True at padding" if mask.padding else "True where valid"
+    return (f"mask {mask.name} ({polarity}): {mask.compared} of its {mask.positions} positions "
+            f"compared, {mask.positions - mask.compared} padding not compared")

@@ -47,6 +47,8 @@ def command(r: Reproduction) -> str | None:
         args += ["--inputs", r.data]
     if r.mask is not None:
         args += ["--mask", r.mask]
+    if r.padding_mask is not None:
+        args += ["--padding-mask", r.padding_mask]
     args += ["--case", str(r.case)]
     if r.backend is not None:
         args += ["--backend", r.backend]

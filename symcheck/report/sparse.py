@@ -252,15 +252,28 @@ def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
         if fit is None:
             console.print(f"{name}: fewer than two verified lengths, no slope")
         else:
-            console.print(
-                f"{name}: slope {_slope(fit[0])} per log₂ L (least squares d ≈ {fit[1]:,.1f} "
-                f"{'+' if fit[0] >= 0 else '−'} {abs(fit[0]):,.3f}·log₂ L)"
-            )
+            console.print(fit_line(name, *fit))
     notes = sorted({f"{_SWEEP_NAMES.get(m, m)}: {c.note}" for r in result.rows
                     for m, c in r.cells.items() if c.note})
     for note in notes:
         console.print(note)
     console.print(f"total {result.seconds:.1f} s")
+
+
+def fit_line(name: str, slope: float, intercept: float) -> str:
+    """One method's least-squares line, its slope shown once and as the table rounds it.
+
+    >>> fit_line("opt", 0.75, 1.5)
+    'opt: slope 0.750 per log₂ L (least squares d ≈ 1.5 + 0.750·log₂ L)'
+    >>> fit_line("poly", -1e-17, 4.0)
+    'poly: slope 0 per log₂ L (least squares d ≈ 4.0 at every L)'
+    """
+    shown = _slope(slope)
+    if shown == "0":
+        return f"{name}: slope 0 per log₂ L (least squares d ≈ {intercept:,.1f} at every L)"
+    sign = "+" if slope >= 0 else "−"
+    return (f"{name}: slope {shown} per log₂ L (least squares d ≈ {intercept:,.1f} {sign} "
+            f"{_slope(abs(slope))}·log₂ L)")
 
 
 def _slope(value: float) -> str:

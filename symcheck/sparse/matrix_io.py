@@ -202,7 +202,8 @@ def _check_values(
     else:
         r, c = np.unravel_index(flat, values.shape)
         where = f"({int(r) + (row_offset or 0)}, {int(c)})"
-    raise InputFileError(f"{label}: entry {where} is {kind} ({value!r}); A must be finite and >= 0")
+    raise InputFileError(f"{label}: entry {where} is {kind} ({value.item()!r}); A must be finite "
+                         "and >= 0")
 
 
 def _load_npy(p: Path, label: str) -> sp.csr_matrix:

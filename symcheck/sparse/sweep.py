@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symcheck.core.errors import SymcheckError
+from symcheck.core.errors import SpecError, SymcheckError, close_match
 from symcheck.sparse.matrix_io import target_from_array
 from symcheck.sparse.precision import Targets
 
@@ -99,7 +99,14 @@ def family_matrix(family: str, size: int, k: int, seed: int) -> sp.csr_matrix:
     if family == "permutation":
         perm = rng.permutation(size)
         return sp.csr_matrix((np.ones(size), (np.arange(size), perm)), shape=(size, size))
-    raise SymcheckError(f"--family: {family!r} is not one of {', '.join(FAMILIES)}")
+    raise unknown_family(family)
+
+
+def unknown_family(family: str) -> SymcheckError:
+    """The error for a family that is not one of :data:`FAMILIES` (with a near miss)."""
+    near = close_match(family, FAMILIES)
+    return SpecError(f"{family!r} is not one of {', '.join(FAMILIES)}", argument="family",
+                     value=family, hint=None if near is None else f"did you mean {near!r}?")
 
 
 def _random_k(rng: np.random.Generator, size: int, k: int) -> sp.csr_matrix:
@@ -207,7 +214,7 @@ def sweep(
     from symcheck.sparse.api import approximate
 
     if family not in FAMILIES:
-        raise SymcheckError(f"--family: {family!r} is not one of {', '.join(FAMILIES)}")
+        raise unknown_family(family)
     bad = [m for m in methods if m not in SWEEP_METHODS]
     if bad or not methods:
         raise SymcheckError(
