@@ -67,12 +67,12 @@ def test_every_npz_reader_refuses_a_plain_npy(cli: Cli, files: dict[str, Path],
 
 def test_an_internal_error_is_exit_2_and_one_line(cli: Cli,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import symcheck.app.service
+    import symcheck.app.model_runner
 
     def boom(*args: object, **kwargs: object) -> None:
         raise TypeError("unexpected")
 
-    monkeypatch.setattr(symcheck.app.service, "check_problem", boom)
+    monkeypatch.setattr(symcheck.app.model_runner, "check_problem", boom)
     r = cli("equivariance", SAMPLES / "attention.py")
     assert r.exit_code == 2
     assert r.stderr.strip() == (

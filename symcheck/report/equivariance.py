@@ -12,7 +12,8 @@ from symcheck.report.layout import Column, print_plain, print_table
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from symcheck.app.service import ReplayResult, StackResult
+    from symcheck.app.replay_runner import ReplayResult
+    from symcheck.app.weights_runner import StackResult
     from symcheck.engine.equivariance import EquivarianceResult, GroupResult
     from symcheck.engine.problem import MaskUse
 

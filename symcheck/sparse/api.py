@@ -45,8 +45,8 @@ SCREEN_STALL = 10
 # common with another row is structured (bands, blocks, windows with global keys): there the
 # fit reaches far below 2k but converges slowly from the SVD start (band |i − j| ≤ 2, L = 2,048: 245
 # evaluations at d = 12, indistinguishable in its first 60 from a random target that never
-# meets), so auto runs the full search without the screen, as it did before the construction.
-# On random supports two rows of k ≥ 2 columns seldom share two (measured: 0 to 0.035 of rows).
+# meets), so auto runs the full search there without the screen. On random supports two rows
+# of k ≥ 2 columns seldom share two (benchmarks/RESULTS.md, item 8, gives the shares).
 STRUCTURED_OVERLAP = 0.5
 # Rows sampled (evenly spaced) to measure the overlap: O(rows · L) at most.
 OVERLAP_ROWS = 256

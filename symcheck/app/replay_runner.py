@@ -1,0 +1,92 @@
+"""A saved counterexample, re-run on the model as it is now (``symcheck replay``)."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from symcheck.app.outcomes import Outcome
+from symcheck.app.requests import ReplayRequest
+from symcheck.app.service import wrap_model
+from symcheck.core.errors import ModelError, ReplayError, SpecError
+from symcheck.core.signature import Signature
+from symcheck.core.tolerances import tolerance_for
+from symcheck.core.verdicts import Verdict
+from symcheck.engine.evaluate import CaseResult
+from symcheck.engine.problem import resolve
+from symcheck.sources.python import load_python, split_target
+
+
+@dataclass
+class ReplayResult:
+    """A stored case re-run: the stored error, the error now, and which model file ran."""
+
+    meta: dict[str, Any]
+    case: CaseResult
+    tolerance: float
+    model_file: str
+
+    @property
+    def still_broken(self) -> bool:
+        return not self.case.finite or self.case.error > self.tolerance
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model_file, "group": self.meta["group"], "case": self.meta["case"],
+            "stored_error": self.meta["error"], "error": self.case.error,
+            "tolerance": self.tolerance,
+            "verdict": (Verdict.FAIL if self.still_broken else Verdict.PASS).value,
+            "details": self.case.to_dict(),
+        }
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def run_replay(request: ReplayRequest) -> Outcome:
+    """Re-run a counterexample: FAIL while it still fails, PASS once fixed; a file that cannot
+    be replayed (a tampered element, another model's file) is a :class:`ReplayError`."""
+    from symcheck.app.counterexample import load, model_file
+    from symcheck.app.counterexample import replay as rerun
+
+    ce = load(request.counterexample)
+    meta = ce.meta
+    target = request.target or model_file(request.counterexample, meta)
+    loaded = load_python(target)
+    if request.target is None and meta.get("name") not in (None, loaded.name):
+        raise ReplayError(
+            f"counterexample: {str(request.counterexample)!r} was saved for "
+            f"{meta.get('name')!r}, but {target!r} holds {loaded.name!r}; name the model to "
+            "replay it on: symcheck replay CASE.npz model.py:NAME"
+        )
+    dtype = str(meta.get("dtype", "float64"))
+    rtol = request.rtol if request.rtol is not None else meta.get("tolerance")
+    tolerance = tolerance_for(dtype, rtol)
+    signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
+                          groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"],
+                          mask=_text(meta.get("mask")),
+                          padding_mask=_text(meta.get("padding_mask")))
+    fn = wrap_model(loaded.obj, dtype, request.backend)
+    try:
+        problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)
+    except SpecError as exc:
+        raise ReplayError(f"counterexample: cannot replay on {target!r}: the stored inputs do "
+                          f"not fit ({exc.message})") from None
+    try:
+        case, _ = rerun(problem, ce)
+    except ModelError as exc:
+        if meta.get("name") in (None, loaded.name):
+            raise
+        cause = exc.message.removesuffix(" (--debug shows the traceback)")
+        shown = shlex.quote(str(request.counterexample))
+        raise ReplayError(
+            f"counterexample: {str(request.counterexample)!r} was saved for "
+            f"{meta.get('name')!r} (inputs {', '.join(map(repr, meta['inputs']))}), and "
+            f"{loaded.name!r} cannot run on them ({cause}); replay it on the model it was saved "
+            f"for: symcheck replay {shown} {shlex.quote(str(meta.get('model', 'model.py')))}"
+        ) from None
+    result = ReplayResult({**meta, "tolerance": tolerance}, case, tolerance, target)
+    verdict = Verdict.FAIL if result.still_broken else Verdict.PASS
+    return Outcome("replay", verdict, result, file=str(split_target(target)[0]))

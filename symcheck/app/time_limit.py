@@ -1,0 +1,77 @@
+"""The time limit of a check (``timeout``): an alarm that stops the model, and a watchdog for
+model code that disarms the alarm."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from symcheck.core.errors import Interrupted, ModelError, SpecError
+
+#: the longest --timeout (a week): the interval timer cannot hold 1e300 s
+MAX_TIMEOUT = 7 * 24 * 3600
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`Interrupted` into whatever runs after ``seconds`` (SIGALRM: the main
+    thread of a POSIX process), and report it as a model error."""
+    if seconds is None:
+        yield
+        return
+    import math
+    import signal
+    import threading
+
+    if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds > 0):
+        raise SpecError(f"{seconds!r} must be a finite number of seconds greater than 0",
+                        argument="timeout", value=seconds)
+    if seconds > MAX_TIMEOUT:
+        raise SpecError(f"{seconds!r} is more than {MAX_TIMEOUT:,} s (a week); leave the "
+                        "option out for no limit", argument="timeout", value=seconds)
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        raise SpecError("a time limit needs the main thread of a POSIX process",
+                        argument="timeout", value=seconds)
+
+    def expire(signum: int, frame: Any) -> None:
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    finished = threading.Event()
+    threading.Thread(target=_watchdog, args=(finished, float(seconds)), daemon=True,
+                     name="symcheck-timeout").start()
+    try:
+        yield
+    except Interrupted:
+        raise ModelError(f"the check did not finish within {seconds:g} s (a model that hangs, "
+                         "at import or in a call?); it was stopped", argument="timeout",
+                         value=seconds) from None
+    finally:
+        finished.set()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+#: how long after --timeout the watchdog ends the process when the alarm did not stop the model
+WATCHDOG_GRACE = 5.0
+#: os._exit as it is before any model code runs (model code may not call it, see
+#: :func:`~symcheck.core.files.model_stdout_to_stderr`)
+_REAL_EXIT = os._exit
+
+
+def _watchdog(finished: Any, seconds: float) -> None:
+    """The last resort of ``--timeout``: a model that replaced symcheck's alarm handler, or
+    holds the process otherwise, ends it here, with exit 2 and one line."""
+    if finished.wait(seconds + WATCHDOG_GRACE):
+        return
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"symcheck: error: --timeout: the check did not stop within {seconds:g} "
+                         f"s and did not answer the alarm for {WATCHDOG_GRACE:g} s more (model "
+                         "code that replaced or blocks it?); the process was ended\n")
+        sys.stderr.flush()
+    _REAL_EXIT(2)

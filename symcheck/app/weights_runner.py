@@ -1,0 +1,90 @@
+"""Saved weights: the requested check with its co-transform breakdown, or the whole stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from symcheck.app import reproduction as recipe
+from symcheck.app.outcomes import Outcome
+from symcheck.app.requests import WeightsRequest
+from symcheck.app.service import _validate_measure
+from symcheck.core.errors import SpecError
+from symcheck.core.signature import WEIGHT_MODES
+from symcheck.engine.equivariance import EquivarianceResult
+
+#: the dtypes the numpy reference of saved weights computes in
+WEIGHT_DTYPES = ("float64", "float32", "float16")
+
+
+def run_weights(request: WeightsRequest) -> Outcome:
+    """Saved weights: the requested check with its co-transform breakdown; ``layer="all"``
+    checks the whole stack as one function."""
+    from symcheck.sources.weights.check import DEFAULT_N, Settings, check_weights
+
+    m = request.measure
+    _validate_measure(m)
+    if request.mode not in WEIGHT_MODES:
+        raise SpecError(f"{request.mode!r} is not one of {', '.join(WEIGHT_MODES)}",
+                        argument="weights", value=request.mode)
+    if m.dtype not in WEIGHT_DTYPES:
+        raise SpecError(f"{m.dtype}: saved weights are checked through symcheck's numpy "
+                        f"reference, which has no {m.dtype}; use one of "
+                        f"{', '.join(WEIGHT_DTYPES)} (or check the framework's module)",
+                        argument="dtype", value=m.dtype)
+    settings = Settings(n=request.n or DEFAULT_N, dtype=m.dtype, seed=m.seed, trials=m.trials,
+                        rtol=m.rtol)
+    if request.layer == "all":
+        if request.component not in (None, "block"):
+            raise SpecError(f"{request.component}: --layer all checks the whole "
+                            "stack of blocks, one after the other; check one component with "
+                            "--layer NAME", argument="component", value=request.component)
+        return _run_stack(request, settings)
+    result = check_weights(request.path, layer=request.layer, heads=request.heads,
+                           groups=request.groups, mode=request.mode,
+                           component=request.component, settings=settings, case=m.case,
+                           breakdown="full" if request.breakdown else "needed",
+                           fold=request.fold)
+    requested = result.requested
+    repro = recipe.of_weights(
+        str(request.path), requested, tuple(result.groups),
+        layer=result.layer.prefix.rstrip("."), heads=request.heads, mode=result.mode,
+        component=result.component, rtol=m.rtol, fold=request.fold,
+    )
+    return Outcome("weights", requested.verdict, result, repro, file=str(request.path))
+
+
+@dataclass
+class StackResult:
+    """The whole stack of a checkpoint checked as one function of the tokens."""
+
+    path: str
+    layers: list[str]
+    folded: list[str]
+    not_folded: list[str]
+    result: EquivarianceResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "layers": self.layers, "folded": self.folded,
+                "not_folded": self.not_folded, **self.result.to_dict()}
+
+
+def _run_stack(request: WeightsRequest, settings: Any) -> Outcome:
+    from symcheck.sources.weights.stack import check_stack, load_stack
+
+    stack = load_stack(request.path, heads=request.heads, fold=request.fold)
+    groups = tuple(request.groups or ("S(n)", "O(d)"))
+    result = check_stack(stack.layers, groups, mode=request.mode, settings=settings,
+                         case=request.measure.case)
+    folded = [f"{name}: {f.describe()}" for name, fold in zip(stack.names, stack.folds,
+                                                              strict=False)
+              for f in fold.folded]
+    not_folded = [f"{name}: {n.norm}: {n.what} ({n.why})"
+                  for name, fold in zip(stack.names, stack.folds, strict=False)
+                  for n in fold.not_folded]
+    repro = recipe.of_weights(str(request.path), result, groups, layer="all",
+                              heads=request.heads, mode=request.mode, component="block",
+                              rtol=request.measure.rtol, fold=request.fold)
+    return Outcome("stack", result.verdict,
+                   StackResult(str(request.path), list(stack.names), folded, not_folded,
+                               result), repro, file=str(request.path))
