@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 import symcheck
-from symcheck.api import EquivarianceError, assert_equivariant, check_equivariance
+from symcheck.api import (
+    EquivarianceError,
+    assert_equivariant,
+    check_equivariance,
+    dtype_summary,
+)
 from symcheck.core.errors import ModelError, SpecError
 from symcheck.sources.python import load_python
 from tests.conftest import SAMPLES
@@ -181,9 +186,49 @@ def test_assert_equivariant_message() -> None:
     assert "S(n): worst case" in message
     assert "Mismatched elements: " in message and "Greatest absolute difference: " in message
     assert "at index (" in message and "of output 0" in message
-    assert "Greatest relative difference: " in message
+    assert "Relative error (norm-wise, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖): " in message
+    assert "> tolerance 1.0e-09" in message and "Greatest relative difference" not in message
     assert "seed=3" in message and "case='S(n)/" in message
     assert assert_equivariant(attention, "n d", "n d", "S(n)", SIZES).passed
+
+
+def test_assert_equivariant_at_dtypes_reports_every_dtype() -> None:
+    results = assert_equivariant(attention, "n d", "n d", "S(n)", SIZES,
+                                 dtypes=("float64", "float32"), trials=3)
+    assert [(r.dtype, r.passed) for r in results] == [("float64", True), ("float32", True)]
+    assert dtype_summary(results[0]).startswith(
+        "float64: pass (worst relative error ")
+    assert dtype_summary(results[0]).endswith(" ≤ tolerance 1.0e-09 in S(n))")
+    pos = np.random.default_rng(0).standard_normal((6, 4))
+    with pytest.raises(EquivarianceError) as info:
+        assert_equivariant(lambda x: attention(x + pos), "n d", "n d", "S(n)", SIZES,
+                           dtypes=("float32", "float64"), trials=3)
+    first = str(info.value).splitlines()[:3]
+    assert first[0] == "<lambda> fails at float32, float64 (2 of 2 dtypes, each against its " \
+        "own tolerance):"
+    assert first[1].startswith("  float32: fail (worst relative error ")
+    assert first[1].endswith(" > tolerance 1.0e-06 in S(n))")
+    assert [r.dtype for r in info.value.results] == ["float32", "float64"]
+    assert info.value.result.dtype == "float32"
+
+
+@pytest.mark.parametrize(("dtypes", "extra", "message"), [
+    ("float32", {}, "dtypes: 'float32' must be a sequence of distinct dtypes such as "
+                    "('float64', 'float32')"),
+    ((), {}, "dtypes: () must be a sequence of distinct dtypes"),
+    (("float32", "float32"), {}, "dtypes: ('float32', 'float32') must be a sequence of "
+                                 "distinct dtypes"),
+    (("float64", "float8"), {}, "dtypes: 'float8' is not one of float64, float32, bfloat16, "
+                                "float16"),
+    (("float64",), {"dtype": "float32"}, "dtypes: dtype='float32' and dtypes=('float64',) are "
+                                         "both given; give one"),
+])
+def test_bad_dtypes_are_refused_before_any_check(dtypes: object, extra: dict[str, str],
+                                                 message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        assert_equivariant(attention, "n d", "n d", "S(n)", SIZES, dtypes=dtypes,  # type: ignore[call-overload]
+                           **extra)
+    assert str(info.value).startswith(message)
 
 
 def test_decorator_supplies_defaults_and_arguments_override() -> None:
