@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -275,3 +277,29 @@ def test_silent_upcast_under_a_lower_dtype_is_reported() -> None:
     r = check_equivariance(lambda x: x @ w.astype(x.dtype), "n d", "n d", "S(n)", SIZES,
                            dtype="float32")
     assert not r.warnings
+
+
+E = r"\d\.\d\de[+-]\d\d"  # a number as the reprs print it (digits not compared)
+
+
+def test_results_have_a_name_and_a_one_line_repr() -> None:
+    pos = np.random.default_rng(0).standard_normal((6, 4))
+
+    def shifted(x: np.ndarray) -> np.ndarray:
+        return attention(x + pos)
+
+    r = check_equivariance(shifted, "n d", "n d", ["O(d)", "S(n)"], SIZES, trials=3)
+    assert r.name == "shifted" and [g.name for g in r.groups] == ["O(d)", "S(n)", "O(d) × S(n)"]
+    cases = sum(len(g.measurement.cases) for g in r.groups)
+    assert re.fullmatch(rf"<EquivarianceResult 'shifted': fail, max error {E}, tolerance "
+                        rf"1\.0e-09, 3 group checks, {cases} cases, float64, seed 0>", repr(r))
+    assert str(r) == repr(r)  # print(result) is the one line too
+    product = r.groups[-1]
+    assert re.fullmatch(rf"<GroupResult 'O\(d\) × S\(n\)': fail, max error {E}, tolerance "
+                        rf"1\.0e-09, {len(product.measurement.cases)} cases>", repr(product))
+    assert re.fullmatch(rf"<GroupMeasurement 'O\(d\)': max error {E}, \d+ cases>",
+                        repr(r.groups[0].measurement))
+    form = symcheck.check_form(attention, "n d", "n d", "O(d)", SIZES)
+    assert form.name == "attention"
+    assert repr(form) == (f"<FormResult 'attention': pass, no gating diagnostic fails, "
+                          f"{len(form.diagnostics)} diagnostics, float64, seed 0>")

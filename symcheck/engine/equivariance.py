@@ -24,7 +24,7 @@ from symcheck.core.errors import ModelError, SpecError, Suggest
 from symcheck.core.groups import Group
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
 from symcheck.core.tolerances import check_dtype
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import Verdict, brief
 from symcheck.engine.cases import (
     CaseBatch,
     Drawn,
@@ -106,6 +106,10 @@ class GroupMeasurement:
         bad = [c for c in self.cases if not c.finite]
         return bad[0] if bad else max(self.cases, key=lambda c: c.error)
 
+    def __repr__(self) -> str:
+        return brief("GroupMeasurement", self.name, f"max error {self.stat(100):.2e}",
+                     _count(len(self.cases), "case"))
+
 
 @dataclass
 class GroupResult:
@@ -118,8 +122,19 @@ class GroupResult:
     note: str | None = None
 
     @property
+    def name(self) -> str:
+        """The group's display name: ``"O(d)"``, or ``"O(d) × S(n)"`` for the product."""
+        return self.measurement.name
+
+    @property
     def passed(self) -> bool:
         return self.verdict is Verdict.PASS
+
+    def __repr__(self) -> str:
+        m = self.measurement
+        return brief("GroupResult", self.name, self.verdict.value,
+                     f"max error {m.stat(100):.2e}", f"tolerance {self.tolerance:.1e}",
+                     _count(len(m.cases), "case"))
 
     @property
     def violating_fraction(self) -> float | None:
@@ -161,8 +176,22 @@ class EquivarianceResult:
     probes: bool = True
 
     @property
+    def name(self) -> str:
+        """The model's name (the same as :attr:`model`)."""
+        return self.model
+
+    @property
     def passed(self) -> bool:
         return all(g.passed for g in self.groups)
+
+    def __repr__(self) -> str:
+        worst = max((g.measurement.stat(100) for g in self.groups), key=_order,
+                    default=float("nan"))
+        return brief("EquivarianceResult", self.model, self.verdict.value,
+                     f"max error {worst:.2e}", f"tolerance {self.tolerance:.1e}",
+                     _count(len(self.groups), "group check"),
+                     _count(sum(len(g.measurement.cases) for g in self.groups), "case"),
+                     self.dtype, f"seed {self.seed}")
 
     @property
     def verdict(self) -> Verdict:
@@ -190,6 +219,10 @@ class EquivarianceResult:
 
 def _order(error: float) -> float:
     return float("inf") if not np.isfinite(error) else error
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 @dataclass
