@@ -11,7 +11,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from symcheck.app.reproduction import Reproduction
 from symcheck.app.requests import Declared, FormRequest, Measure, ModelRequest
 from symcheck.app.service import run
 from symcheck.core.errors import SpecError
+from symcheck.core.tolerances import DEFAULT_RTOL
 from symcheck.engine.equivariance import EquivarianceResult
 from symcheck.engine.form_judge import FormResult
 
@@ -27,11 +28,30 @@ Array = np.ndarray
 
 
 class EquivarianceError(AssertionError):
-    """A symmetry is broken; ``.result`` holds the full measurement."""
+    """A symmetry is broken; ``.result`` holds the full measurement (the first failing dtype's
+    when several were checked), ``.results`` every dtype's, in the order checked."""
 
-    def __init__(self, message: str, result: EquivarianceResult) -> None:
+    def __init__(self, message: str, result: EquivarianceResult,
+                 results: Sequence[EquivarianceResult] = ()) -> None:
         super().__init__(message)
         self.result = result
+        self.results = tuple(results) or (result,)
+
+
+@overload
+def assert_equivariant(
+    fn: Callable[..., Any], inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None, groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None, *, dtypes: None = None, **options: Any,
+) -> EquivarianceResult: ...
+
+
+@overload
+def assert_equivariant(
+    fn: Callable[..., Any], inputs: str | Sequence[str] | None = None,
+    output: str | Sequence[str] | None = None, groups: str | Sequence[str] | None = None,
+    sizes: Mapping[str, int] | None = None, *, dtypes: Sequence[str], **options: Any,
+) -> tuple[EquivarianceResult, ...]: ...
 
 
 def assert_equivariant(
@@ -40,14 +60,27 @@ def assert_equivariant(
     output: str | Sequence[str] | None = None,
     groups: str | Sequence[str] | None = None,
     sizes: Mapping[str, int] | None = None,
+    *,
+    dtypes: Sequence[str] | None = None,
     **options: Any,
-) -> EquivarianceResult:
+) -> EquivarianceResult | tuple[EquivarianceResult, ...]:
     """Check ``fn`` like :func:`symcheck.check_equivariance`; raise if any group fails.
+
+    ``dtypes=("float64", "float32")`` runs the whole check once per dtype (as e3nn's tests run
+    at each default dtype), each judged against its own dtype's tolerance; it returns the
+    results in that order and, when any fails, raises one error that gives every dtype's
+    verdict and the failing dtypes' worst cases.
 
     >>> import numpy as np
     >>> assert_equivariant(np.tanh, "n d", "n d", "S(n)", {"n": 4, "d": 2}).passed
     True
+    >>> [r.dtype for r in assert_equivariant(np.tanh, "n d", "n d", "S(n)", {"n": 4, "d": 2},
+    ...                                      dtypes=("float64", "float32"))]
+    ['float64', 'float32']
     """
+    __tracebackhide__ = True  # pytest shows the user's call, not this frame
+    if dtypes is not None:
+        return _assert_at_dtypes(fn, (inputs, output, groups, sizes), dtypes, options)
     outcome = _model_outcome(fn, inputs, output, groups, sizes, **options)
     result: EquivarianceResult = outcome.result
     if result.passed:
@@ -56,12 +89,60 @@ def assert_equivariant(
     raise EquivarianceError(failure_message(result, call), result)
 
 
+def _assert_at_dtypes(fn: Callable[..., Any], declared: tuple[Any, Any, Any, Any],
+                      dtypes: Sequence[str], options: dict[str, Any]
+                      ) -> tuple[EquivarianceResult, ...]:
+    """Every dtype checked (none skipped after a failure); one error naming each verdict."""
+    __tracebackhide__ = True
+    chosen = _check_dtypes(dtypes, options)
+    outcomes = [_model_outcome(fn, *declared, dtype=d, **options) for d in chosen]
+    results = tuple(o.result for o in outcomes)
+    failing = [o for o in outcomes if not o.result.passed]
+    if not failing:
+        return results
+    lines = [f"{results[0].model} fails at {', '.join(o.result.dtype for o in failing)} "
+             f"({len(failing)} of {len(results)} dtypes, each against its own tolerance):"]
+    lines += [f"  {dtype_summary(r)}" for r in results]
+    for o in failing:
+        call = None if o.reproduction is None else python_call(o.reproduction)
+        lines += ["", failure_message(o.result, call)]
+    raise EquivarianceError("\n".join(lines), failing[0].result, results)
+
+
+def _check_dtypes(dtypes: Sequence[str], options: Mapping[str, Any]) -> tuple[str, ...]:
+    if "dtype" in options:
+        raise SpecError(f"dtype={options['dtype']!r} and dtypes={dtypes!r} are both given; "
+                        "give one", argument="dtypes", value=dtypes)
+    chosen = (dtypes,) if isinstance(dtypes, str) else tuple(dtypes)
+    if isinstance(dtypes, str) or not chosen or len(set(chosen)) != len(chosen):
+        raise SpecError(f"{dtypes!r} must be a sequence of distinct dtypes such as "
+                        "('float64', 'float32')", argument="dtypes", value=dtypes)
+    for d in chosen:
+        if d not in DEFAULT_RTOL:
+            raise SpecError(f"{d!r} is not one of {', '.join(DEFAULT_RTOL)}",
+                            argument="dtypes", value=d)
+    return chosen
+
+
+def dtype_summary(result: EquivarianceResult) -> str:
+    """One dtype's check in one line, e.g. ``float32: fail (worst relative error 3.1e-02 >
+    tolerance 1.0e-06 in S(n))``."""
+    worst = result.worst_failure() or max(result.groups, key=lambda g: g.measurement.stat(100))
+    name, error = worst.measurement.name, worst.measurement.worst.error
+    if not worst.measurement.finite:
+        return f"{result.dtype}: {result.verdict.value} (NaN/Inf in the output, {name})"
+    within = "≤" if not error > result.tolerance else ">"
+    roundoff = ", the model's own round-off" if result.passed and within == ">" else ""
+    return (f"{result.dtype}: {result.verdict.value} (worst relative error {error:.1e} {within} "
+            f"tolerance {result.tolerance:.1e} in {name}{roundoff})")
+
+
 def failure_message(result: EquivarianceResult, call: str | None = None) -> str:
     """A torch.testing-style report of every failing group, ending with how to replay it.
 
     Per failing group, for its worst case: how many output elements differ by more than
-    ``tolerance × max|g·f(x)|``, the greatest absolute difference and where it is, and the
-    relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` against its tolerance.
+    ``tolerance × max|g·f(x)|``, the greatest absolute (element-wise) difference and where it
+    is, and the norm-wise relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` against its tolerance.
     """
     failing = [g for g in result.groups if not g.passed]
     names = ", ".join(g.measurement.name for g in failing)
@@ -83,8 +164,8 @@ def failure_message(result: EquivarianceResult, call: str | None = None) -> str:
             f"  Mismatched elements: {w.mismatched} / {w.total} ({share:.1f}%)",
             f"  Greatest absolute difference: {w.max_abs:.3e} at index ({index}) of output "
             f"{w.where[0]}",
-            f"  Greatest relative difference: {w.error:.3e} (‖f(g·x) − g·f(x)‖ / ‖f(x)‖, up to "
-            f"{g.tolerance:.1e} allowed)",
+            f"  Relative error (norm-wise, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖): {w.error:.3e} > "
+            f"tolerance {g.tolerance:.1e}",
         ]
     worst = result.worst_failure()
     assert worst is not None  # the result did not pass

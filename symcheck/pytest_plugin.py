@@ -11,8 +11,17 @@ anything::
 The fixture is :func:`symcheck.assert_equivariant` with the suite's defaults: the options
 ``--symcheck-seed N`` and ``--symcheck-trials N`` set the seed and the number of Haar draws of
 every call that does not pass its own ``seed=``/``trials=``. A failure raises
-:class:`symcheck.EquivarianceError` whose message gives the worst case, where it differs, and the
-seed and case that replay it.
+:class:`symcheck.EquivarianceError` whose message gives the worst case, where it differs, its
+norm-wise relative error against the tolerance, and the seed and case that replay it; pytest
+shows it at the test's own line (symcheck's frames are hidden).
+
+``dtypes=("float64", "float32")`` runs the check once per dtype in the one test (what e3nn's
+suites do by running every test at each default dtype), each against its own dtype's
+tolerance, and fails with every dtype's verdict::
+
+    def test_attention_at_both_precisions(symcheck_equivariance):
+        symcheck_equivariance(attention, ["n d", "m d"], "n d", ["O(d)", "S(n)"],
+                              {"n": 8, "m": 4, "d": 16}, dtypes=("float64", "float32"))
 
 pytest imports this module in every session of every project with symcheck installed, so it
 imports nothing but pytest at module level; symcheck's engine is imported on first use.
@@ -28,6 +37,9 @@ import pytest
 
 if TYPE_CHECKING:
     from symcheck.engine.equivariance import EquivarianceResult
+
+    #: one result, or one per dtype with ``dtypes=(...)``
+    Checked = EquivarianceResult | tuple[EquivarianceResult, ...]
 
 
 def _whole_number(least: int) -> Callable[[str], int]:
@@ -69,9 +81,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 @pytest.fixture
-def symcheck_equivariance(request: pytest.FixtureRequest) -> Callable[..., EquivarianceResult]:
+def symcheck_equivariance(request: pytest.FixtureRequest) -> Callable[..., Checked]:
     """``symcheck_equivariance(fn, inputs, output, groups, sizes, **options)`` asserts that
-    ``fn`` is equivariant and returns the :class:`~symcheck.EquivarianceResult`.
+    ``fn`` is equivariant and returns the :class:`~symcheck.EquivarianceResult` (with
+    ``dtypes=(...)``: one per dtype, in that order).
 
     Arguments are those of :func:`symcheck.assert_equivariant`; ``seed`` and ``trials`` default
     to ``--symcheck-seed`` / ``--symcheck-trials``.
@@ -79,7 +92,7 @@ def symcheck_equivariance(request: pytest.FixtureRequest) -> Callable[..., Equiv
     seed = request.config.getoption("symcheck_seed")
     trials = request.config.getoption("symcheck_trials")
 
-    def check(fn: Callable[..., Any], *args: Any, **options: Any) -> EquivarianceResult:
+    def check(fn: Callable[..., Any], *args: Any, **options: Any) -> Checked:
         __tracebackhide__ = True
         from symcheck.api import assert_equivariant
 

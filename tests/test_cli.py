@@ -250,3 +250,44 @@ def test_debug_shows_the_traceback(
     r = cli("equivariance", "raises.py", *SPEC, "--debug")
     assert r.exit_code == 2
     assert "Traceback" in r.stderr and "model exploded" in r.stderr
+
+
+TOKENS = textwrap.dedent(
+    """
+    import numpy as np
+    import symcheck
+
+
+    @symcheck.equivariant(inputs="b n d", output="b n d", groups=["O(d)", "S(n)", "C(n)"],
+                          sizes={"b": 2, "n": 6, "d": 5})
+    def pairs(x):
+        if x.shape[-2] < 2:
+            raise ValueError(MESSAGE)
+        s = x @ np.swapaxes(x, -1, -2)
+        w = np.exp(s - s.max(-1, keepdims=True))
+        return (w / w.sum(-1, keepdims=True)) @ x
+    """
+)
+
+
+@pytest.mark.parametrize(("message", "shown"), [
+    ('"needs two tokens"', ": needs two tokens"),
+    # the message differs between group checks (the batch of each is stacked along b): the
+    # first group's is shown, and said to be that group's
+    ('f"needs two tokens, got {x.shape}"', "; in O(d): needs two tokens, got (6, 1, 5)"),
+])
+def test_a_refused_size_probe_is_one_note_for_every_group_check(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, message: str,
+        shown: str) -> None:
+    monkeypatch.chdir(tmp_path)  # the model's path is shown relative to here
+    (tmp_path / "tokens.py").write_text(TOKENS.replace("MESSAGE", message))
+    r = cli("equivariance", "tokens.py", "--trials", "3", "--json", "r.json")
+    assert r.exit_code == 0, r.output
+    notes = [line for line in r.stdout.splitlines() if line.startswith("note: ")]
+    assert notes == ["note: size probe n = 1 not counted: the model raised ValueError at "
+                     f"tokens.py:10 in all 4 group checks{shown}"]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["notes"] == [notes[0].removeprefix("note: ")]
+    first = report["groups"][0]["notes"]  # each group check keeps its own, in the JSON
+    assert first == ["the model does not accept n = 1: ValueError at tokens.py:10: "
+                     f"{shown.split(': ', 1)[1]}"]

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import symcheck
-from symcheck.api import EquivarianceError, assert_equivariant, check_equivariance
+from symcheck.api import (
+    EquivarianceError,
+    assert_equivariant,
+    check_equivariance,
+    dtype_summary,
+)
 from symcheck.core.errors import ModelError, SpecError
 from symcheck.sources.python import load_python
 from tests.conftest import SAMPLES
@@ -181,9 +188,49 @@ def test_assert_equivariant_message() -> None:
     assert "S(n): worst case" in message
     assert "Mismatched elements: " in message and "Greatest absolute difference: " in message
     assert "at index (" in message and "of output 0" in message
-    assert "Greatest relative difference: " in message
+    assert "Relative error (norm-wise, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖): " in message
+    assert "> tolerance 1.0e-09" in message and "Greatest relative difference" not in message
     assert "seed=3" in message and "case='S(n)/" in message
     assert assert_equivariant(attention, "n d", "n d", "S(n)", SIZES).passed
+
+
+def test_assert_equivariant_at_dtypes_reports_every_dtype() -> None:
+    results = assert_equivariant(attention, "n d", "n d", "S(n)", SIZES,
+                                 dtypes=("float64", "float32"), trials=3)
+    assert [(r.dtype, r.passed) for r in results] == [("float64", True), ("float32", True)]
+    assert dtype_summary(results[0]).startswith(
+        "float64: pass (worst relative error ")
+    assert dtype_summary(results[0]).endswith(" ≤ tolerance 1.0e-09 in S(n))")
+    pos = np.random.default_rng(0).standard_normal((6, 4))
+    with pytest.raises(EquivarianceError) as info:
+        assert_equivariant(lambda x: attention(x + pos), "n d", "n d", "S(n)", SIZES,
+                           dtypes=("float32", "float64"), trials=3)
+    first = str(info.value).splitlines()[:3]
+    assert first[0] == "<lambda> fails at float32, float64 (2 of 2 dtypes, each against its " \
+        "own tolerance):"
+    assert first[1].startswith("  float32: fail (worst relative error ")
+    assert first[1].endswith(" > tolerance 1.0e-06 in S(n))")
+    assert [r.dtype for r in info.value.results] == ["float32", "float64"]
+    assert info.value.result.dtype == "float32"
+
+
+@pytest.mark.parametrize(("dtypes", "extra", "message"), [
+    ("float32", {}, "dtypes: 'float32' must be a sequence of distinct dtypes such as "
+                    "('float64', 'float32')"),
+    ((), {}, "dtypes: () must be a sequence of distinct dtypes"),
+    (("float32", "float32"), {}, "dtypes: ('float32', 'float32') must be a sequence of "
+                                 "distinct dtypes"),
+    (("float64", "float8"), {}, "dtypes: 'float8' is not one of float64, float32, bfloat16, "
+                                "float16"),
+    (("float64",), {"dtype": "float32"}, "dtypes: dtype='float32' and dtypes=('float64',) are "
+                                         "both given; give one"),
+])
+def test_bad_dtypes_are_refused_before_any_check(dtypes: object, extra: dict[str, str],
+                                                 message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        assert_equivariant(attention, "n d", "n d", "S(n)", SIZES, dtypes=dtypes,  # type: ignore[call-overload]
+                           **extra)
+    assert str(info.value).startswith(message)
 
 
 def test_decorator_supplies_defaults_and_arguments_override() -> None:
@@ -230,3 +277,29 @@ def test_silent_upcast_under_a_lower_dtype_is_reported() -> None:
     r = check_equivariance(lambda x: x @ w.astype(x.dtype), "n d", "n d", "S(n)", SIZES,
                            dtype="float32")
     assert not r.warnings
+
+
+E = r"\d\.\d\de[+-]\d\d"  # a number as the reprs print it (digits not compared)
+
+
+def test_results_have_a_name_and_a_one_line_repr() -> None:
+    pos = np.random.default_rng(0).standard_normal((6, 4))
+
+    def shifted(x: np.ndarray) -> np.ndarray:
+        return attention(x + pos)
+
+    r = check_equivariance(shifted, "n d", "n d", ["O(d)", "S(n)"], SIZES, trials=3)
+    assert r.name == "shifted" and [g.name for g in r.groups] == ["O(d)", "S(n)", "O(d) × S(n)"]
+    cases = sum(len(g.measurement.cases) for g in r.groups)
+    assert re.fullmatch(rf"<EquivarianceResult 'shifted': fail, max error {E}, tolerance "
+                        rf"1\.0e-09, 3 group checks, {cases} cases, float64, seed 0>", repr(r))
+    assert str(r) == repr(r)  # print(result) is the one line too
+    product = r.groups[-1]
+    assert re.fullmatch(rf"<GroupResult 'O\(d\) × S\(n\)': fail, max error {E}, tolerance "
+                        rf"1\.0e-09, {len(product.measurement.cases)} cases>", repr(product))
+    assert re.fullmatch(rf"<GroupMeasurement 'O\(d\)': max error {E}, \d+ cases>",
+                        repr(r.groups[0].measurement))
+    form = symcheck.check_form(attention, "n d", "n d", "O(d)", SIZES)
+    assert form.name == "attention"
+    assert repr(form) == (f"<FormResult 'attention': pass, no gating diagnostic fails, "
+                          f"{len(form.diagnostics)} diagnostics, float64, seed 0>")

@@ -454,6 +454,28 @@ def test_reports_respect_the_umask(cli: Cli, tmp_path: Path) -> None:
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_sparse_outputs_follow_the_umask_and_say_where_they_went(
+        cli: Cli, tmp_path: Path, umask: int) -> None:
+    """The parameters (.npz) and the plot (.png) get 0666 less the umask, as every output does
+    (the plot was 0600 whatever the umask), and the report names each file written."""
+    pytest.importorskip("matplotlib")
+    params, png = tmp_path / "p.npz", tmp_path / "d.png"
+    old = os.umask(umask)
+    try:
+        saved = cli("sparse-approx", SAMPLES / "sparse" / "permutation.npy", "--save", params)
+        plotted = cli("sparse-sweep", "permutation", "--lengths", "16,32", "--methods", "poly",
+                      "--plot", png, "--json", "-")
+    finally:
+        os.umask(old)
+    assert saved.exit_code == 0 and plotted.exit_code == 0, saved.output + plotted.output
+    for path in (params, png):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert f"parameters saved: {params}  (X, W_Q, W_K at d = " in saved.stdout
+    assert f"plot saved: {png}\n" in plotted.stderr  # stdout holds the JSON
+    assert json.loads(plotted.stdout)["family"] == "permutation"
+
+
 def test_a_model_that_prints_leaves_json_on_stdout_valid(cli: Cli, hostile: Path) -> None:
     r = cli("equivariance", hostile / "printer.py:f", *SPEC, "--json", "-")
     assert r.exit_code == 0

@@ -64,10 +64,64 @@ def test_fixture_passes_and_fails_with_a_replayable_message(inner: pytest.Pytest
         "*EquivarianceError: positional_attention is not equivariant under S(n)*",
         "*Mismatched elements: * / 30 (*%)*",
         "*Greatest absolute difference: * at index (*) of output 0*",
+        "*Relative error (norm-wise, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖): * > tolerance 1.0e-09",
         "*replay: check_equivariance(positional_attention, inputs=*, seed=0, trials=3, "
         "case='S(n)/*')*",
     ])
     assert "symcheck: seed 0, trials 3" in result.stdout.str()  # the report header
+
+
+def test_failure_shows_the_users_line_and_no_symcheck_source(inner: pytest.Pytester) -> None:
+    """pytest hides symcheck's frames: the failure points at the user's call (before: the
+    22 source lines of ``assert_equivariant`` stood between the call and the message)."""
+    result = inner.runpytest(*QUIET, "--symcheck-trials", "3", "-k", "test_positional")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        ">       symcheck_equivariance(positional_attention, * {\"n\": 6, \"d\": 5})",
+        "E       symcheck.api.EquivarianceError: positional_attention is not equivariant under "
+        "S(n) (1 of 1 group checks fail; seed 0, 3 Haar trials + probes, dtype float64)",
+        "test_inner.py:*: EquivarianceError",
+    ])
+    assert "symcheck/" not in out and "def assert_equivariant" not in out
+    assert "Greatest relative difference" not in out  # torch.testing's element-wise term
+
+
+DTYPES_INNER = textwrap.dedent(
+    """
+    from models import attention, positional_attention
+
+
+    def test_both_dtypes_pass(symcheck_equivariance):
+        results = symcheck_equivariance(attention, ["n d", "m d"], "n d", "S(n)",
+                                        {"n": 6, "m": 3, "d": 5}, dtypes=("float64", "float32"))
+        assert [r.dtype for r in results] == ["float64", "float32"]
+        assert [r.tolerance for r in results] == [1e-9, 1e-6] and all(r.passed for r in results)
+
+
+    def test_both_dtypes_fail(symcheck_equivariance):
+        symcheck_equivariance(positional_attention, "n d", "n d", "S(n)", {"n": 6, "d": 5},
+                              dtypes=("float64", "float32"))
+    """
+)
+
+
+def test_dtypes_run_one_check_per_dtype_and_report_each(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_dtypes_inner=DTYPES_INNER)
+    result = inner.runpytest(*QUIET, "--symcheck-trials", "3", "test_dtypes_inner.py")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "E       symcheck.api.EquivarianceError: positional_attention fails at float64, float32 "
+        "(2 of 2 dtypes, each against its own tolerance):",
+        "E         float64: fail (worst relative error * > tolerance 1.0e-09 in S(n))",
+        "E         float32: fail (worst relative error * > tolerance 1.0e-06 in S(n))",
+        "E       positional_attention is not equivariant under S(n) (* dtype float64)",
+        "E       replay: check_equivariance(positional_attention, *, case='S(n)/*')",
+        "E       positional_attention is not equivariant under S(n) (* dtype float32)",
+        "E       replay: check_equivariance(positional_attention, *, dtype='float32', "
+        "case='S(n)/*')",
+    ])
+    assert "symcheck/" not in result.stdout.str()
 
 
 def test_seed_option_sets_the_default_seed(inner: pytest.Pytester) -> None:

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from symcheck.sparse import approximate, load_params, measure_params
+from symcheck.sparse import approximate, load_params, measure_params, save_params, verify
+from symcheck.sparse.sweep import sweep
 from tests.conftest import ROOT, SAMPLES, CliResult
 
 SPARSE = SAMPLES / "sparse"
@@ -369,3 +370,19 @@ def test_unused_precision_is_not_validated(cli: Cli) -> None:
     # Used, it is still checked, by its own name.
     r = cli("sparse-approx", PERM, "--precision", "2", "--ratio-precision", ".1")
     assert r.exit_code == 2 and r.stderr.startswith("symcheck: error: --precision: 2.0")
+
+
+def test_sparse_results_have_one_line_reprs(tmp_path: Path) -> None:
+    result = approximate(str(PERM))
+    assert result.name == str(PERM)
+    assert repr(result) == (f"<SparseApproxResult '{PERM}': pass, best d = 2 (circle), L = 64, "
+                            "targets ε₁ ≤ 0.1, ε₂ ≤ 0.1>")
+    assert repr(result.methods[0]).startswith("<MethodResult 'circle': d = 2, ε₁ = ")
+    out = tmp_path / "p.npz"
+    save_params(str(out), result.methods[0].params, {"d": 2})
+    checked = verify(str(PERM), str(out))
+    assert repr(checked).startswith(f"<VerifyResult '{PERM}': pass, params {out}, d = 2, L = 64, "
+                                    "ε₁ = ")
+    swept = sweep("permutation", 1, [16, 32], methods=("poly",))
+    assert repr(swept) == ("<SweepResult 'permutation': k = 1, L = 16..32, 2 lengths, "
+                           "methods poly, seed 0>")

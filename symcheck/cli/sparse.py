@@ -148,7 +148,7 @@ def _approx(
 
     from symcheck.core.errors import SymcheckError
     from symcheck.report.json import write_json
-    from symcheck.report.sparse import render_approx, search_progress
+    from symcheck.report.sparse import render_approx, render_written, search_progress
     from symcheck.sparse import approximate
     from symcheck.sparse.api import JL_MATERIALISE_BYTES
 
@@ -184,6 +184,9 @@ def _approx(
             Path(path).unlink(missing_ok=True)
         raise
     render_approx(result, to_stderr=json_path == "-")
+    if save is not None and best is not None:
+        render_written("parameters", save, f"X, W_Q, W_K at d = {best.d}",
+                       to_stderr=json_path == "-")
     if save is not None and best is None:
         from symcheck.report import make_console
 
@@ -256,7 +259,12 @@ def sparse_sweep(
     def body() -> int:
         from symcheck.core.errors import SymcheckError
         from symcheck.report.json import write_json
-        from symcheck.report.sparse import plot_sweep, plot_unavailable, render_sweep
+        from symcheck.report.sparse import (
+            plot_sweep,
+            plot_unavailable,
+            render_sweep,
+            render_written,
+        )
         from symcheck.sparse.sweep import parse_lengths, sweep
 
         if plot is not None and not plot.lower().endswith(".png"):
@@ -277,6 +285,7 @@ def sparse_sweep(
             missing = plot_unavailable()
             if missing is None:
                 plot_sweep(result, plot)
+                render_written("plot", plot, to_stderr=json_path == "-")
             else:
                 from symcheck.report import make_console
 

@@ -35,3 +35,13 @@ class Verdict(StrEnum):
         order = [Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.FAIL, Verdict.NON_FINITE,
                  Verdict.ERROR]
         return max(verdicts, key=order.index, default=Verdict.PASS)
+
+
+def brief(kind: str, name: str, *facts: str) -> str:
+    """A result's one-line ``repr``: its kind, its name and the facts that matter, never the
+    cases behind them (``to_dict()`` has those).
+
+    >>> brief("GroupResult", "S(n)", "fail", "max error 9.0e-01", "tolerance 1.0e-09")
+    "<GroupResult 'S(n)': fail, max error 9.0e-01, tolerance 1.0e-09>"
+    """
+    return f"<{kind} {name!r}: {', '.join(facts)}>"

@@ -24,7 +24,7 @@ from symcheck.core.errors import ModelError, SpecError, Suggest
 from symcheck.core.groups import Group
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
 from symcheck.core.tolerances import check_dtype
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import Verdict, brief
 from symcheck.engine.cases import (
     CaseBatch,
     Drawn,
@@ -63,6 +63,57 @@ MAX_TRIALS = 100_000
 MAX_SEARCH = 1_000_000
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A size probe the model raised on (its cases are not counted): which probe, what it
+    raised and where, and the exception's message (shortened)."""
+
+    probe: str  # "n = 1"
+    raised: str  # "ValueError at model.py:7"
+    message: str
+
+    @classmethod
+    def of(cls, probe: str, exc: ModelError) -> Refusal:
+        import os
+
+        from symcheck.engine.problem import where_raised
+
+        cause = exc.__cause__
+        if cause is None:  # not the model's own exception (an output of the wrong shape)
+            return cls(probe, "an error", _short(str(exc), 100))
+        where = where_raised(cause).removeprefix(" at ")
+        if where:
+            path, _, line = where.rpartition(":")
+            relative = os.path.relpath(path)
+            where = f" at {path if relative.startswith('..') else relative}:{line}"
+        return cls(probe, f"{type(cause).__name__}{where}", _short(str(cause), 100))
+
+    def note(self) -> str:
+        """The note of one group check: ``the model does not accept n = 1: ValueError at
+        model.py:7: ...``."""
+        return f"the model does not accept {self.probe}: {self.raised}: {self.message}"
+
+
+def refusal_notes(measurements: Sequence[GroupMeasurement]) -> list[str]:
+    """One line per refused size probe, however many group checks it was refused in."""
+    seen: dict[str, list[tuple[str, Refusal]]] = {}
+    for m in measurements:
+        for r in m.refused:
+            seen.setdefault(r.probe, []).append((m.name, r))
+    out = []
+    for probe, where in seen.items():
+        (first_group, first), names = where[0], [n for n, _ in where]
+        groups = (f"all {len(names)} group checks" if len(names) == len(measurements) > 1
+                  else ", ".join(names))
+        kinds = list(dict.fromkeys(r.raised for _, r in where))
+        raised = kinds[0] if len(kinds) == 1 else f"{kinds[0]} (and {', '.join(kinds[1:])})"
+        same = all(r.message == first.message for _, r in where)
+        message = f": {first.message}" if same else f"; in {first_group}: {first.message}"
+        out.append(f"size probe {probe} not counted: the model raised {raised} in {groups}"
+                   f"{message}")
+    return out
+
+
 @dataclass
 class GroupMeasurement:
     """All cases measured for one group, or for the product of all declared groups."""
@@ -78,6 +129,8 @@ class GroupMeasurement:
     random_cases: int = 0
     #: what the probes found outside the model's domain (not counted toward the verdict)
     notes: list[str] = field(default_factory=list)
+    #: the size probes the model raised on (not counted either)
+    refused: list[Refusal] = field(default_factory=list)
     #: the structure test of the cases above the tolerance, when there were any
     roundoff: RoundoffTest | None = None
     #: the arrays of the worst case (for counterexample files); not part of the report
@@ -106,6 +159,10 @@ class GroupMeasurement:
         bad = [c for c in self.cases if not c.finite]
         return bad[0] if bad else max(self.cases, key=lambda c: c.error)
 
+    def __repr__(self) -> str:
+        return brief("GroupMeasurement", self.name, f"max error {self.stat(100):.2e}",
+                     _count(len(self.cases), "case"))
+
 
 @dataclass
 class GroupResult:
@@ -118,8 +175,19 @@ class GroupResult:
     note: str | None = None
 
     @property
+    def name(self) -> str:
+        """The group's display name: ``"O(d)"``, or ``"O(d) × S(n)"`` for the product."""
+        return self.measurement.name
+
+    @property
     def passed(self) -> bool:
         return self.verdict is Verdict.PASS
+
+    def __repr__(self) -> str:
+        m = self.measurement
+        return brief("GroupResult", self.name, self.verdict.value,
+                     f"max error {m.stat(100):.2e}", f"tolerance {self.tolerance:.1e}",
+                     _count(len(m.cases), "case"))
 
     @property
     def violating_fraction(self) -> float | None:
@@ -134,7 +202,7 @@ class GroupResult:
             "group": m.name, "factors": list(m.factors), "verdict": self.verdict,
             "trials": len(m.cases), "max": m.stat(100), "median": m.stat(50), "p99": m.stat(99),
             "tolerance": self.tolerance, "noise_floor": m.noise_floor, "seconds": m.seconds,
-            "note": self.note, "notes": list(m.notes),
+            "note": self.note, "notes": [*m.notes, *(r.note() for r in m.refused)],
             "confidence": {"random_cases": m.random_cases, "level": 0.95,
                            "max_violating_fraction": self.violating_fraction},
             "roundoff": None if m.roundoff is None else m.roundoff.to_dict(),
@@ -163,8 +231,22 @@ class EquivarianceResult:
     mask: MaskUse | None = None
 
     @property
+    def name(self) -> str:
+        """The model's name (the same as :attr:`model`)."""
+        return self.model
+
+    @property
     def passed(self) -> bool:
         return all(g.passed for g in self.groups)
+
+    def __repr__(self) -> str:
+        worst = max((g.measurement.stat(100) for g in self.groups), key=_order,
+                    default=float("nan"))
+        return brief("EquivarianceResult", self.model, self.verdict.value,
+                     f"max error {worst:.2e}", f"tolerance {self.tolerance:.1e}",
+                     _count(len(self.groups), "group check"),
+                     _count(sum(len(g.measurement.cases) for g in self.groups), "case"),
+                     self.dtype, f"seed {self.seed}")
 
     @property
     def verdict(self) -> Verdict:
@@ -172,8 +254,10 @@ class EquivarianceResult:
 
     @property
     def notes(self) -> list[str]:
-        """Every group set's notes, each once."""
-        return list(dict.fromkeys(n for g in self.groups for n in g.measurement.notes))
+        """Every group set's notes, each once; a size probe the model refused, once for all
+        the group sets that tried it."""
+        plain = dict.fromkeys(n for g in self.groups for n in g.measurement.notes)
+        return [*plain, *refusal_notes([g.measurement for g in self.groups])]
 
     def worst_failure(self) -> GroupResult | None:
         failing = [g for g in self.groups if not g.passed]
@@ -193,6 +277,10 @@ class EquivarianceResult:
 
 def _order(error: float) -> float:
     return float("inf") if not np.isfinite(error) else error
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 @dataclass
@@ -246,15 +334,15 @@ def size_problems(problem: Problem) -> tuple[list[tuple[Problem, str, int]], lis
     return out, notes
 
 
-def _evaluate(problem: Problem, cases: CaseBatch, batch: bool, kind: str,
-              notes: list[str]) -> list[tuple[BatchEvaluation, list[int]]]:
-    """Evaluate a batch of probe cases; cases on which the model raises become notes."""
+def _evaluate(problem: Problem, cases: CaseBatch, batch: bool, kind: str, notes: list[str],
+              refused: list[Refusal]) -> list[tuple[BatchEvaluation, list[int]]]:
+    """Evaluate a batch of probe cases; cases on which the model raises become notes (a size
+    probe it raises on, a :class:`Refusal`)."""
     try:
         return [(evaluate_batch(problem, cases, batch), list(range(len(cases.labels))))]
     except ModelError as exc:
         if kind.startswith("size"):
-            notes.append(f"the model does not accept {kind.removeprefix('size ')}: "
-                         f"{_short(exc)}")
+            refused.append(Refusal.of(kind.removeprefix("size "), exc))
             return []
     out = []
     for t, label in enumerate(cases.labels):
@@ -267,9 +355,9 @@ def _evaluate(problem: Problem, cases: CaseBatch, batch: bool, kind: str,
     return out
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: Exception | str, most: int = 160) -> str:
     text = " ".join(str(exc).split())
-    return text if len(text) <= 160 else text[:157] + "..."
+    return text if len(text) <= most else text[:most - 3] + "..."
 
 
 def check_counts(trials: int | None, seed: int, search: int) -> None:
@@ -350,6 +438,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     label = set_name(groups)
     start = time.perf_counter()
     notes = list(pinned_notes)
+    refused: list[Refusal] = []
     drawn: list[Drawn] = []
     entries: list[_Entry] = []
     noise = 0.0
@@ -367,7 +456,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
         drawn.append(replace(Drawn.of(prob, cases, kind, batch.resized), probed=batch.probed))
         evaluated = ([(evaluate_batch(prob, cases, opts.batch),
                        list(range(len(cases.labels))))] if kind == "main"
-                     else _evaluate(prob, cases, opts.batch, kind, notes))
+                     else _evaluate(prob, cases, opts.batch, kind, notes, refused))
         for ev, indices in evaluated:
             for t, r in zip(indices, compare_batch(ev, opts.tolerance), strict=True):
                 if r.case.startswith("identity:"):
@@ -412,7 +501,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     m = GroupMeasurement(label, tuple(g.name for g in groups), tuple(g.label for g in groups),
                          results, noise, time.perf_counter() - start,
                          random_cases=sum(r.case.startswith("haar:") for r in results),
-                         notes=list(dict.fromkeys(notes)), roundoff=roundoff)
+                         notes=list(dict.fromkeys(notes)), refused=refused, roundoff=roundoff)
     m.worst_evaluation = worst_ev
     m.drawn = drawn
     return m

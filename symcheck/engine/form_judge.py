@@ -17,7 +17,7 @@ from symcheck.core.groups import Orthogonal
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.specs import AxisSpec
 from symcheck.core.tolerances import tolerance_for
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import Verdict, brief
 from symcheck.engine.form import (
     FORM_RTOL,
     LOG_BILINEAR_TOL,
@@ -74,8 +74,19 @@ class FormResult:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def name(self) -> str:
+        """The model's name (the same as :attr:`model`)."""
+        return self.model
+
+    @property
     def finite(self) -> bool:
         return self.measurement.finite
+
+    def __repr__(self) -> str:
+        failing = [d.key for d in self.diagnostics if d.gating and d.status == "fail"]
+        return brief("FormResult", self.model, self.verdict.value,
+                     f"failing: {', '.join(failing)}" if failing else "no gating diagnostic fails",
+                     f"{len(self.diagnostics)} diagnostics", self.dtype, f"seed {self.seed}")
 
     @property
     def holds(self) -> bool:

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from symcheck.core.files import atomic_write
 from symcheck.report import fmt_float, make_console
-from symcheck.report.layout import Column, print_table
+from symcheck.report.layout import Column, print_plain, print_table
 
 if TYPE_CHECKING:
     from symcheck.sparse import MethodResult, SparseApproxResult, VerifyResult
@@ -289,9 +290,6 @@ def plot_unavailable() -> str | None:
 
 def plot_sweep(result: SweepResult, path: str) -> None:
     """d against log₂ L, one line per method (log-scaled d: jl needs thousands)."""
-    import os
-    import tempfile
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -318,14 +316,13 @@ def plot_sweep(result: SweepResult, path: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    # Written to a temporary name first, so a failure never leaves a partial picture.
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+    try:  # atomically, with the permissions any output of symcheck gets (0666 less the umask)
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+
+def render_written(what: str, path: str, detail: str = "", to_stderr: bool = False) -> None:
+    """The line that says an output file is in place: ``plot saved: sweep.png``."""
+    line = f"{what} saved: {path}" + (f"  ({detail})" if detail else "")
+    print_plain(make_console(stderr=to_stderr), line)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import SymcheckError
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import Verdict, brief
 from symcheck.sparse import jl, opt, poly
 from symcheck.sparse.matrix_io import (
     TargetMatrix,
@@ -77,6 +77,11 @@ class MethodResult:
     params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     details: dict[str, Any] = field(default_factory=dict)  # method-specific (poly: layout, λ)
 
+    def __repr__(self) -> str:
+        found = "no d verified" if self.d is None else f"d = {self.d}"
+        return brief("MethodResult", self.method, found, *_precision_facts(self.precision),
+                     f"stopped: {self.stopped}")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
@@ -116,8 +121,20 @@ class SparseApproxResult:
     seconds: float
 
     @property
+    def name(self) -> str:
+        """The target matrix (its path, or how it was given)."""
+        return self.source
+
+    @property
     def log2_size(self) -> float:
         return math.log2(self.size) if self.size > 1 else 0.0
+
+    def __repr__(self) -> str:
+        best = self.best
+        found = "no d verified" if best is None else f"best d = {best.d} ({best.method})"
+        return brief("SparseApproxResult", self.source, self.verdict.value, found,
+                     f"L = {self.size}", f"targets ε₁ ≤ {self.targets.eps1:g}, ε₂ ≤ "
+                     f"{self.targets.eps2:g}")
 
     @property
     def best(self) -> MethodResult | None:
@@ -218,8 +235,18 @@ class VerifyResult:
     seconds: float
 
     @property
+    def name(self) -> str:
+        """The target matrix (its path, or how it was given)."""
+        return self.source
+
+    @property
     def met(self) -> bool:
         return self.precision.meets(self.targets)
+
+    def __repr__(self) -> str:
+        return brief("VerifyResult", self.source, self.verdict.value,
+                     f"params {self.params_source}", f"d = {self.d}", f"L = {self.size}",
+                     *_precision_facts(self.precision))
 
     @property
     def verdict(self) -> Verdict:
@@ -239,6 +266,10 @@ class VerifyResult:
             "claimed": self.claimed,
             "seconds": self.seconds,
         }
+
+
+def _precision_facts(p: Precision | None) -> tuple[str, ...]:
+    return () if p is None else (f"ε₁ = {p.eps1:.3g}", f"ε₂ = {p.eps2:.3g}")
 
 
 def _target(matrix: Any) -> TargetMatrix:

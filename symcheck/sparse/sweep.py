@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symcheck.core.errors import SpecError, SymcheckError, close_match
+from symcheck.core.verdicts import brief
 from symcheck.sparse.matrix_io import target_from_array
 from symcheck.sparse.precision import Targets
 
@@ -161,6 +162,13 @@ class SweepResult:
     rows: list[SweepRow]
     time_limit: float
     seconds: float
+
+    def __repr__(self) -> str:
+        lengths = [r.size for r in self.rows]
+        shown = "no lengths" if not lengths else f"L = {lengths[0]}..{lengths[-1]}"
+        return brief("SweepResult", self.family, f"k = {self.k}", shown,
+                     f"{len(lengths)} length{'' if len(lengths) == 1 else 's'}",
+                     f"methods {', '.join(self.methods)}", f"seed {self.seed}")
 
     def slope(self, method: str) -> tuple[float, float] | None:
         """Least-squares ``(b, a)`` of ``d = a + b·log₂ L`` over the verified lengths."""
