@@ -1,17 +1,20 @@
-"""Run every command whose output README.md quotes for a bundled sample, and write the results
-into README.md.
+"""Run every command whose output README.md and the pages of docs/ quote for a bundled sample,
+and write the results into them.
 
-    python samples/make_readme.py                  # rewrite what is stale in README.md
-    python samples/make_readme.py --check          # exit 1 with a diff when README.md is stale
+    python samples/make_readme.py                  # rewrite what is stale in README.md and docs/
+    python samples/make_readme.py --check          # exit 1 with a diff when any of them is stale
     python samples/make_readme.py --only NAME ...  # one piece (region or quote) only
-    python samples/make_readme.py --list           # every piece and the commands behind it
+    python samples/make_readme.py --list           # every piece, its file and its commands
 
-Two kinds of generated text, both listed in :data:`PIECES` with the commands that produce them:
+Two kinds of generated text, both listed in :data:`PIECES` with the commands that produce them
+and the file each lives in (``README.md`` unless the piece names a page such as
+``docs/sparse.md``):
 
 - a **region**: everything between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``
   (a transcript, a table, a block of commands with their exit codes);
 - a **quote**: numbers in the prose, found by a pattern that must match the README exactly
-  once; each named group of the pattern is generated (``(the band sample: 10 → 5)``).
+  once in its file; each named group of the pattern is generated
+  (``(the band sample: 10 → 5)``).
 
 How the commands run, so that their output is the same on every run:
 
@@ -24,7 +27,7 @@ How the commands run, so that their output is the same on every run:
 - no wall-clock time is quoted: the sparse tables are built from the ``--json`` reports and
   leave the seconds out.
 
-One rule decides whether the README is stale (it never changes what is written): text must
+One rule decides whether a file is stale (it never changes what is written): text must
 match to the character, except that runs of white space and of table-rule dashes count as one,
 and numbers compare by kind:
 
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import difflib
 import importlib.util
 import io
@@ -52,15 +56,17 @@ import re
 import shlex
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
-STALE = "README is stale: run python samples/make_readme.py"
+#: where README.md and docs/ are read and written (the tests point it at a copy)
+DOCS_ROOT = ROOT
+README = "README.md"
+STALE = "README.md/docs are stale: run python samples/make_readme.py"
 
 # --- running the commands -------------------------------------------------------------------
 
@@ -186,22 +192,23 @@ class Runner:
         return self.results[command]
 
 
-# --- pieces of the README -------------------------------------------------------------------
+# --- pieces of the README and docs/ ---------------------------------------------------------
 
 @dataclass(frozen=True)
 class Region:
-    """The text between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``:
+    """The text between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in ``file``:
     ``render(*results)``, one result per command."""
 
     name: str
     commands: tuple[Cli | Api, ...]
     render: Callable[..., str]
     needs: tuple[str, ...] = ()  # optional packages the commands import
+    file: str = README  # relative to the repository root
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         start, end = f"<!-- generated: {self.name} -->\n", f"\n<!-- end: {self.name} -->"
         if text.count(start) != 1 or text.count(end) != 1:
-            raise LookupError(f"README.md: region {self.name!r} needs exactly one "
+            raise LookupError(f"{self.file}: region {self.name!r} needs exactly one "
                               f"{start.strip()} and one {end.strip()}")
         first = text.index(start) + len(start)
         return [(first, text.index(end, first))]
@@ -212,7 +219,7 @@ class Region:
 
 @dataclass(frozen=True)
 class Quote:
-    """Numbers in the prose: ``pattern`` matches the README exactly once, and
+    """Numbers in the prose: ``pattern`` matches ``file`` exactly once, and
     ``render(*results)`` gives the text of each of its named groups, in order."""
 
     name: str
@@ -220,11 +227,12 @@ class Quote:
     commands: tuple[Cli | Api, ...]
     render: Callable[..., tuple[str, ...]]
     needs: tuple[str, ...] = ()
+    file: str = README
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         found = list(re.finditer(self.pattern, text))
         if len(found) != 1:
-            raise LookupError(f"README.md: quote {self.name!r} matches {len(found)} times "
+            raise LookupError(f"{self.file}: quote {self.name!r} matches {len(found)} times "
                               f"(needs exactly one): {self.pattern}")
         groups = sorted(found[0].re.groupindex.values())
         return [found[0].span(g) for g in groups]
@@ -289,7 +297,8 @@ class Line:
     run: Cli | None = None
 
 
-def command_block(name: str, lines: Sequence[Line], needs: tuple[str, ...] = ()) -> Region:
+def command_block(name: str, lines: Sequence[Line], needs: tuple[str, ...] = (),
+                  file: str = README) -> Region:
     """A fenced block of command lines, each run followed by ``# exit N`` as it exited."""
 
     def render(*results: Run) -> str:
@@ -303,7 +312,8 @@ def command_block(name: str, lines: Sequence[Line], needs: tuple[str, ...] = ())
                 body.append(f"{line.text}  # {line.comment}" if line.comment else line.text)
         return fenced("\n".join(body), "bash")
 
-    return Region(name, tuple(line.run for line in lines if line.run is not None), render, needs)
+    return Region(name, tuple(line.run for line in lines if line.run is not None), render, needs,
+                  file)
 
 
 def cli_line(line: str, comment: str = "") -> Line:
@@ -316,6 +326,7 @@ def equivariance_sample(path: str) -> Cli:
     return Cli(f"symcheck equivariance {path}", json=True)
 
 
+ATTENTION = equivariance_sample("samples/attention.py")
 POSITIONAL = equivariance_sample("samples/positional.py")
 
 
@@ -345,7 +356,7 @@ def pass_line(run: Run) -> str:
 
 #: command → (what the sample is, a note from its result)
 EQUIVARIANCE_SAMPLES: dict[Cli, tuple[str, Callable[[Run], str]]] = {
-    equivariance_sample("samples/attention.py"): (
+    ATTENTION: (
         "self-attention over a sequence and a knowledge set", lambda r: ""),
     equivariance_sample("samples/learned_attention.py"): (
         "fixed learned W_Q, W_K, W_V", lambda r: ""),
@@ -480,6 +491,8 @@ def band_jl(run: Run) -> tuple[str, str, str]:
 
 # --- the kernel zoo and `symcheck form` ------------------------------------------------------
 
+FORM_HOLDS = Cli("symcheck form samples/kernels/exponential.py:asymmetric")
+
 def _sample_script(relative: str) -> ModuleType:
     name = "symcheck_sample_" + relative.removesuffix(".py").replace("/", "_")
     if name not in sys.modules:
@@ -564,79 +577,104 @@ def missing_size() -> str:
 
 # --- the registry -----------------------------------------------------------------------------
 
+def in_file(file: str, *pieces: Piece) -> tuple[Piece, ...]:
+    """``pieces``, each living in ``file`` (relative to the repository root)."""
+    return tuple(dataclasses.replace(p, file=file) for p in pieces)
+
+
+#: every generated piece, by the file it lives in
 PIECES: tuple[Piece, ...] = (
-    Region("equivariance-samples", tuple(EQUIVARIANCE_SAMPLES), sample_table),
-    Region("positional-report", (POSITIONAL,), transcript),
-    Quote("sizes-error", r"a missing size reads\s+`(?P<message>[^`]+)`",
-          (Api("symcheck.check_equivariance with sizes={'n': 4} for 'n d'", missing_size),),
-          lambda message: (message,)),
-    Quote("cross-as-vector", r"declared a vector: \*\*O\(c\) fails\*\* \(error (?P<error>[^,]+),",
-          (Cli("symcheck equivariance samples/geometric/cross.py --out 'n c'", json=True),),
-          lambda run: (g2(run.group("O(c)")["max"]),)),
-    Region("sparse-samples", (ROW_NONZEROS, *(sparse_sample(f) for f in SPARSE_SAMPLES)),
-           sparse_table),
-    Quote("band-jl", r"needs d ≈ (?P<d>[\d,]+) \((?P<seeds>\d+ of \d+) seeds at that\s+d; "
-          r"`--method jl`\), about (?P<ratio>[\d,]+)× more than L", (BAND_JL,), band_jl),
-    Quote("band-fit", r"\(the band sample: (?P<exact>\d+) → (?P<fit>\d+)\)", (BAND,), band_fit),
-    command_block("form-commands", [
-        cli_line("symcheck form samples/kernels/exponential.py:asymmetric", ": the form holds"),
-        cli_line("symcheck form samples/kernels/exponential.py:asymmetric --weights fixed",
-                 ": C turns with Q"),
-        cli_line("symcheck form samples/kernels/controls.py:layernorm --json -",
-                 ", JSON on stdout"),
-    ]),
-    Region("form-report",
-           (Cli("symcheck form samples/kernels/exponential.py:asymmetric --weights fixed"),),
-           transcript),
-    Region("kernels-table", (KERNEL_ROWS,), kernels_table),
-    Quote("kernel-r2-exponential", r"log-bilinear \(R² = (?P<r2>[\d.]+)\)",
-          (FORM_DIAGNOSTICS,), lambda d: (g2(min(r2_values(d, "exponential"))),)),
-    Quote("kernel-r2-rbf", r"RBF has a key-norm term\s+\(R² ≈ (?P<r2>[\d.–]+)\)",
-          (FORM_DIAGNOSTICS,), r2("rbf")),
-    Quote("kernel-r2-others", r"not exponential at all \(R² ≈ (?P<r2>[\d.–]+)\)",
-          (FORM_DIAGNOSTICS,), r2("polynomial", "linear")),
-    Quote("with-values-span", r"weights the span residual is ≈ (?P<span>[\d.]+);",
-          (KERNEL_ROWS,), kernel_number("exponential.py:with_values", "span_fixed")),
-    Quote("product-kernel-covariance", r"permutation\s+covariance \(≈ (?P<cov>[\d.]+)\)",
-          (FORM_DIAGNOSTICS,),
-          lambda d: (f"{d['positional.py:product_kernel']['permutation_covariance']:.1g}",)),
-    Quote("linear-attention-invariance", r"coefficients that change under Q \(≈ (?P<inv>[\d.]+)\)",
-          (KERNEL_ROWS,), kernel_number("linear_attention.py:embedding", "invariance_fixed")),
-    Quote("coordinate-mlp-span", r"MLP leaves the span \(≈ (?P<span>[\d.]+)\)",
-          (KERNEL_ROWS,), kernel_number("controls.py:coordinate_mlp", "span_fixed")),
-    command_block("framework-commands", [
-        Line("pip install '.[torch]'",
-             "from this checkout (or '.[jax]', '.[safetensors]'); from an index: "
-             "'symcheck[torch]'"),
-        cli_line("symcheck equivariance samples/torch_model.py",
-                 ": nn.MultiheadAttention, S(n) holds"),
-        cli_line("symcheck equivariance samples/torch_model.py --group 'O(d)'",
-                 ": its weights are fixed"),
-        cli_line("symcheck equivariance samples/jax_model.py",
-                 ": jitted Gram attention, O(d) and S(n) hold"),
-    ], needs=("torch", "jax")),
-    Quote("missing-torch", r"install, e\.g\.\s+`(?P<message>symcheck: error: [^`]+)`",
-          (Api("symcheck equivariance model.py (a file that imports torch) with torch hidden",
-               missing_torch),), lambda message: (message,)),
-    Region("bert-breakdown", (Cli(f"symcheck equivariance {BERT} --breakdown", json=True),),
-           breakdown_table, needs=("safetensors",)),
-    Region("bert-block",
-           (Cli(f"symcheck equivariance {BERT} --group 'O(d)' --component block"),),
-           transcript, needs=("safetensors",)),
-    command_block("llm-commands", [
-        cli_line(f"symcheck equivariance {LLAMA} --layer layers.0 --group 'S(n)'", ": causal"),
-        cli_line(f"symcheck equivariance {LLAMA} --component attention --group 'O(d)'"),
-        Line(LLAMA_BLOCK.line, ": the RMSNorm gains", LLAMA_BLOCK),
-        Line(LLAMA_FOLDED.line, "", LLAMA_FOLDED),
-        cli_line(f"symcheck equivariance {LLAMA} --layer all --fold-norms --group 'O(d)'",
-                 ": the stack"),
-        cli_line(f"symcheck equivariance {GPT2} --component block --fold-norms --group 'O(d)'",
-                 ": LayerNorm's centring"),
-    ], needs=("safetensors",)),
-    Quote("llama-causes", r'unfolded block fails with\s+"(?P<causes>caused by [^"]+)"',
-          (LLAMA_BLOCK,), causes, needs=("safetensors",)),
-    Quote("llama-folded", r"folded it passes at (?P<error>[\de.+-]+);", (LLAMA_FOLDED,),
-          max_error("O(d)"), needs=("safetensors",)),
+    *in_file(README,
+        command_block("quick-start", [
+            Line(ATTENTION.line, ": O(d), S(n) and O(d) × S(n) hold", ATTENTION),
+            Line(POSITIONAL.line, ": S(n) fails, the report below", POSITIONAL),
+            Line(FORM_HOLDS.line, ": the form of attention holds", FORM_HOLDS),
+            Line(BAND.line, ": a small d reproduces the band", BAND),
+            cli_line("symcheck sparse-sweep band --k 3 --lengths 64,128 --methods poly",
+                     ": d against log₂ L"),
+            cli_line("symcheck check --config samples/ci/pyproject.toml",
+                     ": every check of samples/ci passes"),
+        ]),
+        Region("positional-report", (POSITIONAL,), transcript)),
+    *in_file("docs/equivariance.md",
+        Region("equivariance-samples", tuple(EQUIVARIANCE_SAMPLES), sample_table),
+        Quote("sizes-error", r"a missing size reads\s+`(?P<message>[^`]+)`",
+              (Api("symcheck.check_equivariance with sizes={'n': 4} for 'n d'", missing_size),),
+              lambda message: (message,))),
+    *in_file("docs/geometric.md",
+        Quote("cross-as-vector",
+              r"declared a vector: \*\*O\(c\) fails\*\* \(error (?P<error>[^,]+),",
+              (Cli("symcheck equivariance samples/geometric/cross.py --out 'n c'", json=True),),
+              lambda run: (g2(run.group("O(c)")["max"]),))),
+    *in_file("docs/sparse.md",
+        Region("sparse-samples", (ROW_NONZEROS, *(sparse_sample(f) for f in SPARSE_SAMPLES)),
+               sparse_table),
+        Quote("band-jl", r"needs d ≈ (?P<d>[\d,]+) \((?P<seeds>\d+ of \d+) seeds at that\s+d; "
+              r"`--method jl`\), about (?P<ratio>[\d,]+)× more than L", (BAND_JL,), band_jl),
+        Quote("band-fit", r"\(the band sample: (?P<exact>\d+) → (?P<fit>\d+)\)", (BAND,),
+              band_fit)),
+    *in_file("docs/form.md",
+        command_block("form-commands", [
+            Line(FORM_HOLDS.line, ": the form holds", FORM_HOLDS),
+            cli_line("symcheck form samples/kernels/exponential.py:asymmetric --weights fixed",
+                     ": C turns with Q"),
+            cli_line("symcheck form samples/kernels/controls.py:layernorm --json -",
+                     ", JSON on stdout"),
+        ]),
+        Region("form-report",
+               (Cli("symcheck form samples/kernels/exponential.py:asymmetric --weights fixed"),),
+               transcript),
+        Region("kernels-table", (KERNEL_ROWS,), kernels_table),
+        Quote("kernel-r2-exponential", r"log-bilinear \(R² = (?P<r2>[\d.]+)\)",
+              (FORM_DIAGNOSTICS,), lambda d: (g2(min(r2_values(d, "exponential"))),)),
+        Quote("kernel-r2-rbf", r"RBF has a key-norm term\s+\(R² ≈ (?P<r2>[\d.–]+)\)",
+              (FORM_DIAGNOSTICS,), r2("rbf")),
+        Quote("kernel-r2-others", r"not exponential at all \(R² ≈ (?P<r2>[\d.–]+)\)",
+              (FORM_DIAGNOSTICS,), r2("polynomial", "linear")),
+        Quote("with-values-span", r"weights the span residual is ≈ (?P<span>[\d.]+);",
+              (KERNEL_ROWS,), kernel_number("exponential.py:with_values", "span_fixed")),
+        Quote("product-kernel-covariance", r"permutation\s+covariance \(≈ (?P<cov>[\d.]+)\)",
+              (FORM_DIAGNOSTICS,),
+              lambda d: (f"{d['positional.py:product_kernel']['permutation_covariance']:.1g}",)),
+        Quote("linear-attention-invariance",
+              r"coefficients that change under Q \(≈ (?P<inv>[\d.]+)\)",
+              (KERNEL_ROWS,), kernel_number("linear_attention.py:embedding", "invariance_fixed")),
+        Quote("coordinate-mlp-span", r"MLP leaves the span \(≈ (?P<span>[\d.]+)\)",
+              (KERNEL_ROWS,), kernel_number("controls.py:coordinate_mlp", "span_fixed"))),
+    *in_file("docs/weights.md",
+        command_block("framework-commands", [
+            Line("pip install '.[torch]'",
+                 "from this checkout (or '.[jax]', '.[safetensors]'); from an index: "
+                 "'symcheck[torch]'"),
+            cli_line("symcheck equivariance samples/torch_model.py",
+                     ": nn.MultiheadAttention, S(n) holds"),
+            cli_line("symcheck equivariance samples/torch_model.py --group 'O(d)'",
+                     ": its weights are fixed"),
+            cli_line("symcheck equivariance samples/jax_model.py",
+                     ": jitted Gram attention, O(d) and S(n) hold"),
+        ], needs=("torch", "jax")),
+        Quote("missing-torch", r"install, e\.g\.\s+`(?P<message>symcheck: error: [^`]+)`",
+              (Api("symcheck equivariance model.py (a file that imports torch) with torch hidden",
+                   missing_torch),), lambda message: (message,)),
+        Region("bert-breakdown", (Cli(f"symcheck equivariance {BERT} --breakdown", json=True),),
+               breakdown_table, needs=("safetensors",)),
+        Region("bert-block",
+               (Cli(f"symcheck equivariance {BERT} --group 'O(d)' --component block"),),
+               transcript, needs=("safetensors",)),
+        command_block("llm-commands", [
+            cli_line(f"symcheck equivariance {LLAMA} --layer layers.0 --group 'S(n)'", ": causal"),
+            cli_line(f"symcheck equivariance {LLAMA} --component attention --group 'O(d)'"),
+            Line(LLAMA_BLOCK.line, ": the RMSNorm gains", LLAMA_BLOCK),
+            Line(LLAMA_FOLDED.line, "", LLAMA_FOLDED),
+            cli_line(f"symcheck equivariance {LLAMA} --layer all --fold-norms --group 'O(d)'",
+                     ": the stack"),
+            cli_line(f"symcheck equivariance {GPT2} --component block --fold-norms --group 'O(d)'",
+                     ": LayerNorm's centring"),
+        ], needs=("safetensors",)),
+        Quote("llama-causes", r'unfolded block fails with\s+"(?P<causes>caused by [^"]+)"',
+              (LLAMA_BLOCK,), causes, needs=("safetensors",)),
+        Quote("llama-folded", r"folded it passes at (?P<error>[\de.+-]+);", (LLAMA_FOLDED,),
+              max_error("O(d)"), needs=("safetensors",))),
 )
 
 # --- comparing and writing -------------------------------------------------------------------
@@ -678,9 +716,10 @@ def agree(text: str, other: str) -> bool:
 
 @dataclass(frozen=True)
 class Stale:
-    """One generated span whose README text differs from the fresh one."""
+    """One generated span whose text in ``file`` differs from the fresh one."""
 
     piece: str
+    file: str
     readme: str
     fresh: str
 
@@ -703,36 +742,47 @@ def measure(pieces: Sequence[Piece], runner: Runner | None = None) -> dict[str, 
     return fresh
 
 
-def refresh(text: str, fresh: dict[str, list[str]],
-            pieces: Sequence[Piece] = PIECES) -> tuple[str, list[Stale]]:
-    """``text`` with every stale span replaced by its fresh text, and the stale spans.
+def read_files(pieces: Sequence[Piece]) -> dict[str, str]:
+    """The text of every file that holds one of ``pieces``, by its relative path."""
+    return {f: (DOCS_ROOT / f).read_text(encoding="utf-8") for f in dict.fromkeys(
+        p.file for p in pieces)}
+
+
+def refresh(texts: Mapping[str, str], fresh: dict[str, list[str]],
+            pieces: Sequence[Piece] = PIECES) -> tuple[dict[str, str], list[Stale]]:
+    """``texts`` (file → text) with every stale span replaced by its fresh text, and the stale
+    spans.
 
     A span is stale when its text and the fresh one do not :func:`agree`; spans that agree
-    keep the README's text (no churn from round-off digits)."""
-    edits: list[tuple[int, int, str]] = []
+    keep the file's text (no churn from round-off digits)."""
+    edits: dict[str, list[tuple[int, int, str]]] = {f: [] for f in texts}
     stale = []
     for piece in pieces:
         if piece.name not in fresh:
             continue
+        text = texts[piece.file]
         spans = piece.spans(text)
         if len(spans) != len(fresh[piece.name]):
-            raise ValueError(f"{piece.name}: {len(spans)} places in README.md, "
+            raise ValueError(f"{piece.name}: {len(spans)} places in {piece.file}, "
                              f"{len(fresh[piece.name])} generated texts")
         for (start, end), new in zip(spans, fresh[piece.name], strict=True):
             if not agree(text[start:end], new):
-                stale.append(Stale(piece.name, text[start:end], new))
-                edits.append((start, end, new))
-    for start, end, new in sorted(edits, reverse=True):
-        text = text[:start] + new + text[end:]
-    return text, stale
+                stale.append(Stale(piece.name, piece.file, text[start:end], new))
+                edits[piece.file].append((start, end, new))
+    out = dict(texts)
+    for file, changes in edits.items():
+        for start, end, new in sorted(changes, reverse=True):
+            out[file] = out[file][:start] + new + out[file][end:]
+    return out, stale
 
 
-def report(stale: Sequence[Stale], before: str, after: str) -> str:
-    """What ``--check`` prints: the stale pieces and a unified diff of README.md."""
-    diff = difflib.unified_diff(before.splitlines(keepends=True),
-                                after.splitlines(keepends=True), "README.md", "README.md (fresh)")
-    names = ", ".join(dict.fromkeys(s.piece for s in stale))
-    return f"{STALE} (stale: {names})\n{''.join(diff)}"
+def report(stale: Sequence[Stale], before: Mapping[str, str], after: Mapping[str, str]) -> str:
+    """What ``--check`` prints: the stale pieces and a unified diff of each file they are in."""
+    diffs = [difflib.unified_diff(before[f].splitlines(keepends=True),
+                                  after[f].splitlines(keepends=True), f, f"{f} (fresh)")
+             for f in before if before[f] != after[f]]
+    names = ", ".join(dict.fromkeys(f"{s.piece} in {s.file}" for s in stale))
+    return f"{STALE} (stale: {names})\n" + "".join("".join(d) for d in diffs)
 
 
 def count(pieces: Sequence[Piece]) -> str:
@@ -748,37 +798,64 @@ def select(names: Sequence[str]) -> list[Piece]:
     return [known[n] for n in names] if names else list(PIECES)
 
 
+def documents() -> list[str]:
+    """README.md and every page of docs/, relative to :data:`DOCS_ROOT`."""
+    pages = sorted((DOCS_ROOT / "docs").glob("*.md"))
+    return [README, *(p.relative_to(DOCS_ROOT).as_posix() for p in pages)]
+
+
+def unclaimed_regions() -> list[str]:
+    """``FILE: NAME`` for every ``<!-- generated: NAME -->`` that no piece of that file
+    writes (a region nothing checks would go stale unnoticed)."""
+    claimed = {(p.file, p.name) for p in PIECES if isinstance(p, Region)}
+    found = [(f, name) for f in documents() for name in re.findall(
+        r"^<!-- generated: ([\w-]+) -->$", (DOCS_ROOT / f).read_text(encoding="utf-8"),
+        re.MULTILINE)]
+    return [f"{f}: {name}" for f, name in found if (f, name) not in claimed]
+
+
+def list_pieces(pieces: Sequence[Piece]) -> None:
+    for piece in pieces:
+        kind = "region" if isinstance(piece, Region) else "quote"
+        print(f"{piece.name} ({kind} in {piece.file})")
+        for command in piece.commands:
+            print(f"    {command.label}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when README.md is stale")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when README.md or a page of docs/ is stale")
     parser.add_argument("--only", nargs="+", default=[], metavar="NAME", help="these pieces")
-    parser.add_argument("--list", action="store_true", help="list the pieces and commands")
+    parser.add_argument("--list", action="store_true",
+                        help="list the pieces, their files and their commands")
     args = parser.parse_args(argv)
     pieces = select(args.only)
     if args.list:
-        for piece in pieces:
-            kind = "region" if isinstance(piece, Region) else "quote"
-            print(f"{piece.name} ({kind})")
-            for command in piece.commands:
-                print(f"    {command.label}")
+        list_pieces(pieces)
         return 0
-    text = README.read_text(encoding="utf-8")
+    texts = read_files(pieces)
     try:
         for piece in pieces:  # before anything runs
-            piece.spans(text)
-        new, stale = refresh(text, measure(pieces), pieces)
+            piece.spans(texts[piece.file])
+        unclaimed = unclaimed_regions()
+        if unclaimed:
+            raise LookupError(f"no piece writes the region {', '.join(unclaimed)}")
+        new, stale = refresh(texts, measure(pieces), pieces)
     except LookupError as exc:  # a marker or a quoted phrase is missing or doubled
         print(f"make_readme.py: {exc}", file=sys.stderr)
         return 2
+    files = ", ".join(texts)
     if args.check:
         if stale:
-            print(report(stale, text, new))
+            print(report(stale, texts, new))
             return 1
-        print(f"README.md is up to date ({count(pieces)})")
+        print(f"{files}: up to date ({count(pieces)})")
         return 0
-    if stale:
-        README.write_text(new, encoding="utf-8")
-    print(f"README.md: {len(stale)} stale of {count(pieces)} rewritten"
+    for file, text in new.items():
+        if text != texts[file]:
+            (DOCS_ROOT / file).write_text(text, encoding="utf-8")
+    print(f"{files}: {len(stale)} stale of {count(pieces)} rewritten"
           + (f" ({', '.join(dict.fromkeys(s.piece for s in stale))})" if stale else ""))
     return 0
 

@@ -1,5 +1,5 @@
-"""The README's geometric-models commands, run as written, and an EGNN layer (egnn-pytorch)
-checked under E(3) × S(n) through the Python API, the CLI and a real subprocess.
+"""The geometric-models commands of docs/geometric.md, run as written, and an EGNN layer
+(egnn-pytorch) checked under E(3) × S(n) through the Python API, the CLI and a real subprocess.
 
 Rows whose sample needs egnn-pytorch or e3nn are skipped, visibly, when it is missing."""
 
@@ -36,7 +36,7 @@ def available(module: str) -> bool:
 
 
 def readme_commands() -> list[tuple[str, int]]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "geometric.md").read_text()
     table = text[text.index("<!-- geometric-commands -->"):].split("\n\n", 1)[0]
     rows = re.findall(r"^\| `(symcheck [^`]+)` \| .* \| (\d) \|$", table, re.MULTILINE)
     return [(command, int(code)) for command, code in rows]

@@ -1,4 +1,4 @@
-"""The kernel zoo: every row of the README table, asserted against a fresh measurement."""
+"""The kernel zoo: every row of the table of docs/form.md, asserted against a fresh measurement."""
 
 from __future__ import annotations
 
@@ -90,8 +90,8 @@ def test_exponential_kernel_is_log_bilinear_and_the_others_are_not() -> None:
 
 
 def test_readme_table_is_generated(rows: dict[str, Any]) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "form.md").read_text(encoding="utf-8")
     table = MAKE_TABLE.render([rows[f"{f}:{n}"] for f, n, _ in MAKE_TABLE.SAMPLES])
     assert MAKE_TABLE.splice(readme, table) == readme, (
-        "README kernel table is stale: run python samples/kernels/make_table.py"
+        "docs/form.md kernel table is stale: run python samples/kernels/make_table.py"
     )

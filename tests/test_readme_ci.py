@@ -1,4 +1,4 @@
-"""The README's "Use in CI" examples, run as they are written.
+"""The examples of docs/ci.md ("Use in CI"), run as they are written.
 
 Each example follows an ``<!-- use-in-ci: NAME -->`` marker; this module extracts the fenced
 block after it and runs it: the config against ``samples/ci/models.py``, the workflow's
@@ -30,14 +30,13 @@ _BLOCK = re.compile(r"<!-- use-in-ci: (?P<name>[\w.-]+) -->\n```(?P<lang>\w*)\n(
 
 
 def readme_blocks() -> dict[str, str]:
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Use in CI"):]
-    return {m["name"]: m["body"] for m in _BLOCK.finditer(section)}
+    text = (ROOT / "docs" / "ci.md").read_text()
+    return {m["name"]: m["body"] for m in _BLOCK.finditer(text)}
 
 
 @pytest.fixture
 def ci_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The README's pyproject.toml beside samples/ci/models.py; cwd is set to it."""
+    """The documented pyproject.toml beside samples/ci/models.py; cwd is set to it."""
     shutil.copy(CI / "models.py", tmp_path / "models.py")
     (tmp_path / "pyproject.toml").write_text(readme_blocks()["pyproject.toml"] + "\n")
     monkeypatch.chdir(tmp_path)

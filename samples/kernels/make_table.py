@@ -1,7 +1,7 @@
-"""Run symcheck on every kernel sample and write the README table between its markers.
+"""Run symcheck on every kernel sample and write the table of docs/form.md between its markers.
 
-    python samples/kernels/make_table.py            # rewrite the table in README.md
-    python samples/kernels/make_table.py --check    # exit 1 if README.md is out of date
+    python samples/kernels/make_table.py            # rewrite the table in docs/form.md
+    python samples/kernels/make_table.py --check    # exit 1 if docs/form.md is out of date
     python samples/kernels/make_table.py --print    # print the table only
 
 Every number comes from symcheck's Python API (the same numbers the CLI prints):
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-README = HERE.parent.parent / "README.md"
+PAGE = HERE.parent.parent / "docs" / "form.md"
 START, END = "<!-- generated: kernels-table -->", "<!-- end: kernels-table -->"
 SEED = 0
 
@@ -151,7 +151,7 @@ def render(rows: list[Row]) -> str:
 def splice(text: str, table: str) -> str:
     """``text`` with everything between the markers replaced by ``table``."""
     if START not in text or END not in text:
-        raise SystemExit(f"{README}: markers {START} ... {END} not found")
+        raise SystemExit(f"{PAGE}: markers {START} ... {END} not found")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{START}\n{table}\n{END}{tail}"
@@ -159,22 +159,22 @@ def splice(text: str, table: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if README.md is stale")
+    parser.add_argument("--check", action="store_true", help="fail if docs/form.md is stale")
     parser.add_argument("--print", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
     table = render(measure_all())
     if args.print:
         print(table)
         return 0
-    text = README.read_text(encoding="utf-8")
+    text = PAGE.read_text(encoding="utf-8")
     new = splice(text, table)
     if args.check:
         if new != text:
-            print("README.md kernel table is out of date: run samples/kernels/make_table.py")
+            print("docs/form.md kernel table is out of date: run samples/kernels/make_table.py")
             return 1
         return 0
     if new != text:
-        README.write_text(new, encoding="utf-8")
+        PAGE.write_text(new, encoding="utf-8")
     print(table)
     return 0
 

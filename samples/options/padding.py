@@ -1,0 +1,24 @@
+"""Self-attention over a padded sequence, as encoders ship it: ``attention_mask`` marks the
+real tokens (True) and the padding (False); no token attends to padding, and the padding rows of
+the output are left as they fall (here: their position index), which only ``--mask`` hides.
+
+    symcheck equivariance samples/options/padding.py --inputs samples/options/mask.npz
+    symcheck equivariance samples/options/padding.py --inputs samples/options/mask.npz \\
+        --mask attention_mask
+"""
+
+import numpy as np
+
+import symcheck
+
+
+@symcheck.equivariant(inputs=["inputs_embeds=n d", "attention_mask=n"], output="n d",
+                      groups=["S(n)"], sizes={"n": 6, "d": 4})
+def encoder(inputs_embeds, attention_mask):
+    x = inputs_embeds
+    n = x.shape[-2]
+    s = x @ np.swapaxes(x, -1, -2) / np.sqrt(x.shape[-1])
+    s = np.where(attention_mask[..., None, :], s, -1e30)
+    w = np.exp(s - s.max(-1, keepdims=True))
+    y = (w / w.sum(-1, keepdims=True)) @ x
+    return np.where(attention_mask[..., :, None], y, np.arange(n)[:, None] * 1.0)
