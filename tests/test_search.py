@@ -200,8 +200,7 @@ def test_another_function_measured_on_given_cases() -> None:
     # the user's data is probed like a draw: the cases keep it as probed
     data = np.random.default_rng(4).standard_normal((5, 3))
     user = resolve(lambda x: x + x[:1], Signature(("n d",), ("n d",), ("S(n)",), {}),
-                   data=[data])
-    user.probe_data = True
+                   data=[data], probe_data=True)
     (measured,) = check_problem(user, MeasureOptions(trials=4)).groups
     (remeasured,) = check_problem(user, MeasureOptions(), given={
         "S(n)": measured.measurement.drawn}).groups

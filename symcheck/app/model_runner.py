@@ -31,10 +31,12 @@ def run_model(request: ModelRequest) -> Outcome:
     if arrays is None:
         signature = config_sizes(loaded.obj, signature)
     fn = wrap_model(loaded.obj, m.dtype, request.backend)
-    problem = resolve(fn, signature, m.dtype, arrays, loaded.name)
-    problem.probe_data = arrays is not None  # the user's data is probed; weights never are
-    if m.dtype != "float64":  # the same model in float64, to measure its rounding level
-        problem.reference = wrap_model(loaded.obj, "float64", request.backend)
+    # the user's data is probed (weights never are); below float64 the same model in float64
+    # measures the rounding level
+    reference = (None if m.dtype == "float64"
+                 else wrap_model(loaded.obj, "float64", request.backend))
+    problem = resolve(fn, signature, m.dtype, arrays, loaded.name,
+                      probe_data=arrays is not None, reference=reference)
     trials = signature.trials if signature.trials is not None else DEFAULT_TRIALS
     options = MeasureOptions(m.seed, trials, 0.0, m.case, m.search, m.batch, m.probes)
     result = check_problem(problem, options, signature.rtol, source)

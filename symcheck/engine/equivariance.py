@@ -673,7 +673,7 @@ def check_problem(problem: Problem, options: MeasureOptions, rtol: float | None 
         if np.isfinite(g.measurement.noise_floor) and g.measurement.noise_floor > tolerance / 10
     ]
     wider = sorted(
-        d for d in problem.output_dtypes
+        d for d in problem.observed.output_dtypes
         if problem.dtype in _NUMPY_FLOATS
         and np.dtype(d).itemsize > np.dtype(problem.dtype).itemsize
     )

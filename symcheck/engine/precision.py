@@ -37,7 +37,7 @@ from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
 from symcheck.engine.cases import CaseBatch, case_rng, draw_inputs_many
 from symcheck.engine.evaluate import Evaluation, evaluate_batch
 from symcheck.engine.probes import INPUT_PROBES, probe_input
-from symcheck.engine.problem import Problem
+from symcheck.engine.problem import Observed, Problem
 
 Array = np.ndarray
 
@@ -97,7 +97,7 @@ def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
                       [(g, g.identity(CALIBRATION_DRAWS)) for g in problem.groups])
     low = evaluate_batch(problem, cases, batch=True)
     # its own record of output dtypes: the float64 twin must not look like a silent upcast
-    high = evaluate_batch(replace(problem, fn=problem.reference, output_dtypes=set()), cases,
+    high = evaluate_batch(replace(problem, fn=problem.reference, observed=Observed()), cases,
                           batch=True)
     levels = []
     for t in range(CALIBRATION_DRAWS):

@@ -39,9 +39,19 @@ BATCH_LABELS = ("b", "batch")
 _NUMPY_FLOATS = ("float16", "float32", "float64")
 
 
-@dataclass
+class Observed:
+    """What the model's calls showed while a check ran: the numpy float dtypes its outputs
+    arrived in (to catch a silent upcast). A log, not a setting: a problem and its resized
+    copies (the same model) share one; a different function (a float64 twin) gets its own."""
+
+    def __init__(self) -> None:
+        self.output_dtypes: set[str] = set()
+
+
+@dataclass(frozen=True)
 class Problem:
-    """A resolved check: specs parsed, sizes bound, groups built, model wrapped."""
+    """A resolved check: specs parsed, sizes bound, groups built, model wrapped. Frozen: a
+    variant (a size probe, the float64 twin) is a new problem made with ``replace``."""
 
     fn: Callable[..., Any]
     name: str
@@ -54,8 +64,8 @@ class Problem:
     data: tuple[Array | None, ...] | None = None
     #: the label of a batch axis (leading in every spec, acted on by no group), if any
     batch_label: str | None = None
-    #: numpy float dtypes the model's outputs arrived in (to catch a silent upcast)
-    output_dtypes: set[str] = field(default_factory=set)
+    #: what the model's calls showed (the dtypes its outputs came in)
+    observed: Observed = field(default_factory=Observed)
     #: whether input probes may change fixed inputs (data the user supplied: yes; weights: no)
     probe_data: bool = False
     #: the same model run in float64, when the check runs in a lower precision (calibration)
@@ -74,7 +84,7 @@ class Problem:
         """The same problem with ``label`` of size ``size`` (a size probe); groups rebuilt."""
         sizes = {**self.sizes, label: size}
         groups = tuple(type(g)(g.label, sizes[g.label]) for g in self.groups)
-        return replace(self, sizes=sizes, groups=groups, output_dtypes=self.output_dtypes)
+        return replace(self, sizes=sizes, groups=groups)
 
     def group_sets(self) -> list[tuple[Group, ...]]:
         """Each group alone, then their product (when it is more than one of them)."""
@@ -91,8 +101,13 @@ def resolve(
     dtype: str = "float64",
     data: Sequence[Array | None] | None = None,
     name: str | None = None,
+    *,
+    probe_data: bool = False,
+    reference: Callable[..., Any] | None = None,
 ) -> Problem:
-    """Parse and cross-check specs, groups, sizes and supplied inputs."""
+    """Parse and cross-check specs, groups, sizes and supplied inputs. ``probe_data``: input
+    probes may change the fixed inputs (data a user gave; never weights); ``reference``: the
+    same model in float64, to calibrate a check in a lower precision."""
     if not signature.inputs:
         raise SpecError("no input spec", argument="inputs",
                         hint=Suggest("inputs", ["n d"]))
@@ -137,7 +152,8 @@ def resolve(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
         batch_label=_batch_label(inputs + outputs, groups),
-        mask=None if mask is None else mask.index, mask_use=mask,
+        mask=None if mask is None else mask.index, mask_use=mask, probe_data=probe_data,
+        reference=reference,
     )
 
 
@@ -416,7 +432,7 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
                 f"model {problem.name!r} output {i} is {type(o).__name__}, not an array: {exc}"
             ) from None
         if isinstance(native, np.dtype) and native.kind == "f":
-            problem.output_dtypes.add(native.name)
+            problem.observed.output_dtypes.add(native.name)
         expected = tuple(-1 if lab not in sizes else spec.representation(axis).dim(sizes[lab])
                          for axis, lab in enumerate(spec.labels))
         if a.ndim != spec.rank or any(

@@ -204,9 +204,9 @@ def _check(signature: Signature, forward_in: Callable[[str], Callable[..., Array
     from symcheck.backends import adapt
 
     _, wrapped = adapt(forward_in(settings.dtype), settings.dtype, backend="numpy")
-    problem = resolve(wrapped, signature, settings.dtype, data, name)
-    if settings.dtype != "float64":
-        problem.reference = adapt(forward_in("float64"), "float64", backend="numpy")[1]
+    reference = (None if settings.dtype == "float64"
+                 else adapt(forward_in("float64"), "float64", backend="numpy")[1])
+    problem = resolve(wrapped, signature, settings.dtype, data, name, reference=reference)
     trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
     return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
                          settings.rtol, data_source=source, given=given)
