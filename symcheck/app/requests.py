@@ -117,14 +117,38 @@ class ReplayRequest:
 
 @dataclass(frozen=True)
 class MatrixRequest:
-    """Sparse approximation of a target matrix (``symcheck sparse-approx``, a config check)."""
+    """Sparse approximation of a target matrix (``symcheck sparse-approx``, a config check);
+    with ``verify``, the precision of saved parameters instead of a search."""
 
     matrix: Any  # a path or an array
     precision: float = 0.1
     max_d: int | None = None
     seed: int = 0
     method: str = "auto"
-    options: Mapping[str, Any] = field(default_factory=dict)
+    ratio_precision: float | None = None
+    leak_precision: float | None = None
+    seeds_per_d: int = 3
+    time_limit: float | None = 120.0
+    verify: Any = None  # a path to saved X, W_Q, W_K (or the arrays)
+    #: called with a line of progress while the search runs (a door's display; not a result)
+    progress: Callable[[str], None] | None = None
 
 
-Request = ModelRequest | FormRequest | WeightsRequest | ReplayRequest | MatrixRequest
+@dataclass(frozen=True)
+class SweepRequest:
+    """The paper's experiment: d against log₂ L for a family of targets (``sparse-sweep``)."""
+
+    family: str
+    k: int = 4
+    lengths: tuple[int, ...] = ()
+    methods: tuple[str, ...] = ("jl", "opt", "poly")
+    precision: float = 0.1
+    seed: int = 0
+    seeds_per_d: int = 3
+    time_limit: float = 60.0
+    jl_max_length: int = 1024
+    opt_max_length: int = 4096
+
+
+Request = (ModelRequest | FormRequest | WeightsRequest | ReplayRequest | MatrixRequest
+           | SweepRequest)

@@ -31,6 +31,7 @@ from symcheck.app.requests import (
     ModelRequest,
     ReplayRequest,
     Request,
+    SweepRequest,
     WeightsRequest,
 )
 from symcheck.core.errors import SpecError, SymcheckError
@@ -49,6 +50,7 @@ RUNNERS: dict[type, tuple[str, str]] = {
     WeightsRequest: ("symcheck.app.weights_runner", "run_weights"),
     ReplayRequest: ("symcheck.app.replay_runner", "run_replay"),
     MatrixRequest: ("symcheck.app.matrix_runner", "run_matrix"),
+    SweepRequest: ("symcheck.app.matrix_runner", "run_sweep"),
 }
 
 

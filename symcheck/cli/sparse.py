@@ -114,17 +114,13 @@ def _verify(
     leak_precision: float | None,
     json_path: str | None,
 ) -> int:
+    from symcheck.app.requests import MatrixRequest
+    from symcheck.app.service import run as serve
     from symcheck.report.json import write_json
     from symcheck.report.sparse import render_verify
-    from symcheck.sparse import verify
 
-    result = verify(
-        matrix,
-        params,
-        precision=precision,
-        ratio_precision=ratio_precision,
-        leak_precision=leak_precision,
-    )
+    result = serve(MatrixRequest(matrix, precision=precision, ratio_precision=ratio_precision,
+                                 leak_precision=leak_precision, verify=params)).result
     if json_path is not None:
         write_json(json_path, result.to_dict())
     render_verify(result, to_stderr=json_path == "-")
@@ -146,25 +142,19 @@ def _approx(
 ) -> int:
     from pathlib import Path
 
+    from symcheck.app.requests import MatrixRequest
+    from symcheck.app.service import run as serve
     from symcheck.core.errors import SymcheckError
     from symcheck.report.json import write_json
     from symcheck.report.sparse import render_approx, render_written, search_progress
-    from symcheck.sparse import approximate
     from symcheck.sparse.api import JL_MATERIALISE_BYTES
 
     with search_progress() as progress:
-        result = approximate(
-            matrix,
-            precision=precision,
-            ratio_precision=ratio_precision,
-            leak_precision=leak_precision,
-            method=method,
-            max_d=max_d,
-            seed=seed,
-            seeds_per_d=seeds,
-            time_limit=time_limit,
-            progress=progress,
-        )
+        result: SparseApproxResult = serve(MatrixRequest(
+            matrix, precision=precision, ratio_precision=ratio_precision,
+            leak_precision=leak_precision, method=method, max_d=max_d, seed=seed,
+            seeds_per_d=seeds, time_limit=time_limit, progress=progress,
+        )).result
     best = result.best
     # Everything that can still fail with exit 2 is decided before the first file is written.
     if save is not None and best is not None and best.params is None:
@@ -257,6 +247,8 @@ def sparse_sweep(
     debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
 ) -> None:
     def body() -> int:
+        from symcheck.app.requests import SweepRequest
+        from symcheck.app.service import run as serve
         from symcheck.core.errors import SymcheckError
         from symcheck.report.json import write_json
         from symcheck.report.sparse import (
@@ -265,7 +257,7 @@ def sparse_sweep(
             render_sweep,
             render_written,
         )
-        from symcheck.sparse.sweep import parse_lengths, sweep
+        from symcheck.sparse.sweep import parse_lengths
 
         if plot is not None and not plot.lower().endswith(".png"):
             raise SymcheckError(f"--plot: {plot!r} must end in .png")
@@ -273,11 +265,11 @@ def sparse_sweep(
         if time_limit <= 0 or time_limit != time_limit:
             raise SymcheckError(f"--time-limit: {time_limit!r} must be a finite number > 0")
         chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
-        result = sweep(
-            family, k, parse_lengths(lengths), methods=chosen, precision=precision, seed=seed,
-            seeds_per_d=seeds, time_limit=time_limit, jl_max_length=jl_max_length,
+        result = serve(SweepRequest(
+            family, k, tuple(parse_lengths(lengths)), methods=chosen, precision=precision,
+            seed=seed, seeds_per_d=seeds, time_limit=time_limit, jl_max_length=jl_max_length,
             opt_max_length=opt_max_length,
-        )
+        )).result
         if json_path is not None:
             write_json(json_path, result.to_dict())
         render_sweep(result, to_stderr=json_path == "-")
