@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import symcheck.app.form_runner
+import symcheck.app.requests
 import symcheck.engine.form
 from symcheck.api import check_form
 from symcheck.core.errors import SpecError
@@ -235,7 +235,7 @@ def test_weight_modes_are_one_definition_shared_with_saved_weights() -> None:
     import symcheck.sources.weights.check
 
     modes = symcheck.core.signature.WEIGHT_MODES
-    assert symcheck.app.form_runner.WEIGHT_MODES is modes
+    assert symcheck.app.requests.WEIGHT_MODES is modes
     assert symcheck.sources.weights.check.MODES is modes
     assert set(symcheck.core.signature.WEIGHT_MODE_NAMES) == set(modes)
     with pytest.raises(SpecError, match="not one of cotransform, fixed"):

@@ -133,8 +133,9 @@ def test_a_fixed_input_that_leads_with_b_is_stacked_with_the_cases() -> None:
     """The engine batches when every fixed input leads with the batch label too: each case's
     copy of it is turned by that case's element and stacked along ``b`` like the drawn inputs,
     with the numbers of one call per case. A fixed input without ``b`` leaves one call each."""
+    from symcheck.core.options import Measure
     from symcheck.core.signature import Signature
-    from symcheck.engine.equivariance import MeasureOptions, measure_equivariance
+    from symcheck.engine.equivariance import measure_equivariance
     from symcheck.engine.problem import resolve
 
     calls: list[int] = []
@@ -146,7 +147,7 @@ def test_a_fixed_input_that_leads_with_b_is_stacked_with_the_cases() -> None:
     signature = Signature(("b n d", "b e d"), ("b n d",), ("O(d)",), {"b": 1, "n": 5})
     problem = resolve(model, signature, data=[None, np.eye(4)[None]])
     assert problem.batch_label == "b"
-    options = MeasureOptions(trials=6, probes=False)
+    options = Measure(trials=6, probes=False)
     (batched,) = measure_equivariance(problem, options)
     assert len(calls) == 2 and calls[0] > 6  # f(x) and f(g·x), every case in one call
     calls.clear()
@@ -166,18 +167,19 @@ def test_another_function_measured_on_given_cases() -> None:
     exactly those (the same elements and inputs), nothing drawn or searched anew. The same
     function on its own cases measures the same errors, case by case."""
     from symcheck.core.errors import SpecError
+    from symcheck.core.options import Measure
     from symcheck.core.signature import Signature
-    from symcheck.engine.equivariance import MeasureOptions, check_problem
+    from symcheck.engine.equivariance import check_problem
     from symcheck.engine.problem import resolve
 
     signature = Signature(("b n d", "b e d"), ("b n d",), ("O(d)", "S(n)"), {"b": 1, "n": 5})
     first = check_problem(resolve(framed, signature, data=[None, np.eye(4)[None]]),
-                          MeasureOptions(seed=3, trials=5, search=20))
+                          Measure(seed=3, trials=5, search=20))
     drawn = {g.measurement.name: g.measurement.drawn for g in first.groups}
     assert [d.kind for d in drawn["O(d)"]][:2] == ["main", "input"]
     assert drawn["O(d)"][-1].kind == "search"
     again = check_problem(resolve(framed, signature, data=[None, np.eye(4)[None]]),
-                          MeasureOptions(seed=99, trials=50, search=500), given=drawn)
+                          Measure(seed=99, trials=50, search=500), given=drawn)
     for a, b in zip(first.groups, again.groups, strict=True):
         assert [c.case for c in a.measurement.cases] == [c.case for c in b.measurement.cases]
         np.testing.assert_array_equal(a.measurement.errors, b.measurement.errors)
@@ -189,20 +191,20 @@ def test_another_function_measured_on_given_cases() -> None:
         return framed(x, frame) + 0.1  # breaks O(d), keeps S(n)
 
     other = check_problem(resolve(shifted, signature, data=[None, np.eye(4)[None]]),
-                          MeasureOptions(), given={"O(d)": drawn["O(d)"]})
+                          Measure(), given={"O(d)": drawn["O(d)"]})
     (only,) = other.groups  # only the group set given
     assert only.measurement.name == "O(d)" and not only.passed
     assert [c.case for c in only.measurement.cases] == \
         [c.case for c in first.groups[0].measurement.cases]
     with pytest.raises(SpecError, match="not a group set"):
         check_problem(resolve(framed, signature, data=[None, np.eye(4)[None]]),
-                      MeasureOptions(), given={"SO(d)": drawn["O(d)"]})
+                      Measure(), given={"SO(d)": drawn["O(d)"]})
     # the user's data is probed like a draw: the cases keep it as probed
     data = np.random.default_rng(4).standard_normal((5, 3))
     user = resolve(lambda x: x + x[:1], Signature(("n d",), ("n d",), ("S(n)",), {}),
                    data=[data], probe_data=True)
-    (measured,) = check_problem(user, MeasureOptions(trials=4)).groups
-    (remeasured,) = check_problem(user, MeasureOptions(), given={
+    (measured,) = check_problem(user, Measure(trials=4)).groups
+    (remeasured,) = check_problem(user, Measure(), given={
         "S(n)": measured.measurement.drawn}).groups
     assert any(c.case.startswith("input:") for c in measured.measurement.cases)
     np.testing.assert_array_equal(measured.measurement.errors, remeasured.measurement.errors)

@@ -11,10 +11,8 @@ import numpy as np
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import FormRequest
-from symcheck.app.service import _inputs, _load, _validate_measure, wrap_model
-from symcheck.core.errors import SpecError
-from symcheck.core.signature import WEIGHT_MODES, Signature
-from symcheck.core.tolerances import check_rtol
+from symcheck.app.service import _inputs, _load, wrap_model
+from symcheck.core.signature import Signature
 from symcheck.core.verdicts import Verdict
 from symcheck.engine.form_judge import (
     FormResult,
@@ -31,13 +29,10 @@ Array = np.ndarray
 
 def run_form(request: FormRequest) -> Outcome:
     """``symcheck form model.py`` and ``check_form``."""
-    _validate_measure(request.measure)
     loaded = _load(request.target, request.obj, request.name)
     m = request.measure
     signature = request.declared.merge(loaded.signature, m)
     arrays, _ = _inputs(request, loaded.obj, signature.inputs)
-    if request.span_rtol is not None:
-        check_rtol(request.span_rtol, "span_rtol")
     problem, weight_inputs, checked = prepare_form(
         loaded.obj, signature, dtype=m.dtype, data=arrays, weights=request.weights,
         name=loaded.name, backend=request.backend,
@@ -74,9 +69,6 @@ def prepare_form(
     are held still and stay out of ``Z``. Returns the problem, the weight inputs, and the
     signature actually checked.
     """
-    if weights not in WEIGHT_MODES:
-        raise SpecError(f"{weights!r} is not one of {', '.join(WEIGHT_MODES)}",
-                        argument="weights", value=weights)
     if not signature.groups:
         signature = replace(signature, groups=("O(d)",))
     count = len(signature.inputs)

@@ -9,11 +9,10 @@ from typing import Any
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Evidence, Outcome
 from symcheck.app.requests import ModelRequest
-from symcheck.app.service import _inputs, _load, _same_input_count, _validate_measure, wrap_model
-from symcheck.core.signature import DEFAULT_TRIALS, Signature
+from symcheck.app.service import _inputs, _load, _same_input_count, wrap_model
+from symcheck.core.signature import Signature
 from symcheck.engine.equivariance import (
     EquivarianceResult,
-    MeasureOptions,
     check_problem,
 )
 from symcheck.engine.problem import Problem, resolve
@@ -22,7 +21,6 @@ from symcheck.sources.python import line_of
 
 def run_model(request: ModelRequest) -> Outcome:
     """``symcheck equivariance model.py``, a ``model`` check, ``check_equivariance``."""
-    _validate_measure(request.measure)
     loaded = _load(request.target, request.obj, request.name)
     m = request.measure
     _same_input_count(loaded, request.declared.inputs)
@@ -37,9 +35,10 @@ def run_model(request: ModelRequest) -> Outcome:
                  else wrap_model(loaded.obj, "float64", request.backend))
     problem = resolve(fn, signature, m.dtype, arrays, loaded.name,
                       probe_data=arrays is not None, reference=reference)
-    trials = signature.trials if signature.trials is not None else DEFAULT_TRIALS
-    options = MeasureOptions(m.seed, trials, 0.0, m.case, m.search, m.batch, m.probes)
-    result = check_problem(problem, options, signature.rtol, source)
+    # what the model declares (trials, rtol) where the door set nothing: checked like the
+    # door's own values, since a declaration is input too
+    options = replace(m, trials=signature.trials, rtol=signature.rtol).validated()
+    result = check_problem(problem, options, source)
     repro = recipe.of_model(request.target, signature, result,
                             data=None if request.data is None else str(request.data),
                             backend=request.backend, search=m.search)

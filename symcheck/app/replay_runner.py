@@ -62,7 +62,7 @@ def run_replay(request: ReplayRequest) -> Outcome:
             "replay it on: symcheck replay CASE.npz model.py:NAME"
         )
     dtype = str(meta.get("dtype", "float64"))
-    rtol = request.rtol if request.rtol is not None else meta.get("tolerance")
+    rtol = request.measure.rtol if request.measure.rtol is not None else meta.get("tolerance")
     tolerance = tolerance_for(dtype, rtol)
     signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
                           groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"],

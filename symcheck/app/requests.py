@@ -2,6 +2,8 @@
 
 A door parses its own syntax (flags, a TOML table, keyword arguments) into one of these and
 hands it to :func:`symcheck.app.service.run`; nothing else about a check differs between doors.
+Each request's :meth:`validated` is the one place its values are checked (the service calls
+it before any work); the layers below trust what they are given.
 
 >>> r = ModelRequest(target="model.py:attention", declared=Declared(groups=("S(n)",)))
 >>> r.measure.seed, r.declared.groups
@@ -17,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.signature import Signature
+from symcheck.core.errors import SpecError
+from symcheck.core.options import Measure, Tolerance
+from symcheck.core.signature import WEIGHT_MODES, Signature
+
+__all__ = ["Declared", "FormRequest", "MatrixRequest", "Measure", "ModelRequest",
+           "ReplayRequest", "Request", "SweepRequest", "WeightsRequest"]
+
+#: the dtypes the numpy reference of saved weights computes in
+WEIGHT_DTYPES = ("float64", "float32", "float16")
 
 Array = np.ndarray
 
@@ -43,21 +53,6 @@ class Declared:
 
 
 @dataclass(frozen=True)
-class Measure:
-    """How to measure, whatever is measured."""
-
-    seed: int = 0
-    trials: int | None = None  # None: the declaration's, else DEFAULT_TRIALS
-    rtol: float | None = None  # None: the declaration's, else the dtype table's
-    dtype: str = "float64"
-    case: str | None = None  # "GROUP/CASE": run that case only
-    search: int = 0
-    batch: bool = True
-    probes: bool = True  # input and size probes beside the Haar draws
-    timeout: float | None = None  # seconds the whole check may take (import and calls)
-
-
-@dataclass(frozen=True)
 class ModelRequest:
     """The equivariance of a callable: from a file (``target``) or in memory (``obj``)."""
 
@@ -69,6 +64,10 @@ class ModelRequest:
     backend: str | None = None
     data: Path | None = None  # an .npz of inputs
     arrays: Sequence[Array | None] | None = None  # inputs given in memory
+
+    def validated(self) -> ModelRequest:
+        self.measure.validated()
+        return self
 
 
 @dataclass(frozen=True)
@@ -87,6 +86,13 @@ class FormRequest:
     span_rtol: float | None = None
     fit: bool = True
 
+    def validated(self) -> FormRequest:
+        self.measure.validated()
+        _weight_mode(self.weights)
+        if self.span_rtol is not None:
+            Tolerance().check(self.span_rtol, "span_rtol")
+        return self
+
 
 @dataclass(frozen=True)
 class WeightsRequest:
@@ -103,6 +109,20 @@ class WeightsRequest:
     fold: bool = False  # fold the norm gains into the next linear layers first
     breakdown: bool = False  # the full per-part table, not only what names a cause
 
+    def validated(self) -> WeightsRequest:
+        m = self.measure.validated()
+        _weight_mode(self.mode)
+        if m.dtype not in WEIGHT_DTYPES:
+            raise SpecError(f"{m.dtype}: saved weights are checked through symcheck's numpy "
+                            f"reference, which has no {m.dtype}; use one of "
+                            f"{', '.join(WEIGHT_DTYPES)} (or check the framework's module)",
+                            argument="dtype", value=m.dtype)
+        if self.layer == "all" and self.component not in (None, "block"):
+            raise SpecError(f"{self.component}: --layer all checks the whole "
+                            "stack of blocks, one after the other; check one component with "
+                            "--layer NAME", argument="component", value=self.component)
+        return self
+
 
 @dataclass(frozen=True)
 class ReplayRequest:
@@ -110,9 +130,13 @@ class ReplayRequest:
 
     counterexample: Path
     target: str | None = None
-    rtol: float | None = None
     backend: str | None = None
-    timeout: float | None = None
+    #: the tolerance (``rtol``) and the time limit (``timeout``) apply; the rest is stored
+    measure: Measure = field(default_factory=Measure)
+
+    def validated(self) -> ReplayRequest:
+        self.measure.validated()
+        return self
 
 
 @dataclass(frozen=True)
@@ -133,6 +157,9 @@ class MatrixRequest:
     #: called with a line of progress while the search runs (a door's display; not a result)
     progress: Callable[[str], None] | None = None
 
+    def validated(self) -> MatrixRequest:
+        return self  # :func:`symcheck.sparse.approximate` checks its own arguments
+
 
 @dataclass(frozen=True)
 class SweepRequest:
@@ -149,6 +176,15 @@ class SweepRequest:
     jl_max_length: int = 1024
     opt_max_length: int = 4096
 
+    def validated(self) -> SweepRequest:
+        return self  # :func:`symcheck.sparse.sweep.sweep` checks its own arguments
+
 
 Request = (ModelRequest | FormRequest | WeightsRequest | ReplayRequest | MatrixRequest
            | SweepRequest)
+
+
+def _weight_mode(mode: str) -> None:
+    if mode not in WEIGHT_MODES:
+        raise SpecError(f"{mode!r} is not one of {', '.join(WEIGHT_MODES)}",
+                        argument="weights", value=mode)

@@ -27,7 +27,6 @@ from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import (
     FormRequest,
     MatrixRequest,
-    Measure,
     ModelRequest,
     ReplayRequest,
     Request,
@@ -36,8 +35,6 @@ from symcheck.app.requests import (
 )
 from symcheck.core.errors import SpecError, SymcheckError
 from symcheck.core.signature import Signature, signature_of
-from symcheck.core.tolerances import check_rtol, tolerance_for
-from symcheck.engine.equivariance import check_counts
 from symcheck.sources.python import LoadedModel, load_python
 
 Array = np.ndarray
@@ -63,8 +60,9 @@ def run(request: Request) -> Outcome:
     for kind, (module, name) in RUNNERS.items():
         if isinstance(request, kind):
             runner: Callable[[Any], Outcome] = getattr(importlib.import_module(module), name)
+            request.validated()
             measure = getattr(request, "measure", None)
-            seconds = getattr(measure if measure is not None else request, "timeout", None)
+            seconds = None if measure is None else measure.timeout
             if seconds is None:
                 return runner(request)
             from symcheck.app.time_limit import time_limit
@@ -80,7 +78,6 @@ def wrap_model(obj: Any, dtype: str, backend: str | None = None) -> Callable[...
     tensors whether the CLI, a config check or the Python API runs it)."""
     from symcheck.backends import BACKENDS, adapt
 
-    tolerance_for(dtype)  # validates the dtype name before any framework sees it
     if backend is not None and backend not in BACKENDS:
         raise SpecError(f"{backend!r} is not one of {', '.join(BACKENDS)}", argument="backend",
                         value=backend)
@@ -101,13 +98,6 @@ def namespace_of(obj: Any) -> dict[str, Any] | None:
         return globals_
     module = sys.modules.get(getattr(type(obj), "__module__", "") or "")
     return vars(module) if module is not None else None
-
-
-def _validate_measure(m: Measure) -> None:
-    check_counts(m.trials, m.seed, m.search)
-    if m.rtol is not None:
-        check_rtol(m.rtol)
-    tolerance_for(m.dtype)
 
 
 @dataclass

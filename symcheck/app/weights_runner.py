@@ -8,13 +8,7 @@ from typing import Any
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import WeightsRequest
-from symcheck.app.service import _validate_measure
-from symcheck.core.errors import SpecError
-from symcheck.core.signature import WEIGHT_MODES
 from symcheck.engine.equivariance import EquivarianceResult
-
-#: the dtypes the numpy reference of saved weights computes in
-WEIGHT_DTYPES = ("float64", "float32", "float16")
 
 
 def run_weights(request: WeightsRequest) -> Outcome:
@@ -23,22 +17,9 @@ def run_weights(request: WeightsRequest) -> Outcome:
     from symcheck.sources.weights.check import DEFAULT_N, Settings, check_weights
 
     m = request.measure
-    _validate_measure(m)
-    if request.mode not in WEIGHT_MODES:
-        raise SpecError(f"{request.mode!r} is not one of {', '.join(WEIGHT_MODES)}",
-                        argument="weights", value=request.mode)
-    if m.dtype not in WEIGHT_DTYPES:
-        raise SpecError(f"{m.dtype}: saved weights are checked through symcheck's numpy "
-                        f"reference, which has no {m.dtype}; use one of "
-                        f"{', '.join(WEIGHT_DTYPES)} (or check the framework's module)",
-                        argument="dtype", value=m.dtype)
     settings = Settings(n=request.n or DEFAULT_N, dtype=m.dtype, seed=m.seed, trials=m.trials,
                         rtol=m.rtol)
     if request.layer == "all":
-        if request.component not in (None, "block"):
-            raise SpecError(f"{request.component}: --layer all checks the whole "
-                            "stack of blocks, one after the other; check one component with "
-                            "--layer NAME", argument="component", value=request.component)
         return _run_stack(request, settings)
     result = check_weights(request.path, layer=request.layer, heads=request.heads,
                            groups=request.groups, mode=request.mode,

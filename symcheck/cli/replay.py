@@ -40,7 +40,7 @@ def replay(
     def body() -> int:
         from pathlib import Path
 
-        from symcheck.app.requests import ReplayRequest
+        from symcheck.app.requests import Measure, ReplayRequest
         from symcheck.app.service import run as serve
         from symcheck.cli.common import check_outputs
         from symcheck.report.equivariance import render_replay
@@ -49,7 +49,8 @@ def replay(
 
         check_outputs(inputs=[counterexample, target and split_target(target)[0]],
                       json=json_path)
-        outcome = serve(ReplayRequest(Path(counterexample), target, rtol, backend, timeout))
+        outcome = serve(ReplayRequest(Path(counterexample), target, backend,
+                                      Measure(rtol=rtol, timeout=timeout)))
         result = outcome.result
         if json_path is not None:
             write_json(json_path, {"counterexample": counterexample, **result.to_dict()})

@@ -7,7 +7,7 @@ only; :func:`judge` compares them with a tolerance.
 >>> from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS, Signature
 >>> from symcheck.engine.problem import resolve
 >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
->>> [g.verdict.value for g in judge(measure_equivariance(p, MeasureOptions(trials=3)), 1e-9)]
+>>> [g.verdict.value for g in judge(measure_equivariance(p, Measure(trials=3)), 1e-9)]
 ['pass']
 """
 
@@ -22,8 +22,8 @@ import numpy as np
 
 from symcheck.core.errors import ModelError, SpecError, Suggest
 from symcheck.core.groups import Group
+from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
-from symcheck.core.tolerances import check_dtype
 from symcheck.core.verdicts import Verdict, brief
 from symcheck.engine.cases import (
     CaseBatch,
@@ -58,9 +58,6 @@ SEARCH_STARTS = 4
 #: the rule of three: N independent random cases without a failure rule out, at 95 %,
 #: a violating set larger than 3/N of the group
 RULE_OF_THREE = 3.0
-#: caps that keep a typo (--trials 1000000000) from building gigabytes of cases
-MAX_TRIALS = 100_000
-MAX_SEARCH = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -284,19 +281,6 @@ def _count(n: int, what: str) -> str:
 
 
 @dataclass
-class MeasureOptions:
-    """How to measure: seed, Haar trials, search steps, batching, probes, one case only."""
-
-    seed: int = 0
-    trials: int = DEFAULT_TRIALS
-    tolerance: float = 0.0
-    case: str | None = None
-    search: int = 0
-    batch: bool = True
-    probes: bool = True
-
-
-@dataclass
 class _Entry:
     """One measured case and where its arrays are (for the worst case, search, round-off)."""
 
@@ -360,24 +344,12 @@ def _short(exc: Exception | str, most: int = 160) -> str:
     return text if len(text) <= most else text[:most - 3] + "..."
 
 
-def check_counts(trials: int | None, seed: int, search: int) -> None:
-    """Trials ≥ 1, seed ≥ 0, search steps ≥ 0 (``trials=None``: the default)."""
-    if trials is not None and trials < 1:
-        raise SpecError(f"{trials} must be at least 1", argument="trials", value=trials)
-    if trials is not None and trials > MAX_TRIALS:
-        raise SpecError(f"{trials} is more than {MAX_TRIALS:,} Haar draws per group; 3/N "
-                        "already bounds the violating share below 0.003 %", argument="trials",
-                        value=trials)
-    if search > MAX_SEARCH:
-        raise SpecError(f"{search} is more than {MAX_SEARCH:,} steps", argument="search",
-                        value=search)
-    if seed < 0:
-        raise SpecError(f"{seed} must be at least 0", argument="seed", value=seed)
-    if search < 0:
-        raise SpecError(f"{search} steps must be at least 0", argument="search", value=search)
+def _trials(options: Measure) -> int:
+    """The Haar draws per group set (``trials=None``: the default)."""
+    return DEFAULT_TRIALS if options.trials is None else options.trials
 
 
-def measure_equivariance(problem: Problem, options: MeasureOptions | None = None,
+def measure_equivariance(problem: Problem, options: Measure | None = None,
                          calibration: Calibration | None = None,
                          given: Mapping[str, Sequence[Drawn]] | None = None
                          ) -> list[GroupMeasurement]:
@@ -385,16 +357,16 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
     input probes and size probes; search when asked; test the cases above the tolerance for
     round-off.
 
-    ``options.tolerance`` sets which elements count as mismatched and which cases the
-    round-off test sees; it plays no part in any error value. ``case="O(d)/haar:3"`` runs that
-    one case only. ``given`` (group set name -> the cases another check drew, see
-    :attr:`GroupMeasurement.drawn`): measure those group sets on exactly those cases instead,
+    ``calibration.tolerance`` (0 without one) sets which elements count as mismatched and
+    which cases the round-off test sees; it plays no part in any error value.
+    ``case="O(d)/haar:3"`` runs that one case only. ``given`` (group set name -> the cases
+    another check drew, see :attr:`GroupMeasurement.drawn`): measure those group sets on
+    exactly those cases instead,
     nothing drawn, probed or searched anew (``options.case`` and ``options.search`` do not
     apply); the cases are judged like drawn ones.
     """
-    opts = options or MeasureOptions()
-    check_counts(opts.trials, opts.seed, opts.search)
-    cal = calibration or Calibration(opts.tolerance, "table")
+    opts = options or Measure()
+    cal = calibration or Calibration(0.0, "table")
     if given is not None:
         names = [set_name(s) for s in problem.group_sets()]
         unknown = [name for name in given if name not in names]
@@ -414,7 +386,7 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
     for groups in problem.group_sets():
         if wanted_set is not None and set_name(groups) != wanted_set:
             continue
-        batches = [Drawn.of(problem, case_batches(problem, groups, opts.seed, opts.trials),
+        batches = [Drawn.of(problem, case_batches(problem, groups, opts.seed, _trials(opts)),
                             "main")]
         if opts.probes:
             probes = input_probe_batch(problem, groups, opts.seed)
@@ -431,7 +403,7 @@ def measure_equivariance(problem: Problem, options: MeasureOptions | None = None
 
 
 def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[Drawn],
-                 opts: MeasureOptions, cal: Calibration, pinned_notes: Sequence[str] = (),
+                 opts: Measure, cal: Calibration, pinned_notes: Sequence[str] = (),
                  wanted_case: str | None = None, search: bool = True) -> GroupMeasurement:
     """One group set measured on its batches of cases (drawn for it, or given by the caller:
     ``search=False``, the cases are measured as they are)."""
@@ -458,7 +430,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                        list(range(len(cases.labels))))] if kind == "main"
                      else _evaluate(prob, cases, opts.batch, kind, notes, refused))
         for ev, indices in evaluated:
-            for t, r in zip(indices, compare_batch(ev, opts.tolerance), strict=True):
+            for t, r in zip(indices, compare_batch(ev, cal.tolerance), strict=True):
                 if r.case.startswith("identity:"):
                     noise = max(noise, r.error) if r.finite else float("nan")
                     continue
@@ -486,16 +458,16 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     worst_ev = worst.case() if worst is not None else None
     if search and opts.search > 0 and wanted_case in (None, "search") and any(
             not e.result.case.startswith("size:") for e in entries):
-        found, found_ev = _search(entries, groups, opts, label)
+        found, found_ev = _search(entries, groups, opts, label, cal.tolerance)
         results = [found] if wanted_case == "search" else [*results, found]
         drawn.append(Drawn.of(problem, _single(found_ev).cases, "search"))
         if worst is None or _order(found.error) >= _order(worst.result.error):
             worst_ev = found_ev
             entries.insert(0, _Entry(found, problem, _single(found_ev), 0))
     roundoff = None
-    if opts.tolerance > 0:
+    if cal.tolerance > 0:
         roundoff = _roundoff(entries, opts, label, cal, problem.dtype)
-    mixing = _batch_mixing(entries, opts, problem)
+    mixing = _batch_mixing(entries, opts, problem, cal.tolerance)
     if mixing:
         notes.append(mixing)
     m = GroupMeasurement(label, tuple(g.name for g in groups), tuple(g.label for g in groups),
@@ -562,8 +534,8 @@ def _single(ev: Evaluation) -> BatchEvaluation:
                            [a[None] for a in ev.gfx])
 
 
-def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: MeasureOptions,
-            label: str) -> tuple[CaseResult, Evaluation]:
+def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: Measure,
+            label: str, tolerance: float) -> tuple[CaseResult, Evaluation]:
     """The worst-case search, restarted from the worst cases and the worst input probe."""
     declared = [e for e in entries if not e.result.case.startswith("size:")]
     starts = declared[:SEARCH_STARTS]
@@ -572,26 +544,27 @@ def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: MeasureOptio
         starts.append(probe)
     rng = case_rng(opts.seed, label, "search", 0)
     budget = max(1, opts.search // len(starts))
-    return max((search_worst(e.problem, e.case(), rng, budget, opts.tolerance) for e in starts),
+    return max((search_worst(e.problem, e.case(), rng, budget, tolerance) for e in starts),
                key=lambda pair: _order(pair[0].error))
 
 
-def _batch_mixing(entries: list[_Entry], opts: MeasureOptions, problem: Problem) -> str | None:
+def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
+                  tolerance: float) -> str | None:
     """A failure that disappears when its case runs alone: the model mixes the entries of the
     batch axis, so stacking cases along it was wrong."""
-    if not (opts.batch and problem.batch_label and entries and opts.tolerance > 0):
+    if not (opts.batch and problem.batch_label and entries and tolerance > 0):
         return None
     worst = entries[0]
-    if not (worst.result.finite and worst.result.error > opts.tolerance) or \
+    if not (worst.result.finite and worst.result.error > tolerance) or \
             worst.problem is not problem:
         return None
     cases = CaseBatch([worst.result.case], [np.asarray(a)[None] for a in worst.case().x],
                       list(worst.case().elements))
     try:
-        (alone,) = compare_batch(evaluate_batch(problem, cases, batch=False), opts.tolerance)
+        (alone,) = compare_batch(evaluate_batch(problem, cases, batch=False), tolerance)
     except ModelError:
         return None
-    if alone.finite and alone.error <= opts.tolerance:
+    if alone.finite and alone.error <= tolerance:
         return (f"{worst.result.case} fails with the cases stacked along "
                 f"{problem.batch_label!r} (error {worst.result.error:.2e}) but passes alone "
                 f"({alone.error:.2e}): the model mixes the entries of {problem.batch_label!r}; "
@@ -599,10 +572,10 @@ def _batch_mixing(entries: list[_Entry], opts: MeasureOptions, problem: Problem)
     return None
 
 
-def _roundoff(entries: list[_Entry], opts: MeasureOptions, label: str, cal: Calibration,
+def _roundoff(entries: list[_Entry], opts: Measure, label: str, cal: Calibration,
               dtype: str) -> RoundoffTest | None:
     """The structure test of the worst case of each kind above the tolerance."""
-    above = [e for e in entries if e.result.finite and e.result.error > opts.tolerance]
+    above = [e for e in entries if e.result.finite and e.result.error > cal.tolerance]
     bound = roundoff_bound(cal, dtype)
     if not above or any(e.result.error > bound for e in above):
         return None  # nothing to explain, or an error round-off cannot reach: a failure
@@ -650,8 +623,7 @@ def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[Gr
     return results
 
 
-def check_problem(problem: Problem, options: MeasureOptions, rtol: float | None = None,
-                  data_source: str = "random",
+def check_problem(problem: Problem, options: Measure, data_source: str = "random",
                   given: Mapping[str, Sequence[Drawn]] | None = None) -> EquivarianceResult:
     """Calibrate the tolerance, measure every group set, judge, and collect the warnings a
     reader needs (a noise floor near the tolerance, a model that ran wider than asked).
@@ -660,10 +632,8 @@ def check_problem(problem: Problem, options: MeasureOptions, rtol: float | None 
     :attr:`GroupMeasurement.drawn`, with inputs of this problem), as
     :func:`measure_equivariance` does; calibrated and judged as any check is.
     """
-    check_dtype(problem.dtype)
-    cal = calibrate(problem, options.seed, rtol)
+    cal = calibrate(problem, options.seed, options.rtol)
     tolerance = cal.tolerance
-    options = replace(options, tolerance=tolerance)
     measurements = measure_equivariance(problem, options, cal, given)
     groups = judge(measurements, tolerance)
     warnings = [
@@ -685,7 +655,7 @@ def check_problem(problem: Problem, options: MeasureOptions, rtol: float | None 
     return EquivarianceResult(
         model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
         outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
-        dtype=problem.dtype, seed=options.seed, trials=options.trials, tolerance=tolerance,
+        dtype=problem.dtype, seed=options.seed, trials=_trials(options), tolerance=tolerance,
         groups=groups, data_source=data_source, warnings=warnings, calibration=cal,
         probes=options.probes, mask=problem.mask_use,
     )

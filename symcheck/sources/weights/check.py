@@ -38,6 +38,7 @@ import numpy as np
 
 from symcheck.core.errors import InputFileError, SpecError
 from symcheck.core.groups import parse_group_name
+from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
@@ -45,7 +46,6 @@ from symcheck.engine.cases import Drawn
 from symcheck.engine.equivariance import (
     EquivarianceResult,
     GroupResult,
-    MeasureOptions,
     check_problem,
 )
 from symcheck.engine.problem import resolve
@@ -208,8 +208,8 @@ def _check(signature: Signature, forward_in: Callable[[str], Callable[..., Array
                  else adapt(forward_in("float64"), "float64", backend="numpy")[1])
     problem = resolve(wrapped, signature, settings.dtype, data, name, reference=reference)
     trials = settings.trials if settings.trials is not None else DEFAULT_TRIALS
-    return check_problem(problem, MeasureOptions(settings.seed, trials, case=case),
-                         settings.rtol, data_source=source, given=given)
+    return check_problem(problem, Measure(seed=settings.seed, trials=trials, rtol=settings.rtol,
+                                          case=case), data_source=source, given=given)
 
 
 def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[str], settings: Settings,
