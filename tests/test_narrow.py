@@ -1,11 +1,12 @@
-"""Narrow terminals (issue 14, point 5; issue 18, point 3): on an 80- or 60-column
-terminal every table of every command fits, no number, exponent or
+"""Narrow terminals (issue 14, point 5; issue 18, points 2 and 3): on an 80- or 60-column
+terminal, and in a pipe read on one, every table of every command fits, no number, exponent or
 verdict is cut to ``3.31e-…``, and no column is dropped: a table that does not fit is turned or
 stacked, a long note leaves the table for lines of its own.
 
 Each command runs once as the real console script on a pseudo-terminal (``script -qc "stty cols
 80; …"``), and in-process on rich consoles 80 and 60 columns wide; a narrow terminal shows every
-number, verdict and column header a wide one shows.
+number, verdict and column header a wide one shows. The pipe runs under a pseudo-terminal made
+with :mod:`pty` that is the command's controlling terminal, COLUMNS unset.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import functools
 import io
 import os
 import re
+import select
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,6 +197,102 @@ def test_narrow_consoles_keep_every_number_and_column(terminal: Callable[..., li
         narrow = terminal(width, *args)
         assert_fits(narrow, width, words)
         assert_nothing_lost(narrow, wide, name)
+
+
+# ------------------------------------------------------------ a pipe read on a terminal
+
+#: name -> (arguments, exit code)
+PIPED = {"equivariance": (["equivariance", "samples/positional.py"], 1),
+         "weights-breakdown": (["equivariance", BERT, "--breakdown", *FAST], 1),
+         "sparse-approx": (["sparse-approx", "samples/sparse/band.npy", "--precision", "0.1"], 0)}
+
+
+def _on_a_terminal(command: str, columns: int, timeout: float = 180) -> tuple[int, list[str]]:
+    """The exit code and the screen lines of ``bash -c command`` run in a new session whose
+    controlling terminal is a pseudo-terminal ``columns`` wide (its stdin, stdout and stderr),
+    COLUMNS unset."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    # the leader of the new session takes the terminal as its controlling one, then runs bash
+    launch = ("import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+              "os.execvp('bash', ['bash', '-c', sys.argv[1]])")
+    proc = subprocess.Popen([sys.executable, "-c", launch, command], stdin=follower,
+                            stdout=follower, stderr=follower, cwd=ROOT, start_new_session=True,
+                            env={**env, "TERM": "xterm"})
+    os.close(follower)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([leader], [], [], 1.0)[0]:
+                continue
+            try:
+                data = os.read(leader, 1 << 16)
+            except OSError:  # EIO: the last writer closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        else:
+            pytest.fail(f"{command} did not finish within {timeout} s")
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    return code, screen(b"".join(chunks).decode())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("where", ["stderr", "/dev/tty"])
+@pytest.mark.parametrize("name", list(PIPED))
+def test_a_pipe_read_on_an_80_column_terminal_fits_it(name: str, where: str) -> None:
+    """``symcheck … | cat`` in an 80-column terminal that bash did not export COLUMNS from: no
+    line wider than 80, and every number, verdict and column of the log-width output."""
+    pytest.importorskip("pty")
+    args, exit_code = PIPED[name]
+    command = f"{shlex.quote(str(_exe()))} {shlex.join(args)}"
+    # with stderr and stdin away from the terminal, only /dev/tty says how wide it is
+    hide = " 2>/dev/null </dev/null" if where == "/dev/tty" else ""
+    code, lines = _on_a_terminal(f"set -o pipefail; {command}{hide} | cat", 80)
+    assert code == exit_code, "\n".join(lines)
+    wide = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, start_new_session=True,  # no controlling terminal
+                          env={k: v for k, v in os.environ.items() if k != "COLUMNS"}).stdout
+    assert max(map(len, wide.splitlines())) > 80, wide  # a log is not wrapped at 80
+    words = ["PASS", "FAIL"] if name != "sparse-approx" else ["precision met"]
+    assert_fits(lines, 80, words)
+    assert not any("╭" in line for line in lines), "\n".join(lines)  # a pipe gets ASCII boxes
+    assert_nothing_lost(lines, screen(wide), name)
+
+
+# ------------------------------------------------------------------ the console's width
+
+
+@pytest.mark.parametrize(("columns", "tty", "width", "one_line"), [
+    ("100", 72, 100, True),    # COLUMNS says how wide tables are; messages stay one line
+    (None, 72, 72, False),     # a pipe read on a terminal: its width, messages wrapped
+    (None, None, 120, True),   # a log with no terminal anywhere: LOG_WIDTH, one line each
+])
+def test_a_console_not_on_a_terminal_takes_the_width_of_its_reader(
+        monkeypatch: pytest.MonkeyPatch, columns: str | None, tty: int | None, width: int,
+        one_line: bool) -> None:
+    import symcheck.report as report
+
+    for name in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    if columns is not None:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setattr(report, "terminal_width", lambda: tty)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    console = report.make_console()
+    assert not console.is_terminal
+    assert (console.width, console.soft_wrap) == (width, one_line)
 
 
 # ------------------------------------------------------------------ the layout, unit by unit

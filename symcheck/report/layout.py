@@ -13,7 +13,7 @@ drops a column; it tries, in this order, and takes the first layout that fits:
 
 Number and verdict cells never wrap. The choice depends on the width and the cells alone, and
 a time's cells count as :attr:`Column.least` wide at least, so that the same command picks the
-same layout on every run. :func:`print_plain` wraps plain text on a terminal and
+same layout on every run. :func:`print_plain` wraps plain text where the console wraps, and
 breaks a ``symcheck`` command line at its options with shell continuations, so that it can still
 be copied and run.
 """
@@ -314,11 +314,12 @@ def command_lines(prefix: str, command: str, width: int) -> list[str]:
 
 
 def print_plain(console: Console, text: str) -> None:
-    """Print plain text (no markup): wrapped at spaces on a terminal, one line per line
-    elsewhere (grep-able logs); a line ending in a ``symcheck`` command is broken only at the
-    command's options (see :func:`command_lines`)."""
+    """Print plain text (no markup): wrapped at spaces where the console wraps (a terminal,
+    or a pipe with a terminal behind it), one line per line elsewhere (grep-able logs); a line
+    ending in a ``symcheck`` command is broken only at the command's options (see
+    :func:`command_lines`)."""
     for line in text.split("\n"):
-        command = _COMMAND_LINE.match(line) if console.is_terminal else None
+        command = None if console.soft_wrap else _COMMAND_LINE.match(line)
         parts = command_lines(command[1], command[2], console.width) if command else [line]
         if len(parts) > 1:
             for part in parts:
