@@ -274,14 +274,15 @@ def test_a_pipe_read_on_an_80_column_terminal_fits_it(name: str, where: str) -> 
 # ------------------------------------------------------------------ the console's width
 
 
-@pytest.mark.parametrize(("columns", "tty", "width", "one_line"), [
-    ("100", 72, 100, True),    # COLUMNS says how wide tables are; messages stay one line
-    (None, 72, 72, False),     # a pipe read on a terminal: its width, messages wrapped
-    (None, None, 120, True),   # a log with no terminal anywhere: LOG_WIDTH, one line each
+@pytest.mark.parametrize(("columns", "into", "tty", "width", "one_line"), [
+    ("100", "pipe", 72, 100, True),   # COLUMNS says how wide tables are; a message per line
+    (None, "pipe", 72, 72, False),    # a pipe read on a terminal: its width, messages wrapped
+    (None, "pipe", None, 120, True),  # no terminal anywhere (CI): LOG_WIDTH, a message per line
+    (None, "file", 72, 120, True),    # a file is a log, whatever terminal wrote it
 ])
 def test_a_console_not_on_a_terminal_takes_the_width_of_its_reader(
-        monkeypatch: pytest.MonkeyPatch, columns: str | None, tty: int | None, width: int,
-        one_line: bool) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, columns: str | None, into: str,
+        tty: int | None, width: int, one_line: bool) -> None:
     import symcheck.report as report
 
     for name in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
@@ -289,10 +290,17 @@ def test_a_console_not_on_a_terminal_takes_the_width_of_its_reader(
     if columns is not None:
         monkeypatch.setenv("COLUMNS", columns)
     monkeypatch.setattr(report, "terminal_width", lambda: tty)
-    monkeypatch.setattr(sys, "stdout", io.StringIO())
-    console = report.make_console()
-    assert not console.is_terminal
-    assert (console.width, console.soft_wrap) == (width, one_line)
+    if into == "pipe":
+        reader, writer = os.pipe()
+        os.close(reader)
+        stream = os.fdopen(writer, "w")
+    else:
+        stream = (tmp_path / "log").open("w")
+    with stream:
+        monkeypatch.setattr(sys, "stdout", stream)
+        console = report.make_console()
+        assert not console.is_terminal
+        assert (console.width, console.soft_wrap) == (width, one_line)
 
 
 # ------------------------------------------------------------------ the layout, unit by unit

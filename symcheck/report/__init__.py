@@ -23,20 +23,32 @@ def make_console(stderr: bool = False) -> Console:
     """A console that writes plain ASCII-boxed text when its stream is not a terminal, and
     that never changes the exit code when its reader goes away (``| head -1``).
 
-    Not a terminal (``symcheck … | tee log``): ``COLUMNS`` where it is set (tables only;
-    messages stay one line each); else the controlling terminal's width, wrapping messages too,
-    since that terminal is most likely where the pipe ends; else :data:`LOG_WIDTH`.
+    Not a terminal: ``COLUMNS`` where it is set (tables only; messages stay one line each);
+    else, in a pipe (``symcheck … | tee log``), the width of the terminal the user sits at,
+    wrapping messages too, since that is most likely where the pipe ends; else (a file, or no
+    terminal anywhere) :data:`LOG_WIDTH`.
     """
     import os
 
     console = _console_class()(stderr=stderr, highlight=False, soft_wrap=False)
     if not console.is_terminal:
         # bash does not export COLUMNS, so an unset one says nothing about the reader
-        width = None if "COLUMNS" in os.environ else terminal_width()
+        piped = "COLUMNS" not in os.environ and _is_pipe(console.file)
+        width = terminal_width() if piped else None
         console.soft_wrap = width is None
         if "COLUMNS" not in os.environ:
             console.width = width or LOG_WIDTH
     return console
+
+
+def _is_pipe(stream: Any) -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        return False
 
 
 def terminal_width() -> int | None:
