@@ -34,6 +34,14 @@ def sample_module(relative: str) -> ModuleType:
     return module
 
 
+@pytest.fixture(autouse=True)
+def _log_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test reads output as a CI log does (120 columns, a message per line), whatever
+    terminal pytest runs in: without COLUMNS, output that is not a terminal takes the width of
+    the controlling terminal. Tests of that delete COLUMNS themselves."""
+    monkeypatch.setenv("COLUMNS", "120")
+
+
 @dataclass
 class CliResult:
     exit_code: int

@@ -565,8 +565,9 @@ def test_timeout_in_a_gate_is_that_checks_error(cli: Cli, hostile: Path) -> None
 def test_a_narrow_terminal_keeps_every_exponent() -> None:
     exe = Path(sys.executable).with_name("symcheck")
     script = f"stty cols 80; {exe} equivariance {POSITIONAL}"
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     out = subprocess.run(["script", "-qc", script, "/dev/null"], capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "TERM": "xterm"})
+                         text=True, timeout=120, env={**env, "TERM": "xterm"})
     import re
 
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.stdout)

@@ -237,11 +237,11 @@ def render_summary(outcomes: Sequence[CheckOutcome], config: str,
     console = make_console(stderr=to_stderr)
     console.print(f"symcheck check: {_plural(len(outcomes), 'check')} from {config}", markup=False)
     columns = [Column("check", "left", "last"), Column("kind", "left"),
-               Column("max error / result", "left", "first"), Column("seconds"),
+               Column("max error / result", "left", "first"), Column("seconds", least=len("99.99")),
                Column("verdict")]
     rows = [[Text(o.name), Text(o.kind), Text(key_numbers(o)), Text(f"{o.seconds:.2f}"),
              Text(o.verdict.upper(), style=_VERDICT_STYLE[o.verdict])] for o in outcomes]
-    print_table(console, columns, rows, ["seconds", "kind"], header_style="bold")
+    print_table(console, columns, rows, header_style="bold")
     for o in outcomes:
         if o.broken:
             console.print(f"--- {o.name}: {o.verdict.upper()}", style="bold red", markup=False)

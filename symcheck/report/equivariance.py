@@ -34,8 +34,8 @@ def describe_failure(g: GroupResult) -> str:
 
 
 def print_groups(console: Console, groups: Sequence[GroupResult], tolerance: bool = True) -> None:
-    """The table of groups; a narrow terminal drops p99, median, noise floor and cases, in that
-    order, before it would cut a number."""
+    """The table of groups; a narrow terminal turns it (one column per group) before it would
+    cut a number or leave one out."""
     from rich.text import Text
 
     names = ["cases", "max error", "median", "p99", *(["tolerance"] if tolerance else []),
@@ -49,8 +49,7 @@ def print_groups(console: Console, groups: Sequence[GroupResult], tolerance: boo
                    fmt_float(m.noise_floor)]
         rows.append([Text(m.name), *map(Text, numbers),
                      Text(g.verdict.upper(), style=_VERDICT_STYLE[g.verdict])])
-    print_table(console, columns, rows, ["p99", "median", "noise floor", "cases"],
-                header_style="bold")
+    print_table(console, columns, rows, header_style="bold")
 
 
 def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = False) -> None:

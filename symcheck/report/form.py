@@ -134,7 +134,7 @@ def render(result: FormResult, to_stderr: bool = False) -> None:
         status = _status(d)
         rows.append([Text(title), Text(value), Text(_tolerance(d)),
                      Text(status, style=_STYLE[status]), Text(meaning)])
-    print_table(console, columns, rows, ["meaning", "tolerance"], header_style="bold")
+    print_table(console, columns, rows, header_style="bold")
     for d in result.diagnostics:
         if d.note:
             where = f" (worst case {d.worst_case})" if d.worst_case and d.status == "fail" else ""

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from symcheck.sparse import MethodResult, SparseApproxResult, VerifyResult
     from symcheck.sparse.sweep import SweepResult
 
+#: the width a time column counts on ("12.34 s"), whatever this run took: a faster or slower run
+#: must not change how the table is laid out (see symcheck.report.layout)
+_SECONDS = len("99.99 s")
 _METHOD_NAMES = {
     "circle": "circle (exact, one nonzero per row)",
     "poly": "poly (exact, d = 2k trigonometric keys)",
@@ -86,7 +89,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         f"seed {result.seed}, {result.seeds_per_d} seed(s) per d, max d {result.max_d}"
     )
     columns = [Column("method", "left", "first"), Column("d", wrap="last"), Column("seed"),
-               Column("ε₁"), Column("ε₂"), Column("success"), Column("time"),
+               Column("ε₁"), Column("ε₂"), Column("success"), Column("time", least=_SECONDS),
                Column("note", "left", "first")]
     rows = []
     for m in result.methods:
@@ -101,8 +104,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
             f"{m.seconds:.2f} s",
             m.note if m.measured_from == "parameters" else f"{m.note}; ε not from arrays (below)",
         ])
-    # the total time is printed below; the verified seed and d stay longest
-    print_table(console, columns, rows, ["time", "success", "seed", "note"],
+    print_table(console, columns, rows,
                 title="hidden size d per method (d = column count of W_Q; X is L × 2d)")
     for m in result.methods:
         if m.measured_from != "parameters":
@@ -149,8 +151,9 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
                  f"{tr['successes']}/{tr['tried']}[/]",
                  _fmt_fixed(tr["best_eps1"]), fmt_float(tr["best_eps2"]),
                  f"{tr['seconds']:.2f} s"] for tr in m.trials]
-        print_table(console, [*map(Column, ("d", "seeds ok", "best ε₁", "best ε₂", "time"))],
-                    rows, ["time"], title=f"{m.method}: d → precision (best seed at each d tried)")
+        print_table(console, [*map(Column, ("d", "seeds ok", "best ε₁", "best ε₂")),
+                              Column("time", least=_SECONDS)], rows,
+                    title=f"{m.method}: d → precision (best seed at each d tried)")
     if result.met:
         verdict = "precision [bold green]met[/]"
     elif result.timed_out:
@@ -178,7 +181,7 @@ def render_verify(result: VerifyResult, to_stderr: bool = False) -> None:
     console.print(f"[bold]sparse-approx --verify[/bold] {result.source}")
     print_table(console, [Column("quantity", "left", "last"), Column("recomputed"),
                           Column("target"), Column("claimed in file")], rows,
-                ["claimed in file"], title=f"verify {result.params_source}")
+                title=f"verify {result.params_source}")
     console.print(
         f"worst rows: ratio {p.worst_ratio_row}, leakage {p.worst_leak_row}; "
         f"recomputed softmax(X W_Q W_Kᵀ Xᵀ) in row blocks in {result.seconds:.2f} s"
@@ -231,7 +234,7 @@ def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
     columns = [Column("L"), Column("log₂ L"), Column("max nnz/row")]
     for m in result.methods:
         name = _SWEEP_NAMES.get(m, m)
-        columns += [Column(name), Column("time", name=f"{name} time")]
+        columns += [Column(name), Column("time", name=f"{name} time", least=len("99.9 s"))]
     rows = []
     for row in result.rows:
         cells = [str(row.size), f"{row.log2_size:.0f}", str(row.max_row_nnz)]
@@ -244,9 +247,7 @@ def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
                                                       else "none")
             cells += [shown, f"{c.seconds:.1f} s" if c.seconds else "-"]
         rows.append(cells)
-    times = [c.label for c in columns if c.header == "time"]
-    print_table(console, columns, rows, [*times[::-1], "max nnz/row", "log₂ L"],
-                title="smallest verified d (d = column count of W_Q)")
+    print_table(console, columns, rows, title="smallest verified d (d = column count of W_Q)")
     for m in result.methods:
         fit = result.slope(m)
         name = _SWEEP_NAMES.get(m, m)

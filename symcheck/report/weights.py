@@ -68,17 +68,6 @@ def _cell(g: GroupResult | None) -> str:
     return f"{g.verdict.upper()} {fmt_float(g.measurement.stat(100))}"
 
 
-def _breakdown_drop(result: WeightsResult, labels: list[str]) -> list[str]:
-    """The order in which a narrow terminal drops breakdown columns: those of groups not
-    checked, then those of the other weights mode, each from the right; never the requested."""
-    from symcheck.sources.weights.check import BREAKDOWN
-
-    how = {label: (mode, group) for label, mode, group in BREAKDOWN}
-    other_group = [lab for lab in labels if how[lab][1] not in result.groups]
-    other_mode = [lab for lab in labels if lab not in other_group and how[lab][0] != result.mode]
-    return other_group[::-1] + other_mode[::-1]
-
-
 def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -> None:
     from rich.markup import escape
     from rich.text import Text
@@ -109,9 +98,8 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
                  *(Text(_cell(g), style=_STYLE["n/a" if g is None else g.verdict])
                    for g in (row.checks[label] for label in labels))]
                 for row in result.breakdown]
-        print_table(console, columns, rows, _breakdown_drop(result, labels),
-                    title="breakdown (max relative error)", title_justify="left",
-                    header_style="bold")
+        print_table(console, columns, rows, title="breakdown (max relative error)",
+                    title_justify="left", header_style="bold")
     for line in not_applicable(result):
         print_plain(console, f"n/a: {line}")
 
