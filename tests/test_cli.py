@@ -206,7 +206,7 @@ BAD_INPUTS = [
     (["plain.py", *SPEC[:6], "--size", "n=four"], "'four' is not an integer"),
     (["plain.py", *SPEC[:6], "--size", "n:4"], "not of the form label=integer"),
     (["plain.py", *SPEC, "--trials", "0"], "--trials: 0 must be at least 1"),
-    (["plain.py", *SPEC, "--seed", "-1"], "Invalid value for '--seed'"),
+    (["plain.py", *SPEC, "--seed", "-1"], "--seed: -1 must be at least 0"),
     (["plain.py", *SPEC, "--dtype", "float8"], "--dtype: 'float8'"),
     (["plain.py", *SPEC, "--rtol", "-1"], "--rtol: -1.0 must be a finite number greater than 0"),
     (["plain.py", *SPEC, "--inputs", "nothing.npz"], "does not exist"),

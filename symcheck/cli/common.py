@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import typer
 
 from symcheck.core.errors import SymcheckError, Wording
+from symcheck.core.options import declared
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -20,16 +21,15 @@ class CliWording(Wording):
 
     door = "cli"
     FLAGS: ClassVar[dict[str, str]] = {
+        **{name: f"--{option.flag}" for name, option in declared()},
         "inputs": "--in", "outputs": "--out", "groups": "--group", "sizes": "--size",
-        "trials": "--trials", "seed": "--seed", "rtol": "--rtol", "dtype": "--dtype",
-        "case": "--case", "search": "--search", "backend": "--backend", "data": "--inputs",
+        "backend": "--backend", "data": "--inputs",
         "weights": "--weights", "layer": "--layer", "heads": "--heads",
         "component": "--component", "span_rtol": "--span-rtol", "json": "--json",
         "junit": "--junit", "config": "--config", "only": "--only", "specs": "--in/--out",
         "save_counterexample": "--save-counterexample", "save": "--save",
-        "timeout": "--timeout", "probes": "--probes", "mask": "--mask",
-        "padding_mask": "--padding-mask",
-        "element": "counterexample", "batch": "--batch", "plot": "--plot",
+        "mask": "--mask", "padding_mask": "--padding-mask",
+        "element": "counterexample", "plot": "--plot",
         "family": "FAMILY",
     }
 

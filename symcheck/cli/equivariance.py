@@ -9,6 +9,7 @@ import typer
 
 from symcheck.cli import options as opt
 from symcheck.cli.common import exit_code, run
+from symcheck.core.options import Measure
 
 HELP = (
     "Check that f(g·x) = g·f(x) for the groups acting on a model's axes.\n\n"
@@ -46,19 +47,15 @@ def register(app: typer.Typer) -> None:
     app.command("equivariance", help=HELP)(equivariance)
 
 
+@opt.with_measure()
 def equivariance(
     target: opt.Target,
     inputs: opt.Inputs = None,
     outputs: opt.Outputs = None,
     groups: opt.Groups = None,
     size: opt.Sizes = None,
-    trials: opt.Trials = None,
-    seed: opt.Seed = 0,
-    rtol: opt.Rtol = None,
-    dtype: opt.Dtype = "float64",
     json_path: opt.Json = None,
     data: opt.Data = None,
-    case: opt.Case = None,
     layer: Layer = None,
     heads: Heads = None,
     weights: WeightsMode = None,
@@ -66,17 +63,15 @@ def equivariance(
     fold_norms: FoldNorms = False,
     breakdown: Breakdown = False,
     backend: opt.BackendName = None,
-    search: opt.Search = 0,
-    probes: opt.Probes = True,
-    batch: opt.Batch = True,
     save_counterexample: opt.SaveCounterexample = None,
-    timeout: opt.Timeout = None,
     mask: opt.Mask = None,
     padding_mask: opt.PaddingMask = None,
     debug: opt.Debug = False,
+    *,
+    measure: Measure,
 ) -> None:
     def body() -> int:
-        from symcheck.app.requests import Declared, Measure, ModelRequest, WeightsRequest
+        from symcheck.app.requests import Declared, ModelRequest, WeightsRequest
         from symcheck.app.service import run as serve
         from symcheck.cli.common import check_outputs
         from symcheck.core.errors import SpecError
@@ -85,12 +80,10 @@ def equivariance(
 
         check_outputs(inputs=[split_target(target)[0], data], json=json_path,
                       save_counterexample=save_counterexample)
-        measure = Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
-                          search=search, batch=batch, probes=probes, timeout=timeout)
         sizes = parse_sizes(size)
         if Path(target).suffix.lower() in WEIGHT_LOADERS:
             for name, value in (("--in", inputs), ("--out", outputs), ("--inputs", data),
-                                ("--backend", backend), ("--search", search),
+                                ("--backend", backend), ("--search", measure.search),
                                 ("--save-counterexample", save_counterexample)):
                 if value:
                     raise SpecError(f"{name}: does not apply to a weights file ({target!r}): "

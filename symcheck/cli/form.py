@@ -8,6 +8,7 @@ import typer
 
 from symcheck.cli import options as opt
 from symcheck.cli.common import exit_code, run
+from symcheck.core.options import Measure
 
 HELP = (
     "Measure whether f(X, K) = C_X·X + C_K·K with coefficients that depend only on inner "
@@ -38,33 +39,31 @@ SpanRtol = Annotated[
     typer.Option(metavar="X", help="Tolerance of the span residual alone (default: --rtol)."),
 ]
 FORM_RTOL_HELP = "Tolerance of the span residual and coefficient diagnostics (default 1e-8)."
-Rtol = Annotated[float | None, typer.Option(metavar="X", help=FORM_RTOL_HELP)]
 
 
 def register(app: typer.Typer) -> None:
     app.command("form", help=HELP)(form)
 
 
+@opt.with_measure("seed", "trials", "rtol", "dtype", "timeout",
+                  help={"rtol": FORM_RTOL_HELP})
 def form(
     target: Target,
     inputs: opt.Inputs = None,
     outputs: opt.Outputs = None,
     groups: opt.Groups = None,
     size: opt.Sizes = None,
-    trials: opt.Trials = None,
-    seed: opt.Seed = 0,
-    rtol: Rtol = None,
     span_rtol: SpanRtol = None,
-    dtype: opt.Dtype = "float64",
     weights: Weights = "cotransform",
     json_path: opt.Json = None,
     data: opt.Data = None,
     backend: opt.BackendName = None,
-    timeout: opt.Timeout = None,
     debug: opt.Debug = False,
+    *,
+    measure: Measure,
 ) -> None:
     def body() -> int:
-        from symcheck.app.requests import Declared, FormRequest, Measure
+        from symcheck.app.requests import Declared, FormRequest
         from symcheck.app.service import run as serve
         from symcheck.cli.common import check_outputs
         from symcheck.core.errors import InputFileError
@@ -85,7 +84,7 @@ def form(
             declared=Declared(tuple(inputs) if inputs else None,
                               tuple(outputs) if outputs else None,
                               tuple(groups) if groups else None, parse_sizes(size) or None),
-            measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, timeout=timeout),
+            measure=measure,
             backend=backend,
             data=data, weights=weights, span_rtol=span_rtol,
         ))

@@ -1,14 +1,23 @@
 """Command-line options shared by every command that checks a model (``equivariance``,
-``form``, ...), as ``Annotated`` aliases so each command declares them identically."""
+``form``, ...), as ``Annotated`` aliases so each command declares them identically.
+
+The measurement options are not written here: :func:`with_measure` reads their declarations
+(:class:`symcheck.core.options.Measure`) and adds them to a command, which receives them as
+one ``measure`` value.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
 from symcheck.cli.common import DEBUG_HELP, JSON_HELP
+from symcheck.core.options import Measure, declared
 
 Target = Annotated[
     str, typer.Argument(metavar="TARGET", help="model.py, model.py:NAME, or a weights file.")
@@ -53,57 +62,12 @@ Sizes = Annotated[
     list[str] | None,
     typer.Option("--size", metavar="L=N,...", help="Axis sizes, e.g. n=16,d=32."),
 ]
-Trials = Annotated[
-    int | None, typer.Option(metavar="N", help="Haar-random draws per group (default 20).")
-]
-Seed = Annotated[
-    int, typer.Option(metavar="N", min=0, help="Seed of every random draw (printed).")
-]
-Rtol = Annotated[
-    float | None,
-    typer.Option(metavar="X", help="Tolerance on the relative error (default: by dtype)."),
-]
-Dtype = Annotated[
-    str,
-    typer.Option(
-        metavar="DTYPE",
-        help="Precision the model runs in: float64, float32, float16 (bfloat16: torch/jax).",
-    ),
-]
 Json = Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP)]
 Data = Annotated[
     Path | None,
     typer.Option("--inputs", metavar="NPZ", help="An .npz of real inputs instead of random ones."),
 ]
-Case = Annotated[
-    str | None,
-    typer.Option(metavar="GROUP/CASE", help="Replay one case only, e.g. 'O(d)/haar:3'."),
-]
 Debug = Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)]
-Search = Annotated[
-    int,
-    typer.Option(
-        metavar="[STEPS]",
-        help="After the cases, search inputs and group elements together for a worse case "
-        "(from the worst cases and probes; widens on a plateau). --search alone: 200 steps per "
-        "group; --search N: N.",
-    ),
-]
-Probes = Annotated[
-    bool,
-    typer.Option(
-        "--probes/--no-probes",
-        help="Input probes (one-hot, repeated and zero tokens, ×1e±6 scales, rank-one) and size "
-        "probes (n = 1, 2, 4n+1) beside the Haar draws (default: on).",
-    ),
-]
-Batch = Annotated[
-    bool,
-    typer.Option(
-        "--batch/--no-batch",
-        help="Run all cases in one model call when the specs lead with a batch axis 'b'.",
-    ),
-]
 SaveCounterexample = Annotated[
     str | None,
     typer.Option(
@@ -117,9 +81,48 @@ BackendName = Annotated[
     typer.Option("--backend", metavar="NAME",
                  help="Run the model with numpy, torch or jax (default: chosen from the model)."),
 ]
-Timeout = Annotated[
-    float | None,
-    typer.Option(metavar="SECONDS",
-                 help="Stop the check (and exit 2) if it takes longer: a model that hangs at "
-                 "import or in a call."),
-]
+
+
+def flag(name: str) -> str:
+    """The command line's spelling of a declared option: ``--trials``."""
+    return f"--{dict(declared())[name].flag}"
+
+
+def measure_option(name: str, help: str | None = None) -> Any:
+    """The ``Annotated`` typer option of the declared measurement option ``name``."""
+    spec = dict(declared())[name]
+    hint = get_type_hints(Measure)[name]
+    decls = [f"--{spec.flag}/--no-{spec.flag}"] if hint is bool else [f"--{spec.flag}"]
+    return Annotated[hint, typer.Option(*decls, metavar=spec.metavar, help=help or spec.help)]
+
+
+def with_measure(*names: str, help: Mapping[str, str] | None = None
+                 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the declared measurement options ``names`` (every one when none is
+    named) as parameters; it receives them as one ``measure: Measure``. ``help`` rewords an
+    option for this command. They come before ``--debug``, in declaration order."""
+    chosen = names or tuple(n for n, _ in declared())
+    defaults = {f.name: f.default for f in Measure.__dataclass_fields__.values()}
+
+    def add(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "measure"]
+        extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults[n],
+                                   annotation=measure_option(n, (help or {}).get(n)))
+                 for n in chosen]
+        last = [p for p in own if p.name == "debug"]
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+               if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.default is not
+               inspect.Parameter.empty else p for p in own if p.name != "debug"]
+        last = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in last]
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> None:
+            measure = Measure(**{n: kwargs.pop(n) for n in chosen})
+            command(*args, measure=measure, **kwargs)
+
+        run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *extra, *last])
+        return run
+
+    return add

@@ -8,6 +8,7 @@ import typer
 
 from symcheck.cli import options as opt
 from symcheck.cli.common import exit_code, run
+from symcheck.core.options import Measure
 
 HELP = (
     "Re-run a counterexample saved by 'symcheck equivariance --save-counterexample'.\n\n"
@@ -23,6 +24,8 @@ def register(app: typer.Typer) -> None:
     app.command("replay", help=HELP)(replay)
 
 
+@opt.with_measure("rtol", "timeout", help={
+    "rtol": "Tolerance on the relative error (default: the one stored with the case)."})
 def replay(
     counterexample: Annotated[
         str, typer.Argument(metavar="CASE.npz", help="A file written by --save-counterexample.")
@@ -31,16 +34,16 @@ def replay(
         str | None,
         typer.Argument(metavar="[TARGET]", help="model.py or model.py:NAME (default: stored)."),
     ] = None,
-    rtol: opt.Rtol = None,
     backend: opt.BackendName = None,
     json_path: opt.Json = None,
-    timeout: opt.Timeout = None,
     debug: opt.Debug = False,
+    *,
+    measure: Measure,
 ) -> None:
     def body() -> int:
         from pathlib import Path
 
-        from symcheck.app.requests import Measure, ReplayRequest
+        from symcheck.app.requests import ReplayRequest
         from symcheck.app.service import run as serve
         from symcheck.cli.common import check_outputs
         from symcheck.report.equivariance import render_replay
@@ -49,8 +52,7 @@ def replay(
 
         check_outputs(inputs=[counterexample, target and split_target(target)[0]],
                       json=json_path)
-        outcome = serve(ReplayRequest(Path(counterexample), target, backend,
-                                      Measure(rtol=rtol, timeout=timeout)))
+        outcome = serve(ReplayRequest(Path(counterexample), target, backend, measure))
         result = outcome.result
         if json_path is not None:
             write_json(json_path, {"counterexample": counterexample, **result.to_dict()})
