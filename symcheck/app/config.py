@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from symcheck.core.errors import SpecError, SymcheckError, Wording, close_match
+from symcheck.core.options import Kind, declared
 from symcheck.core.signature import WEIGHT_MODES
 
 CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
@@ -139,14 +140,6 @@ def _boolean(value: Any, where: str) -> bool:
     return value
 
 
-def _dtype(value: Any, where: str) -> str:
-    from symcheck.core.tolerances import DEFAULT_RTOL
-
-    if value not in DEFAULT_RTOL:
-        raise ConfigError(f"{where} must be one of {', '.join(DEFAULT_RTOL)}, got {value!r}")
-    return str(value)
-
-
 def _path(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where} must be a file path (a non-empty string), got {value!r}")
@@ -183,18 +176,29 @@ def _leak_precision(value: Any, where: str) -> float:
     return number
 
 
+def _option(kind: Kind) -> Validator:
+    """A declared measurement option's check, worded for the file: ``'trials' must be an
+    integer ≥ 1, got 0``, or the declaration's own message past a cap."""
+    def check(value: Any, where: str) -> Any:
+        if not kind.conforms(value):
+            raise ConfigError(f"{where} must be {kind.expected}, got {value!r}")
+        try:
+            return kind.check(value, "value")
+        except SpecError as exc:
+            raise ConfigError(f"{where}: {exc.message}") from None
+    return check
+
+
+#: the measurement options a file may set: every declared one that says so
+_MEASURE_OPTIONS: dict[str, Validator] = {
+    name: _option(option.kind) for name, option in declared() if option.config}
+
 _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     "inputs": _specs,
     "output": _specs,
     "groups": _groups,
     "sizes": _sizes,
-    "trials": _int_at_least(1),
-    "seed": _int_at_least(0),
-    "rtol": _positive_float,
-    "dtype": _dtype,
-    "probes": _boolean,
-    "search": _int_at_least(0),
-    "timeout": _positive_float,
+    **_MEASURE_OPTIONS,
     "mask": _string,
     "padding_mask": _string,
 }
@@ -206,15 +210,15 @@ OPTIONS: dict[str, dict[str, Validator]] = {
     "weights": {
         "groups": _groups,
         "sizes": _sequence_length,
-        "trials": _int_at_least(1),
-        "seed": _int_at_least(0),
-        "rtol": _positive_float,
-        "dtype": _dtype,
+        "trials": _MEASURE_OPTIONS["trials"],
+        "seed": _MEASURE_OPTIONS["seed"],
+        "rtol": _MEASURE_OPTIONS["rtol"],
+        "dtype": _MEASURE_OPTIONS["dtype"],
         "layer": _string,
         "heads": _int_at_least(1),
         "mode": _choice(*WEIGHT_MODES),
         "component": _choice("attention", "block"),
-        "timeout": _positive_float,
+        "timeout": _MEASURE_OPTIONS["timeout"],
         "fold_norms": _boolean,
         "breakdown": _boolean,
     },

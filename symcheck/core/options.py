@@ -20,7 +20,7 @@ Traceback (most recent call last):
 ...
 symcheck.core.errors.SpecError: trials: 0 must be at least 1
 >>> [name for name, _ in declared()][:4]
-['seed', 'trials', 'rtol', 'dtype']
+['trials', 'seed', 'rtol', 'dtype']
 """
 
 from __future__ import annotations
@@ -54,6 +54,14 @@ class Kind:
     def check(self, value: Any, argument: str) -> Any:
         raise NotImplementedError
 
+    def conforms(self, value: Any) -> bool:
+        """Whether ``value`` is :attr:`expected` (a cap, such as the most trials, aside)."""
+        try:
+            self.check(value, "value")
+        except SpecError:
+            return False
+        return True
+
 
 @dataclass(frozen=True)
 class WholeNumber(Kind):
@@ -68,6 +76,9 @@ class WholeNumber(Kind):
     @property
     def expected(self) -> str:  # type: ignore[override]
         return f"an integer ≥ {self.low}"
+
+    def conforms(self, value: Any) -> bool:
+        return not isinstance(value, bool) and isinstance(value, int) and value >= self.low
 
     def check(self, value: Any, argument: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -103,9 +114,12 @@ class Seconds(Kind):
 
     expected = "a finite positive number"
 
+    def conforms(self, value: Any) -> bool:
+        return not isinstance(value, bool) and isinstance(value, int | float) and bool(
+            math.isfinite(value) and value > 0)
+
     def check(self, value: Any, argument: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                math.isfinite(value) and value > 0):
+        if not self.conforms(value):
             raise SpecError(f"{value!r} must be a finite number of seconds greater than 0",
                             argument=argument, value=value)
         if value > self.high:
@@ -186,12 +200,12 @@ class Measure:
     the service resolves them before the engine sees the options.
     """
 
-    seed: int = option(0, "seed", "Seed of every random draw (printed).", WholeNumber(0),
-                       "N")
     trials: int | None = option(
         None, "trials", "Haar-random draws per group (default 20).",
         WholeNumber(1, MAX_TRIALS, "", " Haar draws per group; 3/N already bounds the "
                     "violating share below 0.003 %"), "N")
+    seed: int = option(0, "seed", "Seed of every random draw (printed).", WholeNumber(0),
+                       "N")
     rtol: float | None = option(
         None, "rtol", "Tolerance on the relative error (default: by dtype).", Tolerance(), "X")
     dtype: str = option(
@@ -201,6 +215,10 @@ class Measure:
     case: str | None = option(
         None, "case", "Replay one case only, e.g. 'O(d)/haar:3'.", Text(), "GROUP/CASE",
         config=False)
+    probes: bool = option(
+        True, "probes",
+        "Input probes (one-hot, repeated and zero tokens, ×1e±6 scales, rank-one) and size "
+        "probes (n = 1, 2, 4n+1) beside the Haar draws (default: on).", Boolean())
     search: int = option(
         0, "search",
         "After the cases, search inputs and group elements together for a worse case (from "
@@ -211,10 +229,6 @@ class Measure:
         True, "batch",
         "Run all cases in one model call when the specs lead with a batch axis 'b'.",
         Boolean(), config=False)
-    probes: bool = option(
-        True, "probes",
-        "Input probes (one-hot, repeated and zero tokens, ×1e±6 scales, rank-one) and size "
-        "probes (n = 1, 2, 4n+1) beside the Haar draws (default: on).", Boolean())
     timeout: float | None = option(
         None, "timeout",
         "Stop the check (and exit 2) if it takes longer: a model that hangs at import or in "
