@@ -328,6 +328,12 @@ def equivariance_sample(path: str) -> Cli:
 
 ATTENTION = equivariance_sample("samples/attention.py")
 POSITIONAL = equivariance_sample("samples/positional.py")
+PADDING = "samples/options/padding.py"
+MASKS = "--inputs samples/options/mask.npz"
+TOKEN_IDS = Cli("symcheck equivariance samples/options/bert.py --in 'input_ids=b n' "
+                "--out 'last_hidden_state=b n d' --group 'S(n)'")
+PADDED = Cli(f"symcheck equivariance {PADDING}:padded_encoder {MASKS} "
+             "--padding-mask src_key_padding_mask")
 
 
 def verdicts(run: Run) -> str:
@@ -575,6 +581,32 @@ def missing_size() -> str:
     raise AssertionError("check_equivariance ran without a size for 'd'")
 
 
+def result_reprs() -> str:
+    """A Python session: a result, a group's result and its name, each as it prints."""
+    import symcheck
+
+    positional = _sample_script("positional.py").positional_attention
+    result = symcheck.check_equivariance(positional)
+    session = [">>> import symcheck",
+               ">>> from positional import positional_attention  # samples/positional.py",
+               ">>> r = symcheck.check_equivariance(positional_attention)",
+               ">>> r", repr(result),
+               ">>> r.groups[-1]", repr(result.groups[-1]),
+               ">>> r.groups[-1].name", repr(result.groups[-1].name)]
+    return fenced("\n".join(session), "pycon")
+
+
+def config_error() -> str:
+    """``symcheck check`` on docs/ci.md's pyproject.toml (samples/ci's) with ``groups``
+    misspelt ``group``."""
+    config = (ROOT / "samples" / "ci" / "pyproject.toml").read_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "pyproject.toml").write_text(
+            config.replace('groups = ["O(d)", "S(n)"]', 'group = ["O(d)", "S(n)"]'))
+        run = run_cli("symcheck check", cwd=Path(tmp))
+    return run.stderr.strip()
+
+
 # --- the registry -----------------------------------------------------------------------------
 
 def in_file(file: str, *pieces: Piece) -> tuple[Piece, ...]:
@@ -598,6 +630,24 @@ PIECES: tuple[Piece, ...] = (
         Region("positional-report", (POSITIONAL,), transcript)),
     *in_file("docs/equivariance.md",
         Region("equivariance-samples", tuple(EQUIVARIANCE_SAMPLES), sample_table),
+        command_block("padding-commands", [
+            cli_line(f"symcheck equivariance {PADDING}:encoder {MASKS}",
+                     ": the padding rows differ"),
+            cli_line(f"symcheck equivariance {PADDING}:encoder {MASKS} --mask attention_mask"),
+            Line(PADDED.line, "", PADDED),
+            cli_line(f"symcheck equivariance {PADDING}:padded_encoder {MASKS} "
+                     "--mask src_key_padding_mask", ": read the wrong way round"),
+        ]),
+        command_block("token-ids-commands", [
+            Line(TOKEN_IDS.line, ": no ids given", TOKEN_IDS),
+            cli_line(f"{TOKEN_IDS.line} --inputs samples/options/ids.npz",
+                     ": the ids given; the position table breaks S(n)"),
+        ], needs=("transformers",)),
+        Quote("token-ids-error", r"says what to pass:\s+`(?P<message>[^`]+)`", (TOKEN_IDS,),
+              lambda run: (run.stderr.strip(),), needs=("transformers",)),
+        Quote("padding-mask-line",
+              r"for\s+`--padding-mask` above:\n\n```\n(?P<line>mask [^\n]+)\n```",
+              (PADDED,), lambda run: (run.line_with(r"mask src_key_padding_mask [^\n]+")[0],)),
         Quote("sizes-error", r"a missing size reads\s+`(?P<message>[^`]+)`",
               (Api("symcheck.check_equivariance with sizes={'n': 4} for 'n d'", missing_size),),
               lambda message: (message,))),
@@ -641,6 +691,13 @@ PIECES: tuple[Piece, ...] = (
               (KERNEL_ROWS,), kernel_number("linear_attention.py:embedding", "invariance_fixed")),
         Quote("coordinate-mlp-span", r"MLP leaves the span \(≈ (?P<span>[\d.]+)\)",
               (KERNEL_ROWS,), kernel_number("controls.py:coordinate_mlp", "span_fixed"))),
+    *in_file("docs/ci.md",
+        Quote("config-error",
+              r"<!-- use-in-ci: config-error -->\n```\n(?P<message>[^\n]+)\n```",
+              (Api("symcheck check on docs/ci.md's pyproject.toml with 'group' for 'groups'",
+                   config_error),), lambda message: (message,)),
+        Region("result-reprs", (Api("symcheck.check_equivariance(positional_attention) in "
+                                    "a Python session", result_reprs),), lambda text: text)),
     *in_file("docs/weights.md",
         command_block("framework-commands", [
             Line("pip install '.[torch]'",

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, CliResult
+from tests.conftest import ROOT, CliResult, sample_module
+
+MAKE_README = sample_module("make_readme.py")
 
 DOCUMENTS = ["README.md", *(p.relative_to(ROOT).as_posix()
                             for p in sorted((ROOT / "docs").glob("*.md")))]
@@ -91,8 +93,12 @@ BASH = blocks("bash")
 def test_the_examples_are_collected() -> None:
     shown = [c for b in BASH for c, _ in commands(b)]
     assert len(shown) >= 15
-    for option in ("--timeout", "--mask", "--out ''", "model.encoder", "O(d) x S(n)"):
-        assert any(option in c for c in shown), option
+    # the command blocks samples/make_readme.py writes (and checks the exit codes of)
+    generated = [c.line for p in MAKE_README.PIECES for c in p.commands
+                 if isinstance(c, MAKE_README.Cli)]
+    for option in ("--timeout", "--mask", "--padding-mask", "input_ids=", "--out ''",
+                   "model.encoder", "O(d) x S(n)"):
+        assert any(option in c for c in shown + generated), option
 
 
 def test_a_command_without_its_exit_code_is_refused() -> None:

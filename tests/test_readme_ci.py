@@ -45,7 +45,7 @@ def ci_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_every_example_is_present() -> None:
     assert set(readme_blocks()) == {"pyproject.toml", "config-error", "workflow", "annotation",
-                                    "test_symmetry.py"}
+                                    "test_symmetry.py", "fixture-failure", "dtypes-failure"}
 
 
 def test_readme_config_is_the_sample_project() -> None:
@@ -128,4 +128,33 @@ def test_pytest_example(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
     # hypothesis's plugin is skipped: importing it again in the inner run is slow
     pytester.runpytest("-p", "no:hypothesispytest", "--symcheck-trials", "5").assert_outcomes(
-        passed=2)
+        passed=3)
+
+
+#: the failing tests whose pytest output docs/ci.md quotes (the line each quote shows with '>')
+FAILING = """from models import positional_attention
+
+
+def test_positional_attention(symcheck_equivariance):
+    symcheck_equivariance(positional_attention, "n d", "n d", "S(n)", {"n": 6, "d": 5})
+
+
+def test_positional_attention_at_both_precisions(symcheck_equivariance):
+    symcheck_equivariance(positional_attention, "n d", "n d", "S(n)", {"n": 6, "d": 5},
+                          dtypes=("float64", "float32"))
+"""
+
+
+def test_quoted_fixture_failures_are_what_pytest_prints(pytester: pytest.Pytester) -> None:
+    shutil.copy(CI / "models.py", pytester.path / "models.py")
+    pytester.makepyfile(test_models=FAILING)
+    pytester.makeini("[pytest]\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
+    result = pytester.runpytest("-p", "no:hypothesispytest")
+    result.assert_outcomes(failed=2)
+    printed = [line.rstrip() for line in result.outlines]
+    for name in ("fixture-failure", "dtypes-failure"):
+        quoted = readme_blocks()[name].splitlines()
+        starts = [i for i, line in enumerate(printed) if line == quoted[0]]
+        assert any(printed[i:i + len(quoted)] == quoted for i in starts), (name, printed)
+    # symcheck's own frames are hidden: the traceback shows the test's line only
+    assert "symcheck/api.py" not in result.stdout.str()
