@@ -197,22 +197,18 @@ def check_equivariance(
     groups: str | Sequence[str] | None = None,
     sizes: Mapping[str, int] | None = None,
     *,
-    trials: int | None = None,
-    seed: int = 0,
-    rtol: float | None = None,
-    dtype: str = "float64",
     data: Sequence[Array | None] | None = None,
-    case: str | None = None,
     name: str | None = None,
-    search: int = 0,
-    batch: bool = True,
     backend: str | None = None,
-    probes: bool = True,
+    **options: Any,
 ) -> EquivarianceResult:
     """Measure and judge the equivariance of ``fn`` (a function, module or callable object).
 
     Arguments default to what ``fn`` declares with :func:`symcheck.equivariant`; the same
     service as ``symcheck equivariance`` runs it, so the numbers are the CLI's for the same seed.
+    ``options`` are the measurement options, declared once in
+    :class:`symcheck.core.options.Measure` (``trials``, ``seed``, ``rtol``, ``dtype``,
+    ``case``, ``probes``, ``search``, ``batch``, ``timeout``: the signature lists them).
 
     >>> import numpy as np
     >>> def softmax_attention(x):
@@ -224,9 +220,7 @@ def check_equivariance(
     ['pass', 'pass', 'pass']
     """
     result: EquivarianceResult = _model_outcome(
-        fn, inputs, output, groups, sizes, trials=trials, seed=seed, rtol=rtol, dtype=dtype,
-        data=data, case=case, name=name, search=search, batch=batch, backend=backend,
-        probes=probes,
+        fn, inputs, output, groups, sizes, data=data, name=name, backend=backend, **options,
     ).result
     return result
 
@@ -234,16 +228,12 @@ def check_equivariance(
 def _model_outcome(
     fn: Callable[..., Any], inputs: str | Sequence[str] | None = None,
     output: str | Sequence[str] | None = None, groups: str | Sequence[str] | None = None,
-    sizes: Mapping[str, int] | None = None, *, trials: int | None = None, seed: int = 0,
-    rtol: float | None = None, dtype: str = "float64", data: Sequence[Array | None] | None = None,
-    case: str | None = None, name: str | None = None, search: int = 0, batch: bool = True,
-    backend: str | None = None, probes: bool = True,
+    sizes: Mapping[str, int] | None = None, *, data: Sequence[Array | None] | None = None,
+    name: str | None = None, backend: str | None = None, **options: Any,
 ) -> Outcome:
     return run(ModelRequest(
         obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
-        measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype, case=case,
-                        search=search, batch=batch, probes=probes),
-        backend=backend, arrays=data,
+        measure=Measure.from_keywords(options), backend=backend, arrays=data,
     ))
 
 
@@ -280,6 +270,10 @@ def python_call(r: Reproduction) -> str | None:
     return f"check_equivariance({', '.join(parts)})"
 
 
+#: the measurement options a form check takes (the others do not apply to it)
+FORM_OPTIONS = ("trials", "seed", "rtol", "dtype", "timeout")
+
+
 def check_form(
     fn: Callable[..., Any],
     inputs: str | Sequence[str] | None = None,
@@ -287,16 +281,13 @@ def check_form(
     groups: str | Sequence[str] | None = None,
     sizes: Mapping[str, int] | None = None,
     *,
-    trials: int | None = None,
-    seed: int = 0,
-    rtol: float | None = None,
     span_rtol: float | None = None,
-    dtype: str = "float64",
     data: Sequence[Array | None] | None = None,
     weights: str = "cotransform",
     fit: bool = True,
     name: str | None = None,
     backend: str | None = None,
+    **options: Any,
 ) -> FormResult:
     """Measure and judge the attention form of ``fn`` (Ma & Ying 2022).
 
@@ -304,12 +295,40 @@ def check_form(
     (default 1e-8 in float64) bounds the span residual and the coefficient diagnostics,
     ``span_rtol`` the span residual alone. Parameters with array defaults are the model's
     weights: ``weights="cotransform"`` turns them with ``Q``, ``"fixed"`` holds them still;
-    ``fit=False`` skips the log-bilinear fit.
+    ``fit=False`` skips the log-bilinear fit. ``options``: the measurement options of
+    :data:`FORM_OPTIONS`.
     """
+    other = sorted(set(options) - set(FORM_OPTIONS))
+    if other:
+        raise SpecError(f"{other[0]!r} does not apply to a form check", argument=other[0],
+                        expected=f"one of {', '.join(FORM_OPTIONS)}")
     request = FormRequest(
         obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
-        measure=Measure(seed=seed, trials=trials, rtol=rtol, dtype=dtype), backend=backend,
+        measure=Measure.from_keywords(options), backend=backend,
         arrays=data, weights=weights, span_rtol=span_rtol, fit=fit,
     )
     result: FormResult = run(request).result
     return result
+
+
+def _declare_options(fn: Callable[..., Any], names: Sequence[str] | None = None) -> None:
+    """List the declared measurement options ``names`` (all when None) in ``fn``'s signature,
+    as keyword-only parameters with their defaults, for ``help()`` and editors: the
+    ``**options`` they replace take exactly these."""
+    import inspect
+    from typing import get_type_hints
+
+    from symcheck.core.options import declared
+
+    hints = get_type_hints(Measure)
+    wanted = [n for n, _ in declared() if names is None or n in names]
+    signature = inspect.signature(fn)
+    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=hints[n],
+                               default=Measure.__dataclass_fields__[n].default)
+             for n in wanted]
+    fn.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+
+
+_declare_options(check_equivariance)
+_declare_options(check_form, FORM_OPTIONS)

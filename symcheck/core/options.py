@@ -251,9 +251,9 @@ class Measure:
         for key in keywords:
             if key not in names:
                 near = close_match(key, names)
-                hint = f"; did you mean {near!r}?" if near else ""
-                raise SpecError(f"unexpected option {key!r}{hint}", argument=key,
-                                expected=f"one of {', '.join(names)}")
+                raise SpecError(f"unexpected option {key!r}", value=key,
+                                hint=f"did you mean {near!r}?" if near else None,
+                                expected=None if near else f"one of {', '.join(names)}")
         return cls(**keywords)
 
     def changed(self) -> dict[str, Any]:

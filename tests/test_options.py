@@ -1,0 +1,97 @@
+"""One options value, declared once: every door takes each declared measurement option from its
+declaration (the command line, the configuration file, the Python API, the error wording), and
+each value is checked once, by its declared kind."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import symcheck
+from symcheck.app.config import OPTIONS, known_keys
+from symcheck.cli.common import CLI
+from symcheck.core.errors import SpecError
+from symcheck.core.options import MAX_TRIALS, Measure, declared
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+NAMES = [name for name, _ in declared()]
+
+
+def test_every_declared_option_is_on_the_command_line(cli: Cli) -> None:
+    help_text = cli("equivariance", "--help").stdout
+    for name, option in declared():
+        assert f"--{option.flag}" in help_text, name
+        assert CLI.name(name) == f"--{option.flag}"
+
+
+def test_every_declared_option_is_a_keyword_of_the_python_api() -> None:
+    parameters = inspect.signature(symcheck.check_equivariance).parameters
+    for name in NAMES:
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameters[name].default == Measure.__dataclass_fields__[name].default
+
+
+def test_the_configuration_takes_exactly_the_declared_keys() -> None:
+    wanted = {name for name, option in declared() if option.config}
+    model_keys = set(known_keys("model"))
+    assert wanted <= model_keys
+    assert {name for name, option in declared() if not option.config}.isdisjoint(model_keys)
+    assert set(OPTIONS["model"]) - wanted == {"inputs", "output", "groups", "sizes", "mask",
+                                              "padding_mask"}
+
+
+# (option, bad value, the message the Python API shows)
+BAD = [
+    ("trials", 0, "trials: 0 must be at least 1"),
+    ("trials", MAX_TRIALS + 1, "trials: 100001 is more than 100,000 Haar draws per group"),
+    ("trials", 2.5, "trials: 2.5 must be an integer ≥ 1"),
+    ("seed", -1, "seed: -1 must be at least 0"),
+    ("seed", True, "seed: True must be an integer ≥ 0"),
+    ("rtol", float("nan"), "rtol: nan must be a finite number greater than 0"),
+    ("rtol", 0.0, "rtol: 0.0 must be a finite number greater than 0"),
+    ("dtype", "float8", "dtype: 'float8' is not one of float64, float32, bfloat16, float16"),
+    ("search", -3, "search: -3 steps must be at least 0"),
+    ("probes", "no", "probes: 'no' must be True or False"),
+    ("timeout", 1e300, "timeout: 1e+300 is more than 604,800 s (a week)"),
+    ("timeout", 0, "timeout: 0 must be a finite number of seconds greater than 0"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD, ids=[f"{n}={v!r}" for n, v, _ in BAD])
+def test_each_value_is_checked_by_its_kind_in_every_door(name: str, value: object,
+                                                         message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        Measure(**{name: value}).validated()
+    assert str(info.value).startswith(message)
+    with pytest.raises(SpecError) as api:  # the API is checked at the service boundary
+        symcheck.check_equivariance(np.tanh, "n d", "n d", "S(n)", {"n": 3, "d": 2},
+                                    **{name: value})
+    assert str(api.value).startswith(message)
+
+
+def test_a_declared_tolerance_is_checked_like_a_given_one() -> None:
+    """A declaration is input too: ``rtol=nan`` in the decorator would pass anything."""
+    @symcheck.equivariant(inputs="n d", output="n d", groups="S(n)", sizes={"n": 3, "d": 2},
+                          rtol=float("nan"))
+    def f(x: np.ndarray) -> np.ndarray:
+        return x + x[:1]  # not S(n)-equivariant
+
+    with pytest.raises(SpecError, match="rtol: nan must be a finite number"):
+        symcheck.check_equivariance(f)
+
+
+def test_an_unknown_keyword_names_the_nearest_option() -> None:
+    with pytest.raises(SpecError, match="unexpected option 'trails'; did you mean 'trials'"):
+        symcheck.check_equivariance(np.tanh, "n d", "n d", "S(n)", {"n": 3, "d": 2}, trails=3)
+    with pytest.raises(SpecError, match="'probes' does not apply to a form check"):
+        symcheck.check_form(np.tanh, "n d", "n d", "O(d)", {"n": 3, "d": 4}, probes=False)
+
+
+def test_changed_lists_what_a_recipe_must_repeat() -> None:
+    assert Measure().changed() == {}
+    assert Measure(seed=3, probes=False).changed() == {"seed": 3, "probes": False}
+    assert list(Measure().to_dict()) == NAMES
