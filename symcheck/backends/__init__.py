@@ -11,9 +11,12 @@ import importlib
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
+
+from symcheck.core.errors import MissingExtraError
 
 Array = np.ndarray
 NumpyFn = Callable[..., Any]
@@ -38,6 +41,15 @@ class Backend(ABC):
     @abstractmethod
     def wrap(self, obj: Any, dtype: str) -> NumpyFn:
         """A function of float64 numpy arrays that runs ``obj`` in ``dtype`` and returns numpy."""
+
+
+def import_framework(name: str, what: str) -> ModuleType:
+    """The framework ``name`` imported, or the one-line error naming the extra that installs
+    it (``what`` says what needed it)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        raise MissingExtraError(name, name, what) from None
 
 
 def imports_framework(obj: object, namespace: dict[str, Any] | None, top: str) -> bool:

@@ -22,16 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.backends import Backend, NumpyFn, imports_framework
-from symcheck.core.errors import MissingExtraError, SpecError
+from symcheck.backends import Backend, NumpyFn, import_framework, imports_framework
+from symcheck.core.errors import SpecError
 
 
 def _jax(what: str) -> ModuleType:
-    try:
-        import jax
-    except ModuleNotFoundError:
-        raise MissingExtraError("jax", "jax", what) from None
-    return jax
+    return import_framework("jax", what)
 
 
 class JaxBackend(Backend):

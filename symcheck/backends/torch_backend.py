@@ -28,16 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.backends import Backend, NumpyFn, imports_framework
-from symcheck.core.errors import MissingExtraError, ModelError, SpecError, Suggest
+from symcheck.backends import Backend, NumpyFn, import_framework, imports_framework
+from symcheck.core.errors import ModelError, SpecError, Suggest
 
 
 def _torch(what: str) -> ModuleType:
-    try:
-        import torch
-    except ModuleNotFoundError:
-        raise MissingExtraError("torch", "torch", what) from None
-    return torch
+    return import_framework("torch", what)
 
 
 class TorchBackend(Backend):

@@ -127,51 +127,58 @@ def foreign_members(archive: Any) -> list[str]:
     return [n for n in names if not n.endswith(".npy")]
 
 
+@contextlib.contextmanager
+def _unreadable_npz(p: Path, label: str) -> Iterator[None]:
+    """An OS, end-of-file or zip error while reading ``p`` as the one-line error naming it."""
+    import zipfile
+
+    try:
+        yield
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputFileError(f"cannot read {str(p)!r} as .npz: {exc}", argument=label) from None
+
+
 def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
     """Every array of an ``.npz`` archive, never unpickling; one-line errors name ``label``.
 
     Refuses a missing file, a plain ``.npy`` saved under an ``.npz`` name, object arrays (which
     would need unpickling) and anything that is not a readable archive.
     """
-    import zipfile
-
     import numpy as np
 
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"file {str(p)!r} does not exist", argument=label)
-    try:
-        loaded = np.load(p, allow_pickle=False)
-    except ValueError:
-        # numpy takes any file that is neither a zip nor an .npy header for a pickle
-        raise InputFileError(
-            f"cannot read {str(p)!r} as .npz: it is neither an .npz archive nor an .npy array",
-            argument=label,
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"cannot read {str(p)!r} as .npz: {exc}", argument=label) from None
+    with _unreadable_npz(p, label):
+        try:
+            loaded = np.load(p, allow_pickle=False)
+        except ValueError:
+            # numpy takes any file that is neither a zip nor an .npy header for a pickle
+            raise InputFileError(
+                f"cannot read {str(p)!r} as .npz: it is neither an .npz archive nor an .npy "
+                "array", argument=label,
+            ) from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise InputFileError(
             f"{str(p)!r} holds a single array (.npy format), not an .npz archive",
             argument=label,
         )
-    try:
-        with loaded as archive:
-            foreign = foreign_members(archive)
-            if foreign:
-                raise InputFileError(f"{str(p)!r} holds {foreign[0]!r}, which is not a .npy "
-                                     "array (an .npz holds .npy members only)", argument=label)
-            return {k: archive[k] for k in archive.files}
-    except ValueError as exc:
-        if "pickle" not in str(exc):
-            raise InputFileError(f"cannot read {str(p)!r} as .npz: a malformed array ({exc})",
-                                 argument=label) from None
-        raise InputFileError(
-            f"{str(p)!r} holds an array that needs unpickling ({exc}); save plain numeric arrays",
-            argument=label,
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"cannot read {str(p)!r} as .npz: {exc}", argument=label) from None
+    with _unreadable_npz(p, label):
+        try:
+            with loaded as archive:
+                foreign = foreign_members(archive)
+                if foreign:
+                    raise InputFileError(f"{str(p)!r} holds {foreign[0]!r}, which is not a .npy "
+                                         "array (an .npz holds .npy members only)", argument=label)
+                return {k: archive[k] for k in archive.files}
+        except ValueError as exc:
+            if "pickle" not in str(exc):
+                raise InputFileError(f"cannot read {str(p)!r} as .npz: a malformed array ({exc})",
+                                     argument=label) from None
+            raise InputFileError(
+                f"{str(p)!r} holds an array that needs unpickling ({exc}); save plain numeric "
+                "arrays", argument=label,
+            ) from None
 
 
 @contextlib.contextmanager

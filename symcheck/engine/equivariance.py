@@ -49,7 +49,7 @@ from symcheck.engine.precision import (
     test_roundoff,
 )
 from symcheck.engine.probes import INPUT_PROBES, permuted_labels, size_probes_for
-from symcheck.engine.problem import _NUMPY_FLOATS, MaskUse, Problem
+from symcheck.engine.problem import _NUMPY_FLOATS, CheckedRun, MaskUse, Problem
 from symcheck.engine.search import search_worst
 
 Array = np.ndarray
@@ -208,17 +208,9 @@ class GroupResult:
 
 
 @dataclass
-class EquivarianceResult:
+class EquivarianceResult(CheckedRun):
     """Everything one check measured and decided; :meth:`to_dict` is the JSON report."""
 
-    model: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    sizes: dict[str, int]
-    dtype: str
-    seed: int
-    trials: int
-    tolerance: float
     groups: list[GroupResult]
     data_source: str = "random"
     warnings: list[str] = field(default_factory=list)

@@ -348,6 +348,62 @@ def _finite(*arrays: Array) -> bool:
     return all(bool(np.all(np.isfinite(a))) for a in arrays)
 
 
+@dataclass
+class _Compared:
+    """One draw of a comparison: the inputs, the extraction before and after the group acted,
+    and the relative error of the moved coefficients against where they are expected."""
+
+    label: str
+    x: list[Array]
+    before: Extraction
+    after: Extraction
+    error: float
+
+
+# Where the coefficients of the moved inputs are expected, from the unmoved extraction.
+_Expected = Callable[[Layout, Extraction, Any], Array]
+
+
+def _unmoved(layout: Layout, e: Extraction, g: Any) -> Array:
+    """An orthogonal map of the embedding leaves the coefficients as they were."""
+    return e.coefficients
+
+
+def _permuted(layout: Layout, e: Extraction, g: Any) -> Array:
+    """A permutation of the positions moves the coefficients' rows and columns with them."""
+    assert isinstance(g, Permutations)  # Symmetric groups only draw permutations
+    moved: Array = e.coefficients[np.ix_(layout.out_permutation(g.perm[0]),
+                                         layout.z_permutation(g.perm[0]))]
+    return moved
+
+
+def _compare(
+    problem: Problem,
+    layout: Layout,
+    group: Group,
+    expected: _Expected,
+    seed: int,
+    trials: int,
+    vectors: Callable[[list[Array]], tuple[Array, Array] | None],
+) -> tuple[list[_Compared], bool]:
+    """Each seeded draw of ``group`` against the same inputs unmoved; False: an output was
+    not finite (that draw is left out)."""
+    cases: list[_Compared] = []
+    finite = True
+    for label, rng, element in _cases(group, seed, trials):
+        x = draw_inputs(problem, rng)
+        g = element if element is not None else group.sample_one(rng)
+        xg = [act(spec, a, [(group, g)]) for spec, a in zip(problem.inputs, x, strict=True)]
+        first, moved = vectors(x), vectors(xg)
+        if first is None or moved is None:
+            finite = False
+            continue
+        e, eg = extract(*first), extract(*moved)
+        error = _relative(eg.coefficients - expected(layout, e, g), e.coefficients)
+        cases.append(_Compared(label, x, e, eg, error))
+    return cases, finite
+
+
 def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
                  fit: bool = True) -> FormMeasurement:
     """Measure the form diagnostics of a resolved problem on seeded random draws.
@@ -367,49 +423,27 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
             return None
         return layout.output_rows(out), layout.stack(x)
 
-    span: list[CaseValue] = []
-    invariance: list[CaseValue] = []
-    base: list[tuple[list[Array], Extraction]] = []
-    ranks: list[int] = []
-    conds: list[float] = []
-    finite = True
-    for label, rng, element in _cases(orthogonal, seed, trials):
-        x = draw_inputs(problem, rng)
-        g = element if element is not None else orthogonal.sample_one(rng)
-        xq = [act(spec, a, [(orthogonal, g)]) for spec, a in zip(problem.inputs, x, strict=True)]
-        first, turned = vectors(x), vectors(xq)
-        if first is None or turned is None:
-            finite = False
-            continue
-        e, eq = extract(*first), extract(*turned)
-        span.append(CaseValue(label, max(e.residual, eq.residual)))
-        invariance.append(CaseValue(label, _relative(eq.coefficients - e.coefficients,
-                                                     e.coefficients)))
-        ranks += [e.rank, eq.rank]
-        conds += [e.cond, eq.cond]
-        base.append((x, e))
-
-    covariance: list[CaseValue] | None = None
+    # What differs between the two comparisons: the group drawn, and where the coefficients
+    # of the moved inputs are expected (O(d) leaves them in place, a permutation moves them).
+    table: list[tuple[Group, _Expected]] = [(orthogonal, _unmoved)]
     if permutation is not None:
-        covariance = []
-        for label, rng, element in _cases(permutation, seed, trials):
-            x = draw_inputs(problem, rng)
-            drawn = element if element is not None else permutation.sample_one(rng)
-            assert isinstance(drawn, Permutations)  # Symmetric groups only draw permutations
-            p = drawn
-            xp = [act(spec, a, [(permutation, p)]) for spec, a in zip(problem.inputs, x,
-                                                                        strict=True)]
-            first, moved = vectors(x), vectors(xp)
-            if first is None or moved is None:
-                finite = False
-                continue
-            e, ep = extract(*first), extract(*moved)
-            expected = e.coefficients[np.ix_(layout.out_permutation(p.perm[0]),
-                                             layout.z_permutation(p.perm[0]))]
-            covariance.append(CaseValue(label, _relative(ep.coefficients - expected,
-                                                         e.coefficients)))
-            ranks += [e.rank, ep.rank]
-            conds += [e.cond, ep.cond]
+        table.append((permutation, _permuted))
+    compared: list[list[_Compared]] = []
+    finite = True
+    for group, expected in table:
+        cases, all_finite = _compare(problem, layout, group, expected, seed, trials, vectors)
+        compared.append(cases)
+        finite = finite and all_finite
+    orthogonal_cases = compared[0]
+    span = [CaseValue(c.label, max(c.before.residual, c.after.residual))
+            for c in orthogonal_cases]
+    invariance = [CaseValue(c.label, c.error) for c in orthogonal_cases]
+    covariance = None if permutation is None else [CaseValue(c.label, c.error)
+                                                   for c in compared[1]]
+    base = [(c.x, c.before) for c in orthogonal_cases]
+    every = [c for cases in compared for c in cases]
+    ranks = [r for c in every for r in (c.before.rank, c.after.rank)]
+    conds = [k for c in every for k in (c.before.cond, c.after.cond)]
 
     min_rank = min(ranks) if ranks else 0
     reason: str | None = None

@@ -25,7 +25,7 @@ from symcheck.engine.form import (
     FormMeasurement,
     measure_form,
 )
-from symcheck.engine.problem import Problem
+from symcheck.engine.problem import CheckedRun, Problem
 
 Array = np.ndarray
 
@@ -55,17 +55,9 @@ class Diagnostic:
 
 
 @dataclass
-class FormResult:
+class FormResult(CheckedRun):
     """Everything :func:`check_form` measured and decided; :meth:`to_dict` is the JSON."""
 
-    model: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    sizes: dict[str, int]
-    dtype: str
-    seed: int
-    trials: int
-    tolerance: float
     span_tolerance: float
     weights: str
     weight_inputs: tuple[int, ...]

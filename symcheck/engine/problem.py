@@ -157,6 +157,21 @@ def resolve(
     )
 
 
+@dataclass
+class CheckedRun:
+    """What a check ran on and with, the head of every check's result: the model, its
+    signature and sizes, the dtype, the seed, the trials and the tolerance."""
+
+    model: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    sizes: dict[str, int]
+    dtype: str
+    seed: int
+    trials: int
+    tolerance: float
+
+
 @dataclass(frozen=True)
 class MaskUse:
     """The input that hides padding, which way it reads, and how much of it is compared."""

@@ -316,18 +316,9 @@ def approximate(
     counts as verified when at least ``min_successes`` of its ``seeds_per_d`` seeds meet the
     precision.
     """
-    # Every option is validated here, before the matrix is read; the CLI does not repeat it.
-    if method not in METHODS:
-        raise SymcheckError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
-    targets = Targets.from_options(precision, ratio_precision, leak_precision)
-    if seeds_per_d < 1:
-        raise SymcheckError(f"--seeds: {seeds_per_d} must be at least 1")
-    if seed < 0:  # numpy's generators take non-negative seeds only
-        raise SymcheckError(f"--seed: {seed} must be a non-negative integer")
-    if max_d is not None and max_d < 1:
-        raise SymcheckError(f"--max-d: {max_d} must be at least 1")
-    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        raise SymcheckError(f"--time-limit: {time_limit!r} must be a finite number > 0")
+    targets = _check_options(
+        method, precision, ratio_precision, leak_precision, seeds_per_d, seed, max_d, time_limit
+    )
     target = _target(matrix)
     size = target.size
     if max_d is None:
@@ -336,60 +327,19 @@ def approximate(
     deadline = None if time_limit is None else t0 + time_limit
     seeds = [seed + i for i in range(seeds_per_d)]
     lb, lb_reason = lower_bound(target)
-    results: list[MethodResult] = []
 
     def remaining() -> float | None:
         return None if deadline is None else max(0.0, deadline - time.perf_counter())
 
     if method == "jl":
-        results.append(_run_jl(target, targets, max_d, seeds, min_successes, remaining(), progress))
+        results = [_run_jl(target, targets, max_d, seeds, min_successes, remaining(), progress)]
     elif method == "poly":
-        results.append(_run_poly(target, targets, max_d, progress))
+        results = [_run_poly(target, targets, max_d, progress)]
     else:
-        known: int | None = None
-        exact: MethodResult | None = None
-        if method == "auto":
-            circle = _run_circle(target, targets)
-            if circle is not None:
-                results.append(circle)
-                if circle.d is not None:
-                    known = circle.d
-            # The 2k construction, when 2k is below what an exact low-rank factorisation of the
-            # logit target (rank ≤ L) gives for free and within max_d.
-            elif 2 * target.max_row_nnz < size and 2 * target.max_row_nnz <= max_d:
-                exact = _run_poly(target, targets, max_d, progress)
-                results.append(exact)
-                if exact.d is not None:
-                    known = exact.d
-        if known is None or known > lb:
-            top = max_d if known is None else min(max_d, known - 1)
-            skip = _fit_too_slow(exact, remaining())
-            if skip is not None and exact is not None:
-                exact.note += f"; {skip}"
-            elif top >= lb:
-                screened = None
-                if (exact is not None and exact.d is not None and size > SCREEN_ABOVE_L
-                        and support_overlap(target) <= STRUCTURED_OVERLAP):
-                    screened = _screen(target, targets, exact.d, seed, max_d)
-                if screened is not None:
-                    results.append(screened)  # the quick fit failed: stop there
-                else:
-                    # The same search as --method opt (same range, seeds and chain), so that
-                    # auto's d is never above the fit alone's given the time: a search capped
-                    # at 2k was measured to end above it (k = 8, L = 512: 15 against 14, the
-                    # fit alone's chain jumping from 18 to 15 and 14).
-                    results.append(
-                        _run_opt(target, targets, lb, max_d, seeds, min_successes, remaining(),
-                                 progress)
-                    )
-        if exact is not None:
-            fit = results[-1] if results[-1].method == "opt" else None
-            if fit is not None and exact.d is not None and (fit.d is None or fit.d >= exact.d):
-                # Reaching the top of [lb, 2k] is the expected end here, not a stop.
-                fit.note = fit.note.replace("search stopped: max-d", "").strip("; ")
-                fit.note = (fit.note + "; " if fit.note else "") + (
-                    f"no d < {exact.d} verified by the fit"
-                )
+        results = _run_fit_methods(
+            target, targets, method == "auto", lb, max_d, seeds, min_successes, remaining,
+            progress,
+        )
     return SparseApproxResult(
         source=target.source,
         size=size,
@@ -408,6 +358,83 @@ def approximate(
         methods=results,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _check_options(
+    method: str,
+    precision: float,
+    ratio_precision: float | None,
+    leak_precision: float | None,
+    seeds_per_d: int,
+    seed: int,
+    max_d: int | None,
+    time_limit: float | None,
+) -> Targets:
+    """Every option of :func:`approximate` validated, before the matrix is read (the CLI does
+    not repeat it); the precision targets they give."""
+    if method not in METHODS:
+        raise SymcheckError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+    targets = Targets.from_options(precision, ratio_precision, leak_precision)
+    if seeds_per_d < 1:
+        raise SymcheckError(f"--seeds: {seeds_per_d} must be at least 1")
+    if seed < 0:  # numpy's generators take non-negative seeds only
+        raise SymcheckError(f"--seed: {seed} must be a non-negative integer")
+    if max_d is not None and max_d < 1:
+        raise SymcheckError(f"--max-d: {max_d} must be at least 1")
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise SymcheckError(f"--time-limit: {time_limit!r} must be a finite number > 0")
+    return targets
+
+
+def _run_fit_methods(
+    target: TargetMatrix,
+    targets: Targets,
+    auto: bool,
+    lb: int,
+    max_d: int,
+    seeds: list[int],
+    min_successes: int,
+    remaining: Callable[[], float | None],
+    progress: Callable[[str], None] | None,
+) -> list[MethodResult]:
+    """``--method opt`` (the fit search) or ``auto`` (the exact constructions first)."""
+    results: list[MethodResult] = []
+    exact: MethodResult | None = None  # the 2k construction, when auto ran it
+    if auto:
+        circle = _run_circle(target, targets)
+        if circle is not None:
+            results.append(circle)
+        # The 2k construction, when 2k is below what an exact low-rank factorisation of the
+        # logit target (rank ≤ L) gives for free and within max_d.
+        elif 2 * target.max_row_nnz < target.size and 2 * target.max_row_nnz <= max_d:
+            exact = _run_poly(target, targets, max_d, progress)
+            results.append(exact)
+    known = next((r.d for r in results if r.d is not None), None)
+    if known is not None and known <= lb:
+        return results
+    top = max_d if known is None else min(max_d, known - 1)
+    skip = _fit_too_slow(exact, remaining())
+    if skip is not None and exact is not None:
+        exact.note += f"; {skip}"
+    elif top >= lb:
+        # Below a verified 2k, reaching the top of [lb, 2k] is the expected end, not a stop.
+        ceiling = None if exact is None else exact.d
+        screened = None
+        if (ceiling is not None and target.size > SCREEN_ABOVE_L
+                and support_overlap(target) <= STRUCTURED_OVERLAP):
+            screened = _screen(target, targets, ceiling, seeds[0], max_d)
+        if screened is not None:
+            results.append(screened)  # the quick fit failed: stop there
+        else:
+            # The same search as --method opt (same range, seeds and chain), so that
+            # auto's d is never above the fit alone's given the time: a search capped
+            # at 2k was measured to end above it (k = 8, L = 512: 15 against 14, the
+            # fit alone's chain jumping from 18 to 15 and 14).
+            results.append(
+                _run_opt(target, targets, lb, max_d, seeds, min_successes, remaining(),
+                         progress, ceiling=ceiling)
+            )
+    return results
 
 
 def _run_circle(target: TargetMatrix, targets: Targets) -> MethodResult | None:
@@ -488,7 +515,8 @@ def _screen(
         note=(
             f"screen: a fit at d={width} from the SVD start stopped on a plateau "
             f"({SCREEN_STALL} evaluations without halving the loss), so the search below "
-            f"d={below} was not run (--method opt runs the full search)"
+            f"d={below} was not run (--method opt runs the full search); "
+            f"no d < {below} verified by the fit"
         ),
         details={"max_d": width, "screen": True},
     )
@@ -578,8 +606,11 @@ def _run_opt(
     min_successes: int,
     time_limit: float | None,
     progress: Callable[[str], None] | None,
+    *,
+    ceiling: int | None = None,
 ) -> MethodResult:
-    """The fit search on ``[start, max_d]``.
+    """The fit search on ``[start, max_d]``; ``ceiling`` is the ``d`` of a verified exact
+    construction, below which the fit is asked to reach (see :func:`_finish`).
 
     The first seed at each ``d`` starts from the fit at the next larger verified ``d`` (its best
     rank-``d`` truncation) or, if there is none, from the SVD of ``B``; the others from the
@@ -629,7 +660,8 @@ def _run_opt(
         progress=progress,
     )
     result = _finish(
-        "opt", target, targets, search, t0, lambda o: opt.as_params(*o.payload), note=cap_note
+        "opt", target, targets, search, t0, lambda o: opt.as_params(*o.payload), note=cap_note,
+        ceiling=ceiling,
     )
     result.details["max_d"] = max_d
     return result
@@ -693,6 +725,7 @@ def _finish(
     t0: float,
     make_params: Callable[[SeedOutcome], tuple[np.ndarray, np.ndarray, np.ndarray] | None] | None,
     note: str = "",
+    ceiling: int | None = None,
 ) -> MethodResult:
     """The method's result from its search; a claimed ``d`` rests on the returned parameters.
 
@@ -702,7 +735,9 @@ def _finish(
     search may have decided on an intermediate, e.g. ``B·GᵀG/d`` for the paper's construction)
     is not claimed. ``make_params`` returns None when the parameters are too large to build.
     Without ``make_params`` (nothing can be built) the search's own measurement is reported and
-    the caller says so in ``measured_from``.
+    the caller says so in ``measured_from``. With ``ceiling`` (the ``d`` of an exact
+    construction), a search that verifies nothing below it says so, and reaching ``max_d`` is
+    then its expected end, not a stop.
     """
     chosen: SeedOutcome | None = None
     params = None
@@ -722,23 +757,28 @@ def _finish(
                 chosen, params, prec = outcome, built, measured
                 break
             rejected.append(f"d={outcome.d} seed {outcome.seed}")
+    notes = [note]
     if rejected:
-        note = (note + "; " if note else "") + (
+        notes.append(
             f"not claimed: {', '.join(rejected)} (met in the search, but the returned "
             "parameters missed the precision when recomputed)"
         )
-    trial = search.trial(chosen.d) if chosen is not None else None
-    if search.stopped != "done":
-        note = (note + "; " if note else "") + f"search stopped: {search.stopped}"
+    d = None if chosen is None else chosen.d
+    trial = search.trial(d) if d is not None else None
+    above = ceiling is not None and (d is None or d >= ceiling)
+    if search.stopped != "done" and not (above and search.stopped == "max-d"):
+        notes.append(f"search stopped: {search.stopped}")
+    if above:
+        notes.append(f"no d < {ceiling} verified by the fit")
     return MethodResult(
         method=name,
-        d=None if chosen is None else chosen.d,
+        d=d,
         precision=prec,
         success_rate=None if trial is None else trial.success_rate,
         seconds=time.perf_counter() - t0,
         trials=[t.to_dict() for t in search.trials],
         stopped=search.stopped,
-        note=note,
+        note="; ".join(n for n in notes if n),
         seed=None if chosen is None else chosen.seed,
         params=params,
     )

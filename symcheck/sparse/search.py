@@ -136,17 +136,55 @@ def minimal_d(
     the verdict is decided; the final ``d`` is topped up with every seed so its success rate is
     over all of them.
     """
-    t0 = time.perf_counter()
-    trials: dict[int, DTrial] = {}
-    seeds = list(seeds)
-    need = max(1, min(min_successes, len(seeds)))
-    stopped = "done"
+    search = _Search(try_seed, seeds, min_successes, time_limit, progress)
+    floor = max(1, lower if lower is not None else start)
+    lo = floor - 1  # largest d known to fail (nothing below the proven floor is tried)
+    d = min(max(floor, start), max_d)
+    lo, hi, d = search.bracket_up(lo, d, max_d)
+    if hi is not None:
+        lo, hi = search.bracket_down(lo, hi, d, floor)
+        lo, hi = search.bisect(lo, hi, rel_tol)
+        if not search.out_of_time():
+            search.run(hi, all_seeds=True)
+    elif search.stopped == "done":
+        search.stopped = "max-d"
+    return search.result()
 
-    def out_of_time() -> bool:
-        return time_limit is not None and time.perf_counter() - t0 > time_limit
 
-    def run(d: int, all_seeds: bool = False) -> bool:
-        trial = trials.setdefault(d, DTrial(d))
+class _Search:
+    """The state of one :func:`minimal_d`: the trials so far, the clock and why it stopped."""
+
+    def __init__(
+        self,
+        try_seed: Callable[[int, int], SeedOutcome],
+        seeds: Sequence[int],
+        min_successes: int,
+        time_limit: float | None,
+        progress: Progress | None,
+    ) -> None:
+        self.t0 = time.perf_counter()
+        self.try_seed = try_seed
+        self.trials: dict[int, DTrial] = {}
+        self.seeds = list(seeds)
+        self.need = max(1, min(min_successes, len(self.seeds)))
+        self.time_limit = time_limit
+        self.progress = progress
+        self.stopped = "done"
+
+    def out_of_time(self) -> bool:
+        return self.time_limit is not None and time.perf_counter() - self.t0 > self.time_limit
+
+    def stop_for_time(self) -> bool:
+        """Whether the time is up (then recorded as the reason the search stopped)."""
+        if self.out_of_time():
+            self.stopped = "time-limit"
+            return True
+        return False
+
+    def run(self, d: int, all_seeds: bool = False) -> bool:
+        """Try the seeds at ``d`` until its verdict is decided (all of them with ``all_seeds``)."""
+        seeds, need = self.seeds, self.need
+        trial = self.trials.setdefault(d, DTrial(d))
         done = {o.seed for o in trial.outcomes}
         for seed in seeds:
             if seed in done:
@@ -154,54 +192,55 @@ def minimal_d(
             decided = trial.successes >= need or trial.tried - trial.successes > len(seeds) - need
             if decided and not all_seeds:
                 break
-            if trial.outcomes and out_of_time():
+            if trial.outcomes and self.out_of_time():
                 break
-            if progress is not None:
-                progress(f"d={d} seed={seed}")
-            trial.outcomes.append(try_seed(d, seed))
+            if self.progress is not None:
+                self.progress(f"d={d} seed={seed}")
+            trial.outcomes.append(self.try_seed(d, seed))
         return trial.successes >= need
 
-    floor = max(1, lower if lower is not None else start)
-    lo = floor - 1  # largest d known to fail (nothing below the proven floor is tried)
-    hi: int | None = None
-    d = min(max(floor, start), max_d)
-    while d <= max_d:
-        if out_of_time():
-            stopped = "time-limit"
-            break
-        if run(d):
-            hi = d
-            break
-        lo = d
-        if d == max_d:
-            stopped = "max-d"
-            break
-        d = min(2 * d, max_d)
-    # The first d succeeded: bracket downwards by halving until a failure or the floor.
-    while hi is not None and lo < hi - 1 and hi == d and lo == floor - 1 and hi > floor:
-        if out_of_time():
-            stopped = "time-limit"
-            break
-        d = max(floor, hi // 2)
-        if run(d):
-            hi = d
-        else:
+    def bracket_up(self, lo: int, d: int, max_d: int) -> tuple[int, int | None, int]:
+        """Double ``d`` until one succeeds: the last failure, the success (None) and last ``d``."""
+        hi: int | None = None
+        while d <= max_d:
+            if self.stop_for_time():
+                break
+            if self.run(d):
+                hi = d
+                break
             lo = d
-    if hi is not None:
+            if d == max_d:
+                self.stopped = "max-d"
+                break
+            d = min(2 * d, max_d)
+        return lo, hi, d
+
+    def bracket_down(self, lo: int, hi: int, d: int, floor: int) -> tuple[int, int]:
+        """The first ``d`` succeeded: halve towards the floor until a failure."""
+        while lo < hi - 1 and hi == d and lo == floor - 1 and hi > floor:
+            if self.stop_for_time():
+                break
+            d = max(floor, hi // 2)
+            if self.run(d):
+                hi = d
+            else:
+                lo = d
+        return lo, hi
+
+    def bisect(self, lo: int, hi: int, rel_tol: float) -> tuple[int, int]:
+        """Narrow ``(lo, hi]`` to a gap of 1 or, with ``rel_tol > 0``, ``rel_tol`` of ``hi``."""
         while hi - lo > 1 and (rel_tol <= 0 or (hi - lo) > rel_tol * hi):
-            if out_of_time():
-                stopped = "time-limit"
+            if self.stop_for_time():
                 break
             mid = (lo + hi) // 2
-            if run(mid):
+            if self.run(mid):
                 hi = mid
             else:
                 lo = mid
-        if not out_of_time():
-            run(hi, all_seeds=True)
-    elif stopped == "done":
-        stopped = "max-d"
-    ordered = sorted(trials.values(), key=lambda t: t.d)
-    verified = [t.d for t in ordered if t.successes >= need]
-    best = min(verified) if verified else None
-    return SearchResult(ordered, best, stopped, time.perf_counter() - t0, verified)
+        return lo, hi
+
+    def result(self) -> SearchResult:
+        ordered = sorted(self.trials.values(), key=lambda t: t.d)
+        verified = [t.d for t in ordered if t.successes >= self.need]
+        best = min(verified) if verified else None
+        return SearchResult(ordered, best, self.stopped, time.perf_counter() - self.t0, verified)
