@@ -28,19 +28,8 @@ def long_functions(source: str, limit: int = MAX_LINES) -> list[str]:
 
 
 def _modules() -> list[object]:
-    # Being split on other branches (the files were off-limits to this one): each mark says
-    # which function; strict, so that the test fails, and the mark goes, once it is split.
-    being_split = {
-        "report/sparse.py": "render_approx is being split on another branch",
-        "cli/equivariance.py": "equivariance is being split on another branch",
-    }
-    params: list[object] = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        name = path.relative_to(PACKAGE).as_posix()
-        reason = being_split.get(name)
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        params.append(pytest.param(path, id=name, marks=marks))
-    return params
+    return [pytest.param(path, id=path.relative_to(PACKAGE).as_posix())
+            for path in sorted(PACKAGE.rglob("*.py"))]
 
 
 def test_the_package_is_found() -> None:

@@ -88,6 +88,43 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         f"precision: ratio error ε₁ ≤ {t.eps1:g}, leakage ε₂ ≤ {t.eps2:g}; method {result.method}, "
         f"seed {result.seed}, {result.seeds_per_d} seed(s) per d, max d {result.max_d}"
     )
+    _methods_table(console, result)
+
+    best = result.best
+    lines = [
+        f"log₂ L = {result.log2_size:.2f}",
+        (
+            f"paper's bound C·N·ln²(R/ε₂)·ln L/ε₁² = {result.paper_bound:,.0f} "
+            "(Likhosherstov, Choromanski & Weller 2021, arXiv 2106.03764; C = 1: the paper "
+            "states only the order)"
+        ),
+        f"proven lower bound: d ≥ {result.lower_bound} — {result.lower_bound_reason}",
+    ]
+    if result.exact_claim is not None:
+        lines.append(result.exact_claim)
+    if best is not None and best.d is not None:
+        seed = "" if best.seed is None else f", seed {best.seed}"
+        lines.append(
+            f"best verified: d = {compare_to_bound(best.d, result.paper_bound, result.log2_size)}"
+            f" ({best.method}{seed}) — an upper bound on the minimum, not a claimed optimum"
+        )
+    else:
+        lines.append(result.reason)
+    for line in lines:
+        console.print(line)
+
+    _trial_tables(console, result)
+    if result.met:
+        verdict = "precision [bold green]met[/]"
+    elif result.timed_out:
+        verdict = "[bold yellow]inconclusive[/]: time limit reached, no d verified yet (exit 1)"
+    else:
+        verdict = "precision [bold red]not met[/]"
+    console.print(f"{verdict} (total {result.seconds:.2f} s)")
+
+
+def _methods_table(console: Any, result: SparseApproxResult) -> None:
+    """The d each method found, with its precision; then what each method adds in words."""
     columns = [Column("method", "left", "first"), Column("d", wrap="last"), Column("seed"),
                Column("ε₁"), Column("ε₂"), Column("success"), Column("time", least=_SECONDS),
                Column("note", "left", "first")]
@@ -120,29 +157,9 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
                 f"{m.details['verify_seconds']:.2f} s"
             )
 
-    best = result.best
-    lines = [
-        f"log₂ L = {result.log2_size:.2f}",
-        (
-            f"paper's bound C·N·ln²(R/ε₂)·ln L/ε₁² = {result.paper_bound:,.0f} "
-            "(Likhosherstov, Choromanski & Weller 2021, arXiv 2106.03764; C = 1: the paper "
-            "states only the order)"
-        ),
-        f"proven lower bound: d ≥ {result.lower_bound} — {result.lower_bound_reason}",
-    ]
-    if result.exact_claim is not None:
-        lines.append(result.exact_claim)
-    if best is not None and best.d is not None:
-        seed = "" if best.seed is None else f", seed {best.seed}"
-        lines.append(
-            f"best verified: d = {compare_to_bound(best.d, result.paper_bound, result.log2_size)}"
-            f" ({best.method}{seed}) — an upper bound on the minimum, not a claimed optimum"
-        )
-    else:
-        lines.append(result.reason)
-    for line in lines:
-        console.print(line)
 
+def _trial_tables(console: Any, result: SparseApproxResult) -> None:
+    """Per searched method, the precision reached at each d tried."""
     for m in result.methods:
         if not m.trials or m.method in ("circle", "poly"):
             continue
@@ -154,13 +171,6 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         print_table(console, [*map(Column, ("d", "seeds ok", "best ε₁", "best ε₂")),
                               Column("time", least=_SECONDS)], rows,
                     title=f"{m.method}: d → precision (best seed at each d tried)")
-    if result.met:
-        verdict = "precision [bold green]met[/]"
-    elif result.timed_out:
-        verdict = "[bold yellow]inconclusive[/]: time limit reached, no d verified yet (exit 1)"
-    else:
-        verdict = "precision [bold red]not met[/]"
-    console.print(f"{verdict} (total {result.seconds:.2f} s)")
 
 
 def render_verify(result: VerifyResult, to_stderr: bool = False) -> None:
