@@ -70,7 +70,7 @@ def test_extract_recovers_known_coefficients_exactly() -> None:
 
 def test_hand_built_function_has_the_form_but_is_not_attention() -> None:
     r = check_form(hand_built, ["n d", "m d"], "n d", ["O(d)", "S(n)"], SIZES)
-    assert r.holds and r.verdict == "pass" and r.measurement.unique
+    assert r.passed and r.verdict == "pass" and r.measurement.unique
     for key in ("span_residual", "coefficient_invariance", "permutation_covariance"):
         d = r.diagnostic(key)
         assert d.status == "pass" and d.value is not None and d.value < 1e-12, d
@@ -81,7 +81,7 @@ def test_hand_built_function_has_the_form_but_is_not_attention() -> None:
 
 def test_softmax_attention_is_attention_like() -> None:
     r = check_form(softmax_over, ["n d", "m d"], "n d", ["O(d)", "S(n)"], SIZES)
-    assert r.holds
+    assert r.passed
     assert r.diagnostic("negative_coefficients").status == "pass"
     assert r.diagnostic("row_sums").status == "pass"
     fit = r.diagnostic("log_bilinear_r2")
@@ -90,7 +90,7 @@ def test_softmax_attention_is_attention_like() -> None:
 
 def test_weight_as_knowledge_recovers_softmax_and_zero_weight_coefficients() -> None:
     r = check_form(with_weight, ["n d", "m d", "d k"], "n d", ["O(d)"], SIZES)
-    assert r.holds and r.weight_inputs == (2,)
+    assert r.passed and r.weight_inputs == (2,)
     assert r.measurement.layout.m == 2 + 3  # K, then the 3 columns of w
     rng = np.random.default_rng(1)
     x, k = rng.standard_normal((4, 12)), rng.standard_normal((2, 12))
@@ -110,7 +110,7 @@ def test_weight_rows_or_columns_are_the_same_vectors() -> None:
 
     a = check_form(with_weight, ["n d", "m d", "d k"], "n d", ["O(d)"], SIZES, trials=3)
     b = check_form(rows, ["n d", "m d", "k d"], "n d", ["O(d)"], SIZES, trials=3)
-    assert a.holds and b.holds
+    assert a.passed and b.passed
     assert a.measurement.layout.m == b.measurement.layout.m == 5
     for da, db in zip(a.diagnostics, b.diagnostics, strict=True):
         assert da.status == db.status
@@ -136,7 +136,7 @@ def test_extract_recovers_any_coefficients_when_d_covers_n_plus_m(
 def test_fixed_weights_give_non_invariant_coefficients() -> None:
     r = check_form(with_weight, ["n d", "m d", "d k"], "n d", ["O(d)", "S(n)"], SIZES,
                    weights="fixed")
-    assert not r.holds and r.verdict == "fail"
+    assert not r.passed and r.verdict == "fail"
     inv = r.diagnostic("coefficient_invariance")
     assert inv.status == "fail" and inv.value is not None and inv.value > 1e-2
     assert r.diagnostic("span_residual").status == "pass"  # still in span of [X; K]
@@ -146,7 +146,7 @@ def test_fixed_weights_give_non_invariant_coefficients() -> None:
 
 def test_coordinatewise_function_leaves_the_span() -> None:
     r = check_form(np.tanh, "n d", "n d", ["O(d)", "S(n)"], {"n": 3, "d": 8})
-    assert not r.holds
+    assert not r.passed
     assert r.diagnostic("span_residual").status == "fail"
     assert r.measurement.layout.m == 0
 
@@ -160,7 +160,7 @@ def test_positions_break_permutation_covariance_only() -> None:
     r = check_form(positional, "n d", "n d", ["O(d)", "S(n)"], {"n": 4, "d": 8})
     assert r.diagnostic("coefficient_invariance").status == "pass"
     assert r.diagnostic("permutation_covariance").status == "fail"
-    assert not r.holds
+    assert not r.passed
 
 
 def test_d_below_n_plus_m_says_not_unique_and_keeps_what_is_valid() -> None:
@@ -169,13 +169,13 @@ def test_d_below_n_plus_m_says_not_unique_and_keeps_what_is_valid() -> None:
     m = r.measurement
     assert not m.unique and m.not_unique_reason is not None and "d = 5 < n + m = 7" in (
         m.not_unique_reason)
-    assert r.holds  # an equivariant f: min-norm coefficients are still invariant/covariant
+    assert r.passed  # an equivariant f: min-norm coefficients are still invariant/covariant
     assert r.diagnostic("coefficient_invariance").note == "minimum-norm coefficients (not unique)"
     for key in ("negative_coefficients", "row_sums", "log_bilinear_r2"):
         assert r.diagnostic(key).status == "skipped"
     broken = check_form(lambda x, k: softmax_over(np.tanh(x), k), ["n d", "m d"], "n d",
                         ["O(d)"], {"n": 4, "m": 3, "d": 5})
-    assert not broken.holds
+    assert not broken.passed
     assert broken.diagnostic("coefficient_invariance").status == "fail"
 
 
@@ -190,7 +190,7 @@ def test_duplicate_weight_makes_coefficients_not_unique() -> None:
 
 def test_float32_uses_its_own_tolerance_and_zero_floor() -> None:
     r = check_form(with_weight, ["n d", "m d", "d k"], "n d", ["O(d)"], SIZES, dtype="float32")
-    assert r.holds and r.tolerance == 1e-3
+    assert r.passed and r.tolerance == 1e-3
     inv = r.diagnostic("coefficient_invariance").value
     assert inv is not None and 1e-12 < inv < 1e-4  # float32 round-off, not float64's
     # the zero coefficients of the weight vectors are float32 noise, not negative weights
@@ -199,7 +199,7 @@ def test_float32_uses_its_own_tolerance_and_zero_floor() -> None:
 
 def test_nan_output_is_non_finite() -> None:
     r = check_form(lambda x: x * np.nan, "n d", "n d", "O(d)", {"n": 2, "d": 4})
-    assert r.verdict == "non-finite" and not r.holds
+    assert r.verdict == "non-finite" and not r.passed
 
 
 def test_seeded_and_reproducible() -> None:

@@ -95,3 +95,26 @@ def test_changed_lists_what_a_recipe_must_repeat() -> None:
     assert Measure().changed() == {}
     assert Measure(seed=3, probes=False).changed() == {"seed": 3, "probes": False}
     assert list(Measure().to_dict()) == NAMES
+
+
+def test_every_result_has_one_protocol_and_one_word_for_it_held() -> None:
+    """A name, a verdict, ``passed`` and ``to_dict`` on every result (no ``holds``, ``met``
+    or ``still_broken``)."""
+    from symcheck.app.replay_runner import ReplayResult
+    from symcheck.app.weights_runner import StackResult
+    from symcheck.core.verdicts import Result, Verdict
+    from symcheck.engine.equivariance import GroupResult
+    from symcheck.sources.weights.check import WeightsResult
+    from symcheck.sparse import approximate
+
+    a = np.eye(8) + np.roll(np.eye(8), 1, axis=1)
+    results = [symcheck.check_equivariance(np.tanh, "n d", "n d", "S(n)", {"n": 3, "d": 2}),
+               symcheck.check_form(np.tanh, "n d", "n d", "O(d)", {"n": 2, "d": 4}),
+               approximate(a, precision=0.1, method="poly")]
+    for result in [*results, results[0].groups[0]]:
+        assert isinstance(result, Result), type(result).__name__
+        assert result.passed is (result.verdict is Verdict.PASS)
+    for cls in (ReplayResult, StackResult, WeightsResult):  # properties on the class
+        assert all(hasattr(cls, a) for a in ("name", "verdict", "passed", "to_dict")), cls
+    for cls in (*map(type, results), ReplayResult, StackResult, GroupResult, WeightsResult):
+        assert not any(hasattr(cls, old) for old in ("holds", "met", "still_broken")), cls

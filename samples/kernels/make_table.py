@@ -109,7 +109,7 @@ def measure(file: str, name: str, what: str, trials: int | None = None) -> Row:
         span_knowledge=value(knowledge, "span_residual"),
         invariance_fixed=value(fixed, "coefficient_invariance"),
         invariance_knowledge=value(knowledge, "coefficient_invariance"),
-        form_fixed=fixed.holds, form_knowledge=knowledge.holds,
+        form_fixed=fixed.passed, form_knowledge=knowledge.passed,
     )
 
 

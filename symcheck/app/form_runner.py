@@ -41,7 +41,7 @@ def run_form(request: FormRequest) -> Outcome:
                                             weight_inputs=weight_inputs,
                                             span_rtol=request.span_rtol, fit=request.fit)
     verdict = (Verdict.NON_FINITE if not result.finite else
-               Verdict.PASS if result.holds else Verdict.FAIL)
+               Verdict.PASS if result.passed else Verdict.FAIL)
     repro = recipe.Reproduction(
         kind="form", target=request.target, name=loaded.name, inputs=checked.inputs,
         outputs=checked.outputs, groups=checked.groups, sizes=dict(result.sizes), seed=m.seed,

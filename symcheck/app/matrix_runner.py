@@ -32,7 +32,7 @@ def run_matrix(request: MatrixRequest) -> Outcome:
                          max_d=request.max_d, seed=request.seed,
                          seeds_per_d=request.seeds_per_d, time_limit=request.time_limit,
                          progress=request.progress)
-    verdict = (Verdict.PASS if result.met else
+    verdict = (Verdict.PASS if result.passed else
                Verdict.INCONCLUSIVE if result.timed_out else Verdict.FAIL)
     return Outcome("matrix", verdict, result, recipe.Reproduction(
         kind="matrix", target=None if source is None else str(source), name=str(source),

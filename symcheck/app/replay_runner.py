@@ -28,15 +28,26 @@ class ReplayResult:
     model_file: str
 
     @property
-    def still_broken(self) -> bool:
-        return not self.case.finite or self.case.error > self.tolerance
+    def name(self) -> str:
+        """The model the case was saved for."""
+        return str(self.meta.get("name") or self.model_file)
+
+    @property
+    def verdict(self) -> Verdict:
+        """FAIL while the case still fails (or is not finite), PASS once it is fixed."""
+        broken = not self.case.finite or self.case.error > self.tolerance
+        return Verdict.FAIL if broken else Verdict.PASS
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.PASS
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model_file, "group": self.meta["group"], "case": self.meta["case"],
             "stored_error": self.meta["error"], "error": self.case.error,
             "tolerance": self.tolerance,
-            "verdict": (Verdict.FAIL if self.still_broken else Verdict.PASS).value,
+            "verdict": self.verdict.value,
             "details": self.case.to_dict(),
         }
 
@@ -88,5 +99,5 @@ def run_replay(request: ReplayRequest) -> Outcome:
             f"for: symcheck replay {shown} {shlex.quote(str(meta.get('model', 'model.py')))}"
         ) from None
     result = ReplayResult({**meta, "tolerance": tolerance}, case, tolerance, target)
-    verdict = Verdict.FAIL if result.still_broken else Verdict.PASS
+    verdict = result.verdict
     return Outcome("replay", verdict, result, file=str(split_target(target)[0]))

@@ -8,6 +8,7 @@ from typing import Any
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import WeightsRequest
+from symcheck.core.verdicts import Verdict
 from symcheck.engine.equivariance import EquivarianceResult
 
 
@@ -44,6 +45,18 @@ class StackResult:
     folded: list[str]
     not_folded: list[str]
     result: EquivarianceResult
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.verdict
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "layers": self.layers, "folded": self.folded,

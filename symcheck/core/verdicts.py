@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 
 class Verdict(StrEnum):
@@ -45,3 +46,27 @@ def brief(kind: str, name: str, *facts: str) -> str:
     "<GroupResult 'S(n)': fail, max error 9.0e-01, tolerance 1.0e-09>"
     """
     return f"<{kind} {name!r}: {', '.join(facts)}>"
+
+
+@runtime_checkable
+class Result(Protocol):
+    """What the result of every command is, whatever it measured: a name, one
+    :class:`Verdict`, ``passed`` (the one word for "it held": the verdict is PASS) and its
+    JSON report.
+
+    >>> from symcheck.api import check_equivariance
+    >>> import numpy as np
+    >>> isinstance(check_equivariance(np.tanh, "n d", "n d", "S(n)", {"n": 3, "d": 2}), Result)
+    True
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def verdict(self) -> Verdict: ...
+
+    @property
+    def passed(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...

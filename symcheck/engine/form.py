@@ -45,7 +45,7 @@ Measuring and judging are separate: :func:`measure_form` returns numbers,
 ...     return (w / w.sum(1, keepdims=True)) @ z
 >>> from symcheck import check_form
 >>> r = check_form(attend, ["n d", "m d"], "n d", ["O(d)", "S(n)"], {"n": 3, "m": 2, "d": 8})
->>> r.holds
+>>> r.passed
 True
 """
 

@@ -81,14 +81,14 @@ class FormResult(CheckedRun):
                      f"{len(self.diagnostics)} diagnostics", self.dtype, f"seed {self.seed}")
 
     @property
-    def holds(self) -> bool:
+    def passed(self) -> bool:
         return self.finite and all(d.status == "pass" for d in self.diagnostics if d.gating)
 
     @property
     def verdict(self) -> Verdict:
         if not self.finite:
             return Verdict.NON_FINITE
-        return Verdict.PASS if self.holds else Verdict.FAIL
+        return Verdict.PASS if self.passed else Verdict.FAIL
 
     def diagnostic(self, key: str) -> Diagnostic:
         return next(d for d in self.diagnostics if d.key == key)
@@ -96,7 +96,7 @@ class FormResult(CheckedRun):
     def to_dict(self) -> dict[str, Any]:
         m = self.measurement
         return {
-            "model": self.model, "verdict": self.verdict, "holds": self.holds, "seed": self.seed,
+            "model": self.model, "verdict": self.verdict, "holds": self.passed, "seed": self.seed,
             "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
             "span_tolerance": self.span_tolerance, "inputs": list(self.inputs),
             "outputs": list(self.outputs), "sizes": self.sizes, "weights": self.weights,

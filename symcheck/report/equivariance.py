@@ -157,7 +157,7 @@ def render_replay(result: ReplayResult, to_stderr: bool = False) -> None:
     )
     console.print(f"stored error {fmt_float(float(meta['error']))}  now "
                   f"{fmt_float(case.error)}  tolerance {fmt_float(result.tolerance, 1)}")
-    if result.still_broken:
+    if not result.passed:
         idx = ",".join(str(i) for i in case.where[1])
         where = f" at output {case.where[0]}[{idx}]" if case.finite else " (NaN/Inf output)"
         console.print(f"[bold red]FAIL[/]: still broken{where}")

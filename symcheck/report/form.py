@@ -143,11 +143,11 @@ def render(result: FormResult, to_stderr: bool = False) -> None:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     if result.verdict == "non-finite":
         console.print("[bold magenta]NON-FINITE[/]: the model returned NaN/Inf on some draw")
-    elif result.holds and not result.measurement.unique:
+    elif result.passed and not result.measurement.unique:
         console.print("[bold green]HOLDS[/] for the minimum-norm coefficients (not unique): "
                       "in span, invariant and covariant within tolerance; the attention-likeness "
                       "of the model's own coefficients is not measurable here")
-    elif result.holds:
+    elif result.passed:
         console.print("[bold green]HOLDS[/]: the outputs have the attention form within tolerance")
     else:
         failing = [d for d in result.diagnostics if d.gating and d.status != "pass"]

@@ -114,7 +114,7 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
         console.print(line)
 
     _trial_tables(console, result)
-    if result.met:
+    if result.passed:
         verdict = "precision [bold green]met[/]"
     elif result.timed_out:
         verdict = "[bold yellow]inconclusive[/]: time limit reached, no d verified yet (exit 1)"
@@ -196,7 +196,7 @@ def render_verify(result: VerifyResult, to_stderr: bool = False) -> None:
         f"worst rows: ratio {p.worst_ratio_row}, leakage {p.worst_leak_row}; "
         f"recomputed softmax(X W_Q W_Kᵀ Xᵀ) in row blocks in {result.seconds:.2f} s"
     )
-    verdict = "[bold green]claim holds[/]" if result.met else "[bold red]claim fails[/]"
+    verdict = "[bold green]claim holds[/]" if result.passed else "[bold red]claim fails[/]"
     console.print(verdict)
 
 

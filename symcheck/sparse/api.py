@@ -3,7 +3,7 @@
 >>> import numpy as np
 >>> from symcheck.sparse import approximate
 >>> result = approximate(np.eye(8)[::-1], precision=0.1)
->>> result.best.d, result.met
+>>> result.best.d, result.passed
 (2, True)
 """
 
@@ -143,18 +143,18 @@ class SparseApproxResult:
         return min(ok, key=lambda m: m.d or 0) if ok else None
 
     @property
-    def met(self) -> bool:
+    def passed(self) -> bool:
         return self.best is not None
 
     @property
     def timed_out(self) -> bool:
         """No ``d`` verified and a search stopped at the time limit: nothing was ruled out."""
-        return not self.met and any(m.stopped == "time-limit" for m in self.methods)
+        return not self.passed and any(m.stopped == "time-limit" for m in self.methods)
 
     @property
     def verdict(self) -> Verdict:
         """Met, not met (every ``d`` up to ``max_d`` failed) or inconclusive (time limit)."""
-        if self.met:
+        if self.passed:
             return Verdict.PASS
         return Verdict.INCONCLUSIVE if self.timed_out else Verdict.FAIL
 
@@ -175,7 +175,7 @@ class SparseApproxResult:
     @property
     def reason(self) -> str:
         """The verdict in one sentence."""
-        if self.met:
+        if self.passed:
             return "a verified d within max_d meets the precision"
         if self.timed_out:
             tried = self.tried_d
@@ -211,7 +211,7 @@ class SparseApproxResult:
             "best": None
             if best is None
             else {"method": best.method, "d": best.d, "seed": best.seed},
-            "met": self.met,
+            "met": self.passed,
             "verdict": str(self.verdict),
             "reason": self.reason,
             "exact_claim": self.exact_claim,
@@ -240,7 +240,7 @@ class VerifyResult:
         return self.source
 
     @property
-    def met(self) -> bool:
+    def passed(self) -> bool:
         return self.precision.meets(self.targets)
 
     def __repr__(self) -> str:
@@ -250,7 +250,7 @@ class VerifyResult:
 
     @property
     def verdict(self) -> Verdict:
-        return Verdict.PASS if self.met else Verdict.FAIL
+        return Verdict.PASS if self.passed else Verdict.FAIL
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -261,7 +261,7 @@ class VerifyResult:
             "x_width": self.x_width,
             "targets": {"eps1": self.targets.eps1, "eps2": self.targets.eps2},
             "precision": self.precision.to_dict(),
-            "met": self.met,
+            "met": self.passed,
             "verdict": str(self.verdict),
             "claimed": self.claimed,
             "seconds": self.seconds,

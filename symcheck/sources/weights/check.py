@@ -42,6 +42,7 @@ from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
+from symcheck.core.verdicts import Verdict
 from symcheck.engine.cases import Drawn
 from symcheck.engine.equivariance import (
     EquivarianceResult,
@@ -299,6 +300,15 @@ class WeightsResult:
     notes: list[str] = field(default_factory=list)
     #: what folding did (``check_weights(fold=True)``), else None
     fold: FoldResult | None = None
+
+    @property
+    def name(self) -> str:
+        """The checked layer."""
+        return self.layer.name
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.requested.verdict
 
     @property
     def passed(self) -> bool:
