@@ -3,9 +3,12 @@ from ``GROUP/CASE`` as the same value; what is not a label is refused."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
+from symcheck.api import check_equivariance
 from symcheck.core.caseid import CaseId, GroupSet, UnknownCase
 from symcheck.core.errors import SpecError
 from symcheck.core.signature import Signature
@@ -15,6 +18,7 @@ from symcheck.engine.cases import (
     search_case,
     size_probe_batch,
 )
+from symcheck.engine.equivariance import EquivarianceResult
 from symcheck.engine.problem import resolve
 
 ORTH, S = GroupSet(("O(d)",)), GroupSet(("S(n)",))
@@ -100,3 +104,42 @@ def test_cases_are_equal_by_value_and_hashable() -> None:
     assert CaseId(ORTH, "haar", 1) != CaseId(S, "haar", 1)  # another group set
     assert CaseId(S, "haar", 0) != CaseId(S, "haar", 0, size=("n", 25))
     assert len({CaseId(ORTH, "haar", 1), CaseId(ORTH, "haar", 1), CaseId(ORTH, "identity", 1)}) == 2
+
+
+def _double(x: np.ndarray) -> np.ndarray:
+    return 2.0 * x
+
+
+def _check(case: str | None = None) -> EquivarianceResult:
+    return check_equivariance(_double, "n d", "n d", ["O(d)", "S(n)"], {"n": 4, "d": 3},
+                              trials=3, case=case)
+
+
+def test_every_reported_case_replays_alone_through_case() -> None:
+    """What a check reports is what ``case=`` takes back (an ASCII ``x`` for a product): one
+    case of each kind and group set runs alone, under the same label, to the same error."""
+    full = _check()
+    picked = {}
+    for g in full.groups:
+        for c in g.measurement.cases:
+            picked.setdefault((g.name, c.case_id.kind, c.case_id.size is None), c)
+    assert {k for _, k, _ in picked} == {"haar", "probe", "input"}
+    assert any(not plain for _, _, plain in picked)  # size probes too
+    for (name, _, _), c in picked.items():
+        for text in (c.case_id.ref, c.case_id.ref.replace(" × ", " x ")):
+            (only,) = [g for g in _check(text).groups if g.name == name]
+            assert [r.case for r in only.measurement.cases] == [c.case], text
+            assert only.measurement.cases[0].error == pytest.approx(c.error, abs=1e-12)
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("S(n)/haar:03", "no case 'haar:03' in S(n)"),  # not a label: no such case, as before
+    ("O(d) x S(n)/probe:reflection-e1", "no case 'probe:reflection-e1' in O(d) × S(n)"),
+    ("S(n)/haar:99", "no case 'haar:99' in S(n)"),
+    ("Q(n)/haar:0", "is not GROUP/CASE with GROUP one of"),
+    ("haar:0", "is not GROUP/CASE with GROUP one of"),
+    ("S(n)/search", "is the search's case"),
+])
+def test_a_case_that_names_nothing_is_refused(case: str, message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        _check(case)
