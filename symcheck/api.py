@@ -169,7 +169,7 @@ def failure_message(result: EquivarianceResult, call: str | None = None) -> str:
         ]
     worst = result.worst_failure()
     assert worst is not None  # the result did not pass
-    case = f"{worst.measurement.name}/{worst.measurement.worst.case}"
+    case = worst.measurement.worst.case_id.ref
     lines += ["", f"replay: {call or f'check_equivariance(..., seed={result.seed}, '}"
                   f"{'' if call else f'trials={result.trials}, case={case!r})'}"]
     return "\n".join(lines)
@@ -241,8 +241,10 @@ def python_call(r: Reproduction) -> str | None:
     """The recipe in the Python API's words: the :func:`check_equivariance` call that replays
     the worst failing case.
 
+    >>> from symcheck.core.caseid import CaseId, GroupSet
     >>> r = Reproduction(kind="model", target=None, name="f", inputs=("n d",),
-    ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4}, case="S(n)/haar:3")
+    ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4},
+    ...                  case=CaseId(GroupSet(("S(n)",)), "haar", 3))
     >>> print(python_call(r).replace(", ", ",\\n"))
     check_equivariance(f,
     inputs=['n d'],
@@ -253,7 +255,7 @@ def python_call(r: Reproduction) -> str | None:
     trials=20,
     case='S(n)/haar:3')
     """
-    if not r.failing or r.kind != "model":
+    if r.case is None or r.kind != "model":
         return None
     parts = [r.name, f"inputs={list(r.inputs)!r}", f"output={list(r.outputs)!r}",
              f"groups={list(r.groups)!r}", f"sizes={dict(r.sizes)!r}", f"seed={r.seed}",
@@ -266,7 +268,7 @@ def python_call(r: Reproduction) -> str | None:
         parts.append(f"search={r.search}")
     if r.backend is not None:
         parts.append(f"backend={r.backend!r}")
-    parts.append(f"case={r.case!r}")
+    parts.append(f"case={r.case.ref!r}")
     return f"check_equivariance({', '.join(parts)})"
 
 

@@ -3,6 +3,8 @@ wording of errors by the door that shows them."""
 
 from __future__ import annotations
 
+import inspect
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +40,49 @@ def test_the_core_importing_the_cli_breaks_the_contract(tmp_path: Path) -> None:
     r = _lint(tmp_path)
     assert r.returncode != 0
     assert "symcheck.core.specs -> symcheck.cli" in r.stdout
+
+
+#: string tests that took case labels and group-set names apart again: a case is a
+#: :class:`~symcheck.core.caseid.CaseId`, read from text only by ``CaseId.parse``
+LABEL_PARSING = re.compile(
+    r"""startswith\(\(?["'](?:haar|identity|size|input|probe|search|calibrate)\b"""
+    r"""|removeprefix\(["']size|["'] x ["']|\.split\(["']:["']\)|rpartition\(["']/["']\)"""
+    r"""|\b_probe_of\b|\b_kind\(|_split_case"""
+)
+#: (file, line text) that match for another reason: an error message split in a doctest
+NOT_LABELS = {("symcheck/backends/torch_backend.py", '>>> e.message.split(":")[0]')}
+
+
+def label_parsing(path: str, text: str, skip: range = range(0)) -> list[str]:
+    """``path:line: text`` of each line of ``text`` that takes a case label apart."""
+    return [f"{path}:{k}: {line.strip()}" for k, line in enumerate(text.splitlines(), 1)
+            if k not in skip and LABEL_PARSING.search(line)
+            and (path, line.strip()) not in NOT_LABELS]
+
+
+def test_no_case_label_is_taken_apart_outside_its_parse() -> None:
+    from symcheck.core.caseid import CaseId
+
+    lines, first = inspect.getsourcelines(CaseId.parse.__func__)  # type: ignore[attr-defined]
+    parse = range(first, first + len(lines))
+    found = []
+    for file in sorted((ROOT / "symcheck").rglob("*.py")):
+        path = file.relative_to(ROOT).as_posix()
+        found += label_parsing(path, file.read_text(encoding="utf-8"),
+                               parse if path == "symcheck/core/caseid.py" else range(0))
+    assert not found, "case labels parsed as strings:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("line", [
+    'if r.case.startswith("haar:"):', 'probe = label.split(":")[1]',
+    'kind.removeprefix("size ")', 'name = part.replace(" x ", " × ")',
+    'group, _, case = text.rpartition("/")', 'family = _kind(e.result.case)',
+    "if c.startswith(('input:', 'size:')):",
+])
+def test_the_label_parsing_scan_finds_a_planted_one(line: str) -> None:
+    """A negative control: the scan is not vacuous."""
+    assert label_parsing("symcheck/engine/x.py", f"x = 1\n    {line}\n") == [
+        f"symcheck/engine/x.py:2: {line}"]
 
 
 def test_the_python_api_imports_neither_typer_nor_rich() -> None:

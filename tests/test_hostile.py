@@ -115,6 +115,8 @@ FILES: dict[str, Callable[[Path], Path]] = {
                                            {**GOOD_META, "groups": ["X(n)"]}),
     "meta_no_tolerance.npz": lambda d: _meta(d / "meta_no_tolerance.npz",
                                              {**GOOD_META, "tolerance": "small"}),
+    "meta_bad_case.npz": lambda d: _meta(d / "meta_bad_case.npz",
+                                         {**GOOD_META, "case": "haar:zero"}),
     "meta_bad_element.npz": lambda d: _npz(
         d / "meta_bad_element.npz", input_0=np.zeros((3, 2)), element_0=np.array([0, 0, 1]),
         meta=np.array(json.dumps(GOOD_META))),
@@ -317,6 +319,7 @@ BAD_REPLAYS: list[tuple[str, list[str], str]] = [
         ("meta_list.npz", "format None"), ("meta_wrong_format.npz", "format 'other/9'"),
         ("meta_no_groups.npz", "'groups'"), ("meta_bad_sizes.npz", "malformed"),
         ("meta_bad_groups.npz", "unknown group"), ("meta_no_tolerance.npz", "'tolerance'"),
+        ("meta_bad_case.npz", "no valid group and case"),
         ("meta_bad_element.npz", "not a member"), ("meta_float_element.npz", "integer"),
         ("meta_wrong_input.npz", "do not fit"),
     ]

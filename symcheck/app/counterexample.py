@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from symcheck.app.outcomes import Outcome
-from symcheck.core.errors import InputFileError, ReplayError, SymcheckError
+from symcheck.core.caseid import CaseId
+from symcheck.core.errors import InputFileError, ReplayError, SpecError, SymcheckError
 from symcheck.core.files import read_npz, save_npz
 from symcheck.core.groups import parse_group
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, evaluate
@@ -42,8 +43,10 @@ _META: dict[str, type | tuple[type, ...]] = {
 
 @dataclass
 class Counterexample:
-    """A stored failing case."""
+    """A stored failing case: who it is (read from the metadata's group and case), the metadata,
+    and its arrays."""
 
+    case: CaseId
     meta: dict[str, Any]
     inputs: list[np.ndarray]
     elements: list[dict[str, np.ndarray]]  # per group factor: its arrays ("element", ...)
@@ -100,6 +103,11 @@ def load(path: str | Path) -> Counterexample:
             for k, v in meta["sizes"].items()):
         raise InputFileError(f"counterexample: {str(p)!r}: its specs, groups or sizes are "
                              "malformed (the file was edited)")
+    try:
+        case = CaseId.parse(f"{meta['group']}/{meta['case']}")
+    except SpecError:
+        raise InputFileError(f"counterexample: {str(p)!r}: its metadata has no valid group "
+                             "and case (the file was edited)") from None
 
     def series(prefix: str) -> list[np.ndarray]:
         out: list[np.ndarray] = []
@@ -111,7 +119,8 @@ def load(path: str | Path) -> Counterexample:
                  if key.rpartition("_")[2] == str(j) and not key.startswith(("input_", "f_gx_",
                                                                              "g_fx_"))}
                 for j in range(len(series("element")))]
-    return Counterexample(meta, series("input"), elements, series("f_gx"), series("g_fx"))
+    return Counterexample(case, meta, series("input"), elements, series("f_gx"),
+                          series("g_fx"))
 
 
 def replay(problem: Problem, ce: Counterexample) -> tuple[CaseResult, Evaluation]:
@@ -133,8 +142,8 @@ def replay(problem: Problem, ce: Counterexample) -> tuple[CaseResult, Evaluation
                 f"member of {g.name} (the file was altered or is corrupt)"
             )
         elements.append((g, element))
-    (ev,) = evaluate(problem, [(list(ce.inputs), elements)], batch=False)
-    return compare(str(ce.meta.get("case", "replay")), ev, float(ce.meta["tolerance"])), ev
+    (ev,) = evaluate(problem, [ce.case], [(list(ce.inputs), elements)], batch=False)
+    return compare(ce.case, ev, float(ce.meta["tolerance"])), ev
 
 
 def save_outcome(path: str, outcome: Outcome) -> str | None:
@@ -156,9 +165,9 @@ def save_outcome(path: str, outcome: Outcome) -> str | None:
         relative = str(absolute)
     save(path, ev.problem, ev.evaluation, {
         "model": r.target, "model_path": str(absolute), "model_relative": relative,
-        "member": member or None, "name": outcome.result.model, "group": ev.group,
+        "member": member or None, "name": outcome.result.model, "group": str(ev.case.groups),
         "mask": r.mask, "padding_mask": r.padding_mask,
-        "case": ev.case, "seed": r.seed, "trials": r.trials, "tolerance": ev.tolerance,
+        "case": str(ev.case), "seed": r.seed, "trials": r.trials, "tolerance": ev.tolerance,
         "error": ev.error,
     })
     return path

@@ -98,5 +98,5 @@ def _evidence(problem: Problem, result: EquivarianceResult) -> Evidence | None:
     m = failing.measurement
     if m.worst_evaluation is None:
         return None
-    return Evidence(problem, m.worst_evaluation, m.name, m.worst.case, m.worst.error,
+    return Evidence(problem, m.worst_evaluation, m.worst.case_id, m.worst.error,
                     failing.tolerance)

@@ -17,6 +17,7 @@ from symcheck.core.verdicts import Verdict
 
 if TYPE_CHECKING:
     from symcheck.app.reproduction import Reproduction
+    from symcheck.core.caseid import CaseId
     from symcheck.engine.evaluate import Evaluation
     from symcheck.engine.problem import Problem
 
@@ -27,8 +28,7 @@ class Evidence:
 
     problem: Problem
     evaluation: Evaluation
-    group: str
-    case: str
+    case: CaseId
     error: float
     tolerance: float
 

@@ -4,11 +4,12 @@ Every door renders the same :class:`Reproduction` in its own words
 (:mod:`symcheck.report.reproduction`): the command-line flags that replay the worst case, a
 ``symcheck check --only`` line, a Python call, and the metadata of a counterexample file.
 
+>>> from symcheck.core.caseid import GroupSet
 >>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
 ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2}, seed=0,
-...                  trials=20, dtype="float64", case="S(n)/haar:3")
->>> r.failing
-True
+...                  trials=20, dtype="float64", case=CaseId(GroupSet(("S(n)",)), "haar", 3))
+>>> r.failing, r.to_dict()["case"]
+(True, 'S(n)/haar:3')
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from symcheck.core.caseid import CaseId
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.engine.equivariance import EquivarianceResult
 
@@ -42,7 +44,7 @@ class Reproduction:
     probes: bool = True
     mask: str | None = None
     padding_mask: str | None = None
-    case: str | None = None  # "GROUP/CASE" of the worst failing case; None: nothing fails
+    case: CaseId | None = None  # the worst failing case; None: nothing fails
     #: weights checks: layer, heads, mode, component (what the command line needs)
     weights: Mapping[str, Any] = field(default_factory=dict)
     #: ``symcheck check``: the check's name and its configuration file
@@ -65,17 +67,15 @@ class Reproduction:
             "trials": self.trials, "dtype": self.dtype, "rtol": self.rtol, "data": self.data,
             "backend": self.backend, "search": self.search, "probes": self.probes,
             "mask": self.mask, "padding_mask": self.padding_mask,
-            "case": self.case,
+            "case": None if self.case is None else self.case.ref,
             "weights": dict(self.weights), "check": self.check, "config": self.config,
         }
 
 
-def worst_case(result: EquivarianceResult) -> str | None:
-    """``GROUP/CASE`` of the worst failing case, or None when every group passes."""
+def worst_case(result: EquivarianceResult) -> CaseId | None:
+    """The worst failing case, or None when every group passes."""
     failing = result.worst_failure()
-    if failing is None:
-        return None
-    return f"{failing.measurement.name}/{failing.measurement.worst.case}"
+    return None if failing is None else failing.measurement.worst.case_id
 
 
 def of_model(target: str | None, signature: Signature, result: EquivarianceResult, *,

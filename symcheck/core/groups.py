@@ -307,11 +307,6 @@ def product_factors(groups: Sequence[Group]) -> tuple[Group, ...]:
     )
 
 
-def product_name(groups: Sequence[Group]) -> str:
-    """The display name of a product of groups, e.g. ``O(d) × S(n)``."""
-    return " × ".join(g.name for g in groups)
-
-
 def haar_orthogonal(rng: np.random.Generator, n: int) -> Array:
     """A Haar-distributed orthogonal matrix (QR of a Gaussian, signs fixed by ``diag(R)``).
 

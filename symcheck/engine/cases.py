@@ -8,7 +8,7 @@ Each kind of case (Haar draws, probes, identity, search) draws from its own gene
 >>> from symcheck.engine.problem import resolve
 >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> batch = case_batches(p, p.groups, seed=0, trials=5)
->>> batch.labels[:2], len(batch.labels)
+>>> [str(c) for c in batch.labels[:2]], len(batch.labels)
 (['haar:0', 'haar:1'], 12)
 """
 
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.errors import SpecError
-from symcheck.core.groups import Elements, Group, concat_elements, product_name
+from symcheck.core.groups import Elements, Group, concat_elements
 from symcheck.engine.probes import CASES_PER_INPUT_PROBE, INPUT_PROBES, probe_input
 from symcheck.engine.problem import Problem
 
@@ -34,14 +35,11 @@ _KIND_CODE = {"haar": 0, "probe": 1, "identity": 2, "search": 3, "input": 4, "si
               "roundoff": 6, "calibrate": 7}
 
 
-def set_name(groups: Sequence[Group]) -> str:
-    """The name of a group set (one group, or a product): ``O(d) × S(n)``."""
-    return product_name(groups)
-
-
-def case_rng(seed: int, set_label: str, kind: str, index: int) -> np.random.Generator:
-    """The generator of one case: independent of every other case and of the case order."""
-    key = (zlib.crc32(set_label.encode()), _KIND_CODE[kind], index)
+def case_rng(seed: int, groups: GroupSet | str, kind: str, index: int) -> np.random.Generator:
+    """The generator of one case: independent of every other case and of the case order.
+    Keyed by the group set's display name (``O(d) × S(n)``), so that seeds replay the same
+    cases as they always have."""
+    key = (zlib.crc32(str(groups).encode()), _KIND_CODE[kind], index)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
@@ -70,9 +68,9 @@ Draw = tuple[list[Array], Factors]
 
 @dataclass
 class CaseBatch:
-    """Several cases of one group set: their names, stacked inputs and one element each."""
+    """Several cases of one group set: who they are, stacked inputs and one element each."""
 
-    labels: list[str]
+    labels: list[CaseId]
     x: list[Array]  # each input with a leading case axis
     elements: Factors
 
@@ -91,7 +89,7 @@ class CaseBatch:
         )
 
     @classmethod
-    def of(cls, labels: Sequence[str], draws: Sequence[Draw]) -> CaseBatch:
+    def of(cls, labels: Sequence[CaseId], draws: Sequence[Draw]) -> CaseBatch:
         """Single cases (inputs and elements) stacked into a batch."""
         x = [np.stack(arrays) for arrays in zip(*(d[0] for d in draws), strict=True)]
         groups = [g for g, _ in draws[0][1]]
@@ -123,7 +121,7 @@ class Drawn:
     #: "main" (Haar draws, group probes, identity), "input" (input probes), "size n = 25",
     #: "search"
     kind: str
-    labels: list[str]
+    labels: list[CaseId]
     inputs: list[Array]
     elements: Factors
     #: a size probe's (label, size): the cases run on the problem resized to it
@@ -170,8 +168,13 @@ def varied_inputs(problem: Problem) -> list[bool]:
             for given in fixed]
 
 
-def _probe_name(groups: tuple[Group, ...], group: Group, name: str) -> str:
-    return f"probe:{name}" if len(groups) == 1 else f"probe:{group.name}:{name}"
+def _probe_case(groups: GroupSet, group: Group, name: str) -> CaseId:
+    return CaseId(groups, "probe", probe=name, factor=group.name)
+
+
+def search_case(elements: Factors) -> CaseId:
+    """The case the worst-case search found, in the group set of ``elements``."""
+    return CaseId(GroupSet.of([g for g, _ in elements]), "search")
 
 
 def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials: int
@@ -182,15 +185,15 @@ def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials:
     inputs for all trials, then their elements, each in one vectorised call. A case replays
     exactly from the seed and the number of trials.
     """
-    label = set_name(groups)
-    rng = case_rng(seed, label, "haar", 0)
+    group_set = GroupSet.of(groups)
+    rng = case_rng(seed, group_set, "haar", 0)
     haar = CaseBatch(
-        [f"haar:{t}" for t in range(trials)], draw_inputs_many(problem, rng, trials),
-        [(g, g.sample(rng, trials)) for g in groups],
+        [CaseId(group_set, "haar", t) for t in range(trials)],
+        draw_inputs_many(problem, rng, trials), [(g, g.sample(rng, trials)) for g in groups],
     )
     parts = [haar]
-    rng = case_rng(seed, label, "probe", 0)
-    probes = [(i, _probe_name(groups, g, name), element)
+    rng = case_rng(seed, group_set, "probe", 0)
+    probes = [(i, _probe_case(group_set, g, name), element)
               for i, g in enumerate(groups) for name, element in g.probes(rng)]
     if probes:
         k = len(probes)
@@ -203,9 +206,9 @@ def case_batches(problem: Problem, groups: tuple[Group, ...], seed: int, trials:
                 for t, (j, _, element) in enumerate(probes)
             ])))
         parts.append(CaseBatch([name for _, name, _ in probes], x, elements))
-    rng = case_rng(seed, label, "identity", 0)
+    rng = case_rng(seed, group_set, "identity", 0)
     parts.append(CaseBatch(
-        [f"identity:{t}" for t in range(NOISE_REPEATS)],
+        [CaseId(group_set, "identity", t) for t in range(NOISE_REPEATS)],
         draw_inputs_many(problem, rng, NOISE_REPEATS),
         [(g, g.identity(NOISE_REPEATS)) for g in groups],
     ))
@@ -220,15 +223,16 @@ def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) ->
     probed = varied_inputs(problem)
     if not any(probed):
         return None
-    label = set_name(groups)
+    group_set = GroupSet.of(groups)
     parts = []
     for k, probe in enumerate(INPUT_PROBES.values()):
-        rng = case_rng(seed, label, "input", k)
+        rng = case_rng(seed, group_set, "input", k)
         x = draw_inputs_many(problem, rng, CASES_PER_INPUT_PROBE)
         x = [probe_input(spec, a, probe) if use else a
              for spec, a, use in zip(problem.inputs, x, probed, strict=True)]
         parts.append(CaseBatch(
-            [f"input:{probe.name}:{t}" for t in range(CASES_PER_INPUT_PROBE)], x,
+            [CaseId(group_set, "input", t, probe.name)
+             for t in range(CASES_PER_INPUT_PROBE)], x,
             [(g, g.sample(rng, CASES_PER_INPUT_PROBE).scaled(probe.scale)) for g in groups],
         ))
     return CaseBatch.concat(parts)
@@ -238,14 +242,13 @@ def size_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int, lab
                      size: int) -> CaseBatch:
     """The cases of one size probe (``problem`` and ``groups`` already resized): two Haar draws
     and the first structured probe of each group, on fresh inputs."""
-    name = set_name(groups)
-    rng = case_rng(seed, name, "size", size)
+    group_set = GroupSet.of(groups)
+    rng = case_rng(seed, group_set, "size", size)
     haar = CaseBatch(
-        [f"size:{label}={size}:haar:{t}" for t in range(2)], draw_inputs_many(problem, rng, 2),
-        [(g, g.sample(rng, 2)) for g in groups],
+        [CaseId(group_set, "haar", t, size=(label, size)) for t in range(2)],
+        draw_inputs_many(problem, rng, 2), [(g, g.sample(rng, 2)) for g in groups],
     )
-    probes = [(i, f"size:{label}={size}:probe:{g.name}:{n}" if len(groups) > 1 else
-               f"size:{label}={size}:probe:{n}", e)
+    probes = [(i, _probe_case(group_set, g, n).resized(label, size), e)
               for i, g in enumerate(groups) for n, e in g.probes(rng)[:1]]
     if not probes:
         return haar

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from symcheck.core.caseid import CaseId, GroupSet, UnknownCase
 from symcheck.core.errors import ModelError, SpecError, Suggest
 from symcheck.core.groups import Group
 from symcheck.core.options import Measure
@@ -31,7 +32,7 @@ from symcheck.engine.cases import (
     case_batches,
     case_rng,
     input_probe_batch,
-    set_name,
+    search_case,
     size_probe_batch,
 )
 from symcheck.engine.evaluate import (
@@ -287,10 +288,12 @@ class _Entry:
         return self.evaluation.case(self.index)
 
 
-def _kind(label: str) -> str:
-    """``haar``, ``probe``, ``input:one-hot``, ``size:n=25``: the family of a case label."""
-    parts = label.split(":")
-    return ":".join(parts[:2]) if parts[0] in ("input", "size") else parts[0]
+def _family(case: CaseId) -> tuple[object, ...]:
+    """The family of a case, for the round-off test: the Haar draws, the group probes, each
+    input probe, each size probe."""
+    if case.size is not None:
+        return ("size", case.size)
+    return (case.kind, case.probe) if case.kind == "input" else (case.kind,)
 
 
 def size_problems(problem: Problem) -> tuple[list[tuple[Problem, str, int]], list[str]]:
@@ -310,15 +313,15 @@ def size_problems(problem: Problem) -> tuple[list[tuple[Problem, str, int]], lis
     return out, notes
 
 
-def _evaluate(problem: Problem, cases: CaseBatch, batch: bool, kind: str, notes: list[str],
-              refused: list[Refusal]) -> list[tuple[BatchEvaluation, list[int]]]:
+def _evaluate(problem: Problem, cases: CaseBatch, batch: bool, resized: tuple[str, int] | None,
+              notes: list[str], refused: list[Refusal]) -> list[tuple[BatchEvaluation, list[int]]]:
     """Evaluate a batch of probe cases; cases on which the model raises become notes (a size
     probe it raises on, a :class:`Refusal`)."""
     try:
         return [(evaluate_batch(problem, cases, batch), list(range(len(cases.labels))))]
     except ModelError as exc:
-        if kind.startswith("size"):
-            refused.append(Refusal.of(kind.removeprefix("size "), exc))
+        if resized is not None:
+            refused.append(Refusal.of(f"{resized[0]} = {resized[1]}", exc))
             return []
     out = []
     for t, label in enumerate(cases.labels):
@@ -360,23 +363,24 @@ def measure_equivariance(problem: Problem, options: Measure | None = None,
     opts = options or Measure()
     cal = calibration or Calibration(0.0, "table")
     if given is not None:
-        names = [set_name(s) for s in problem.group_sets()]
+        names = [str(GroupSet.of(s)) for s in problem.group_sets()]
         unknown = [name for name in given if name not in names]
         if unknown:
             raise SpecError(f"cases given for {unknown[0]!r}, which is not a group set of "
                             f"{problem.name!r} (its sets: {', '.join(names)})",
                             argument="given", value=unknown[0])
-        return [_measure_set(problem, groups, given[set_name(groups)], opts, cal, search=False)
-                for groups in problem.group_sets() if set_name(groups) in given]
-    wanted_set, wanted_case = _split_case(opts.case, problem)
-    if wanted_case == "search" and opts.search == 0:
+        return [_measure_set(problem, groups, given[str(GroupSet.of(groups))], opts, cal,
+                             search=False)
+                for groups in problem.group_sets() if str(GroupSet.of(groups)) in given]
+    wanted = _wanted(opts.case, problem)
+    if wanted is not None and wanted.search and opts.search == 0:
         raise SpecError(f"{opts.case!r} is the search's case; it replays only with the "
                         "search's steps", argument="case", value=opts.case,
                         hint=Suggest("search", DEFAULT_SEARCH))
     resized, pinned_notes = size_problems(problem) if opts.probes else ([], [])
     measurements = []
     for groups in problem.group_sets():
-        if wanted_set is not None and set_name(groups) != wanted_set:
+        if wanted is not None and GroupSet.of(groups) != wanted.groups:
             continue
         batches = [Drawn.of(problem, case_batches(problem, groups, opts.seed, _trials(opts)),
                             "main")]
@@ -390,16 +394,16 @@ def measure_equivariance(problem: Problem, options: Measure | None = None,
                     sub, size_probe_batch(sub, sub_groups, opts.seed, size_label, size),
                     f"size {size_label} = {size}", (size_label, size)))
         measurements.append(_measure_set(problem, groups, batches, opts, cal, pinned_notes,
-                                         wanted_case))
+                                         wanted))
     return measurements
 
 
 def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[Drawn],
                  opts: Measure, cal: Calibration, pinned_notes: Sequence[str] = (),
-                 wanted_case: str | None = None, search: bool = True) -> GroupMeasurement:
+                 wanted: _Wanted | None = None, search: bool = True) -> GroupMeasurement:
     """One group set measured on its batches of cases (drawn for it, or given by the caller:
     ``search=False``, the cases are measured as they are)."""
-    label = set_name(groups)
+    label = GroupSet.of(groups)
     start = time.perf_counter()
     notes = list(pinned_notes)
     refused: list[Refusal] = []
@@ -410,20 +414,20 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     for batch in batches:
         prob, kind = batch.problem(problem), batch.kind
         cases = batch.batch(prob)
-        if wanted_case is not None and wanted_case != "search":
+        if wanted is not None and not wanted.search:
             keep = [t for t, n in enumerate(cases.labels)
-                    if n == wanted_case or (kind == "main" and n.startswith("identity:"))]
+                    if n == wanted.case or (kind == "main" and n.kind == "identity")]
             if not keep or (kind == "main" and len(keep) == len(
-                    [n for n in cases.labels if n.startswith("identity:")])):
+                    [n for n in cases.labels if n.kind == "identity"])):
                 continue
             cases = cases.take(keep)
         drawn.append(replace(Drawn.of(prob, cases, kind, batch.resized), probed=batch.probed))
         evaluated = ([(evaluate_batch(prob, cases, opts.batch),
                        list(range(len(cases.labels))))] if kind == "main"
-                     else _evaluate(prob, cases, opts.batch, kind, notes, refused))
+                     else _evaluate(prob, cases, opts.batch, batch.resized, notes, refused))
         for ev, indices in evaluated:
             for t, r in zip(indices, compare_batch(ev, cal.tolerance), strict=True):
-                if r.case.startswith("identity:"):
+                if r.case_id.kind == "identity":
                     noise = max(noise, r.error) if r.finite else float("nan")
                     continue
                 if kind != "main" and not r.finite and _outside_domain(r):
@@ -438,20 +442,20 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                     continue
                 entries.append(_Entry(r, prob, ev, t, batch.probed))
         if kind == "main":
-            haar = [e.result.norms[0] for e in entries if e.result.case.startswith("haar:")
+            haar = [e.result.norms[0] for e in entries if e.result.case_id.kind == "haar"
                     and np.isfinite(e.result.norms[0])]
             typical = float(np.median(haar)) if haar else float("nan")
-    if wanted_case is not None and wanted_case != "search" and not entries:
-        raise SpecError(f"{opts.case!r}: no case {wanted_case!r} in {label}",
+    if wanted is not None and not wanted.search and not entries:
+        raise SpecError(f"{opts.case!r}: no case {wanted.text!r} in {label}",
                         argument="case", value=opts.case)
     results = [e.result for e in entries]  # in the order the cases were made
     entries.sort(key=lambda e: _order(e.result.error), reverse=True)
     worst = entries[0] if entries else None
     worst_ev = worst.case() if worst is not None else None
-    if search and opts.search > 0 and wanted_case in (None, "search") and any(
-            not e.result.case.startswith("size:") for e in entries):
+    if search and opts.search > 0 and (wanted is None or wanted.search) and any(
+            e.result.case_id.size is None for e in entries):
         found, found_ev = _search(entries, groups, opts, label, cal.tolerance)
-        results = [found] if wanted_case == "search" else [*results, found]
+        results = [found] if wanted is not None else [*results, found]
         drawn.append(Drawn.of(problem, _single(found_ev).cases, "search"))
         if worst is None or _order(found.error) >= _order(worst.result.error):
             worst_ev = found_ev
@@ -462,9 +466,9 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     mixing = _batch_mixing(entries, opts, problem, cal.tolerance)
     if mixing:
         notes.append(mixing)
-    m = GroupMeasurement(label, tuple(g.name for g in groups), tuple(g.label for g in groups),
+    m = GroupMeasurement(str(label), label.names, tuple(g.label for g in groups),
                          results, noise, time.perf_counter() - start,
-                         random_cases=sum(r.case.startswith("haar:") for r in results),
+                         random_cases=sum(r.case_id.kind == "haar" for r in results),
                          notes=list(dict.fromkeys(notes)), refused=refused, roundoff=roundoff)
     m.worst_evaluation = worst_ev
     m.drawn = drawn
@@ -485,11 +489,12 @@ def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
 
     if not (r.finite and np.isfinite(typical) and typical > 0):
         return False
-    if r.case.startswith("input:"):
-        probe = INPUT_PROBES.get(r.case.split(":")[1])
+    case = r.case_id
+    if case.kind == "input":
+        probe = INPUT_PROBES.get(case.probe or "")
         if probe is None or not probe.structural:
             return False
-    elif not r.case.startswith("size:"):
+    elif case.size is None:
         return False
     units = 1e3 * RESOLUTION.get(dtype, RESOLUTION["float32"])
     # In float16 and bfloat16 a thousand round-off units are half or 8x the typical output:
@@ -509,7 +514,7 @@ def _outside_domain(r: CaseResult) -> bool:
     (overflow or underflow at ×1e±6 is the model's range, not its symmetry)."""
     if not any(r.sides):
         return True
-    probe = INPUT_PROBES.get(r.case.split(":")[1]) if r.case.startswith("input:") else None
+    probe = INPUT_PROBES.get(r.case_id.probe or "") if r.case_id.kind == "input" else None
     return probe is not None and not probe.structural
 
 
@@ -521,17 +526,18 @@ def _why_not_counted(r: CaseResult) -> str:
 
 
 def _single(ev: Evaluation) -> BatchEvaluation:
-    cases = CaseBatch(["search"], [np.asarray(a)[None] for a in ev.x], list(ev.elements))
+    cases = CaseBatch([search_case(ev.elements)], [np.asarray(a)[None] for a in ev.x],
+                      list(ev.elements))
     return BatchEvaluation(cases, [a[None] for a in ev.fx], [a[None] for a in ev.fgx],
                            [a[None] for a in ev.gfx])
 
 
 def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: Measure,
-            label: str, tolerance: float) -> tuple[CaseResult, Evaluation]:
+            label: GroupSet, tolerance: float) -> tuple[CaseResult, Evaluation]:
     """The worst-case search, restarted from the worst cases and the worst input probe."""
-    declared = [e for e in entries if not e.result.case.startswith("size:")]
+    declared = [e for e in entries if e.result.case_id.size is None]
     starts = declared[:SEARCH_STARTS]
-    probe = next((e for e in declared if e.result.case.startswith("input:")), None)
+    probe = next((e for e in declared if e.result.case_id.kind == "input"), None)
     if probe is not None and probe not in starts:
         starts.append(probe)
     rng = case_rng(opts.seed, label, "search", 0)
@@ -550,7 +556,7 @@ def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
     if not (worst.result.finite and worst.result.error > tolerance) or \
             worst.problem is not problem:
         return None
-    cases = CaseBatch([worst.result.case], [np.asarray(a)[None] for a in worst.case().x],
+    cases = CaseBatch([worst.result.case_id], [np.asarray(a)[None] for a in worst.case().x],
                       list(worst.case().elements))
     try:
         (alone,) = compare_batch(evaluate_batch(problem, cases, batch=False), tolerance)
@@ -564,30 +570,56 @@ def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
     return None
 
 
-def _roundoff(entries: list[_Entry], opts: Measure, label: str, cal: Calibration,
+def _roundoff(entries: list[_Entry], opts: Measure, label: GroupSet, cal: Calibration,
               dtype: str) -> RoundoffTest | None:
     """The structure test of the worst case of each kind above the tolerance."""
     above = [e for e in entries if e.result.finite and e.result.error > cal.tolerance]
     bound = roundoff_bound(cal, dtype)
     if not above or any(e.result.error > bound for e in above):
         return None  # nothing to explain, or an error round-off cannot reach: a failure
-    picked: dict[str, _Entry] = {}
+    picked: dict[tuple[object, ...], _Entry] = {}
     for e in above:  # sorted worst first: the first of each kind is its worst
-        picked.setdefault(_kind(e.result.case), e)
-    cases = [(e.result.case, e.problem, e.case()) for e in picked.values()]
+        picked.setdefault(_family(e.result.case_id), e)
+    cases = [(e.result.case_id, e.problem, e.case()) for e in picked.values()]
     return test_roundoff(cases, opts.seed, label, bound, dtype,
                          probed=[e.probed for e in picked.values()])
 
 
-def _split_case(case: str | None, problem: Problem) -> tuple[str | None, str | None]:
-    if case is None:
-        return None, None
-    group_part, sep, case_part = case.rpartition("/")
-    names = [set_name(s) for s in problem.group_sets()]
-    if not sep or group_part.replace(" x ", " × ") not in names:
-        raise SpecError(f"{case!r} is not GROUP/CASE with GROUP one of {names}",
-                        argument="case", value=case, expected=f"e.g. '{names[0]}/haar:0'")
-    return group_part.replace(" x ", " × "), case_part
+@dataclass(frozen=True)
+class _Wanted:
+    """The one case ``--case GROUP/CASE`` asks for: a group set of the problem, and the case
+    (None when CASE is no case label at all: it matches no case)."""
+
+    groups: GroupSet
+    case: CaseId | None
+    text: str  # CASE as given
+
+    @property
+    def search(self) -> bool:
+        return self.case is not None and self.case.kind == "search"
+
+
+def _wanted(text: str | None, problem: Problem) -> _Wanted | None:
+    """The case ``text`` names (read by :meth:`CaseId.parse`), its group set checked against
+    the problem's."""
+    if text is None:
+        return None
+    sets = [GroupSet.of(s) for s in problem.group_sets()]
+    case: CaseId | None = None
+    groups: GroupSet | None = None
+    label = ""
+    try:
+        case = CaseId.parse(text)
+        groups, label = case.groups, str(case)
+    except UnknownCase as exc:
+        groups, label = exc.groups, exc.case
+    except SpecError:
+        pass
+    if groups is None or groups not in sets:
+        names = [str(s) for s in sets]
+        raise SpecError(f"{text!r} is not GROUP/CASE with GROUP one of {names}",
+                        argument="case", value=text, expected=f"e.g. '{names[0]}/haar:0'")
+    return _Wanted(groups, case, label)
 
 
 def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[GroupResult]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from symcheck.core.caseid import CaseId
 from symcheck.core.groups import Elements, Group
 from symcheck.core.specs import AxisSpec
 from symcheck.engine.cases import CaseBatch, Draw, Factors
@@ -34,7 +35,7 @@ Array = np.ndarray
 class CaseResult:
     """One measured case: a Haar draw, a structured probe, or the identity (noise floor)."""
 
-    case: str  # "haar:3", "probe:reflection-e1", "identity:0"
+    case_id: CaseId  # who the case is: str() gives "haar:3", "probe:reflection-e1", ...
     error: float  # relative error; nan when an output is not finite
     max_abs: float  # largest elementwise |f(g·x) − g·f(x)|
     where: tuple[int, tuple[int, ...]]  # (output index, element index) of max_abs
@@ -45,6 +46,11 @@ class CaseResult:
     sides: tuple[bool, bool] = (True, True)
     #: ‖f(x)‖ and ‖f(g·x)‖ (a probe whose output vanishes compares round-off with round-off)
     norms: tuple[float, float] = (float("nan"), float("nan"))
+
+    @property
+    def case(self) -> str:
+        """The case's label, as shown: ``haar:3``, ``probe:reflection-e1``, ``identity:0``."""
+        return str(self.case_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -158,11 +164,12 @@ def mask_for(mask_spec: AxisSpec, mask: Array, out_spec: AxisSpec, out: Array) -
     return np.broadcast_to(m.reshape(shape), out.shape)
 
 
-def evaluate(problem: Problem, draws: Sequence[Draw], batch: bool = True) -> list[Evaluation]:
+def evaluate(problem: Problem, cases: Sequence[CaseId], draws: Sequence[Draw],
+             batch: bool = True) -> list[Evaluation]:
     """Run the model on single cases (inputs and elements) and their transforms."""
     if not draws:
         return []
-    ev = evaluate_batch(problem, CaseBatch.of([""] * len(draws), draws), batch)
+    ev = evaluate_batch(problem, CaseBatch.of(cases, draws), batch)
     return [ev.case(t) for t in range(len(draws))]
 
 
@@ -215,7 +222,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
     return results
 
 
-def compare(label: str, ev: Evaluation, tolerance: float) -> CaseResult:
+def compare(label: CaseId, ev: Evaluation, tolerance: float) -> CaseResult:
     """:func:`compare_batch` for one evaluated case."""
     cases = CaseBatch([label], [np.asarray(a)[None] for a in ev.x], list(ev.elements))
     stacked = BatchEvaluation(cases, [a[None] for a in ev.fx], [a[None] for a in ev.fgx],

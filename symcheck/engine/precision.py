@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
 from symcheck.engine.cases import CaseBatch, case_rng, draw_inputs_many
 from symcheck.engine.evaluate import Evaluation, evaluate_batch
@@ -93,7 +94,8 @@ def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
         return Calibration(floor, "table", floor=floor)
     rng = case_rng(seed, "calibration", "calibrate", 0)
     x = draw_inputs_many(problem, rng, CALIBRATION_DRAWS)
-    cases = CaseBatch([f"calibrate:{t}" for t in range(CALIBRATION_DRAWS)], x,
+    group_set = GroupSet.of(problem.groups)
+    cases = CaseBatch([CaseId(group_set, "calibrate", t) for t in range(CALIBRATION_DRAWS)], x,
                       [(g, g.identity(CALIBRATION_DRAWS)) for g in problem.groups])
     low = evaluate_batch(problem, cases, batch=True)
     # its own record of output dtypes: the float64 twin must not look like a silent upcast
@@ -124,11 +126,11 @@ def stability(r0: Array, moved: Sequence[Array]) -> float:
 class RoundoffTest:
     """The structure test of the cases above the tolerance of one group set."""
 
-    tested: tuple[str, ...]
+    tested: tuple[CaseId, ...]
     stabilities: tuple[float, ...]
     perturbation: float
     bound: float  # the largest error round-off can explain
-    structured: str | None  # the first tested case whose residual kept its structure
+    structured: CaseId | None  # the first tested case whose residual kept its structure
     cause: str  # what the round-off comes from, for the report
 
     @property
@@ -136,9 +138,10 @@ class RoundoffTest:
         return self.structured is None and bool(self.tested)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tested": list(self.tested), "stabilities": list(self.stabilities),
+        return {"tested": [str(c) for c in self.tested], "stabilities": list(self.stabilities),
                 "perturbation": self.perturbation, "bound": self.bound,
-                "structured": self.structured, "roundoff": self.roundoff, "cause": self.cause,
+                "structured": None if self.structured is None else str(self.structured),
+                "roundoff": self.roundoff, "cause": self.cause,
                 "stable_above": STABLE_ABOVE, "repeats": REPEATS}
 
 
@@ -160,24 +163,25 @@ def residual_of(ev: Evaluation) -> Array:
     return np.concatenate([(a - b).ravel() for a, b in zip(ev.fgx, ev.gfx, strict=True)])
 
 
-def test_roundoff(cases: Sequence[tuple[str, Problem, Evaluation]], seed: int, set_label: str,
-                  bound: float, dtype: str,
+def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int,
+                  group_set: GroupSet, bound: float, dtype: str,
                   probed: Sequence[bool] | None = None) -> RoundoffTest:
     """Perturb each case's inputs (keeping probed structure) and measure the stability of its
     residual; stop at the first structured one. ``probed`` (per case, default all): whether
-    the inputs are what the input probe its label names made; where not (a function measured
+    the inputs are what the input probe of its case made; where not (a function measured
     on another's cases), the probe is not re-applied to the perturbed inputs."""
     eps = perturbation_for(dtype)
-    tested: list[str] = []
+    tested: list[CaseId] = []
     values: list[float] = []
     structured = None
-    for k, (label, problem, ev) in enumerate(cases[:MAX_TESTED]):
+    for k, (case, problem, ev) in enumerate(cases[:MAX_TESTED]):
         r0 = residual_of(ev)
         if not np.all(np.isfinite(r0)) or not np.any(r0):
             continue
         repeats = REPEATS
-        rng = case_rng(seed, set_label, "roundoff", k)
-        probe = _probe_of(label) if probed is None or probed[k] else None
+        rng = case_rng(seed, group_set, "roundoff", k)
+        probe = (INPUT_PROBES.get(case.probe) if case.kind == "input" and case.probe
+                 and (probed is None or probed[k]) else None)
         fixed = problem.data or (None,) * len(problem.inputs)
         xs = []
         for _ in range(repeats):
@@ -195,24 +199,17 @@ def test_roundoff(cases: Sequence[tuple[str, Problem, Evaluation]], seed: int, s
                 moved.append(b)
             xs.append(moved)
         batch = CaseBatch(
-            [label] * repeats, [np.stack(parts) for parts in zip(*xs, strict=True)],
+            [case] * repeats, [np.stack(parts) for parts in zip(*xs, strict=True)],
             [(g, e.repeat(repeats)) for g, e in ev.elements],
         )
         moved_ev = evaluate_batch(problem, batch, batch=True)
         value = stability(r0, [residual_of(moved_ev.case(t)) for t in range(repeats)])
-        tested.append(label)
+        tested.append(case)
         values.append(value)
         if not value < STABLE_ABOVE:  # NaN counts as structured: nothing to explain it
-            structured = label
+            structured = case
             break
     cause = ("it computes in float32 internally" if dtype == "float64" else
              f"round-off at {dtype}")
     return RoundoffTest(tuple(tested), tuple(values), eps, bound, structured, cause)
 
-
-def _probe_of(label: str) -> Any:
-    """The input probe behind a case label (``input:one-hot:0`` → the one-hot probe)."""
-    parts = label.split(":")
-    if len(parts) >= 2 and parts[0] == "input":
-        return INPUT_PROBES.get(parts[1])
-    return None

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from symcheck.core.errors import ModelError
-from symcheck.engine.cases import CaseBatch, varied_inputs
+from symcheck.engine.cases import CaseBatch, search_case, varied_inputs
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
 from symcheck.engine.probes import INPUT_PROBES, probe_input
 from symcheck.engine.problem import Problem
@@ -43,7 +43,8 @@ def search_worst(
 ) -> tuple[CaseResult, Evaluation]:
     """Search inputs and elements for a larger error, from ``start``; the worst case found."""
     best_ev = start
-    best = compare("search", start, tolerance)
+    case = search_case(start.elements)
+    best = compare(case, start, tolerance)
     movable = varied_inputs(problem)
     scale_g, scale_x, stale = 0.3, 0.05, 0
     for _ in range(steps):
@@ -64,7 +65,7 @@ def search_worst(
             i = int(rng.integers(len(elements)))
             group, element = elements[i]
             elements[i] = (group, group.neighbour(element, rng, scale_g))
-        cases = CaseBatch(["search"], [a[None] for a in x], elements)
+        cases = CaseBatch([case], [a[None] for a in x], elements)
         try:
             ev = evaluate_batch(problem, cases, batch=False)
         except ModelError:

@@ -138,7 +138,7 @@ def equivariance_summary(result: EquivarianceResult) -> str:
            f"relative error {fmt_float(w.error)} > tolerance {fmt_float(result.tolerance, 1)}")
     broken = ", ".join(g.measurement.name for g in failing)
     return (f"{result.model} is not equivariant under {broken}: {how} "
-            f"(worst case {worst.measurement.name}/{w.case}, seed {result.seed})")
+            f"(worst case {w.case_id.ref}, seed {result.seed})")
 
 
 def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:

@@ -2,9 +2,10 @@
 and a ``symcheck check --only`` line (the Python API words it as a call, in :mod:`symcheck.api`).
 
 >>> from symcheck.app.reproduction import Reproduction
+>>> from symcheck.core.caseid import CaseId, GroupSet
 >>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
 ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2}, seed=0,
-...                  trials=20, dtype="float64", case="S(n)/haar:3")
+...                  trials=20, dtype="float64", case=CaseId(GroupSet(("S(n)",)), "haar", 3))
 >>> print(command(r).replace(" --", "\\n--"))
 symcheck equivariance m.py:f
 --in 'n d'
@@ -21,15 +22,16 @@ from __future__ import annotations
 import shlex
 
 from symcheck.app.reproduction import Reproduction
+from symcheck.core.caseid import CaseId
 
 
 def command(r: Reproduction) -> str | None:
     """The ``symcheck`` command that replays the worst failing case (None: nothing fails, or
     the check has no command line, e.g. an in-memory callable)."""
-    if not r.failing or r.target is None:
+    if r.case is None or r.target is None:
         return None
     if r.kind == "weights":
-        return _weights_command(r)
+        return _weights_command(r, r.case)
     args = ["symcheck", "equivariance", r.target]
     for spec in r.inputs:
         args += ["--in", spec]
@@ -49,7 +51,7 @@ def command(r: Reproduction) -> str | None:
         args += ["--mask", r.mask]
     if r.padding_mask is not None:
         args += ["--padding-mask", r.padding_mask]
-    args += ["--case", str(r.case)]
+    args += ["--case", r.case.ref]
     if r.backend is not None:
         args += ["--backend", r.backend]
     if r.search:
@@ -59,7 +61,7 @@ def command(r: Reproduction) -> str | None:
     return shlex.join(args)
 
 
-def _weights_command(r: Reproduction) -> str:
+def _weights_command(r: Reproduction, case: CaseId) -> str:
     w = r.weights
     args = ["symcheck", "equivariance", str(r.target)]
     if w.get("layer"):
@@ -78,7 +80,7 @@ def _weights_command(r: Reproduction) -> str:
         args += ["--rtol", repr(r.rtol)]
     if r.dtype != "float64":
         args += ["--dtype", r.dtype]
-    args += ["--case", str(r.case)]
+    args += ["--case", case.ref]
     return shlex.join(args)
 
 
