@@ -9,7 +9,7 @@ from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import WeightsRequest
 from symcheck.app.service import _validate_measure
-from symcheck.core.errors import SpecError
+from symcheck.core.errors import Metavar, Phrase, SpecError, Use
 from symcheck.core.signature import WEIGHT_MODES
 from symcheck.engine.equivariance import EquivarianceResult
 
@@ -36,9 +36,10 @@ def run_weights(request: WeightsRequest) -> Outcome:
                         rtol=m.rtol)
     if request.layer == "all":
         if request.component not in (None, "block"):
-            raise SpecError(f"{request.component}: --layer all checks the whole "
-                            "stack of blocks, one after the other; check one component with "
-                            "--layer NAME", argument="component", value=request.component)
+            raise SpecError(Phrase(f"{request.component}: ", Use("layer", "all"),
+                                   " checks the whole stack of blocks, one after the other; "
+                                   "check one component with ", Use("layer", Metavar("NAME"))),
+                            argument="component", value=request.component)
         return _run_stack(request, settings)
     result = check_weights(request.path, layer=request.layer, heads=request.heads,
                            groups=request.groups, mode=request.mode,

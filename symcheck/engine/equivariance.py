@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import ModelError, SpecError, Suggest
+from symcheck.core.errors import ModelError, Phrase, SpecError, Suggest, Use
 from symcheck.core.groups import Group
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
 from symcheck.core.tolerances import check_dtype
@@ -58,7 +58,7 @@ SEARCH_STARTS = 4
 #: the rule of three: N independent random cases without a failure rule out, at 95 %,
 #: a violating set larger than 3/N of the group
 RULE_OF_THREE = 3.0
-#: caps that keep a typo (--trials 1000000000) from building gigabytes of cases
+#: caps that keep a typo (trials=1000000000) from building gigabytes of cases
 MAX_TRIALS = 100_000
 MAX_SEARCH = 1_000_000
 
@@ -576,7 +576,8 @@ def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: MeasureOptio
                key=lambda pair: _order(pair[0].error))
 
 
-def _batch_mixing(entries: list[_Entry], opts: MeasureOptions, problem: Problem) -> str | None:
+def _batch_mixing(entries: list[_Entry], opts: MeasureOptions,
+                  problem: Problem) -> Phrase | None:
     """A failure that disappears when its case runs alone: the model mixes the entries of the
     batch axis, so stacking cases along it was wrong."""
     if not (opts.batch and problem.batch_label and entries and opts.tolerance > 0):
@@ -592,10 +593,10 @@ def _batch_mixing(entries: list[_Entry], opts: MeasureOptions, problem: Problem)
     except ModelError:
         return None
     if alone.finite and alone.error <= opts.tolerance:
-        return (f"{worst.result.case} fails with the cases stacked along "
+        return Phrase(f"{worst.result.case} fails with the cases stacked along "
                 f"{problem.batch_label!r} (error {worst.result.error:.2e}) but passes alone "
                 f"({alone.error:.2e}): the model mixes the entries of {problem.batch_label!r}; "
-                "rerun with --no-batch")
+                "rerun with ", Use("batch", False))
     return None
 
 
