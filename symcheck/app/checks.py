@@ -46,7 +46,7 @@ class CheckRun:
     seconds: float
     file: str | None
     line: int | None = None
-    check_command: str | None = None  # ``symcheck check [--config C] --only NAME``
+    config: str | None = None  # the configuration file that declares it, as shown
 
     @property
     def passed(self) -> bool:
@@ -118,7 +118,7 @@ def run_check(spec: CheckSpec, debug: bool = False) -> CheckRun:
     from symcheck.app.service import run
 
     start = time.perf_counter()
-    command = spec.rerun_command()
+    config = None if spec.config is None else _shown(spec.config)
     try:
         builder = BUILDERS.get(spec.kind)
         if builder is None:
@@ -131,13 +131,12 @@ def run_check(spec: CheckSpec, debug: bool = False) -> CheckRun:
             traceback.print_exc()
         return CheckRun(spec.name, spec.kind, Verdict.ERROR, None,
                         " ".join(exc.worded(CONFIG).split()), time.perf_counter() - start,
-                        spec.display_path, check_command=command)
+                        spec.display_path, config=config)
     if outcome.reproduction is not None:
-        outcome.reproduction = outcome.reproduction.in_check(
-            spec.name, None if spec.config is None else _shown(spec.config))
+        outcome.reproduction = outcome.reproduction.in_check(spec.name, config)
     return CheckRun(spec.name, spec.kind, outcome.verdict, outcome, None,
                     time.perf_counter() - start, spec.display_path, outcome.line,
-                    check_command=command)
+                    config=config)
 
 
 def _shown(path: Path) -> str:

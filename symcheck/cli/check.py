@@ -56,9 +56,11 @@ def check(
         from symcheck.app.checks import run_checks
         from symcheck.app.config import load_config
         from symcheck.cli.common import check_outputs
+        from symcheck.cli.reproduction import check_command, command
         from symcheck.core.files import all_or_nothing
         from symcheck.report import write_text
         from symcheck.report.check import (
+            CommandLines,
             check_document,
             describe,
             github_annotations,
@@ -72,7 +74,8 @@ def check(
         check_outputs(inputs=[cfg.path, *(c.path for c in cfg.checks)], junit=junit,
                       json=json_path)
         specs = cfg.select(only)
-        outcomes = [describe(r) for r in run_checks(specs, debug=debug)]
+        commands = CommandLines(replay=command, rerun=check_command)
+        outcomes = [describe(r, commands) for r in run_checks(specs, debug=debug)]
         with all_or_nothing():
             if junit is not None:
                 write_junit(junit, outcomes)
