@@ -11,7 +11,9 @@ import subprocess
 import sys
 import textwrap
 import tokenize
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -146,3 +148,49 @@ def test_the_plugin_may_name_only_its_own_options(tmp_path: Path) -> None:
     plugin.write_text(plugin.read_text() + '\n\nHINT = "rerun with --no-batch"\n')
     assert [f.split(": ", 1)[1] for f in _flags_named(tmp_path / "symcheck")] == [
         '"rerun with --no-batch"']
+
+
+def test_a_hint_naming_an_argument_is_worded_by_each_door() -> None:
+    """The same structured text, in the words of the Python API and of the command line."""
+    from symcheck.app.config import CONFIG
+    from symcheck.cli.common import CLI
+    from symcheck.core.errors import Metavar, Phrase, SpecError, Use, say, speaking
+
+    note = Phrase("rerun with ", Use("batch", False))
+    assert (note, say(note, CLI), say(note, CONFIG)) == (
+        "rerun with batch=False", "rerun with --no-batch", "rerun with batch = False")
+    with speaking(CLI):
+        assert (str(note), f"[{note}]") == ("rerun with --no-batch", "[rerun with --no-batch]")
+    assert str(note) == "rerun with batch=False"  # the door's wording ends with its block
+    error = SpecError("'m.pt' does not say how many attention heads it has", argument="heads",
+                      hint=Phrase("pass ", Use("heads", Metavar("H")), " or put a config.json"))
+    assert str(error) == ("heads: 'm.pt' does not say how many attention heads it has; "
+                          "pass heads=H or put a config.json")
+    assert error.worded(CLI) == ("--heads: 'm.pt' does not say how many attention heads it has; "
+                                 "pass --heads H or put a config.json")
+
+
+def test_a_model_error_offers_the_traceback_only_where_the_door_has_one() -> None:
+    import symcheck
+    from symcheck.cli.common import CLI
+    from symcheck.core.errors import ModelError
+
+    def broken(x: np.ndarray) -> np.ndarray:
+        raise ValueError("boom")
+
+    with pytest.raises(ModelError) as info:
+        symcheck.check_equivariance(broken, "n d", "n d", ["S(n)"], {"n": 3, "d": 2})
+    assert "ValueError: boom" in str(info.value) and "traceback" not in str(info.value)
+    assert info.value.__cause__ is not None  # Python shows the model's traceback itself
+    assert info.value.worded(CLI).endswith("(--debug shows the traceback)")
+
+
+def test_a_result_note_reads_as_a_keyword_in_python_and_as_a_flag_on_the_command_line(
+        cli: Callable[..., Any]) -> None:
+    from symcheck.sparse import approximate
+
+    band = ROOT / "samples" / "sparse" / "band.npy"
+    result = approximate(str(band), method="poly", max_d=1)
+    assert [m.note for m in result.methods] == ["2k = 10 is above max_d=1"]
+    r = cli("sparse-approx", band, "--method", "poly", "--max-d", "1")
+    assert "2k = 10 is above --max-d 1" in r.stdout and "max_d" not in r.stdout

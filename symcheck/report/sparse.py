@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from symcheck.core.errors import Phrase, Use
+from symcheck.core.errors import Phrase, Use, say
 from symcheck.core.files import atomic_write
 from symcheck.report import fmt_float, make_console
 from symcheck.report.layout import Column, print_plain, print_table
@@ -100,7 +100,8 @@ def render_approx(result: SparseApproxResult, to_stderr: bool = False) -> None:
             "-" if p is None or m.d is None else fmt_float(p.eps2),
             _rate(m.success_rate),
             f"{m.seconds:.2f} s",
-            m.note if m.measured_from == "parameters" else f"{m.note}; ε not from arrays (below)",
+            say(m.note) if m.measured_from == "parameters"
+            else f"{m.note}; ε not from arrays (below)",
         ])
     # the total time is printed below; the verified seed and d stay longest
     print_table(console, columns, rows, ["time", "success", "seed", "note"],
