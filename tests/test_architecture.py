@@ -194,3 +194,15 @@ def test_a_result_note_reads_as_a_keyword_in_python_and_as_a_flag_on_the_command
     assert [m.note for m in result.methods] == ["2k = 10 is above max_d=1"]
     r = cli("sparse-approx", band, "--method", "poly", "--max-d", "1")
     assert "2k = 10 is above --max-d 1" in r.stdout and "max_d" not in r.stdout
+
+
+def test_the_check_gate_offers_its_own_debug_option(cli: Callable[..., Any], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "m.py").write_text("def f(x):\n    raise ValueError('boom')\n")
+    (tmp_path / "symcheck.toml").write_text(
+        '[[check]]\nname = "r"\nmodel = "m.py:f"\ninputs = "n d"\noutput = "n d"\n'
+        'groups = "S(n)"\nsizes = { n = 3, d = 2 }\n')
+    monkeypatch.chdir(tmp_path)
+    r = cli("check")
+    assert r.exit_code == 1 and "ValueError: boom" in r.stdout
+    assert "(--debug shows the traceback)" in r.stdout

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from symcheck.cli import options as opt
 from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
+
+if TYPE_CHECKING:
+    from symcheck.core.errors import Wording
 
 HELP = (
     "Run every check declared in the project's configuration: [[check]] tables in "
@@ -36,6 +39,18 @@ Github = Annotated[
     bool,
     typer.Option("--github", help="Print a GitHub Actions ::error annotation per failing check."),
 ]
+
+
+def gate_wording() -> Wording:
+    """A declared check's error as ``symcheck check`` shows it: in the configuration's keys,
+    offering this command's ``--debug`` for a model's traceback."""
+    from symcheck.app.config import ConfigWording
+    from symcheck.cli.common import CLI
+
+    class GateWording(ConfigWording):
+        traceback = CLI.traceback
+
+    return GateWording()
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +90,8 @@ def check(
                       json=json_path)
         specs = cfg.select(only)
         commands = CommandLines(replay=command, rerun=check_command)
-        outcomes = [describe(r, commands) for r in run_checks(specs, debug=debug)]
+        runs = run_checks(specs, debug=debug, wording=gate_wording())
+        outcomes = [describe(r, commands) for r in runs]
         with all_or_nothing():
             if junit is not None:
                 write_junit(junit, outcomes)
