@@ -1,6 +1,6 @@
 """symcheck: numerical verification of the symmetries of sequence models.
 
-Public API (imported lazily so that ``symcheck --help`` stays fast)::
+Public API (imported lazily so that the command line's help stays fast)::
 
     import symcheck
 

@@ -3,13 +3,18 @@ wording of errors by the door that shows them."""
 
 from __future__ import annotations
 
+import ast
 import inspect
+import io
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import tokenize
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,3 +116,137 @@ def test_a_missing_size_names_the_argument_of_each_door(tmp_path: Path) -> None:
 
     assert info.value.worded(CLI).endswith("pass e.g. --size d=8")
     assert info.value.worded(CONFIG).endswith("pass e.g. sizes = { d = 8 }")
+
+
+# --- No module outside the command line names one of its flags -----------------------------
+#
+# The command line's options are its own spelling of the arguments (STYLE.md point 10): a
+# library module names an argument by its Python name and the door words it. The check reads
+# the string literals and comments of every module outside symcheck/cli/ (docstrings
+# included) as the tokenizer gives them. One exception: the pytest plugin registers options of
+# pytest's own command line, and may name exactly the options it registers.
+
+FLAG = re.compile(r"--[a-z]")
+PLUGIN = ROOT / "symcheck" / "pytest_plugin.py"
+
+
+def _texts(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every string literal and comment of ``source``."""
+    kinds = {tokenize.STRING, tokenize.COMMENT}
+    kinds |= {getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}  # f-strings, Python 3.12+
+    return [(t.start[0], t.string) for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            if t.type in kinds]
+
+
+def _own_pytest_options(source: str) -> set[str]:
+    """The options a module registers with pytest (``addoption("--name", ...)``)."""
+    return {call.args[0].value for call in ast.walk(ast.parse(source))
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "addoption" and call.args
+            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)}
+
+
+def _flags_named(package: Path) -> list[str]:
+    """``path:line: text`` for every flag a module outside ``package/cli`` names."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if (package / "cli") in path.parents:
+            continue
+        source = path.read_text(encoding="utf-8")
+        allowed = _own_pytest_options(source) if path.name == PLUGIN.name else set()
+        for line, text in _texts(source):
+            rest = text
+            for option in sorted(allowed, key=len, reverse=True):
+                rest = rest.replace(option, "")
+            if FLAG.search(rest):
+                found.append(f"{path.relative_to(package.parent)}:{line}: {text.strip()[:80]}")
+    return found
+
+
+def test_no_module_outside_the_cli_names_a_cli_flag() -> None:
+    assert _flags_named(ROOT / "symcheck") == []
+    # the plugin's exception is exactly its own two options
+    assert _own_pytest_options(PLUGIN.read_text()) == {"--symcheck-seed", "--symcheck-trials"}
+
+
+@pytest.mark.parametrize("planted", [
+    'raise SpecError(f"--heads: {heads} must be at least 1")',
+    "x = 1  # rerun with --no-batch",
+    '"""Docstring: pass --layer NAME."""',
+    'note = "--symcheck-seed"  # not the plugin: not its option',
+])
+def test_a_planted_flag_is_caught(tmp_path: Path, planted: str) -> None:
+    """Negative controls: a copy of the package with one flag planted in a library module."""
+    shutil.copytree(ROOT / "symcheck", tmp_path / "symcheck",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path / "symcheck" / "sources" / "weights" / "check.py"
+    target.write_text(target.read_text() + "\n\n" + planted + "\n")
+    found = _flags_named(tmp_path / "symcheck")
+    assert len(found) == 1 and found[0].startswith("symcheck/sources/weights/check.py:"), found
+
+
+def test_the_plugin_may_name_only_its_own_options(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "symcheck", tmp_path / "symcheck",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    plugin = tmp_path / "symcheck" / "pytest_plugin.py"
+    plugin.write_text(plugin.read_text() + '\n\nHINT = "rerun with --no-batch"\n')
+    assert [f.split(": ", 1)[1] for f in _flags_named(tmp_path / "symcheck")] == [
+        '"rerun with --no-batch"']
+
+
+def test_a_hint_naming_an_argument_is_worded_by_each_door() -> None:
+    """The same structured text, in the words of the Python API and of the command line."""
+    from symcheck.app.config import CONFIG
+    from symcheck.cli.common import CLI
+    from symcheck.core.errors import Metavar, Phrase, SpecError, Use, say, speaking
+
+    note = Phrase("rerun with ", Use("batch", False))
+    assert (note, say(note, CLI), say(note, CONFIG)) == (
+        "rerun with batch=False", "rerun with --no-batch", "rerun with batch = False")
+    with speaking(CLI):
+        assert (str(note), f"[{note}]") == ("rerun with --no-batch", "[rerun with --no-batch]")
+    assert str(note) == "rerun with batch=False"  # the door's wording ends with its block
+    error = SpecError("'m.pt' does not say how many attention heads it has", argument="heads",
+                      hint=Phrase("pass ", Use("heads", Metavar("H")), " or put a config.json"))
+    assert str(error) == ("heads: 'm.pt' does not say how many attention heads it has; "
+                          "pass heads=H or put a config.json")
+    assert error.worded(CLI) == ("--heads: 'm.pt' does not say how many attention heads it has; "
+                                 "pass --heads H or put a config.json")
+
+
+def test_a_model_error_offers_the_traceback_only_where_the_door_has_one() -> None:
+    import symcheck
+    from symcheck.cli.common import CLI
+    from symcheck.core.errors import ModelError
+
+    def broken(x: np.ndarray) -> np.ndarray:
+        raise ValueError("boom")
+
+    with pytest.raises(ModelError) as info:
+        symcheck.check_equivariance(broken, "n d", "n d", ["S(n)"], {"n": 3, "d": 2})
+    assert "ValueError: boom" in str(info.value) and "traceback" not in str(info.value)
+    assert info.value.__cause__ is not None  # Python shows the model's traceback itself
+    assert info.value.worded(CLI).endswith("(--debug shows the traceback)")
+
+
+def test_a_result_note_reads_as_a_keyword_in_python_and_as_a_flag_on_the_command_line(
+        cli: Callable[..., Any]) -> None:
+    from symcheck.sparse import approximate
+
+    band = ROOT / "samples" / "sparse" / "band.npy"
+    result = approximate(str(band), method="poly", max_d=1)
+    assert [m.note for m in result.methods] == ["2k = 10 is above max_d=1"]
+    r = cli("sparse-approx", band, "--method", "poly", "--max-d", "1")
+    assert "2k = 10 is above --max-d 1" in r.stdout and "max_d" not in r.stdout
+
+
+def test_the_check_gate_offers_its_own_debug_option(cli: Callable[..., Any], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "m.py").write_text("def f(x):\n    raise ValueError('boom')\n")
+    (tmp_path / "symcheck.toml").write_text(
+        '[[check]]\nname = "r"\nmodel = "m.py:f"\ninputs = "n d"\noutput = "n d"\n'
+        'groups = "S(n)"\nsizes = { n = 3, d = 2 }\n')
+    monkeypatch.chdir(tmp_path)
+    r = cli("check")
+    assert r.exit_code == 1 and "ValueError: boom" in r.stdout
+    assert "(--debug shows the traceback)" in r.stdout

@@ -237,7 +237,11 @@ def test_targets_name_the_option_they_come_from() -> None:
     from symcheck.core.errors import SymcheckError
 
     assert Targets.from_options(5.0, 0.2, 0.3) == Targets(0.2, 0.3)
-    with pytest.raises(SymcheckError, match=r"--precision: 1\.5"):
+    from symcheck.cli.common import CLI
+
+    with pytest.raises(SymcheckError, match=r"^precision: 1\.5") as info:
         Targets.from_options(1.5, 0.2, None)  # used for ε₂, which must be < 1
-    with pytest.raises(SymcheckError, match=r"--leak-precision: 1\.0"):
+    assert info.value.worded(CLI).startswith("--precision: 1.5")
+    with pytest.raises(SymcheckError, match=r"^leak_precision: 1\.0") as info:
         Targets.from_options(0.1, None, 1.0)
+    assert info.value.worded(CLI).startswith("--leak-precision: 1.0")

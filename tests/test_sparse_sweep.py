@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from symcheck.cli import app
+from symcheck.cli.common import CLI
 from symcheck.core.errors import SymcheckError
 from symcheck.sparse.sweep import family_matrix, parse_lengths, sweep
 
@@ -18,8 +19,9 @@ def test_lengths() -> None:
     assert parse_lengths("64..256") == [64, 128, 256]
     assert parse_lengths("100, 50") == [50, 100]
     for bad in ("", "1..8", "8..4", "a,b", "0"):
-        with pytest.raises(SymcheckError, match="--lengths"):
+        with pytest.raises(SymcheckError, match=r"^lengths: ") as info:
             parse_lengths(bad)
+        assert info.value.worded(CLI).startswith("--lengths: ")
 
 
 @pytest.mark.parametrize(("family", "k", "most"), [("random", 3, 3), ("band", 4, 4),

@@ -565,8 +565,11 @@ def test_find_layer_by_suffix_by_block_and_first_by_default() -> None:
                      "decoder.layers.2.self_attn"]
     assert find_layer(sd, "encoder.layer.1")[1] == "bert.encoder.layer.1."
     assert find_layer(sd, "layers.2")[:2] == (LAYOUTS["torch-mha"], "decoder.layers.2.self_attn.")
-    with pytest.raises(SpecError, match=r"--layer: 'layer\.7' is not a layer"):
+    with pytest.raises(SpecError, match=r"^layer: 'layer\.7' is not a layer") as info:
         find_layer(sd, "layer.7")
+    from symcheck.cli.common import CLI
+
+    assert info.value.worded(CLI).startswith("--layer: 'layer.7' is not a layer")
 
 
 def test_first_layer_is_named_in_the_report(cli: Cli, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from symcheck.app.requests import (
     Request,
     WeightsRequest,
 )
-from symcheck.core.errors import SymcheckError
+from symcheck.core.errors import SymcheckError, Wording
 from symcheck.core.verdicts import Verdict
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class CheckRun:
     seconds: float
     file: str | None
     line: int | None = None
-    check_command: str | None = None  # ``symcheck check [--config C] --only NAME``
+    config: str | None = None  # the configuration file that declares it, as shown
 
     @property
     def passed(self) -> bool:
@@ -111,14 +111,16 @@ def matrix_request(spec: CheckSpec) -> Request:
                          method=o.get("method", "auto"))
 
 
-def run_check(spec: CheckSpec, debug: bool = False) -> CheckRun:
-    """Run one check; an input error inside it becomes that check's error (with ``debug``, its
-    traceback is printed to stderr too)."""
+def run_check(spec: CheckSpec, debug: bool = False,
+              wording: Wording | None = None) -> CheckRun:
+    """Run one check; an input error inside it becomes that check's error, in ``wording``
+    (default: the configuration file's keys; with ``debug``, its traceback is printed to
+    stderr too)."""
     from symcheck.app.config import CONFIG
     from symcheck.app.service import run
 
     start = time.perf_counter()
-    command = spec.rerun_command()
+    config = None if spec.config is None else _shown(spec.config)
     try:
         builder = BUILDERS.get(spec.kind)
         if builder is None:
@@ -130,14 +132,14 @@ def run_check(spec: CheckSpec, debug: bool = False) -> CheckRun:
 
             traceback.print_exc()
         return CheckRun(spec.name, spec.kind, Verdict.ERROR, None,
-                        " ".join(exc.worded(CONFIG).split()), time.perf_counter() - start,
-                        spec.display_path, check_command=command)
+                        " ".join(exc.worded(wording or CONFIG).split()),
+                        time.perf_counter() - start,
+                        spec.display_path, config=config)
     if outcome.reproduction is not None:
-        outcome.reproduction = outcome.reproduction.in_check(
-            spec.name, None if spec.config is None else _shown(spec.config))
+        outcome.reproduction = outcome.reproduction.in_check(spec.name, config)
     return CheckRun(spec.name, spec.kind, outcome.verdict, outcome, None,
                     time.perf_counter() - start, spec.display_path, outcome.line,
-                    check_command=command)
+                    config=config)
 
 
 def _shown(path: Path) -> str:
@@ -147,11 +149,11 @@ def _shown(path: Path) -> str:
 
 
 def run_checks(specs: Sequence[CheckSpec], on_done: Callable[[CheckRun], None] | None = None,
-               debug: bool = False) -> list[CheckRun]:
+               debug: bool = False, wording: Wording | None = None) -> list[CheckRun]:
     """Run every check in order; ``on_done`` is called after each (e.g. to print progress)."""
     runs = []
     for spec in specs:
-        result = run_check(spec, debug)
+        result = run_check(spec, debug, wording)
         if on_done is not None:
             on_done(result)
         runs.append(result)

@@ -29,11 +29,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from symcheck.core.errors import SpecError, SymcheckError, Wording, close_match
+from symcheck.core.errors import (
+    Metavar,
+    Phrase,
+    SpecError,
+    SymcheckError,
+    Use,
+    Wording,
+    close_match,
+)
 from symcheck.core.options import Kind, declared
 from symcheck.core.signature import WEIGHT_MODES
 
 CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
+PATH = Metavar("PATH")
 KINDS = ("model", "weights", "matrix")
 
 
@@ -59,6 +68,8 @@ def _toml(value: Any) -> str:
         return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Metavar):
+        return str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)
@@ -254,15 +265,6 @@ class CheckSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     config: Path | None = None  # the file that declares the check
 
-    def rerun_command(self) -> str:
-        """The ``symcheck check`` command that runs this check alone."""
-        import shlex
-
-        args = ["symcheck", "check"]
-        if self.config is not None:
-            args += ["--config", shown_path(self.config)]
-        return shlex.join([*args, "--only", self.name])
-
     @property
     def display_path(self) -> str:
         """The file relative to the current directory when it is below it (else absolute)."""
@@ -293,8 +295,8 @@ class Config:
         for wanted in only:
             if wanted not in names:
                 raise ConfigError(
-                    f"--only: no check named {wanted!r} in {self.display_path} "
-                    f"(checks: {', '.join(names)})"
+                    f"no check named {wanted!r} in {self.display_path} "
+                    f"(checks: {', '.join(names)})", argument="only", value=wanted
                 )
         return [c for c in self.checks if c.name in set(only)]
 
@@ -310,14 +312,14 @@ def find_config(folder: Path | None = None) -> Path:
     if pyproject.is_file():
         if "symcheck" in _read_toml(pyproject).get("tool", {}):
             return pyproject
-        raise ConfigError(
+        raise ConfigError(Phrase(
             f"{shown_path(pyproject)} in this folder has no [tool.symcheck] table; declare "
             "checks as [[tool.symcheck.check]] tables there, or in a symcheck.toml as [[check]] "
-            "tables (or name a file with --config PATH)"
-        )
+            "tables (or name a file with ", Use("config", PATH), ")"
+        ))
     raise ConfigError(
-        f"--config: no symcheck.toml or pyproject.toml in {shown_path(folder)}; "
-        "run symcheck check in the project's folder or pass --config PATH"
+        f"no symcheck.toml or pyproject.toml in {shown_path(folder)}", argument="config",
+        hint=Phrase("run symcheck check in the project's folder or pass ", Use("config", PATH))
     )
 
 
@@ -326,7 +328,7 @@ def load_config(path: Path | None = None) -> Config:
     if path is None:
         path = find_config()
     elif not path.is_file():
-        raise ConfigError(f"--config: file {str(path)!r} does not exist")
+        raise ConfigError(f"file {str(path)!r} does not exist", argument="config", value=path)
     return parse_config(_read_toml(path), path)
 
 
@@ -340,7 +342,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{shown_path(path)}: not UTF-8 text ({exc.reason} at byte "
                           f"{exc.start}); a TOML file is UTF-8") from None
     except OSError as exc:
-        raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror}", argument="config",
+                          value=path) from None
 
 
 def _did_you_mean(key: str, known: Iterable[str]) -> str:

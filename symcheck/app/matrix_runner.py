@@ -1,5 +1,5 @@
 """Sparse approximation of a target matrix (``symcheck sparse-approx``, a ``matrix`` check),
-the verification of saved parameters (``sparse-approx --verify``) and the sweep over lengths
+the verification of saved parameters (``sparse-approx`` with ``verify``) and the sweep over lengths
 (``sparse-sweep``)."""
 
 from __future__ import annotations

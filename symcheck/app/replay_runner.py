@@ -90,7 +90,7 @@ def run_replay(request: ReplayRequest) -> Outcome:
     except ModelError as exc:
         if meta.get("name") in (None, loaded.name):
             raise
-        cause = exc.message.removesuffix(" (--debug shows the traceback)")
+        cause = exc.message
         shown = shlex.quote(str(request.counterexample))
         raise ReplayError(
             f"counterexample: {str(request.counterexample)!r} was saved for "

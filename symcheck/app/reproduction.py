@@ -1,8 +1,8 @@
 """The reproduction recipe: one value, built once from a request and its result.
 
-Every door renders the same :class:`Reproduction` in its own words
-(:mod:`symcheck.report.reproduction`): the command-line flags that replay the worst case, a
-``symcheck check --only`` line, a Python call, and the metadata of a counterexample file.
+Every door renders the same :class:`Reproduction` in its own words: the command line its
+options that replay the worst case and the line that reruns a declared check
+(:mod:`symcheck.cli.reproduction`), the Python API a call, the counterexample file metadata.
 
 >>> from symcheck.core.caseid import GroupSet
 >>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import SpecError
+from symcheck.core.errors import Metavar, Phrase, SpecError, Use
 from symcheck.core.options import Measure, Tolerance
 from symcheck.core.signature import WEIGHT_MODES, Signature
 
@@ -118,9 +118,10 @@ class WeightsRequest:
                             f"{', '.join(WEIGHT_DTYPES)} (or check the framework's module)",
                             argument="dtype", value=m.dtype)
         if self.layer == "all" and self.component not in (None, "block"):
-            raise SpecError(f"{self.component}: --layer all checks the whole "
-                            "stack of blocks, one after the other; check one component with "
-                            "--layer NAME", argument="component", value=self.component)
+            raise SpecError(Phrase(f"{self.component}: ", Use("layer", "all"),
+                                   " checks the whole stack of blocks, one after the other; "
+                                   "check one component with ", Use("layer", Metavar("NAME"))),
+                            argument="component", value=self.component)
         return self
 
 

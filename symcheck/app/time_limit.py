@@ -9,9 +9,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from symcheck.core.errors import Interrupted, ModelError, SpecError
+from symcheck.core.errors import Interrupted, ModelError, SpecError, Wording, door
 
-#: the longest --timeout (a week): the interval timer cannot hold 1e300 s
+#: the longest timeout (a week): the interval timer cannot hold 1e300 s
 MAX_TIMEOUT = 7 * 24 * 3600
 
 
@@ -43,7 +43,7 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, float(seconds))
     finished = threading.Event()
-    threading.Thread(target=_watchdog, args=(finished, float(seconds)), daemon=True,
+    threading.Thread(target=_watchdog, args=(finished, float(seconds), door()), daemon=True,
                      name="symcheck-timeout").start()
     try:
         yield
@@ -57,21 +57,23 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-#: how long after --timeout the watchdog ends the process when the alarm did not stop the model
+#: how long after the timeout the watchdog ends the process when the alarm did not stop the model
 WATCHDOG_GRACE = 5.0
 #: os._exit as it is before any model code runs (model code may not call it, see
 #: :func:`~symcheck.core.files.model_stdout_to_stderr`)
 _REAL_EXIT = os._exit
 
 
-def _watchdog(finished: Any, seconds: float) -> None:
-    """The last resort of ``--timeout``: a model that replaced symcheck's alarm handler, or
-    holds the process otherwise, ends it here, with exit 2 and one line."""
+def _watchdog(finished: Any, seconds: float, wording: Wording) -> None:
+    """The last resort of the time limit: a model that replaced symcheck's alarm handler, or
+    holds the process otherwise, ends it here, with exit 2 and one line in ``wording`` (the
+    door that set the limit: a thread does not inherit it)."""
     if finished.wait(seconds + WATCHDOG_GRACE):
         return
+    stuck = ModelError(f"the check did not stop within {seconds:g} s and did not answer the "
+                       f"alarm for {WATCHDOG_GRACE:g} s more (model code that replaced or blocks "
+                       "it?); the process was ended", argument="timeout", value=seconds)
     with contextlib.suppress(Exception):
-        sys.stderr.write(f"symcheck: error: --timeout: the check did not stop within {seconds:g} "
-                         f"s and did not answer the alarm for {WATCHDOG_GRACE:g} s more (model "
-                         "code that replaced or blocks it?); the process was ended\n")
+        sys.stderr.write(f"symcheck: error: {stuck.worded(wording)}\n")
         sys.stderr.flush()
     _REAL_EXIT(2)

@@ -7,9 +7,9 @@ Which objects it claims (when torch is already imported, see :func:`symcheck.bac
   ``import torch.nn.functional as F``): such a function is assumed to take tensors.
 
 A file that imports both numpy and torch is therefore run with tensors, and one that imports
-torch and jax with torch (a ``jax.jit`` object excepted); ``--backend numpy|torch|jax``
+torch and jax with torch (a ``jax.jit`` object excepted); ``backend`` (numpy, torch or jax)
 overrides the choice. Modules are user objects, so they are never changed in place: the module is
-deep-copied, the copy is cast to the check's dtype (float64 by default, ``--dtype float32`` to
+deep-copied, the copy is cast to the check's dtype (float64 by default, ``dtype='float32'`` to
 test the deployed precision) and put in eval mode (dropout off, batch-norm statistics frozen),
 and every call runs under ``torch.no_grad()``. A plain function cannot be cast: tensors it
 closes over keep their own dtype.

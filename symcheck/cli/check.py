@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from symcheck.cli import options as opt
 from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
+
+if TYPE_CHECKING:
+    from symcheck.core.errors import Wording
 
 HELP = (
     "Run every check declared in the project's configuration: [[check]] tables in "
@@ -38,6 +41,18 @@ Github = Annotated[
 ]
 
 
+def gate_wording() -> Wording:
+    """A declared check's error as ``symcheck check`` shows it: in the configuration's keys,
+    offering this command's ``--debug`` for a model's traceback."""
+    from symcheck.app.config import ConfigWording
+    from symcheck.cli.common import CLI
+
+    class GateWording(ConfigWording):
+        traceback = CLI.traceback
+
+    return GateWording()
+
+
 def register(app: typer.Typer) -> None:
     app.command("check", help=HELP)(check)
 
@@ -56,9 +71,11 @@ def check(
         from symcheck.app.checks import run_checks
         from symcheck.app.config import load_config
         from symcheck.cli.common import check_outputs
+        from symcheck.cli.reproduction import check_command, command
         from symcheck.core.files import all_or_nothing
         from symcheck.report import write_text
         from symcheck.report.check import (
+            CommandLines,
             check_document,
             describe,
             github_annotations,
@@ -72,7 +89,9 @@ def check(
         check_outputs(inputs=[cfg.path, *(c.path for c in cfg.checks)], junit=junit,
                       json=json_path)
         specs = cfg.select(only)
-        outcomes = [describe(r) for r in run_checks(specs, debug=debug)]
+        commands = CommandLines(replay=command, rerun=check_command)
+        runs = run_checks(specs, debug=debug, wording=gate_wording())
+        outcomes = [describe(r, commands) for r in runs]
         with all_or_nothing():
             if junit is not None:
                 write_junit(junit, outcomes)

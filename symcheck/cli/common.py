@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import typer
 
-from symcheck.core.errors import SymcheckError, Wording
+from symcheck.core.errors import SymcheckError, Wording, speaking
 from symcheck.core.options import declared
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -30,14 +30,22 @@ class CliWording(Wording):
         "save_counterexample": "--save-counterexample", "save": "--save",
         "mask": "--mask", "padding_mask": "--padding-mask",
         "element": "counterexample", "plot": "--plot",
-        "family": "FAMILY",
+        "family": "FAMILY", "debug": "--debug",
+        # sparse-approx and sparse-sweep
+        "method": "--method", "seeds_per_d": "--seeds", "max_d": "--max-d",
+        "time_limit": "--time-limit", "precision": "--precision",
+        "ratio_precision": "--ratio-precision", "leak_precision": "--leak-precision",
+        "verify": "--verify", "lengths": "--lengths", "methods": "--methods", "k": "--k",
     }
+    traceback = "--debug shows the traceback"
 
     def name(self, argument: str) -> str:
         return self.FLAGS.get(argument, argument)
 
     def example(self, argument: str, value: Any) -> str:
         flag = self.name(argument)
+        if isinstance(value, bool):  # a switch: --batch / --no-batch
+            return flag if value else flag.replace("--", "--no-", 1)
         if isinstance(value, dict):
             return f"{flag} " + ",".join(f"{k}={v}" for k, v in value.items())
         if isinstance(value, list | tuple):
@@ -100,7 +108,8 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
     error. With ``debug`` the traceback is printed first.
     """
     try:
-        code = body()
+        with speaking(CLI):
+            code = body()
     except SymcheckError as exc:
         if debug:
             traceback.print_exc()

@@ -126,10 +126,10 @@ def show_model(outcome: object, json_path: str | None, save_counterexample: str 
     """Write the outputs and render the report of a model check; the exit code."""
     from symcheck.app.counterexample import save_outcome
     from symcheck.app.outcomes import Outcome
+    from symcheck.cli.reproduction import command
     from symcheck.core.files import all_or_nothing
     from symcheck.report.equivariance import render, render_saved
     from symcheck.report.json import write_json
-    from symcheck.report.reproduction import command
 
     assert isinstance(outcome, Outcome)
     replay = None if outcome.reproduction is None else command(outcome.reproduction)
@@ -151,8 +151,8 @@ def show_model(outcome: object, json_path: str | None, save_counterexample: str 
 def _json_and_replay(outcome: object, json_path: str | None) -> str | None:
     """Write the JSON report (with the replay command) when asked; the replay command."""
     from symcheck.app.outcomes import Outcome
+    from symcheck.cli.reproduction import command
     from symcheck.report.json import write_json
-    from symcheck.report.reproduction import command
 
     assert isinstance(outcome, Outcome)
     replay = None if outcome.reproduction is None else command(outcome.reproduction)

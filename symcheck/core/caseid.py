@@ -3,8 +3,9 @@ probe, at which sizes, which draw.
 
 The engine makes these values and every layer carries them; they are formatted only to be shown
 (``str``: ``haar:3``, ``probe:O(d):reflection-e1``, ``size:n=25:haar:0``; :attr:`CaseId.ref`:
-``O(d) × S(n)/haar:3``) and read back only where a label comes from outside (:meth:`CaseId.parse`:
-``--case GROUP/CASE``, a counterexample file's metadata). Nothing takes a label apart again.
+``O(d) × S(n)/haar:3``) and read back only where a label comes from outside
+(:meth:`CaseId.parse`: the ``case`` option, ``GROUP/CASE``; a counterexample file's metadata).
+Nothing takes a label apart again.
 
 >>> case = CaseId(GroupSet(("O(d)", "S(n)")), "probe", probe="reflection-e1", factor="O(d)")
 >>> str(case), case.ref
@@ -102,7 +103,7 @@ class CaseId:
 
     @property
     def ref(self) -> str:
-        """``GROUP/CASE``: what ``--case`` takes to run this case again."""
+        """``GROUP/CASE``: what the ``case`` option takes to run this case again."""
         return f"{self.groups}/{self}"
 
     def resized(self, label: str, size: int) -> CaseId:
@@ -111,8 +112,8 @@ class CaseId:
 
     @classmethod
     def parse(cls, text: str) -> CaseId:
-        """Read ``GROUP/CASE`` from outside (``--case``, a counterexample file): the one place
-        a label is taken apart. GROUP may join a product's factors with an ASCII ``x``
+        """Read ``GROUP/CASE`` from outside (the ``case`` option, a counterexample file): the one
+        place a label is taken apart. GROUP may join a product's factors with an ASCII ``x``
         (``O(d) x S(n)``). Raises :class:`SpecError` when ``text`` is not ``GROUP/CASE``, and
         :class:`UnknownCase` when CASE is no label the engine makes (``str`` of the value must
         give CASE back exactly: ``haar:03`` is not ``haar:3``).

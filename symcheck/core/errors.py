@@ -4,21 +4,33 @@ Every error caused by the user's input or call is a :class:`SymcheckError`. It c
 rather than a finished sentence: the *argument* it concerns (a logical name such as ``sizes``
 or ``groups``, never a command-line flag), the offending *value*, what was *expected*, and an
 optional *hint* — a :class:`Suggest` (a value to pass) or free text. The door that shows the
-error words it (:class:`Wording`): the command line says ``--size: …; pass e.g. --size d=8``,
-the Python API ``sizes: …; pass e.g. sizes={'d': 8}``, a config file
+error words it (:class:`Wording`): the command line spells the argument as its option (size,
+with a value written as on the command line), the Python API
+``sizes: …; pass e.g. sizes={'d': 8}``, a config file
 ``sizes: …; pass e.g. sizes = { d = 8 }``. ``str(error)`` is the Python wording.
+
+A text that has to name another argument (a note "rerun with batch=False", a hint "pass heads=H
+or …") is a :class:`Phrase`: plain text and :class:`Use` references, worded the same way. As a
+``str`` it reads in the Python API's words; :func:`say` words it for the door that is showing
+it (:func:`speaking`, which the command line sets once around a command, as a locale is set).
+So no module below the door spells an option the way one door does.
 
 >>> e = SpecError("no size for 'd'", argument="sizes", hint=Suggest("sizes", {"d": 8}))
 >>> str(e)
 "sizes: no size for 'd'; pass e.g. sizes={'d': 8}"
 >>> e.worded(PYTHON) == str(e)
 True
+>>> note = Phrase("rerun with ", Use("batch", False))
+>>> note, say(note)
+('rerun with batch=False', 'rerun with batch=False')
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +43,61 @@ class Suggest:
 
     argument: str
     value: Any
+
+
+class Metavar(str):
+    """A placeholder shown as written in every door: ``heads=H``, and so on the command line."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class Use:
+    """An argument named inside a text, with a value to pass or without: the Python API says
+    ``batch=False``, ``layer``; the command line its options (a switch for a boolean)."""
+
+    argument: str
+    value: Any = _UNSET
+
+    def worded(self, wording: Wording) -> str:
+        if self.value is _UNSET:
+            return wording.name(self.argument)
+        return wording.example(self.argument, self.value)
+
+
+class Phrase(str):
+    """A text made of plain pieces and :class:`Use` references, worded by the door.
+
+    Its ``str`` value (comparisons, ``json.dumps``) is the Python wording; shown (``str()``, an
+    f-string) it is worded for the door showing it (:func:`speaking`); ``worded(wording)`` is
+    any door's.
+
+    >>> p = Phrase("checked layers.0 (choose with ", Use("layer"), ")")
+    >>> str(p)
+    'checked layers.0 (choose with layer)'
+    """
+
+    parts: tuple[str | Use, ...]
+
+    def __new__(cls, *parts: str | Use) -> Phrase:
+        self = super().__new__(cls, "".join(
+            p.worded(PYTHON) if isinstance(p, Use | Phrase) else str(p) for p in parts))
+        self.parts = parts
+        return self
+
+    def worded(self, wording: Wording) -> str:
+        return "".join(p.worded(wording) if isinstance(p, Use | Phrase) else p
+                       for p in self.parts)
+
+    def __str__(self) -> str:
+        return self.worded(_DOOR.get())
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __add__(self, other: str) -> Phrase:  # ``note += "; more"`` keeps the references
+        return Phrase(*self.parts, other)
 
 
 def close_match(word: str, known: Iterable[str]) -> str | None:
@@ -60,39 +127,92 @@ class Wording:
     def example(self, argument: str, value: Any) -> str:
         return f"{self.name(argument)}={value!r}"
 
+    #: what this door offers to see the traceback of an error a model raised ("" when the
+    #: exception's own chain already shows it, as in Python)
+    traceback = ""
+
 
 PYTHON = Wording()
+
+#: the door that is showing text now (a command sets it, like a locale; Python by default)
+_DOOR: ContextVar[Wording] = ContextVar("symcheck_door", default=PYTHON)
+
+
+@contextlib.contextmanager
+def speaking(wording: Wording) -> Iterator[None]:
+    """Word every :class:`Phrase` shown inside the block as ``wording`` says."""
+    token = _DOOR.set(wording)
+    try:
+        yield
+    finally:
+        _DOOR.reset(token)
+
+
+def door() -> Wording:
+    """The wording of the door that is showing text now (:func:`speaking`)."""
+    return _DOOR.get()
+
+
+def say(text: str, wording: Wording | None = None) -> str:
+    """``text`` as ``wording`` (default: the door showing it now) words it; plain text as is."""
+    if isinstance(text, Phrase):
+        return text.worded(wording or _DOOR.get())
+    return str(text)
+
+
+def said(value: Any, wording: Wording | None = None) -> Any:
+    """A JSON-like document with every :class:`Phrase` in it worded (:func:`say`)."""
+    if isinstance(value, str):
+        return say(value, wording)
+    if isinstance(value, dict):
+        return {k: said(v, wording) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [said(v, wording) for v in value]
+    return value
 
 
 class SymcheckError(Exception):
     """Root of every error caused by the user's input or call.
 
-    ``message`` says what is wrong without naming the argument; ``argument`` is the logical
-    name of what it concerns (``None`` when the message stands alone, e.g. a file that cannot
-    be read, which every door names the same way).
+    ``message`` says what is wrong without naming the argument (a :class:`Phrase` where it
+    names another one); ``argument`` is the logical name of what it concerns (``None`` when the
+    message stands alone, e.g. a file that cannot be read, which every door names the same
+    way); ``subject`` the part of that argument, shown after its name (``inputs 'n d' (input
+    0): …``); ``traceback``: the error stands for an exception the model raised, whose
+    traceback the door may offer.
     """
 
     def __init__(self, message: str, *, argument: str | None = None, value: Any = _UNSET,
-                 expected: str | None = None, hint: Suggest | str | None = None) -> None:
+                 expected: str | None = None, hint: Suggest | str | None = None,
+                 subject: str | None = None, traceback: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.argument = argument
         self.value = value
         self.expected = expected
         self.hint = hint
+        self.subject = subject
+        self.traceback = traceback
 
     def worded(self, wording: Wording = PYTHON, named: bool = True) -> str:
         """The one-line message as the door with ``wording`` shows it (``named=False``: without
         the argument's name in front, for a door that already says where the error is)."""
-        text = self.message
+        text = say(self.message, wording)
+        if self.traceback and wording.traceback:
+            text += f" ({wording.traceback})"
         if self.argument is not None and named:
-            text = f"{wording.name(self.argument)}: {text}"
+            where = wording.name(self.argument)
+            if self.subject:
+                where += f" {self.subject}"
+            text = f"{where}: {text}"
+        elif self.subject:
+            text = f"{self.subject}: {text}"
         if self.expected:
             text += f"; expected {self.expected}"
         if isinstance(self.hint, Suggest):
             text += f"; pass e.g. {wording.example(self.hint.argument, self.hint.value)}"
         elif self.hint:
-            text += f"; {self.hint}"
+            text += f"; {say(self.hint, wording)}"
         return text
 
     def __str__(self) -> str:

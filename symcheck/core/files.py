@@ -186,10 +186,11 @@ def model_stdout_to_stderr() -> Iterator[None]:
     """While model code runs, what it writes to stdout goes to stderr — ``print`` and
     ``sys.stdout`` (redirected in Python) and also what reaches file descriptor 1 directly
     (``os.write(1, …)``, a C extension, a child process): stdout may be a JSON or JUnit
-    document (``--json -``). Where stdout has no descriptor, or 1 and 2 are the same file,
-    only the Python redirect applies. ``os._exit`` raises ``SystemExit`` meanwhile: called by
-    the model it would end the process with the model's exit code before any verdict (exit 0,
-    a green gate); as an exception it becomes the check's error like ``sys.exit``."""
+    document (a report written to ``-``). Where stdout has no descriptor, or 1 and 2 are the
+    same file, only the Python redirect applies. ``os._exit`` raises ``SystemExit`` meanwhile:
+    called by the model it would end the process with the model's exit code before any
+    verdict (exit 0, a green gate); as an exception it becomes the check's error like
+    ``sys.exit``."""
     import sys
 
     real_exit, pid = os._exit, os.getpid()

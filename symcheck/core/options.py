@@ -1,8 +1,8 @@
 """How to measure: every measurement option declared once, with its validator.
 
 An option is a field of :class:`Measure` whose metadata is an :class:`Option`: the command
-line's flag (its long name, without dashes; a boolean gets ``--NAME/--no-NAME``), its help and
-metavar, whether ``[tool.symcheck]`` accepts it (the key is the Python name), and the
+line's flag (its long name, without dashes; a boolean gets a NAME and a no-NAME switch), its
+help and metavar, whether ``[tool.symcheck]`` accepts it (the key is the Python name), and the
 :class:`Kind` of value it takes. Everything else follows from that declaration: the command
 line's options (:mod:`symcheck.cli.options`), the configuration keys
 (:mod:`symcheck.app.config`), the Python API's keywords (:mod:`symcheck.api`), the

@@ -20,9 +20,9 @@ F = TypeVar("F")
 ATTRIBUTE = "__symcheck__"
 #: Haar-random draws per group when neither the call nor the declaration says
 DEFAULT_TRIALS = 20
-#: steps of ``--search`` given without a number (per group set)
+#: steps of ``search`` given without a number (per group set)
 DEFAULT_SEARCH = 200
-#: How a check treats a model's weights (``--weights``): turned with the embedding, or held
+#: How a check treats a model's weights (``weights``): turned with the embedding, or held
 #: fixed. Shared by saved-weights checks and the form check; here because both import it cheaply.
 WEIGHT_MODES = ("cotransform", "fixed")
 WEIGHT_MODE_NAMES = {"cotransform": "co-transformed", "fixed": "fixed"}
@@ -84,9 +84,9 @@ def equivariant(
     ``output`` is one spec, or a list of specs for a tuple output; a spec ``NAME=SPEC`` passes
     an input by keyword or takes an output by attribute or key. ``mask`` names the input whose
     True entries mark valid positions, ``padding_mask`` one whose True entries mark padding
-    (torch's ``src_key_padding_mask``). The CLI options
-    ``--in/--out/--group/--size/--trials/--rtol/--mask/--padding-mask`` override what is
-    declared here.
+    (torch's ``src_key_padding_mask``). The command line's
+    options for these (inputs, outputs, groups, sizes, trials, rtol, mask, padding_mask)
+    override what is declared here.
     """
     signature = Signature(
         inputs=_as_tuple(inputs, "inputs"),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.caseid import CaseId, GroupSet, UnknownCase
-from symcheck.core.errors import ModelError, SpecError, Suggest
+from symcheck.core.errors import ModelError, Phrase, SpecError, Suggest, Use
 from symcheck.core.groups import Group
 from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
@@ -547,7 +547,7 @@ def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: Measure,
 
 
 def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
-                  tolerance: float) -> str | None:
+                  tolerance: float) -> Phrase | None:
     """A failure that disappears when its case runs alone: the model mixes the entries of the
     batch axis, so stacking cases along it was wrong."""
     if not (opts.batch and problem.batch_label and entries and tolerance > 0):
@@ -563,10 +563,10 @@ def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
     except ModelError:
         return None
     if alone.finite and alone.error <= tolerance:
-        return (f"{worst.result.case} fails with the cases stacked along "
+        return Phrase(f"{worst.result.case} fails with the cases stacked along "
                 f"{problem.batch_label!r} (error {worst.result.error:.2e}) but passes alone "
                 f"({alone.error:.2e}): the model mixes the entries of {problem.batch_label!r}; "
-                "rerun with --no-batch")
+                "rerun with ", Use("batch", False))
     return None
 
 
@@ -587,8 +587,8 @@ def _roundoff(entries: list[_Entry], opts: Measure, label: GroupSet, cal: Calibr
 
 @dataclass(frozen=True)
 class _Wanted:
-    """The one case ``--case GROUP/CASE`` asks for: a group set of the problem, and the case
-    (None when CASE is no case label at all: it matches no case)."""
+    """The one case the ``case`` option (``GROUP/CASE``) asks for: a group set of the problem,
+    and the case (None when CASE is no case label at all: it matches no case)."""
 
     groups: GroupSet
     case: CaseId | None

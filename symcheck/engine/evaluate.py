@@ -85,7 +85,7 @@ class BatchEvaluation:
     fx: list[Array]
     fgx: list[Array]
     gfx: list[Array]
-    #: per output, which elements count (``--mask``): of f(x), and of the transformed frame
+    #: per output, which elements count (``mask``): of f(x), and of the transformed frame
     valid: list[Array] | None = None
     valid_g: list[Array] | None = None
 

@@ -167,23 +167,25 @@ def _rows(a: Array, transposed: bool) -> Array:
     return a.T if transposed else a
 
 
-def _vector_axes(spec: AxisSpec, label: str, argument: str) -> tuple[bool, str | None] | None:
+def _vector_axes(spec: AxisSpec, label: str, argument: str,
+                 subject: str) -> tuple[bool, str | None] | None:
     """``None`` if ``spec`` has no ``label`` axis, else ``(transposed, row label)``."""
     count = spec.labels.count(label)
     if count == 0:
         return None
     if count > 1 or spec.rank > 2:
         raise SpecError(
-            f"{argument}: {str(spec)!r} is not a set of vectors of the embedding {label!r}; "
+            f"{str(spec)!r} is not a set of vectors of the embedding {label!r}; "
             f"form needs specs like 'n {label}', 'm {label}', '{label} k' or '{label}' "
-            f"(factor a '{label} {label}' weight as two '{label} r' weights)"
+            f"(factor a '{label} {label}' weight as two '{label} r' weights)",
+            argument=argument, subject=subject
         )
     axis = spec.labels.index(label)
     if spec.rep(axis) != "vector":
         raise SpecError(
-            f"{argument}: {str(spec)!r} gives the embedding {label!r} the representation "
+            f"{str(spec)!r} gives the embedding {label!r} the representation "
             f"{spec.rep(axis)!r}; the attention form is a statement about vectors "
-            f"(plain '{label}' axes)"
+            f"(plain '{label}' axes)", argument=argument, subject=subject
         )
     if spec.rank == 1:
         return False, None
@@ -198,21 +200,21 @@ def layout_of(problem: Problem) -> Layout:
     sequence = permutation[0].label if permutation else None
     if embedding not in problem.sizes:
         raise SpecError(
-            f"--in: no spec has the embedding label {embedding!r}; form needs inputs such as "
-            f"'n {embedding}' (and 'm {embedding}' for knowledge)"
+            f"no spec has the embedding label {embedding!r}; form needs inputs such as "
+            f"'n {embedding}' (and 'm {embedding}' for knowledge)", argument="inputs"
         )
     found: list[tuple[int, bool, str | None]] = []
     invariant: list[int] = []
     for i, spec in enumerate(problem.inputs):
-        axes = _vector_axes(spec, embedding, f"--in {str(spec)!r} (input {i})")
+        axes = _vector_axes(spec, embedding, "inputs", f"{str(spec)!r} (input {i})")
         if axes is None:
             invariant.append(i)
         else:
             found.append((i, *axes))
     if not found:
         raise SpecError(
-            f"--in: no input carries the embedding label {embedding!r} "
-            f"({', '.join(repr(str(s)) for s in problem.inputs)})"
+            f"no input carries the embedding label {embedding!r} "
+            f"({', '.join(repr(str(s)) for s in problem.inputs)})", argument="inputs"
         )
     x_at = next((k for k, (_, _, lab) in enumerate(found) if lab == sequence), 0)
     order = [found[x_at]] + [f for k, f in enumerate(found) if k != x_at]
@@ -225,15 +227,16 @@ def layout_of(problem: Problem) -> Layout:
         start += rows
     if len(problem.outputs) != 1:
         raise SpecError(
-            f"--out: form reads one output, but {len(problem.outputs)} are declared "
-            f"({', '.join(repr(str(s)) for s in problem.outputs)})"
+            f"form reads one output, but {len(problem.outputs)} are declared "
+            f"({', '.join(repr(str(s)) for s in problem.outputs)})", argument="outputs"
         )
     out_spec = problem.outputs[0]
-    axes = _vector_axes(out_spec, embedding, f"--out {str(out_spec)!r}")
+    axes = _vector_axes(out_spec, embedding, "outputs", repr(str(out_spec)))
     if axes is None:
         raise SpecError(
-            f"--out: {str(out_spec)!r} has no embedding axis {embedding!r}; form needs an "
-            f"output of vectors such as 'n {embedding}' (an invariant output has no form to test)"
+            f"{str(out_spec)!r} has no embedding axis {embedding!r}; form needs an output "
+            f"of vectors such as 'n {embedding}' (an invariant output has no form to test)",
+            argument="outputs"
         )
     out_transposed, out_label = axes
     out_rows = 1 if out_label is None else int(problem.sizes.get(out_label, -1))
@@ -411,7 +414,7 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
     ``fit=False`` skips the pooled log-bilinear fit (its extra draws and its d² × d² solve).
     """
     if trials < 1:
-        raise SpecError(f"--trials: {trials} must be at least 1")
+        raise SpecError(f"{trials} must be at least 1", argument="trials", value=trials)
     start_time = time.perf_counter()
     layout = layout_of(problem)
     orthogonal = parse_group(f"O({layout.embedding})", problem.sizes)

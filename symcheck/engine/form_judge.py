@@ -203,7 +203,7 @@ def hold_weights_fixed(signature: Signature, weights: Sequence[int], label: str)
     """
     specs = list(signature.inputs)
     for i in weights:
-        labels = AxisSpec.parse(specs[i], f"--in {specs[i]!r}").labels
+        labels = AxisSpec.parse(specs[i], "inputs").labels
         specs[i] = " ".join(f"{label}_fixed" if lab == label else lab for lab in labels)
     return replace(signature, inputs=tuple(specs))
 

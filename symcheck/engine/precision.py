@@ -3,7 +3,7 @@
 **Calibration.** A check in a lower precision than float64 measures the model's rounding level
 ``ρ``: the same model run in float64 on the same inputs, ``‖f_dtype(x) − f_64(x)‖ / ‖f_64(x)‖``
 (the median over a few draws). The tolerance is ``max(MULTIPLE·ρ, floor)``, the floor a few
-units of the dtype's resolution; ``--rtol`` overrides both. A fixed float32 tolerance of 1e-4
+units of the dtype's resolution; ``rtol`` overrides both. A fixed float32 tolerance of 1e-4
 would pass a 4e-5 violation in a layer whose float32 round-off is 1e-7; this one does not.
 
 **Round-off or violation?** Decided by structure, not size. The residual
@@ -62,7 +62,7 @@ MAX_TESTED = 12
 
 @dataclass(frozen=True)
 class Calibration:
-    """How the tolerance was set: measured ρ and its multiple, the dtype floor, or ``--rtol``."""
+    """How the tolerance was set: measured ρ and its multiple, the dtype floor, or ``rtol``."""
 
     tolerance: float
     source: str  # "calibrated" | "table" | "rtol"

@@ -5,7 +5,7 @@ sequence, or a scale far from 1, and a check never varies the declared sizes —
 branches on any of these passes every random case. The probes put the check there:
 
 - **input probes** turn a Gaussian draw into one of those inputs (:data:`INPUT_PROBES`); each
-  is its own case kind (``input:one-hot:0``) that replays with ``--case``. They change only the
+  is its own case kind (``input:one-hot:0``) that replays as its ``case``. They change only the
   inputs the check draws (and data the user supplied), never fixed weights.
 - **size probes** re-run the check with ``n = 1``, ``n = 2`` and one ``n ≥ 4n + 1`` for every
   label a permutation group acts on, unless fixed data pins that size (:func:`size_probes`).

@@ -70,7 +70,7 @@ class Problem:
     probe_data: bool = False
     #: the same model run in float64, when the check runs in a lower precision (calibration)
     reference: Callable[..., Any] | None = None
-    #: the input that marks valid positions (``--mask NAME``); padding is not compared
+    #: the input that marks valid positions (``mask``); padding is not compared
     mask: int | None = None
     #: which input that is, its polarity, and how many positions are compared
     mask_use: MaskUse | None = None
@@ -178,7 +178,7 @@ class MaskUse:
 
     index: int
     name: str
-    #: True: the input is True at padding (``--padding-mask``); False: True where valid
+    #: True: the input is True at padding (``padding_mask``); False: True where valid
     padding: bool
     compared: int
     positions: int
@@ -285,7 +285,7 @@ def check_run_together(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec],
                        groups: Sequence[str], sizes: Mapping[str, int]) -> None:
     """A label with no size whose letters are each a label in use (``'nd'`` beside ``'n d'``),
     or a two-letter one holding a label that a group acts on and no spec carries, is labels
-    written without their space: said as such, not as a size to pass (``--size nd=8`` would
+    written without their space: said as such, not as a size to pass (``sizes={"nd": 8}`` would
     check something else)."""
     specs = [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]
     carried = {lab for s, _ in specs for lab in s.labels}
@@ -405,7 +405,7 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
     try:
         # NaN and Inf outputs are the check's to report (as a verdict or a probe's note);
         # numpy's own overflow warnings would only repeat it on stderr. What the model prints
-        # goes to stderr: stdout may be a JSON or JUnit document (--json -).
+        # goes to stderr: stdout may be a JSON or JUnit document (json written to "-").
         positional = [a for s, a in zip(problem.inputs, arrays, strict=True) if s.name is None]
         keywords = {s.name: a for s, a in zip(problem.inputs, arrays, strict=True)
                     if s.name is not None}
@@ -415,8 +415,8 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
         raise  # a backend's own finding (token ids given floats) is worded already
     except BaseException as exc:  # SystemExit too: model code never ends the check
         raise ModelError(
-            f"model {problem.name!r} raised {type(exc).__name__}: {exc}{where_raised(exc)} "
-            "(--debug shows the traceback)"
+            f"model {problem.name!r} raised {type(exc).__name__}: {exc}{where_raised(exc)}",
+            traceback=True,
         ) from exc
     outs = _outputs(problem, out)
     if len(outs) != len(problem.outputs):

@@ -8,17 +8,26 @@ result objects without rich, so the JUnit and JSON writers can use them; only
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from symcheck.report import fmt_float
-from symcheck.report.reproduction import command
 
 if TYPE_CHECKING:
     from symcheck.app.checks import CheckRun
+    from symcheck.app.reproduction import Reproduction
     from symcheck.engine.equivariance import EquivarianceResult
     from symcheck.sparse import SparseApproxResult
+
+
+@dataclass(frozen=True)
+class CommandLines:
+    """The command lines a report shows, from the door that runs the checks (its options are
+    its own spelling): the one that replays a worst case, the one that reruns a check."""
+
+    replay: Callable[[Reproduction], str | None]
+    rerun: Callable[[str, str | None], str]  # (check name, configuration file as shown)
 
 
 @dataclass
@@ -55,7 +64,7 @@ class CheckOutcome:
         }
 
 
-def describe(run: CheckRun) -> CheckOutcome:
+def describe(run: CheckRun, commands: CommandLines) -> CheckOutcome:
     """A run check in words: summary line, report text, key numbers, replay command."""
     base: dict[str, Any] = {"name": run.name, "kind": run.kind, "verdict": str(run.verdict.value),
             "seconds": run.seconds, "file": run.file, "line": run.line}
@@ -63,9 +72,10 @@ def describe(run: CheckRun) -> CheckOutcome:
     if outcome is None:
         message = run.error or "could not run"
         return CheckOutcome(**base, summary=message, report=message)
+    rerun = commands.rerun(run.name, run.config)
     if run.kind == "matrix":
         result = outcome.result
-        replay = None if outcome.passed else run.check_command
+        replay = None if outcome.passed else rerun
         best = result.best
         numbers: dict[str, Any] = {"d": None if best is None else best.d,
                                    "max_d": result.max_d, "lower_bound": result.lower_bound,
@@ -75,7 +85,7 @@ def describe(run: CheckRun) -> CheckOutcome:
         return CheckOutcome(**base, summary=matrix_summary(result),
                             report=matrix_report(result, replay), numbers=numbers,
                             replay=replay, details=_as_json(result))
-    replay = None if outcome.reproduction is None else command(outcome.reproduction)
+    replay = None if outcome.reproduction is None else commands.replay(outcome.reproduction)
     if run.kind == "weights":
         from symcheck.report.weights import describe_cause
 
@@ -93,8 +103,8 @@ def describe(run: CheckRun) -> CheckOutcome:
         )
     result = outcome.result
     report = equivariance_report(result, replay)
-    if not outcome.passed and run.check_command:
-        report += f"\nrerun this check: {run.check_command}"
+    if not outcome.passed:
+        report += f"\nrerun this check: {rerun}"
     return CheckOutcome(**base, summary=equivariance_summary(result), report=report,
                         numbers=_numbers(result), replay=replay, details=result.to_dict())
 

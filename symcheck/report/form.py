@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from symcheck.core.errors import Phrase, Use
 from symcheck.report import fmt_float, make_console
 from symcheck.report.layout import Column, print_plain, print_table
 
@@ -91,7 +92,7 @@ def describe_layout(result: FormResult) -> list[str]:
         ws = ", ".join(str(i) for i in result.weight_inputs)
         how = ("turned by Q with X and K and stacked into K (weights as knowledge)"
                if result.weights == "cotransform" else
-               "held fixed: not turned by Q and not in Z (--weights fixed)")
+               Phrase("held fixed: not turned by Q and not in Z (", Use("weights", "fixed"), ")"))
         lines.append(f"weights (parameters with array defaults, fixed values): inputs {ws}, {how}")
     sizes = f"n = {lay.n}, m = {lay.m}, d = {lay.d}"
     if m.unique:

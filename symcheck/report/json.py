@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import IO, Any
 
+from symcheck.core.errors import say
 from symcheck.core.files import atomic_write
 from symcheck.report import write_text
 
@@ -33,7 +34,10 @@ def _write_bytes(handle: IO[bytes], data: bytes) -> None:
 
 
 def _finite(value: Any) -> Any:
-    """Replace non-finite floats by the strings ``"nan"``, ``"inf"``, ``"-inf"`` (valid JSON)."""
+    """Replace non-finite floats by the strings ``"nan"``, ``"inf"``, ``"-inf"`` (valid JSON),
+    and word every :class:`~symcheck.core.errors.Phrase` for the door writing the document."""
+    if isinstance(value, str):
+        return say(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, Mapping):

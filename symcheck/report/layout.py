@@ -280,11 +280,11 @@ def command_lines(prefix: str, command: str, width: int) -> list[str]:
     """``prefix + command``, broken before options with `` \\`` continuations where it is wider
     than ``width`` (an option stays with its value); the lines still run as one command.
 
-    >>> for line in command_lines("rerun: ", "symcheck check --config 'a b.toml' --only x", 30):
+    >>> for line in command_lines("replay: ", "symcheck replay 'saved case.npz' model.py", 30):
     ...     print(line)
-    rerun: symcheck check \\
-        --config 'a b.toml' \\
-        --only x
+    replay: symcheck replay \\
+        'saved case.npz' \\
+        model.py
     """
     import shlex
 

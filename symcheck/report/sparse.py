@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from symcheck.core.errors import Phrase, Use, say
 from symcheck.core.files import atomic_write
 from symcheck.report import fmt_float, make_console
 from symcheck.report.layout import Column, print_plain, print_table
@@ -139,7 +140,8 @@ def _methods_table(console: Any, result: SparseApproxResult) -> None:
             "-" if p is None or m.d is None else fmt_float(p.eps2),
             _rate(m.success_rate),
             f"{m.seconds:.2f} s",
-            m.note if m.measured_from == "parameters" else f"{m.note}; ε not from arrays (below)",
+            say(m.note) if m.measured_from == "parameters"
+            else f"{m.note}; ε not from arrays (below)",
         ])
     print_table(console, columns, rows,
                 title="hidden size d per method (d = column count of W_Q; X is L × 2d)")
@@ -188,7 +190,7 @@ def render_verify(result: VerifyResult, to_stderr: bool = False) -> None:
         ["leakage ε₂", fmt_float(p.eps2), f"≤ {t.eps2:g}",
          fmt_float(claimed["eps2"]) if "eps2" in claimed else "-"],
     ]
-    console.print(f"[bold]sparse-approx --verify[/bold] {result.source}")
+    console.print(f"[bold]sparse-approx {Phrase(Use('verify'))}[/bold] {result.source}")
     print_table(console, [Column("quantity", "left", "last"), Column("recomputed"),
                           Column("target"), Column("claimed in file")], rows,
                 title=f"verify {result.params_source}")

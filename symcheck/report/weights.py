@@ -91,7 +91,7 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
     print_groups(console, req.groups, tolerance=False)
     for line in check_notes(req):  # why a PASS above the tolerance is round-off, and the like
         print_plain(console, f"note: {line}")
-    if result.breakdown:  # only with --breakdown, or where a cause had to be named
+    if result.breakdown:  # only with the breakdown asked for, or where a cause had to be named
         labels = list(result.breakdown[0].checks)
         columns = [Column("component / part", "left", "last"), *map(Column, labels)]
         rows = [[Text(row.unit if row.kind == "component" else f"  {row.unit}"),

@@ -77,7 +77,7 @@ def import_file(path: Path) -> ModuleType:
     sys.path.insert(0, folder)
     sys.modules[module_name] = module
     try:
-        with model_stdout_to_stderr():  # stdout may carry --json -
+        with model_stdout_to_stderr():  # stdout may carry the JSON report
             spec.loader.exec_module(module)
     except (KeyboardInterrupt, StopRequest):
         raise

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import SymcheckError
+from symcheck.core.errors import Phrase, SymcheckError, Use
 from symcheck.core.verdicts import Verdict, brief
 from symcheck.sparse import jl, opt, poly
 from symcheck.sparse.matrix_io import (
@@ -373,16 +373,19 @@ def _check_options(
     """Every option of :func:`approximate` validated, before the matrix is read (the CLI does
     not repeat it); the precision targets they give."""
     if method not in METHODS:
-        raise SymcheckError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+        raise SymcheckError(f"{method!r} is not one of {', '.join(METHODS)}", argument="method",
+                            value=method)
     targets = Targets.from_options(precision, ratio_precision, leak_precision)
     if seeds_per_d < 1:
-        raise SymcheckError(f"--seeds: {seeds_per_d} must be at least 1")
+        raise SymcheckError(f"{seeds_per_d} must be at least 1", argument="seeds_per_d",
+                            value=seeds_per_d)
     if seed < 0:  # numpy's generators take non-negative seeds only
-        raise SymcheckError(f"--seed: {seed} must be a non-negative integer")
+        raise SymcheckError(f"{seed} must be a non-negative integer", argument="seed", value=seed)
     if max_d is not None and max_d < 1:
-        raise SymcheckError(f"--max-d: {max_d} must be at least 1")
+        raise SymcheckError(f"{max_d} must be at least 1", argument="max_d", value=max_d)
     if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        raise SymcheckError(f"--time-limit: {time_limit!r} must be a finite number > 0")
+        raise SymcheckError(f"{time_limit!r} must be a finite number > 0", argument="time_limit",
+                            value=time_limit)
     return targets
 
 
@@ -397,7 +400,7 @@ def _run_fit_methods(
     remaining: Callable[[], float | None],
     progress: Callable[[str], None] | None,
 ) -> list[MethodResult]:
-    """``--method opt`` (the fit search) or ``auto`` (the exact constructions first)."""
+    """Method ``opt`` (the fit search) or ``auto`` (the exact constructions first)."""
     results: list[MethodResult] = []
     exact: MethodResult | None = None  # the 2k construction, when auto ran it
     if auto:
@@ -426,7 +429,7 @@ def _run_fit_methods(
         if screened is not None:
             results.append(screened)  # the quick fit failed: stop there
         else:
-            # The same search as --method opt (same range, seeds and chain), so that
+            # The same search as method "opt" (same range, seeds and chain), so that
             # auto's d is never above the fit alone's given the time: a search capped
             # at 2k was measured to end above it (k = 8, L = 512: 15 against 14, the
             # fit alone's chain jumping from 18 to 15 and 14).
@@ -512,10 +515,10 @@ def _screen(
     return MethodResult(
         method="opt", d=None, precision=prec, success_rate=None,
         seconds=time.perf_counter() - t0, trials=[trial], stopped="done",
-        note=(
+        note=Phrase(
             f"screen: a fit at d={width} from the SVD start stopped on a plateau "
             f"({SCREEN_STALL} evaluations without halving the loss), so the search below "
-            f"d={below} was not run (--method opt runs the full search); "
+            f"d={below} was not run (", Use("method", "opt"), " runs the full search); "
             f"no d < {below} verified by the fit"
         ),
         details={"max_d": width, "screen": True},
@@ -554,7 +557,7 @@ def _run_poly(
         return MethodResult(
             method="poly", d=None, precision=None, success_rate=None,
             seconds=time.perf_counter() - t0, stopped="max-d",
-            note=f"2k = {d} is above --max-d {max_d}", details={"k": k},
+            note=Phrase(f"2k = {d} is above ", Use("max_d", max_d)), details={"k": k},
         )
     if progress is not None:
         progress(f"poly d={d}")
@@ -624,7 +627,8 @@ def _run_opt(
     # largest d up to max_d that fits; only when not even the smallest d fits is it refused.
     per_d = 8.0 * target.size * 4
     capped = min(max_d, max(start, int(memory_budget() // per_d)))
-    check_memory(per_d * capped, f"--max-d: {capped} (factors of L={target.size})")
+    check_memory(per_d * capped,
+                 Phrase(Use("max_d"), f": {capped} (factors of L={target.size})"))
     cap_note = "" if capped == max_d else f"d capped at {capped} by the memory available"
     max_d = capped
     solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -677,7 +681,8 @@ def _run_jl(
     progress: Callable[[str], None] | None,
 ) -> MethodResult:
     t0 = time.perf_counter()
-    check_memory(8.0 * target.size**2 * 2, f"--method jl at L={target.size}")
+    check_memory(8.0 * target.size**2 * 2,
+                 Phrase(Use("method", "jl"), f" at L={target.size}"))
 
     def try_seed(d: int, seed: int) -> SeedOutcome:
         s0 = time.perf_counter()

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symcheck.core.errors import InputFileError
+from symcheck.core.errors import InputFileError, Phrase
 from symcheck.core.files import foreign_members
 
 SUFFIXES = (".npy", ".npz", ".mtx")
@@ -99,10 +99,10 @@ def check_memory(need_bytes: float, what: str, budget: float | None = None) -> N
     """Raise :class:`InputFileError` when ``need_bytes`` exceeds the memory budget."""
     limit = budget if budget is not None else memory_budget()
     if need_bytes > limit:
-        raise InputFileError(
-            f"{what} needs {need_bytes / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB of "
+        raise InputFileError(Phrase(
+            what, f" needs {need_bytes / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB of "
             "memory is available for it; store the matrix sparse (.npz or .mtx)"
-        )
+        ))
 
 
 def load_matrix(path: str | os.PathLike[str], *, argument: str = "matrix") -> TargetMatrix:

@@ -33,13 +33,11 @@ def save_params(
 
 def load_params(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """Read ``X, W_Q, W_K`` and the metadata from ``path`` without unpickling anything."""
-    label = f"--verify {path!r}"
-    files = read_npz(path, "--verify")
+    files = read_npz(path, "verify")
     missing = [n for n in PARAM_NAMES if n not in files]
     if missing:
-        raise InputFileError(
-            f"{label}: missing array(s) {', '.join(missing)}; expected X, W_Q, W_K"
-        )
+        raise InputFileError(f"missing array(s) {', '.join(missing)}; expected X, W_Q, W_K",
+                             argument="verify", subject=repr(path))
     x, w_q, w_k = (np.asarray(files[n]) for n in PARAM_NAMES)
     meta: dict[str, Any] = {}
     raw = files.get("metadata")

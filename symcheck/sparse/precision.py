@@ -12,7 +12,7 @@ everything is computed from ``Z`` directly (log space: no underflow, no overflow
 formed one row block at a time, so memory is ``O(block × L)`` however large ``L`` is.
 
 Every number symcheck reports goes through :func:`precision_from_logit_blocks`: the methods,
-``--verify``, the tests and the benchmark. :func:`measure_params` is the entry for returned
+``verify``, the tests and the benchmark. :func:`measure_params` is the entry for returned
 parameters ``X, W_Q, W_K``.
 
 >>> import numpy as np
@@ -50,8 +50,8 @@ class Targets:
     eps2: float
 
     def __post_init__(self) -> None:
-        _check_eps1("--ratio-precision", self.eps1)
-        _check_eps2("--leak-precision", self.eps2)
+        _check_eps1("ratio_precision", self.eps1)
+        _check_eps2("leak_precision", self.eps2)
 
     @classmethod
     def from_options(
@@ -59,13 +59,13 @@ class Targets:
     ) -> Targets:
         """ε₁, ε₂ from the options; only the values actually used are checked, by their name.
 
-        >>> Targets.from_options(2.0, 0.1, 0.1)  # --precision is unused: both are set
+        >>> Targets.from_options(2.0, 0.1, 0.1)  # precision is unused: both are set
         Targets(eps1=0.1, eps2=0.1)
         """
         if ratio_precision is None:
-            _check_eps1("--precision", precision)
+            _check_eps1("precision", precision)
         if leak_precision is None:
-            _check_eps2("--precision", precision)
+            _check_eps2("precision", precision)
         eps1 = precision if ratio_precision is None else ratio_precision
         eps2 = precision if leak_precision is None else leak_precision
         return cls(eps1, eps2)
@@ -81,18 +81,21 @@ MIN_EPS2 = 1e-300
 
 def _check_eps1(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
-        raise SymcheckError(f"{name}: {value!r} must be a finite number > 0")
+        raise SymcheckError(f"{value!r} must be a finite number > 0", argument=name,
+                            value=value)
     if value < MIN_EPS1:
-        raise SymcheckError(f"{name}: {value!r} is below {MIN_EPS1:g}, under float64's "
-                            "round-off of a logit: no arrays can be verified to it")
+        raise SymcheckError(f"{value!r} is below {MIN_EPS1:g}, under float64's "
+                            "round-off of a logit: no arrays can be verified to it",
+                            argument=name, value=value)
 
 
 def _check_eps2(name: str, value: float) -> None:
     if not (math.isfinite(value) and 0 < value < 1):
-        raise SymcheckError(f"{name}: {value!r} must lie strictly in (0, 1)")
+        raise SymcheckError(f"{value!r} must lie strictly in (0, 1)", argument=name,
+                            value=value)
     if value < MIN_EPS2:
-        raise SymcheckError(f"{name}: {value!r} is below {MIN_EPS2:g}, where the arrays that "
-                            "would meet it overflow float64")
+        raise SymcheckError(f"{value!r} is below {MIN_EPS2:g}, where the arrays that "
+                            "would meet it overflow float64", argument=name, value=value)
 
 
 @dataclass(frozen=True)

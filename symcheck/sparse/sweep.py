@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symcheck.core.errors import SpecError, SymcheckError, close_match
+from symcheck.core.errors import Phrase, SpecError, SymcheckError, Use, close_match
 from symcheck.core.verdicts import brief
 from symcheck.sparse.matrix_io import target_from_array
 from symcheck.sparse.precision import Targets
@@ -66,8 +66,8 @@ def parse_lengths(text: str) -> list[int]:
         values = []
     if not values or values[0] < 2:
         raise SymcheckError(
-            f"--lengths: {text!r} is not A..B (powers of two from A to B, 2 ≤ A ≤ B) or a "
-            "comma-separated list of lengths ≥ 2"
+            f"{text!r} is not A..B (powers of two from A to B, 2 ≤ A ≤ B) or a "
+            "comma-separated list of lengths ≥ 2", argument="lengths", value=text
         )
     return values
 
@@ -226,16 +226,17 @@ def sweep(
     bad = [m for m in methods if m not in SWEEP_METHODS]
     if bad or not methods:
         raise SymcheckError(
-            f"--methods: {','.join(methods)!r} must be a comma-separated subset of "
-            f"{','.join(SWEEP_METHODS)}"
+            f"{','.join(methods)!r} must be a comma-separated subset of "
+            f"{','.join(SWEEP_METHODS)}", argument="methods", value=methods
         )
     if k < 1:
-        raise SymcheckError(f"--k: {k} must be at least 1")
+        raise SymcheckError(f"{k} must be at least 1", argument="k", value=k)
     if family == "random" and lengths and k > min(lengths):
-        raise SymcheckError(f"--k: {k} distinct columns per row do not fit in a row of "
-                            f"length {min(lengths)} (--lengths)")
+        raise SymcheckError(Phrase(f"{k} distinct columns per row do not fit in a row of "
+                                   f"length {min(lengths)} (", Use("lengths"), ")"),
+                            argument="k", value=k)
     if seed < 0:
-        raise SymcheckError(f"--seed: {seed} must be a non-negative integer")
+        raise SymcheckError(f"{seed} must be a non-negative integer", argument="seed", value=seed)
     targets = Targets.from_options(precision, None, None)
     t_all = time.perf_counter()
     rows: list[SweepRow] = []

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import InputFileError, SpecError
+from symcheck.core.errors import InputFileError, Metavar, Phrase, SpecError, Use
 from symcheck.core.groups import parse_group_name
 from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
@@ -461,14 +461,17 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
         raise SpecError(f"{breakdown!r} is not one of {', '.join(BREAKDOWNS)}",
                         argument="breakdown", value=breakdown)
     if mode not in MODES:
-        raise SpecError(f"--weights: {mode!r} is not one of {', '.join(MODES)}")
+        raise SpecError(f"{mode!r} is not one of {', '.join(MODES)}", argument="weights",
+                        value=mode)
     component = component or layer.components[-1]
     if component not in COMPONENTS:
-        raise SpecError(f"--component: {component!r} is not one of {', '.join(COMPONENTS)}")
+        raise SpecError(f"{component!r} is not one of {', '.join(COMPONENTS)}",
+                        argument="component", value=component)
     if component not in layer.components:
         raise SpecError(
-            f"--component: {component!r}: layer {layer.name!r} (layout {layer.layout}) has no "
-            f"LayerNorm or feed-forward weights; it has: {', '.join(layer.components)}"
+            f"{component!r}: layer {layer.name!r} (layout {layer.layout}) has no "
+            f"LayerNorm or feed-forward weights; it has: {', '.join(layer.components)}",
+            argument="component", value=component
         )
     groups = tuple(groups)
     runs = _Runs(layer, settings)
@@ -486,8 +489,9 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
     causes = _causes(layer, component, mode, groups, settings, failing) if failing else []
     notes = list(layer.notes)
     if len(layers_found) > 1:
-        notes.insert(0, f"the file holds {len(layers_found)} layers "
-                        f"({', '.join(layers_found)}); checked {layer.name} (choose with --layer)")
+        notes.insert(0, Phrase(f"the file holds {len(layers_found)} layers "
+                               f"({', '.join(layers_found)}); checked {layer.name} (choose with ",
+                               Use("layer"), ")"))
     return WeightsResult(path, layer, list(layers_found), heads_source, component, mode, groups,
                          requested, rows, causes, notes)
 
@@ -513,14 +517,15 @@ def check_weights(path: Path, *, layer: str | None = None, heads: int | None = N
     layout, prefix, found = find_layer(tensors, layer)
     if heads is not None:
         if heads < 1:
-            raise SpecError(f"--heads: {heads} must be at least 1")
-        source = "--heads"
+            raise SpecError(f"{heads} must be at least 1", argument="heads", value=heads)
+        source: str = Phrase(Use("heads"))
     elif config.heads is not None:
         heads, source = config.heads, str(config.path)
     else:
         raise SpecError(
-            f"--heads: {str(path)!r} does not say how many attention heads it has; pass "
-            "--heads H or put a config.json with num_attention_heads beside it"
+            f"{str(path)!r} does not say how many attention heads it has", argument="heads",
+            hint=Phrase("pass ", Use("heads", Metavar("H")),
+                        " or put a config.json with num_attention_heads beside it")
         )
     built = layer_from_config(layout, tensors, prefix, config, heads)
     if built.activation not in ref.ACTIVATIONS:  # an input error, before any run

@@ -499,7 +499,7 @@ def known_layouts() -> str:
 def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout, str, list[str]]:
     """The layout and prefix of the layer to check, and every layer found (for the report).
 
-    With several layers and no ``--layer`` the first is checked (the report says so).
+    With several layers and no ``layer`` the first is checked (the report says so).
     """
     anchored: dict[str, tuple[Layout, str]] = {}
     for lay in LAYOUTS.values():
@@ -525,11 +525,12 @@ def find_layer(tensors: Mapping[str, Array], layer: str | None) -> tuple[Layout,
     if not hits:  # a block that holds the attention: layers.0 for layers.0.self_attn.
         hits = [(lay, p) for lay, p in found if f".{want}." in f".{p}"]
     if not hits:
-        raise SpecError(f"--layer: {layer!r} is not a layer of the file; layers found: "
-                        f"{', '.join(names)}")
+        raise SpecError(f"{layer!r} is not a layer of the file; layers found: "
+                        f"{', '.join(names)}", argument="layer", value=layer)
     if len(hits) > 1:
-        raise SpecError(f"--layer: {layer!r} matches {len(hits)} layers "
-                        f"({', '.join(p.rstrip('.') for _, p in hits)}); give the full prefix")
+        raise SpecError(f"{layer!r} matches {len(hits)} layers "
+                        f"({', '.join(p.rstrip('.') for _, p in hits)}); give the full prefix",
+                        argument="layer", value=layer)
     return hits[0][0], hits[0][1], names
 
 
@@ -551,9 +552,10 @@ def _refuse_unknown(layout: Layout, tensors: Mapping[str, Array], prefix: str,
         shown = ", ".join(k[len(prefix):] for k in unknown[:4])
         more = f" and {len(unknown) - 4} more" if len(unknown) > 4 else ""
         raise SpecError(
-            f"--layer: {prefix.rstrip('.')!r} holds {len(unknown)} tensor"
+            f"{prefix.rstrip('.')!r} holds {len(unknown)} tensor"
             f"{'s' if len(unknown) > 1 else ''} the {layout.name} layout does not model "
-            f"({shown}{more}); checking it without them would check another function"
+            f"({shown}{more}); checking it without them would check another function",
+            argument="layer"
         )
 
 
@@ -596,8 +598,8 @@ def build_layer(
         width = params[name].shape[0]
         if width % heads:
             raise SpecError(
-                f"--heads: {heads} heads do not divide the {name[0]}-projection width {width} "
-                f"({keys[name]!r} has shape {params[name].shape})"
+                f"{heads} heads do not divide the {name[0]}-projection width {width} "
+                f"({keys[name]!r} has shape {params[name].shape})", argument="heads", value=heads
             )
     if grouped:
         _check_groups(heads, kv_heads, params, keys)

@@ -1,5 +1,6 @@
 """The reproduction recipe in the command line's words: the flags that replay the worst case,
 and a ``symcheck check --only`` line (the Python API words it as a call, in :mod:`symcheck.api`).
+Flags are the command line's own: the report layer gets these lines finished.
 
 >>> from symcheck.app.reproduction import Reproduction
 >>> from symcheck.core.caseid import CaseId, GroupSet
@@ -84,11 +85,13 @@ def _weights_command(r: Reproduction, case: CaseId) -> str:
     return shlex.join(args)
 
 
-def check_command(r: Reproduction) -> str | None:
-    """``symcheck check [--config PATH] --only NAME``: the declared check, alone."""
-    if r.check is None:
-        return None
+def check_command(name: str, config: str | None) -> str:
+    """``symcheck check [--config PATH] --only NAME``: the declared check ``name`` alone.
+
+    >>> check_command("attention", "ci/a b.toml")
+    "symcheck check --config 'ci/a b.toml' --only attention"
+    """
     args = ["symcheck", "check"]
-    if r.config is not None:
-        args += ["--config", r.config]
-    return shlex.join([*args, "--only", r.check])
+    if config is not None:
+        args += ["--config", config]
+    return shlex.join([*args, "--only", name])
