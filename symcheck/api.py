@@ -257,15 +257,12 @@ def python_call(r: Reproduction) -> str | None:
     """
     if r.case is None or r.kind != "model":
         return None
+    m = r.measure
     parts = [r.name, f"inputs={list(r.inputs)!r}", f"output={list(r.outputs)!r}",
-             f"groups={list(r.groups)!r}", f"sizes={dict(r.sizes)!r}", f"seed={r.seed}",
-             f"trials={r.trials}"]
-    if r.rtol is not None:
-        parts.append(f"rtol={r.rtol!r}")
-    if r.dtype != "float64":
-        parts.append(f"dtype={r.dtype!r}")
-    if r.search:
-        parts.append(f"search={r.search}")
+             f"groups={list(r.groups)!r}", f"sizes={dict(r.sizes)!r}", f"seed={m.seed}",
+             f"trials={m.trials}"]
+    parts += [f"{name}={value!r}" for name, value in m.changed().items()
+              if name not in ("seed", "trials", "case")]
     if r.backend is not None:
         parts.append(f"backend={r.backend!r}")
     parts.append(f"case={r.case.ref!r}")

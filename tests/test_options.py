@@ -118,3 +118,22 @@ def test_every_result_has_one_protocol_and_one_word_for_it_held() -> None:
         assert all(hasattr(cls, a) for a in ("name", "verdict", "passed", "to_dict")), cls
     for cls in (*map(type, results), ReplayResult, StackResult, GroupResult, WeightsResult):
         assert not any(hasattr(cls, old) for old in ("holds", "met", "still_broken")), cls
+
+
+def test_a_replay_repeats_every_option_that_differs_from_its_default() -> None:
+    """The recipe carries the options as one value; both doors word every changed one."""
+    from symcheck.api import python_call
+    from symcheck.app.reproduction import Reproduction
+    from symcheck.cli.reproduction import command
+    from symcheck.core.caseid import CaseId, GroupSet
+
+    r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
+                     outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2},
+                     measure=Measure(seed=2, trials=5, batch=False, timeout=30.0, search=7),
+                     case=CaseId(GroupSet(("S(n)",)), "haar", 3))
+    line = command(r)
+    assert line is not None
+    assert "--seed 2 --trials 5 --search 7 --no-batch --timeout 30.0 --case 'S(n)/haar:3'" in line
+    call = python_call(r)
+    assert call is not None and "search=7, batch=False, timeout=30.0, case='S(n)/haar:3'" in call
+    assert r.to_dict()["batch"] is False and "case" in r.to_dict()

@@ -167,7 +167,8 @@ def save_outcome(path: str, outcome: Outcome) -> str | None:
         "model": r.target, "model_path": str(absolute), "model_relative": relative,
         "member": member or None, "name": outcome.result.model, "group": str(ev.case.groups),
         "mask": r.mask, "padding_mask": r.padding_mask,
-        "case": str(ev.case), "seed": r.seed, "trials": r.trials, "tolerance": ev.tolerance,
+        "case": str(ev.case), "seed": r.measure.seed, "trials": r.measure.trials,
+        "tolerance": ev.tolerance,
         "error": ev.error,
     })
     return path

@@ -44,8 +44,8 @@ def run_form(request: FormRequest) -> Outcome:
                Verdict.PASS if result.passed else Verdict.FAIL)
     repro = recipe.Reproduction(
         kind="form", target=request.target, name=loaded.name, inputs=checked.inputs,
-        outputs=checked.outputs, groups=checked.groups, sizes=dict(result.sizes), seed=m.seed,
-        trials=result.trials, dtype=m.dtype, rtol=signature.rtol, backend=request.backend,
+        outputs=checked.outputs, groups=checked.groups, sizes=dict(result.sizes),
+        measure=replace(m, trials=result.trials, rtol=signature.rtol), backend=request.backend,
         data=None if request.data is None else str(request.data),
     )
     return Outcome("form", verdict, result, repro, file=loaded.file, line=line_of(loaded.obj))

@@ -9,6 +9,7 @@ from pathlib import Path
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import MatrixRequest, SweepRequest
+from symcheck.core.options import Measure
 from symcheck.core.verdicts import Verdict
 
 
@@ -36,7 +37,7 @@ def run_matrix(request: MatrixRequest) -> Outcome:
                Verdict.INCONCLUSIVE if result.timed_out else Verdict.FAIL)
     return Outcome("matrix", verdict, result, recipe.Reproduction(
         kind="matrix", target=None if source is None else str(source), name=str(source),
-        seed=request.seed), file=None if source is None else str(source))
+        measure=Measure(seed=request.seed)), file=None if source is None else str(source))
 
 
 def run_sweep(request: SweepRequest) -> Outcome:

@@ -39,9 +39,9 @@ def run_model(request: ModelRequest) -> Outcome:
     # door's own values, since a declaration is input too
     options = replace(m, trials=signature.trials, rtol=signature.rtol).validated()
     result = check_problem(problem, options, source)
-    repro = recipe.of_model(request.target, signature, result,
+    repro = recipe.of_model(request.target, signature, result, options,
                             data=None if request.data is None else str(request.data),
-                            backend=request.backend, search=m.search)
+                            backend=request.backend)
     return Outcome("model", result.verdict, result, repro, _evidence(problem, result),
                    file=loaded.file, line=line_of(loaded.obj))
 

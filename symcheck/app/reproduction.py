@@ -6,8 +6,8 @@ options that replay the worst case and the line that reruns a declared check
 
 >>> from symcheck.core.caseid import GroupSet
 >>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
-...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2}, seed=0,
-...                  trials=20, dtype="float64", case=CaseId(GroupSet(("S(n)",)), "haar", 3))
+...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2},
+...                  case=CaseId(GroupSet(("S(n)",)), "haar", 3))
 >>> r.failing, r.to_dict()["case"]
 (True, 'S(n)/haar:3')
 """
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from symcheck.core.caseid import CaseId
+from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.engine.equivariance import EquivarianceResult
 
@@ -34,14 +35,11 @@ class Reproduction:
     outputs: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     sizes: Mapping[str, int] = field(default_factory=dict)
-    seed: int = 0
-    trials: int = DEFAULT_TRIALS
-    dtype: str = "float64"
-    rtol: float | None = None  # only when the caller or the declaration set one
+    #: the measurement options that replay it (trials resolved; the case is :attr:`case`):
+    #: a door repeats the ones its declaration says differ from the defaults
+    measure: Measure = field(default_factory=lambda: Measure(trials=DEFAULT_TRIALS))
     data: str | None = None  # the inputs file, if any
     backend: str | None = None  # only when the caller chose one
-    search: int = 0
-    probes: bool = True
     mask: str | None = None
     padding_mask: str | None = None
     case: CaseId | None = None  # the worst failing case; None: nothing fails
@@ -63,9 +61,9 @@ class Reproduction:
         return {
             "kind": self.kind, "target": self.target, "name": self.name,
             "inputs": list(self.inputs), "outputs": list(self.outputs),
-            "groups": list(self.groups), "sizes": dict(self.sizes), "seed": self.seed,
-            "trials": self.trials, "dtype": self.dtype, "rtol": self.rtol, "data": self.data,
-            "backend": self.backend, "search": self.search, "probes": self.probes,
+            "groups": list(self.groups), "sizes": dict(self.sizes),
+            **{k: v for k, v in self.measure.to_dict().items() if k != "case"},
+            "data": self.data, "backend": self.backend,
             "mask": self.mask, "padding_mask": self.padding_mask,
             "case": None if self.case is None else self.case.ref,
             "weights": dict(self.weights), "check": self.check, "config": self.config,
@@ -78,15 +76,16 @@ def worst_case(result: EquivarianceResult) -> CaseId | None:
     return None if failing is None else failing.measurement.worst.case_id
 
 
-def of_model(target: str | None, signature: Signature, result: EquivarianceResult, *,
-             data: str | None, backend: str | None, search: int) -> Reproduction:
-    """The recipe of a model check: the merged signature, the resolved sizes, the worst case."""
+def of_model(target: str | None, signature: Signature, result: EquivarianceResult,
+             measure: Measure, *, data: str | None, backend: str | None) -> Reproduction:
+    """The recipe of a model check: the merged signature, the options it ran with, the
+    resolved sizes, the worst case."""
     return Reproduction(
         kind="model", target=target, name=result.model, inputs=signature.inputs,
         outputs=signature.outputs, groups=signature.groups, sizes=dict(result.sizes),
-        seed=result.seed, trials=result.trials, dtype=result.dtype, rtol=signature.rtol,
-        data=data, backend=backend, search=search, probes=result.probes, mask=signature.mask,
-        padding_mask=signature.padding_mask, case=worst_case(result),
+        measure=replace(measure, trials=result.trials, case=None), data=data,
+        backend=backend, mask=signature.mask, padding_mask=signature.padding_mask,
+        case=worst_case(result),
     )
 
 
@@ -96,8 +95,9 @@ def of_weights(target: str, result: EquivarianceResult, groups: tuple[str, ...],
     """The recipe of a weights check (its specs come from the file, not the caller)."""
     return Reproduction(
         kind="weights", target=target, name=result.model, groups=groups,
-        sizes={"n": result.sizes.get("n", 0)}, seed=result.seed, trials=result.trials,
-        dtype=result.dtype, rtol=rtol, case=worst_case(result),
+        sizes={"n": result.sizes.get("n", 0)},
+        measure=Measure(seed=result.seed, trials=result.trials, dtype=result.dtype, rtol=rtol),
+        case=worst_case(result),
         weights={"layer": layer, "heads": heads, "mode": mode, "component": component,
                  "fold": fold},
     )

@@ -5,8 +5,8 @@ Flags are the command line's own: the report layer gets these lines finished.
 >>> from symcheck.app.reproduction import Reproduction
 >>> from symcheck.core.caseid import CaseId, GroupSet
 >>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
-...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2}, seed=0,
-...                  trials=20, dtype="float64", case=CaseId(GroupSet(("S(n)",)), "haar", 3))
+...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2},
+...                  case=CaseId(GroupSet(("S(n)",)), "haar", 3))
 >>> print(command(r).replace(" --", "\\n--"))
 symcheck equivariance m.py:f
 --in 'n d'
@@ -23,7 +23,9 @@ from __future__ import annotations
 import shlex
 
 from symcheck.app.reproduction import Reproduction
+from symcheck.cli.options import flag
 from symcheck.core.caseid import CaseId
+from symcheck.core.options import Measure
 
 
 def command(r: Reproduction) -> str | None:
@@ -41,11 +43,7 @@ def command(r: Reproduction) -> str | None:
     for group in r.groups:
         args += ["--group", group]
     args += ["--size", ",".join(f"{k}={v}" for k, v in r.sizes.items())]
-    args += ["--seed", str(r.seed), "--trials", str(r.trials)]
-    if r.rtol is not None:
-        args += ["--rtol", repr(r.rtol)]
-    if r.dtype != "float64":
-        args += ["--dtype", r.dtype]
+    args += measure_flags(r.measure)
     if r.data is not None:
         args += ["--inputs", r.data]
     if r.mask is not None:
@@ -55,11 +53,25 @@ def command(r: Reproduction) -> str | None:
     args += ["--case", r.case.ref]
     if r.backend is not None:
         args += ["--backend", r.backend]
-    if r.search:
-        args += ["--search", str(r.search)]
-    if not r.probes:
-        args += ["--no-probes"]
     return shlex.join(args)
+
+
+def measure_flags(m: Measure) -> list[str]:
+    """The flags of the measurement options a replay repeats: seed and trials always, then
+    every declared option that differs from its default (the case is the caller's).
+
+    >>> measure_flags(Measure(seed=3, trials=20, probes=False, rtol=1e-6))
+    ['--seed', '3', '--trials', '20', '--rtol', '1e-06', '--no-probes']
+    """
+    args = [flag("seed"), str(m.seed), flag("trials"), str(m.trials)]
+    for name, value in m.changed().items():
+        if name in ("seed", "trials", "case"):
+            continue
+        if isinstance(value, bool):
+            args.append(flag(name) if value else flag(name).replace("--", "--no-", 1))
+        else:
+            args += [flag(name), repr(value) if isinstance(value, float) else str(value)]
+    return args
 
 
 def _weights_command(r: Reproduction, case: CaseId) -> str:
@@ -71,16 +83,16 @@ def _weights_command(r: Reproduction, case: CaseId) -> str:
         args += ["--heads", str(w["heads"])]
     for group in r.groups:
         args += ["--group", group]
-    args += ["--size", f"n={r.sizes.get('n')}", "--seed", str(r.seed), "--trials",
-             str(r.trials), "--weights", str(w["mode"])]
+    args += ["--size", f"n={r.sizes.get('n')}", "--seed", str(r.measure.seed), "--trials",
+             str(r.measure.trials), "--weights", str(w["mode"])]
     if w.get("layer") != "all":
         args += ["--component", str(w["component"])]
     if w.get("fold"):
         args += ["--fold-norms"]
-    if r.rtol is not None:
-        args += ["--rtol", repr(r.rtol)]
-    if r.dtype != "float64":
-        args += ["--dtype", r.dtype]
+    if r.measure.rtol is not None:
+        args += ["--rtol", repr(r.measure.rtol)]
+    if r.measure.dtype != "float64":
+        args += ["--dtype", r.measure.dtype]
     args += ["--case", case.ref]
     return shlex.join(args)
 
