@@ -189,3 +189,52 @@ def _weight_mode(mode: str) -> None:
     if mode not in WEIGHT_MODES:
         raise SpecError(f"{mode!r} is not one of {', '.join(WEIGHT_MODES)}",
                         argument="weights", value=mode)
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """What only a weights file takes (``None``/False: not given)."""
+
+    layer: str | None = None
+    heads: int | None = None
+    mode: str | None = None
+    component: str | None = None
+    fold: bool = False
+    breakdown: bool = False
+
+
+def for_target(target: str, declared: Declared, measure: Measure, *,
+               backend: str | None = None, data: Path | None = None,
+               weights: WeightsChoice = WeightsChoice(),
+               model_only: Mapping[str, Any] | None = None) -> ModelRequest | WeightsRequest:
+    """The request a TARGET makes: saved weights (by its suffix) or a model file. An option
+    that applies to the other kind is an error naming it, not silently dropped.
+    ``model_only``: a door's own options that apply to a model only (argument -> value)."""
+    from symcheck.sources.python import WEIGHT_LOADERS
+
+    sizes = dict(declared.sizes or {})
+    if Path(target).suffix.lower() not in WEIGHT_LOADERS:
+        for name, value in (("layer", weights.layer), ("heads", weights.heads),
+                            ("weights", weights.mode), ("component", weights.component),
+                            ("fold_norms", weights.fold or None),
+                            ("breakdown", weights.breakdown or None)):
+            if value is not None:
+                raise SpecError(f"applies to weights files only "
+                                f"({', '.join(sorted(WEIGHT_LOADERS))}), not to {target!r}",
+                                argument=name)
+        return ModelRequest(target=target, declared=declared, measure=measure,
+                            backend=backend, data=data)
+    for name, value in (("inputs", declared.inputs), ("outputs", declared.outputs),
+                        ("data", data), ("backend", backend), ("search", measure.search),
+                        *(model_only or {}).items()):
+        if value:
+            raise SpecError(f"does not apply to a weights file ({target!r}): its inputs and "
+                            "outputs are 'n d' and the weights run in numpy", argument=name)
+    other = sorted(set(sizes) - {"n"})
+    if other:
+        raise SpecError(f"{other[0]!r} comes from the weights; only n (the test sequence "
+                        "length) can be set for a weights file", argument="sizes", value=sizes)
+    return WeightsRequest(path=Path(target), layer=weights.layer, heads=weights.heads,
+                          groups=declared.groups, mode=weights.mode or "cotransform",
+                          component=weights.component, n=sizes.get("n"), measure=measure,
+                          fold=weights.fold, breakdown=weights.breakdown)

@@ -30,7 +30,8 @@ class CliWording(Wording):
         "save_counterexample": "--save-counterexample", "save": "--save",
         "mask": "--mask", "padding_mask": "--padding-mask",
         "element": "counterexample", "plot": "--plot",
-        "family": "FAMILY", "debug": "--debug",
+        "family": "FAMILY", "debug": "--debug", "fold_norms": "--fold-norms",
+        "breakdown": "--breakdown",
         # sparse-approx and sparse-sweep
         "method": "--method", "seeds_per_d": "--seeds", "max_d": "--max-d",
         "time_limit": "--time-limit", "precision": "--precision",

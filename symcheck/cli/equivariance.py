@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -71,52 +70,28 @@ def equivariance(
     measure: Measure,
 ) -> None:
     def body() -> int:
-        from symcheck.app.requests import Declared, ModelRequest, WeightsRequest
+        from symcheck.app.requests import Declared, WeightsChoice, for_target
         from symcheck.app.service import run as serve
         from symcheck.cli.common import check_outputs
-        from symcheck.core.errors import SpecError
         from symcheck.core.specs import parse_sizes
-        from symcheck.sources.python import WEIGHT_LOADERS, split_target
+        from symcheck.sources.python import split_target
 
         check_outputs(inputs=[split_target(target)[0], data], json=json_path,
                       save_counterexample=save_counterexample)
-        sizes = parse_sizes(size)
-        if Path(target).suffix.lower() in WEIGHT_LOADERS:
-            for name, value in (("--in", inputs), ("--out", outputs), ("--inputs", data),
-                                ("--backend", backend), ("--search", measure.search),
-                                ("--save-counterexample", save_counterexample)):
-                if value:
-                    raise SpecError(f"{name}: does not apply to a weights file ({target!r}): "
-                                    "its inputs and outputs are 'n d' and the weights run in "
-                                    "numpy")
-            other = sorted(set(sizes) - {"n"})
-            if other:
-                raise SpecError(f"{other[0]!r} comes from the weights; only n (the test "
-                                "sequence length) can be set for a weights file",
-                                argument="sizes", value=sizes)
-            outcome = serve(WeightsRequest(
-                path=Path(target), layer=layer, heads=heads,
-                groups=tuple(groups) if groups else None, mode=weights or "cotransform",
-                component=component, n=sizes.get("n"), measure=measure, fold=fold_norms,
-                breakdown=breakdown,
-            ))
-            if outcome.kind == "stack":
-                return show_stack(outcome, json_path)
+        request = for_target(
+            target,
+            Declared(tuple(inputs) if inputs else None, tuple(outputs) if outputs else None,
+                     tuple(groups) if groups else None, parse_sizes(size) or None, mask,
+                     padding_mask),
+            measure, backend=backend, data=data,
+            weights=WeightsChoice(layer, heads, weights, component, fold_norms, breakdown),
+            model_only={"save_counterexample": save_counterexample},
+        )
+        outcome = serve(request)
+        if outcome.kind == "stack":
+            return show_stack(outcome, json_path)
+        if outcome.kind == "weights":
             return show_weights(outcome, json_path)
-        for name, value in (("--layer", layer), ("--heads", heads), ("--weights", weights),
-                            ("--component", component), ("--fold-norms", fold_norms or None),
-                            ("--breakdown", breakdown or None)):
-            if value is not None:
-                raise SpecError(f"{name}: applies to weights files only "
-                                f"({', '.join(sorted(WEIGHT_LOADERS))}), not to {target!r}")
-        outcome = serve(ModelRequest(
-            target=target,
-            declared=Declared(tuple(inputs) if inputs else None,
-                              tuple(outputs) if outputs else None,
-                              tuple(groups) if groups else None, sizes or None, mask,
-                              padding_mask),
-            measure=measure, backend=backend, data=data,
-        ))
         return show_model(outcome, json_path, save_counterexample)
 
     run(body, debug)
