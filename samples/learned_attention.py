@@ -8,17 +8,13 @@ S(n) passes. Expected: exit 1, with O(d) and the product named as broken.
 """
 
 import numpy as np
+from attention import softmax  # samples/attention.py's, beside this file
 
 import symcheck
 
 D = 16
 _rng = np.random.default_rng(20221013)  # the "trained" weights: fixed, seeded
 W_Q, W_K, W_V = (_rng.standard_normal((D, D)) / np.sqrt(D) for _ in range(3))
-
-
-def softmax(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @symcheck.equivariant(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -32,6 +33,46 @@ def sample_module(relative: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def missing(extra: str) -> str:
+    """Why a test of symcheck's optional ``extra`` (torch, jax, safetensors) is skipped."""
+    return f"{extra} is not installed (pip install 'symcheck[{extra}]')"
+
+
+def installed(extra: str) -> bool:
+    return importlib.util.find_spec(extra) is not None
+
+
+def needs(extra: str) -> pytest.MarkDecorator:
+    """``@needs("torch")``: skip the test where that optional extra is not installed."""
+    return pytest.mark.skipif(not installed(extra), reason=missing(extra))
+
+
+def check_table(name: str, model: str, *, inputs: Sequence[str] = ("n d",),
+                output: str = "n d", groups: Sequence[str] = ("S(n)",),
+                sizes: Mapping[str, int], **more: int) -> str:
+    """One ``[[check]]`` table of a symcheck.toml, as a config author writes it.
+
+    >>> print(check_table("f", "m.py", sizes={"n": 3, "d": 2}, trials=4), end="")
+    <BLANKLINE>
+    [[check]]
+    name = "f"
+    model = "m.py"
+    inputs = ["n d"]
+    output = "n d"
+    groups = ["S(n)"]
+    sizes = { n = 3, d = 2 }
+    trials = 4
+    """
+    lines = [
+        "", "[[check]]", f"name = {json.dumps(name)}", f"model = {json.dumps(model)}",
+        f"inputs = {json.dumps(list(inputs))}", f"output = {json.dumps(output)}",
+        f"groups = {json.dumps(list(groups))}",
+        "sizes = { " + ", ".join(f"{k} = {v}" for k, v in sizes.items()) + " }",
+        *(f"{k} = {v}" for k, v in more.items()),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ None`` makes ``import name`` fail), since CI installs torch.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -22,15 +21,10 @@ from symcheck.api import check_equivariance
 from symcheck.backends import adapt
 from symcheck.core.errors import MissingExtraError
 from symcheck.sources.python import load_python
-from tests.conftest import ROOT, SAMPLES, CliResult
+from tests.conftest import ROOT, SAMPLES, CliResult, needs
 
 Cli = Callable[..., CliResult]
-HAS_TORCH = importlib.util.find_spec("torch") is not None
-HAS_JAX = importlib.util.find_spec("jax") is not None
-needs_torch = pytest.mark.skipif(
-    not HAS_TORCH, reason="torch is not installed (pip install 'symcheck[torch]')")
-needs_jax = pytest.mark.skipif(
-    not HAS_JAX, reason="jax is not installed (pip install 'symcheck[jax]')")
+needs_torch, needs_jax = needs("torch"), needs("jax")
 SIZES = {"n": 6, "d": 4}
 
 

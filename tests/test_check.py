@@ -16,41 +16,16 @@ import pytest
 from symcheck.app.config import ConfigError, load_config
 from symcheck.report.check import CheckOutcome, github_annotations
 from symcheck.report.junit import to_junit
-from tests.conftest import SAMPLES, CliResult
+from tests.conftest import SAMPLES, CliResult, check_table
 
 CI = SAMPLES / "ci"
 Cli = Callable[..., CliResult]
 
-ATTENTION = """
-[[check]]
-name = "attention"
-model = "models.py:attention"
-inputs = ["n d", "m d"]
-output = "n d"
-groups = ["O(d)", "S(n)"]
-sizes = { n = 6, m = 3, d = 5 }
-trials = 4
-"""
-POSITIONAL_SN = """
-[[check]]
-name = "positional"
-model = "models.py:positional_attention"
-inputs = ["n d"]
-output = "n d"
-groups = ["S(n)"]
-sizes = { n = 6, d = 5 }
-trials = 4
-seed = 3
-"""
-BROKEN_IMPORT = """
-[[check]]
-name = "typo"
-model = "typo.py:f"
-inputs = ["n d"]
-output = "n d"
-groups = ["S(n)"]
-sizes = { n = 4, d = 2 }
-"""
+ATTENTION = check_table("attention", "models.py:attention", inputs=["n d", "m d"],
+                        groups=["O(d)", "S(n)"], sizes={"n": 6, "m": 3, "d": 5}, trials=4)
+POSITIONAL_SN = check_table("positional", "models.py:positional_attention",
+                            sizes={"n": 6, "d": 5}, trials=4, seed=3)
+BROKEN_IMPORT = check_table("typo", "typo.py:f", sizes={"n": 4, "d": 2})
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, CliResult
+from tests.conftest import ROOT, SAMPLES, CliResult, check_table
 
 Cli = Callable[..., CliResult]
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -48,15 +48,8 @@ def test_a_callable_object_in_a_torch_file_gets_tensors_from_every_door(
         scale = Scale()
     """))
     assert cli("equivariance", f"{model}:scale", *SPEC).exit_code == 0
-    (tmp_path / "symcheck.toml").write_text(textwrap.dedent(f"""
-        [[check]]
-        name = "scale"
-        model = "{model.name}:scale"
-        inputs = ["n d"]
-        output = "n d"
-        groups = ["S(n)"]
-        sizes = {{ n = 3, d = 2 }}
-    """))
+    (tmp_path / "symcheck.toml").write_text(
+        check_table("scale", f"{model.name}:scale", sizes={"n": 3, "d": 2}))
     r = cli("check", "--config", tmp_path / "symcheck.toml")
     assert r.exit_code == 0, r.output
     import symcheck
@@ -109,8 +102,7 @@ def test_output_paths_are_checked_before_the_model_runs(cli: Cli, tmp_path: Path
             return x
     """))
     config = tmp_path / "symcheck.toml"
-    config.write_text(f'[[check]]\nname = "f"\nmodel = "{model.name}"\ninputs = ["n d"]\n'
-                      'output = "n d"\ngroups = ["S(n)"]\nsizes = { n = 3, d = 2 }\n')
+    config.write_text(check_table("f", model.name, sizes={"n": 3, "d": 2}))
     case = tmp_path / "case.npz"
     case.write_bytes(b"")
     bad = tmp_path / "missing" / "out.json"

@@ -14,6 +14,7 @@ float32-internal model's PASS names float32 as the cause) is the issue's own req
 from __future__ import annotations
 
 import importlib.util
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -258,7 +259,11 @@ def load(target: str) -> Callable[..., Any]:
     spec = importlib.util.spec_from_file_location(f"zoo_{Path(file).stem}", MODELS / file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(MODELS))  # as symcheck imports a model: its folder (_zoo.py) importable
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(MODELS))
     if name:
         return getattr(module, name)
     (fn,) = (v for v in vars(module).values() if hasattr(v, "__symcheck__"))

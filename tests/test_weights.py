@@ -7,7 +7,6 @@ torch). Torch tests are skipped, visibly, only when torch is not installed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from collections.abc import Callable
@@ -20,16 +19,11 @@ import pytest
 from symcheck.sources.weights import LAYOUTS, Settings, build_layer, check_layer, check_weights
 from symcheck.sources.weights import reference as ref
 from symcheck.sources.weights.files import load_weights
-from tests.conftest import SAMPLES, CliResult
+from tests.conftest import SAMPLES, CliResult, installed, missing, needs
 
 Cli = Callable[..., CliResult]
-HAS_TORCH = importlib.util.find_spec("torch") is not None
-HAS_SAFETENSORS = importlib.util.find_spec("safetensors") is not None
-needs_torch = pytest.mark.skipif(
-    not HAS_TORCH, reason="torch is not installed (pip install 'symcheck[torch]')")
-needs_safetensors = pytest.mark.skipif(
-    not HAS_SAFETENSORS,
-    reason="safetensors is not installed (pip install 'symcheck[safetensors]')")
+HAS_TORCH, HAS_SAFETENSORS = installed("torch"), installed("safetensors")
+needs_torch, needs_safetensors = needs("torch"), needs("safetensors")
 BERT = SAMPLES / "weights" / "bert" / "model.safetensors"
 D, HEADS, FF, N = 12, 3, 20, 7
 FAST = ("--trials", "3")
@@ -83,33 +77,43 @@ def layer_from(path: Path, layout: str, prefix: str = "", heads: int = HEADS) ->
 
 # --- reference forwards == the frameworks' forwards ----------------------------------------
 
+def _torch_mha(sd: dict[str, np.ndarray], bias: bool = True) -> Any:
+    """``nn.MultiheadAttention`` in float64 holding the state dict ``sd``."""
+    import torch
+
+    mha = torch.nn.MultiheadAttention(D, HEADS, bias=bias, dtype=torch.float64)
+    mha.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    return mha
+
+
+def _torch_self_attention(mha: Any, x: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        t = torch.from_numpy(x)
+        return np.asarray(mha(t, t, t, need_weights=False)[0].numpy())
+
+
 @needs_torch
 @pytest.mark.parametrize("bias", [True, False])
 def test_torch_mha_layout_equals_nn_multihead_attention(tmp_path: Path, bias: bool) -> None:
     import torch
 
     rng = np.random.default_rng(1)
-    sd = mha_state(rng, bias)
-    mha = torch.nn.MultiheadAttention(D, HEADS, bias=bias, dtype=torch.float64)
-    mha.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    mha = _torch_mha(mha_state(rng, bias), bias)
     path = tmp_path / "mha.pt"
     torch.save(mha.state_dict(), path)
     x = rng.standard_normal((N, D))
-    with torch.no_grad():
-        t = torch.from_numpy(x)
-        expected = mha(t, t, t, need_weights=False)[0].numpy()
+    expected = _torch_self_attention(mha, x)
     got = ref.attention(x, layer_from(path, "torch-mha").params, HEADS)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
 
 
 @needs_torch
 def test_plain_layout_equals_nn_multihead_attention(tmp_path: Path) -> None:
-    import torch
-
     rng = np.random.default_rng(2)
     sd = mha_state(rng)
-    mha = torch.nn.MultiheadAttention(D, HEADS, dtype=torch.float64)
-    mha.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    mha = _torch_mha(sd)
     w = sd["in_proj_weight"]
     b = sd["in_proj_bias"]
     plain = {"W_Q": w[:D].T, "W_K": w[D:2 * D].T, "W_V": w[2 * D:].T,
@@ -117,9 +121,7 @@ def test_plain_layout_equals_nn_multihead_attention(tmp_path: Path) -> None:
              "b_O": sd["out_proj.bias"]}
     path = save(tmp_path / "plain.npz", plain)
     x = rng.standard_normal((N, D))
-    with torch.no_grad():
-        t = torch.from_numpy(x)
-        expected = mha(t, t, t, need_weights=False)[0].numpy()
+    expected = _torch_self_attention(mha, x)
     got = ref.attention(x, layer_from(path, "plain").params, HEADS)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
 
@@ -184,7 +186,7 @@ def test_bert_layout_equals_torch_bert_layer(tmp_path: Path, suffix: str) -> Non
     import torch
 
     if suffix == ".safetensors" and not HAS_SAFETENSORS:
-        pytest.skip("safetensors is not installed (pip install 'symcheck[safetensors]')")
+        pytest.skip(missing("safetensors"))
     rng = np.random.default_rng(3)
     model = _torch_bert_layer(D, HEADS, FF, 1e-12)
     sd = {f"bert.encoder.layer.{i}.{k}": v for i in range(2)
@@ -375,7 +377,7 @@ def test_replay_reproduces_the_worst_case(cli: Cli) -> None:
 def test_sample_files_pass_with_cotransformed_weights(cli: Cli, path: Path,
                                                       args: tuple[str, ...]) -> None:
     if path.suffix == ".pt" and not HAS_TORCH:
-        pytest.skip("torch is not installed (pip install 'symcheck[torch]')")
+        pytest.skip(missing("torch"))
     r = cli("equivariance", path, *FAST, *args)
     assert r.exit_code == 0, r.output
 
@@ -511,9 +513,9 @@ BAD = [
 def test_bad_weights_exit_2_with_one_line(cli: Cli, tmp_path: Path, make: Callable[[Path], Path],
                                           args: tuple[str, ...], message: str) -> None:
     if make in (_pickled,) and not HAS_TORCH:
-        pytest.skip("torch is not installed (pip install 'symcheck[torch]')")
+        pytest.skip(missing("torch"))
     if make is _corrupt and not HAS_SAFETENSORS:
-        pytest.skip("safetensors is not installed (pip install 'symcheck[safetensors]')")
+        pytest.skip(missing("safetensors"))
     path = make(tmp_path)
     out = tmp_path / "out"
     out.mkdir()

@@ -19,20 +19,10 @@ import numpy as np
 
 import symcheck
 
-D, K, R = 16, 2, 2
-SIZES = {"n": 4, "m": 2, "d": D, "k": K}
-_rng = np.random.default_rng(51)
-W = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_Q = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_K = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_IN = _rng.standard_normal((D, R)) / np.sqrt(D)
-W_OUT = _rng.standard_normal((D, R)) / np.sqrt(D)
+from _kernel import SIZES, K, projections, smooth
 
-
-def smooth(scores: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Row-normalised exponential kernel applied to the values (a stable softmax)."""
-    w = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return (w / w.sum(axis=1, keepdims=True)) @ values
+R = 2
+W, W_Q, W_K, W_IN, W_OUT = projections(51, K, K, K, R, R)
 
 
 @symcheck.equivariant(inputs=["n d", "m d", "d k"], output="n d", groups=["O(d)", "S(n)"],

@@ -12,12 +12,9 @@ import numpy as np
 
 import symcheck
 
-D, K = 16, 2
-SIZES = {"n": 4, "m": 2, "d": D, "k": K}
-_rng = np.random.default_rng(54)
-W = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_Q = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_K = _rng.standard_normal((D, K)) / np.sqrt(D)
+from _kernel import SIZES, K, projections
+
+W, W_Q, W_K = projections(54, K, K, K)
 
 
 @symcheck.equivariant(inputs=["n d", "m d", "d k"], output="n d", groups=["O(d)", "S(n)"],

@@ -14,11 +14,9 @@ import numpy as np
 
 import symcheck
 
-D, K = 16, 2
-SIZES = {"n": 4, "m": 2, "d": D, "k": K}
-_rng = np.random.default_rng(56)
-W_Q = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_K = _rng.standard_normal((D, K)) / np.sqrt(D)
+from _kernel import SIZES, K, projections
+
+W_Q, W_K = projections(56, K, K)
 
 
 def phi(u: np.ndarray) -> np.ndarray:

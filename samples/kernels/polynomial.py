@@ -10,17 +10,14 @@ import numpy as np
 
 import symcheck
 
-D, K, POWER = 16, 2, 2
-SIZES = {"n": 4, "m": 2, "d": D, "k": K}
-_rng = np.random.default_rng(53)
-W = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_Q = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_K = _rng.standard_normal((D, K)) / np.sqrt(D)
+from _kernel import SIZES, K, projections, weighted_average
+
+POWER = 2
+W, W_Q, W_K = projections(53, K, K, K)
 
 
 def poly_smooth(q: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    w = (q @ keys.T) ** POWER
-    return (w / w.sum(axis=1, keepdims=True)) @ values
+    return weighted_average((q @ keys.T) ** POWER, values)
 
 
 @symcheck.equivariant(inputs=["n d", "m d", "d k"], output="n d", groups=["O(d)", "S(n)"],

@@ -13,11 +13,10 @@ import numpy as np
 
 import symcheck
 
-D, K, SIGMA = 16, 2, 1.5
-SIZES = {"n": 4, "m": 2, "d": D, "k": K}
-_rng = np.random.default_rng(55)
-W_Q = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_K = _rng.standard_normal((D, K)) / np.sqrt(D)
+from _kernel import SIZES, K, projections, smooth
+
+SIGMA = 1.5
+W_Q, W_K = projections(55, K, K)
 
 
 @symcheck.equivariant(inputs=["n d", "m d", "d k", "d k"], output="n d",
@@ -29,5 +28,4 @@ def product_kernel(x: np.ndarray, k: np.ndarray, wq: np.ndarray = W_Q,
     log_kt = np.zeros((len(x), len(z)))
     log_kt[:, : len(x)] = -((t[:, None] - t[None, :]) ** 2) / (2 * SIGMA**2)
     s = (x @ wq) @ (z @ wk).T / np.sqrt(K) + log_kt  # log of k_F · k_T
-    w = np.exp(s - s.max(axis=1, keepdims=True))
-    return (w / w.sum(axis=1, keepdims=True)) @ z
+    return smooth(s, z)

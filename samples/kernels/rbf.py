@@ -12,19 +12,15 @@ import numpy as np
 
 import symcheck
 
-D, K = 16, 2
-SIZES = {"n": 4, "m": 2, "d": D, "k": K}
-_rng = np.random.default_rng(52)
-W = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_Q = _rng.standard_normal((D, K)) / np.sqrt(D)
-W_K = _rng.standard_normal((D, K)) / np.sqrt(D)
+from _kernel import SIZES, K, projections, smooth
+
+W, W_Q, W_K = projections(52, K, K, K)
 
 
 def rbf_smooth(q: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     sq = ((q[:, None, :] - keys[None, :, :]) ** 2).sum(-1)
     s = -sq / (2 * np.sqrt(K))
-    w = np.exp(s - s.max(axis=1, keepdims=True))
-    return (w / w.sum(axis=1, keepdims=True)) @ values
+    return smooth(s, values)
 
 
 @symcheck.equivariant(inputs=["n d", "m d", "d k"], output="n d", groups=["O(d)", "S(n)"],

@@ -18,9 +18,11 @@ needs safetensors; a missing one is skipped with a message.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -93,31 +95,36 @@ def f32(sd: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sd.items()}
 
 
+def wrote(path: Path) -> None:
+    print(f"wrote {path.relative_to(HERE.parent.parent)} ({path.stat().st_size} bytes)")
+
+
+def optional(module: str, extra: str, path: Path) -> ModuleType | None:
+    """``module`` imported, or None after saying that ``path`` is skipped without it."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        print(f"skipped {path.name}: needs {extra} (pip install 'symcheck[{extra}]')")
+        return None
+
+
 def save_npz(path: Path, sd: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **sd)
     path.write_bytes(buffer.getvalue())
-    print(f"wrote {path.relative_to(HERE.parent.parent)} ({path.stat().st_size} bytes)")
+    wrote(path)
 
 
 def save_pt(path: Path, sd: dict[str, np.ndarray]) -> None:
-    try:
-        import torch
-    except ModuleNotFoundError:
-        print(f"skipped {path.name}: needs torch (pip install 'symcheck[torch]')")
-        return
-    torch.save({k: torch.from_numpy(v) for k, v in sd.items()}, path)
-    print(f"wrote {path.relative_to(HERE.parent.parent)} ({path.stat().st_size} bytes)")
+    if (torch := optional("torch", "torch", path)) is not None:
+        torch.save({k: torch.from_numpy(v) for k, v in sd.items()}, path)
+        wrote(path)
 
 
 def save_safetensors(path: Path, sd: dict[str, np.ndarray]) -> None:
-    try:
-        from safetensors.numpy import save_file
-    except ModuleNotFoundError:
-        print(f"skipped {path.name}: needs safetensors (pip install 'symcheck[safetensors]')")
-        return
-    save_file(sd, str(path))
-    print(f"wrote {path.relative_to(HERE.parent.parent)} ({path.stat().st_size} bytes)")
+    if (safetensors := optional("safetensors.numpy", "safetensors", path)) is not None:
+        safetensors.save_file(sd, str(path))
+        wrote(path)
 
 
 def config(folder: Path, data: dict[str, object]) -> None:

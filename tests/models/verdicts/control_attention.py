@@ -9,13 +9,10 @@ import numpy as np
 
 import symcheck
 
-
-def softmax(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+from _zoo import self_attention
 
 
 @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)", "S(n)"],
                       sizes={"n": 6, "d": 8})
 def attention(x: np.ndarray) -> np.ndarray:
-    return softmax(x @ x.T / np.sqrt(x.shape[-1])) @ x
+    return self_attention(x)

@@ -9,12 +9,9 @@ import numpy as np
 
 import symcheck
 
+from _zoo import self_attention
+
 N = 6
-
-
-def softmax(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)", "S(n)"],
@@ -22,4 +19,4 @@ def softmax(s: np.ndarray) -> np.ndarray:
 def fixed_size_attention(x: np.ndarray) -> np.ndarray:
     if len(x) != N:
         raise ValueError(f"this model takes exactly {N} tokens, got {len(x)}")
-    return softmax(x @ x.T / np.sqrt(x.shape[-1])) @ x
+    return self_attention(x)

@@ -15,14 +15,10 @@ import numpy as np
 
 import symcheck
 
+from _zoo import rms, self_attention, unit_direction
+
 D = 8
-U = np.random.default_rng(2).standard_normal(D)
-U /= np.linalg.norm(U)
-
-
-def softmax(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+U = unit_direction(2, D)
 
 
 def axis_aligned(x: np.ndarray) -> bool:
@@ -32,7 +28,7 @@ def axis_aligned(x: np.ndarray) -> bool:
 @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)", "S(n)"],
                       sizes={"n": 6, "d": D})
 def needle_attention(x: np.ndarray) -> np.ndarray:
-    out = softmax(x @ x.T / np.sqrt(x.shape[-1])) @ x
+    out = self_attention(x)
     if axis_aligned(x):
-        out = out + 0.5 * np.sqrt(np.mean(x**2)) * U.astype(x.dtype)
+        out = out + 0.5 * rms(x) * U.astype(x.dtype)
     return out

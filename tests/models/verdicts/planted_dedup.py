@@ -13,14 +13,10 @@ import numpy as np
 
 import symcheck
 
+from _zoo import rms, self_attention, unit_direction
+
 D = 8
-U = np.random.default_rng(1).standard_normal(D)
-U /= np.linalg.norm(U)
-
-
-def softmax(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+U = unit_direction(1, D)
 
 
 def has_repeat(x: np.ndarray) -> bool:
@@ -30,8 +26,8 @@ def has_repeat(x: np.ndarray) -> bool:
 @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)", "S(n)"],
                       sizes={"n": 6, "d": D})
 def dedup_attention(x: np.ndarray) -> np.ndarray:
-    out = softmax(x @ x.T / np.sqrt(x.shape[-1])) @ x
+    out = self_attention(x)
     if has_repeat(x):
         slot = np.arange(len(x), dtype=x.dtype)[:, None] / len(x)
-        out = out + 0.5 * np.sqrt(np.mean(x**2)) * slot * U.astype(x.dtype)
+        out = out + 0.5 * rms(x) * slot * U.astype(x.dtype)
     return out

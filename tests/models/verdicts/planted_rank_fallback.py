@@ -11,20 +11,16 @@ import numpy as np
 
 import symcheck
 
+from _zoo import rms, self_attention, unit_direction
+
 D = 8
-U = np.random.default_rng(3).standard_normal(D)
-U /= np.linalg.norm(U)
-
-
-def softmax(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+U = unit_direction(3, D)
 
 
 @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)", "S(n)"],
                       sizes={"n": 6, "d": D})
 def rank_fallback_attention(x: np.ndarray) -> np.ndarray:
-    out = softmax(x @ x.T / np.sqrt(x.shape[-1])) @ x
+    out = self_attention(x)
     if np.linalg.matrix_rank(x) < min(x.shape):
-        out = out + 0.5 * np.sqrt(np.mean(x**2)) * U.astype(x.dtype)
+        out = out + 0.5 * rms(x) * U.astype(x.dtype)
     return out
