@@ -12,14 +12,14 @@ from symcheck.app.service import wrap_model
 from symcheck.core.errors import ModelError, ReplayError, SpecError
 from symcheck.core.signature import Signature
 from symcheck.core.tolerances import tolerance_for
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import Judged, Verdict
 from symcheck.engine.evaluate import CaseResult
 from symcheck.engine.problem import resolve
 from symcheck.sources.python import load_python, split_target
 
 
 @dataclass
-class ReplayResult:
+class ReplayResult(Judged):
     """A stored case re-run: the stored error, the error now, and which model file ran."""
 
     meta: dict[str, Any]
@@ -37,10 +37,6 @@ class ReplayResult:
         """FAIL while the case still fails (or is not finite), PASS once it is fixed."""
         broken = not self.case.finite or self.case.error > self.tolerance
         return Verdict.FAIL if broken else Verdict.PASS
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict is Verdict.PASS
 
     def to_dict(self) -> dict[str, Any]:
         return {

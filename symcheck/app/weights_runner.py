@@ -8,7 +8,7 @@ from typing import Any
 from symcheck.app import reproduction as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import WeightsRequest
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import Judged, Verdict
 from symcheck.engine.equivariance import EquivarianceResult
 
 
@@ -37,7 +37,7 @@ def run_weights(request: WeightsRequest) -> Outcome:
 
 
 @dataclass
-class StackResult:
+class StackResult(Judged):
     """The whole stack of a checkpoint checked as one function of the tokens."""
 
     path: str
@@ -53,10 +53,6 @@ class StackResult:
     @property
     def verdict(self) -> Verdict:
         return self.result.verdict
-
-    @property
-    def passed(self) -> bool:
-        return self.result.passed
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "layers": self.layers, "folded": self.folded,

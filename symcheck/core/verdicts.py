@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 
 class Verdict(StrEnum):
@@ -46,6 +46,19 @@ def brief(kind: str, name: str, *facts: str) -> str:
     "<GroupResult 'S(n)': fail, max error 9.0e-01, tolerance 1.0e-09>"
     """
     return f"<{kind} {name!r}: {', '.join(facts)}>"
+
+
+class Judged:
+    """``passed``, the one word for "it held", read off the verdict (a result defines
+    ``verdict``; this gives it ``passed``)."""
+
+    if TYPE_CHECKING:
+        @property
+        def verdict(self) -> Verdict: ...
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.PASS
 
 
 @runtime_checkable

@@ -25,7 +25,7 @@ from symcheck.core.errors import ModelError, Phrase, SpecError, Suggest, Use
 from symcheck.core.groups import Group
 from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
-from symcheck.core.verdicts import Verdict, brief
+from symcheck.core.verdicts import Judged, Verdict, brief
 from symcheck.engine.cases import (
     CaseBatch,
     Drawn,
@@ -163,7 +163,7 @@ class GroupMeasurement:
 
 
 @dataclass
-class GroupResult:
+class GroupResult(Judged):
     """A :class:`GroupMeasurement` with its tolerance and verdict."""
 
     measurement: GroupMeasurement
@@ -176,10 +176,6 @@ class GroupResult:
     def name(self) -> str:
         """The group's display name: ``"O(d)"``, or ``"O(d) × S(n)"`` for the product."""
         return self.measurement.name
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict is Verdict.PASS
 
     def __repr__(self) -> str:
         m = self.measurement
@@ -209,7 +205,7 @@ class GroupResult:
 
 
 @dataclass
-class EquivarianceResult(CheckedRun):
+class EquivarianceResult(CheckedRun, Judged):
     """Everything one check measured and decided; :meth:`to_dict` is the JSON report."""
 
     groups: list[GroupResult]
@@ -224,10 +220,6 @@ class EquivarianceResult(CheckedRun):
     def name(self) -> str:
         """The model's name (the same as :attr:`model`)."""
         return self.model
-
-    @property
-    def passed(self) -> bool:
-        return all(g.passed for g in self.groups)
 
     def __repr__(self) -> str:
         worst = max((g.measurement.stat(100) for g in self.groups), key=_order,

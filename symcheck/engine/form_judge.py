@@ -17,7 +17,7 @@ from symcheck.core.groups import Orthogonal
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.specs import AxisSpec
 from symcheck.core.tolerances import tolerance_for
-from symcheck.core.verdicts import Verdict, brief
+from symcheck.core.verdicts import Judged, Verdict, brief
 from symcheck.engine.form import (
     FORM_RTOL,
     LOG_BILINEAR_TOL,
@@ -55,7 +55,7 @@ class Diagnostic:
 
 
 @dataclass
-class FormResult(CheckedRun):
+class FormResult(CheckedRun, Judged):
     """Everything :func:`check_form` measured and decided; :meth:`to_dict` is the JSON."""
 
     span_tolerance: float
@@ -81,14 +81,11 @@ class FormResult(CheckedRun):
                      f"{len(self.diagnostics)} diagnostics", self.dtype, f"seed {self.seed}")
 
     @property
-    def passed(self) -> bool:
-        return self.finite and all(d.status == "pass" for d in self.diagnostics if d.gating)
-
-    @property
     def verdict(self) -> Verdict:
         if not self.finite:
             return Verdict.NON_FINITE
-        return Verdict.PASS if self.passed else Verdict.FAIL
+        held = all(d.status == "pass" for d in self.diagnostics if d.gating)
+        return Verdict.PASS if held else Verdict.FAIL
 
     def diagnostic(self, key: str) -> Diagnostic:
         return next(d for d in self.diagnostics if d.key == key)

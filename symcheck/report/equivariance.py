@@ -77,17 +77,28 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for line in notes(result):
         print_plain(console, f"note: {line}")
-    failing = [g for g in result.groups if not g.passed]
-    for g in failing:
-        console.print(f"[red]✗[/] {escape(describe_failure(g))}")
-    if failing:
-        broken = ", ".join(g.measurement.name for g in failing)
-        console.print(f"[bold red]FAIL[/]: broken: {escape(broken)}")
-        if replay:
-            print_plain(console, f"replay the worst case: {replay}")
-    else:
+    if not print_failures(console, result.groups, replay):
         console.print(f"[bold green]PASS[/]: {escape(_property(result))}")
         print_plain(console, confidence(result))
+
+
+def print_failures(console: Console, groups: Sequence[GroupResult], replay: str | None,
+                   causes: Sequence[str] = (), what: str = "") -> bool:
+    """A ✗ line per failing group set (then per named cause), the FAIL line naming the broken
+    ones (``what``: of which part), and the replay command; whether anything failed."""
+    from rich.markup import escape
+
+    failing = [g for g in groups if not g.passed]
+    for line in [*map(describe_failure, failing), *causes]:
+        console.print(f"[red]✗[/] {escape(line)}")
+    if not failing:
+        return False
+    broken = ", ".join(g.measurement.name for g in failing)
+    where = f" ({what})" if what else ""
+    console.print(f"[bold red]FAIL[/]: broken{escape(where)}: {escape(broken)}")
+    if replay:
+        print_plain(console, f"replay the worst case: {replay}")
+    return True
 
 
 def notes(result: EquivarianceResult) -> list[str]:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from symcheck.core.signature import WEIGHT_MODE_NAMES as _MODE
 from symcheck.report import fmt_float, make_console
-from symcheck.report.equivariance import describe_failure, print_groups
 from symcheck.report.equivariance import notes as check_notes
+from symcheck.report.equivariance import print_failures, print_groups
 from symcheck.report.layout import Column, print_plain, print_table
 
 if TYPE_CHECKING:
@@ -105,17 +105,8 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
 
     for warning in req.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
-    failing = [g for g in req.groups if not g.passed]
-    for g in failing:
-        console.print(f"[red]✗[/] {escape(describe_failure(g))}")
-    for cause in result.causes:
-        console.print(f"[red]✗[/] {escape(describe_cause(cause))}")
     what = f"{result.component}, weights {_MODE[result.mode]}"
-    if failing:
-        broken = ", ".join(g.measurement.name for g in failing)
-        console.print(f"[bold red]FAIL[/]: broken ({escape(what)}): {escape(broken)}")
-        if replay:
-            print_plain(console, f"replay the worst case: {replay}")
-    else:
+    if not print_failures(console, req.groups, replay,
+                          [describe_cause(c) for c in result.causes], what):
         names = ", ".join(g.measurement.name for g in req.groups)
         console.print(f"[bold green]PASS[/]: equivariant under {escape(names)} ({escape(what)})")

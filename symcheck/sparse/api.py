@@ -144,6 +144,7 @@ class SparseApproxResult:
 
     @property
     def passed(self) -> bool:
+        """Some verified ``d`` within ``max_d`` meets the precision."""
         return self.best is not None
 
     @property

@@ -42,7 +42,7 @@ from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import Judged, Verdict
 from symcheck.engine.cases import Drawn
 from symcheck.engine.equivariance import (
     EquivarianceResult,
@@ -284,7 +284,7 @@ class BreakdownRow:
 
 
 @dataclass
-class WeightsResult:
+class WeightsResult(Judged):
     """The requested check, the full breakdown, and the measured causes of each failure."""
 
     path: str
@@ -309,10 +309,6 @@ class WeightsResult:
     @property
     def verdict(self) -> Verdict:
         return self.requested.verdict
-
-    @property
-    def passed(self) -> bool:
-        return self.requested.passed
 
     def to_dict(self) -> dict[str, Any]:
         return {
