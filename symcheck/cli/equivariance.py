@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from symcheck.cli import options as opt
-from symcheck.cli.common import exit_code, run
+from symcheck.cli.common import exit_code
 from symcheck.core.options import Measure
 
 HELP = (
@@ -65,36 +65,33 @@ def equivariance(
     save_counterexample: opt.SaveCounterexample = None,
     mask: opt.Mask = None,
     padding_mask: opt.PaddingMask = None,
-    debug: opt.Debug = False,
     *,
     measure: Measure,
-) -> None:
-    def body() -> int:
-        from symcheck.app.requests import Declared, WeightsChoice, for_target
-        from symcheck.app.service import run as serve
-        from symcheck.cli.common import check_outputs
-        from symcheck.core.specs import parse_sizes
-        from symcheck.sources.python import split_target
+) -> int:
+    from symcheck.app.requests import Declared, WeightsChoice, for_target
+    from symcheck.app.service import run as serve
+    from symcheck.cli.common import check_outputs
+    from symcheck.core.specs import parse_sizes
+    from symcheck.sources.python import split_target
 
-        check_outputs(inputs=[split_target(target)[0], data], json=json_path,
-                      save_counterexample=save_counterexample)
-        request = for_target(
-            target,
-            Declared(tuple(inputs) if inputs else None, tuple(outputs) if outputs else None,
-                     tuple(groups) if groups else None, parse_sizes(size) or None, mask,
-                     padding_mask),
-            measure, backend=backend, data=data,
-            weights=WeightsChoice(layer, heads, weights, component, fold_norms, breakdown),
-            model_only={"save_counterexample": save_counterexample},
-        )
-        outcome = serve(request)
-        if outcome.kind == "stack":
-            return show_stack(outcome, json_path)
-        if outcome.kind == "weights":
-            return show_weights(outcome, json_path)
-        return show_model(outcome, json_path, save_counterexample)
+    check_outputs(inputs=[split_target(target)[0], data], json=json_path,
+                  save_counterexample=save_counterexample)
+    request = for_target(
+        target,
+        Declared(tuple(inputs) if inputs else None, tuple(outputs) if outputs else None,
+                 tuple(groups) if groups else None, parse_sizes(size) or None, mask,
+                 padding_mask),
+        measure, backend=backend, data=data,
+        weights=WeightsChoice(layer, heads, weights, component, fold_norms, breakdown),
+        model_only={"save_counterexample": save_counterexample},
+    )
+    outcome = serve(request)
+    if outcome.kind == "stack":
+        return show_stack(outcome, json_path)
+    if outcome.kind == "weights":
+        return show_weights(outcome, json_path)
+    return show_model(outcome, json_path, save_counterexample)
 
-    run(body, debug)
 
 
 def show_model(outcome: object, json_path: str | None, save_counterexample: str | None) -> int:

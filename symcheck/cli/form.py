@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from symcheck.cli import options as opt
-from symcheck.cli.common import exit_code, run
+from symcheck.cli.common import exit_code
 from symcheck.core.options import Measure
 
 HELP = (
@@ -58,39 +58,36 @@ def form(
     json_path: opt.Json = None,
     data: opt.Data = None,
     backend: opt.BackendName = None,
-    debug: opt.Debug = False,
     *,
     measure: Measure,
-) -> None:
-    def body() -> int:
-        from symcheck.app.requests import Declared, FormRequest
-        from symcheck.app.service import run as serve
-        from symcheck.cli.common import check_outputs
-        from symcheck.core.errors import InputFileError
-        from symcheck.core.specs import parse_sizes
-        from symcheck.report.form import THEOREM, render
-        from symcheck.report.json import write_json
-        from symcheck.sources.python import split_target
+) -> int:
+    from symcheck.app.requests import Declared, FormRequest
+    from symcheck.app.service import run as serve
+    from symcheck.cli.common import check_outputs
+    from symcheck.core.errors import InputFileError
+    from symcheck.core.specs import parse_sizes
+    from symcheck.report.form import THEOREM, render
+    from symcheck.report.json import write_json
+    from symcheck.sources.python import split_target
 
-        path, _ = split_target(target)
-        check_outputs(inputs=[path, data], json=json_path)
-        if path.suffix != ".py":
-            raise InputFileError(
-                f"{target!r} is not a Python file; form checks model.py or model.py:NAME (for "
-                "saved weights use: symcheck equivariance FILE)", argument="TARGET",
-            )
-        outcome = serve(FormRequest(
-            target=target,
-            declared=Declared(tuple(inputs) if inputs else None,
-                              tuple(outputs) if outputs else None,
-                              tuple(groups) if groups else None, parse_sizes(size) or None),
-            measure=measure,
-            backend=backend,
-            data=data, weights=weights, span_rtol=span_rtol,
-        ))
-        if json_path is not None:
-            write_json(json_path, {"theorem": THEOREM, **outcome.result.to_dict()})
-        render(outcome.result, to_stderr=json_path == "-")
-        return exit_code(outcome.verdict)
+    path, _ = split_target(target)
+    check_outputs(inputs=[path, data], json=json_path)
+    if path.suffix != ".py":
+        raise InputFileError(
+            f"{target!r} is not a Python file; form checks model.py or model.py:NAME (for "
+            "saved weights use: symcheck equivariance FILE)", argument="TARGET",
+        )
+    outcome = serve(FormRequest(
+        target=target,
+        declared=Declared(tuple(inputs) if inputs else None,
+                          tuple(outputs) if outputs else None,
+                          tuple(groups) if groups else None, parse_sizes(size) or None),
+        measure=measure,
+        backend=backend,
+        data=data, weights=weights, span_rtol=span_rtol,
+    ))
+    if json_path is not None:
+        write_json(json_path, {"theorem": THEOREM, **outcome.result.to_dict()})
+    render(outcome.result, to_stderr=json_path == "-")
+    return exit_code(outcome.verdict)
 
-    run(body, debug)

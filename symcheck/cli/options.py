@@ -97,32 +97,33 @@ def measure_option(name: str, help: str | None = None) -> Any:
 
 
 def with_measure(*names: str, help: Mapping[str, str] | None = None
-                 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give a command the declared measurement options ``names`` (every one when none is
-    named) as parameters; it receives them as one ``measure: Measure``. ``help`` rewords an
-    option for this command. They come before ``--debug``, in declaration order."""
+                 ) -> Callable[[Callable[..., int]], Callable[..., None]]:
+    """Make a command that checks a model: give it the declared measurement options ``names``
+    (every one when none is named) as parameters, received as one ``measure: Measure``
+    (``help`` rewords an option for this command), and ``--debug`` last; the command returns
+    its exit code, and an error it raises is one line and exit 2 (:func:`run`)."""
     chosen = names or tuple(n for n, _ in declared())
     defaults = {f.name: f.default for f in Measure.__dataclass_fields__.values()}
 
-    def add(command: Callable[..., None]) -> Callable[..., None]:
+    def add(command: Callable[..., int]) -> Callable[..., None]:
         signature = inspect.signature(command, eval_str=True)
         own = [p for p in signature.parameters.values() if p.name != "measure"]
         extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults[n],
                                    annotation=measure_option(n, (help or {}).get(n)))
                  for n in chosen]
-        last = [p for p in own if p.name == "debug"]
-        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-               if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.default is not
-               inspect.Parameter.empty else p for p in own if p.name != "debug"]
-        last = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in last]
+        debug = inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False,
+                                  annotation=Debug)
 
         @functools.wraps(command)
-        def run(*args: Any, **kwargs: Any) -> None:
-            measure = Measure(**{n: kwargs.pop(n) for n in chosen})
-            command(*args, measure=measure, **kwargs)
+        def cli_command(*args: Any, **kwargs: Any) -> None:
+            from symcheck.cli.common import run
 
-        run.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[*own, *extra, *last])
-        return run
+            measure = Measure(**{n: kwargs.pop(n) for n in chosen})
+            shown = kwargs.pop("debug")
+            run(lambda: command(*args, measure=measure, **kwargs), shown)
+
+        cli_command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *extra, debug], return_annotation=None)
+        return cli_command
 
     return add

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from symcheck.cli import options as opt
-from symcheck.cli.common import exit_code, run
+from symcheck.cli.common import exit_code
 from symcheck.core.options import Measure
 
 HELP = (
@@ -36,27 +36,24 @@ def replay(
     ] = None,
     backend: opt.BackendName = None,
     json_path: opt.Json = None,
-    debug: opt.Debug = False,
     *,
     measure: Measure,
-) -> None:
-    def body() -> int:
-        from pathlib import Path
+) -> int:
+    from pathlib import Path
 
-        from symcheck.app.requests import ReplayRequest
-        from symcheck.app.service import run as serve
-        from symcheck.cli.common import check_outputs
-        from symcheck.report.equivariance import render_replay
-        from symcheck.report.json import write_json
-        from symcheck.sources.python import split_target
+    from symcheck.app.requests import ReplayRequest
+    from symcheck.app.service import run as serve
+    from symcheck.cli.common import check_outputs
+    from symcheck.report.equivariance import render_replay
+    from symcheck.report.json import write_json
+    from symcheck.sources.python import split_target
 
-        check_outputs(inputs=[counterexample, target and split_target(target)[0]],
-                      json=json_path)
-        outcome = serve(ReplayRequest(Path(counterexample), target, backend, measure))
-        result = outcome.result
-        if json_path is not None:
-            write_json(json_path, {"counterexample": counterexample, **result.to_dict()})
-        render_replay(result, to_stderr=json_path == "-")
-        return exit_code(outcome.verdict)
+    check_outputs(inputs=[counterexample, target and split_target(target)[0]],
+                  json=json_path)
+    outcome = serve(ReplayRequest(Path(counterexample), target, backend, measure))
+    result = outcome.result
+    if json_path is not None:
+        write_json(json_path, {"counterexample": counterexample, **result.to_dict()})
+    render_replay(result, to_stderr=json_path == "-")
+    return exit_code(outcome.verdict)
 
-    run(body, debug)
