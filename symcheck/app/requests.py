@@ -53,8 +53,9 @@ class Declared:
 
 
 @dataclass(frozen=True)
-class ModelRequest:
-    """The equivariance of a callable: from a file (``target``) or in memory (``obj``)."""
+class CallableRequest:
+    """A callable to check, from a file (``target``) or in memory (``obj``), with what the
+    door declared about it and how to measure."""
 
     target: str | None = None  # "model.py" or "model.py:NAME"
     obj: Callable[..., Any] | None = None
@@ -65,23 +66,21 @@ class ModelRequest:
     data: Path | None = None  # an .npz of inputs
     arrays: Sequence[Array | None] | None = None  # inputs given in memory
 
+
+@dataclass(frozen=True)
+class ModelRequest(CallableRequest):
+    """The equivariance of a callable (``symcheck equivariance model.py``, a model check,
+    ``check_equivariance``)."""
+
     def validated(self) -> ModelRequest:
         self.measure.validated()
         return self
 
 
 @dataclass(frozen=True)
-class FormRequest:
+class FormRequest(CallableRequest):
     """The attention form of a callable (Ma & Ying): ``symcheck form``, ``check_form``."""
 
-    target: str | None = None
-    obj: Callable[..., Any] | None = None
-    name: str | None = None
-    declared: Declared = field(default_factory=Declared)
-    measure: Measure = field(default_factory=Measure)
-    backend: str | None = None
-    data: Path | None = None
-    arrays: Sequence[Array | None] | None = None
     weights: str = "cotransform"
     span_rtol: float | None = None
     fit: bool = True

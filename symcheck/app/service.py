@@ -25,6 +25,7 @@ import numpy as np
 
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import (
+    CallableRequest,
     FormRequest,
     MatrixRequest,
     ModelRequest,
@@ -134,7 +135,7 @@ def _same_input_count(loaded: _Target, given: tuple[str, ...] | None) -> None:
     )
 
 
-def _inputs(request: ModelRequest | FormRequest, obj: Any,
+def _inputs(request: CallableRequest, obj: Any,
             specs: Sequence[str]) -> tuple[Sequence[Array | None] | None, str]:
     if request.arrays is not None:
         return request.arrays, "given"

@@ -6,7 +6,7 @@ import shlex
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import typer
 
@@ -111,37 +111,36 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
     try:
         with speaking(CLI):
             code = body()
-    except SymcheckError as exc:
-        if debug:
-            traceback.print_exc()
-        sys.stderr.write(f"symcheck: error: {one_line(exc.worded(CLI))}\n")
-        raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
         sys.stderr.write("symcheck: interrupted\n")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except SystemExit as exc:
         # Only code outside symcheck's own can end a command this way (the model layer turns
         # a model's sys.exit into a model error): never let it pass for a verdict.
-        sys.stderr.write(f"symcheck: error: the run was ended by SystemExit({exc.code!r}) from "
-                         "the code under test\n")
-        raise typer.Exit(EXIT_USAGE) from None
-    except MemoryError as exc:
-        if debug:
-            traceback.print_exc()
-        sys.stderr.write(f"symcheck: error: not enough memory for this check ({one_line(str(exc))}"
-                         "); try smaller sizes\n")
-        raise typer.Exit(EXIT_USAGE) from None
+        _usage_error(f"error: the run was ended by SystemExit({exc.code!r}) from the code "
+                     "under test")
     except Exception as exc:
-        # A bug of symcheck's own must not read as "symmetry broken" (exit 1) in a CI gate,
-        # nor dump a traceback on the user: one line, exit 2, the traceback under --debug.
         if debug:
             traceback.print_exc()
-        sys.stderr.write(
-            f"symcheck: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-            "(rerun with --debug for the traceback)\n"
-        )
-        raise typer.Exit(EXIT_USAGE) from None
+        _usage_error(_one_line_for(exc))
     raise typer.Exit(code)
+
+
+def _one_line_for(exc: Exception) -> str:
+    """What an error says after ``symcheck: ``: an input error as the command line words it,
+    memory running out, or a bug of symcheck's own (which must not read as "symmetry broken",
+    exit 1, in a CI gate, nor dump a traceback on the user)."""
+    if isinstance(exc, SymcheckError):
+        return f"error: {one_line(exc.worded(CLI))}"
+    if isinstance(exc, MemoryError):
+        return f"error: not enough memory for this check ({one_line(str(exc))}); try smaller sizes"
+    return (f"internal error: {type(exc).__name__}: {one_line(str(exc))} (rerun with --debug "
+            "for the traceback)")
+
+
+def _usage_error(line: str) -> NoReturn:
+    sys.stderr.write(f"symcheck: {line}\n")
+    raise typer.Exit(EXIT_USAGE) from None
 
 
 DEBUG_HELP = "Show the full traceback of an error instead of one line."
