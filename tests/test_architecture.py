@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -250,3 +251,36 @@ def test_the_check_gate_offers_its_own_debug_option(cli: Callable[..., Any], tmp
     r = cli("check")
     assert r.exit_code == 1 and "ValueError: boom" in r.stdout
     assert "(--debug shows the traceback)" in r.stdout
+
+# The modules `symcheck equivariance samples/positional.py` imports (CONTRIBUTING.md, "The walk
+# of one run"): a new import on this path is a change to the walk, made knowingly.
+WALK = {
+    "symcheck", "symcheck.app", "symcheck.app.model_runner", "symcheck.app.outcomes",
+    "symcheck.app.reproduction", "symcheck.app.requests", "symcheck.app.service",
+    "symcheck.backends", "symcheck.backends.numpy_backend", "symcheck.cli", "symcheck.cli.check",
+    "symcheck.cli.common", "symcheck.cli.equivariance", "symcheck.cli.form",
+    "symcheck.cli.options", "symcheck.cli.replay", "symcheck.cli.reproduction",
+    "symcheck.cli.sparse", "symcheck.core", "symcheck.core.caseid", "symcheck.core.errors",
+    "symcheck.core.files", "symcheck.core.groups", "symcheck.core.irreps",
+    "symcheck.core.options", "symcheck.core.reps", "symcheck.core.signature",
+    "symcheck.core.specs", "symcheck.core.tolerances", "symcheck.core.verdicts",
+    "symcheck.engine", "symcheck.engine.cases", "symcheck.engine.equivariance",
+    "symcheck.engine.evaluate", "symcheck.engine.precision", "symcheck.engine.probes",
+    "symcheck.engine.problem", "symcheck.report", "symcheck.report.equivariance",
+    "symcheck.report.layout", "symcheck.sources", "symcheck.sources.python",
+}
+
+
+def test_the_walk_imports_what_it_says() -> None:
+    code = ("import json, sys\n"
+            "sys.argv = ['symcheck', 'equivariance', 'samples/positional.py']\n"
+            "from symcheck.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(m for m in sys.modules\n"
+            "                        if m == 'symcheck' or m.startswith('symcheck.'))),\n"
+            "      file=sys.stderr)\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    imported = set(json.loads(run.stderr.strip().splitlines()[-1]))
+    assert imported == WALK, (f"new: {sorted(imported - WALK)}, gone: {sorted(WALK - imported)}"
+                              " (update the walk in CONTRIBUTING.md and WALK)")

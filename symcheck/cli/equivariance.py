@@ -96,20 +96,22 @@ def equivariance(
 
 def show_model(outcome: object, json_path: str | None, save_counterexample: str | None) -> int:
     """Write the outputs and render the report of a model check; the exit code."""
-    from symcheck.app.counterexample import save_outcome
     from symcheck.app.outcomes import Outcome
     from symcheck.cli.reproduction import command
     from symcheck.core.files import all_or_nothing
     from symcheck.report.equivariance import render, render_saved
-    from symcheck.report.json import write_json
 
     assert isinstance(outcome, Outcome)
     replay = None if outcome.reproduction is None else command(outcome.reproduction)
     saved = None
-    with all_or_nothing():
+    with all_or_nothing():  # each writer is imported only when its file is asked for
         if save_counterexample is not None:
+            from symcheck.app.counterexample import save_outcome
+
             saved = save_outcome(save_counterexample, outcome)
         if json_path is not None:
+            from symcheck.report.json import write_json
+
             payload = outcome.result.to_dict()
             payload["replay"] = replay
             payload["counterexample"] = saved

@@ -51,7 +51,6 @@ from symcheck.engine.precision import (
 )
 from symcheck.engine.probes import INPUT_PROBES, permuted_labels, size_probes_for
 from symcheck.engine.problem import _NUMPY_FLOATS, CheckedRun, MaskUse, Problem
-from symcheck.engine.search import search_worst
 
 Array = np.ndarray
 
@@ -534,6 +533,8 @@ def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: Measure,
         starts.append(probe)
     rng = case_rng(opts.seed, label, "search", 0)
     budget = max(1, opts.search // len(starts))
+    from symcheck.engine.search import search_worst  # only a check that searches needs it
+
     return max((search_worst(e.problem, e.case(), rng, budget, tolerance) for e in starts),
                key=lambda pair: _order(pair[0].error))
 
