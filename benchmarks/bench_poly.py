@@ -26,7 +26,7 @@ against a baseline measured in this run.
    threads, in the same run; the metric is credited 2·L²·d FLOPs (the logits) and reported in
    logits per second as well (it is bound by memory traffic, not arithmetic).
 5. ``warm-start``: one fit at d = 2k − 1 from the SVD of ``B`` against one from the 2k solution
-   truncated to rank d (the start the issue suggested), on the same targets.
+   truncated to rank d (the SVD start), on the same targets.
 6. ``must-show``: fresh random targets (k = 2 at L = 1,024; k = 4 at 256 and 1,024; k = 3 at
    2,048; k = 1 and 2 at 65,536) through the CLI with ``--save``, each saved file re-verified by
    an independent plain-numpy softmax (no symcheck code).

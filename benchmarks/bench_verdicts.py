@@ -1,4 +1,4 @@
-"""Cost of trustworthy verdicts, and whether verdicts flip with the seed (issue 10).
+"""Cost of trustworthy verdicts, and whether verdicts flip with the seed.
 
 (a) **Probes and calibration.** The default check of each README sample (Haar draws, input and
     size probes, calibrated tolerance) against the same check without them (``--no-probes``,

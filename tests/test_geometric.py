@@ -118,8 +118,8 @@ def test_egnn_negative_controls(egnn: Any, seed: int) -> None:
     assert r.passed
 
 
-def test_egnn_with_the_issue_command_line(egnn: Any, cli: Cli) -> None:
-    """The command line of the issue (specs on the command line), the exit code it promises."""
+def test_egnn_with_specs_on_the_command_line(egnn: Any, cli: Cli) -> None:
+    """Specs on the command line (no declaration in the file), and the exit code they give."""
     r = cli("equivariance", SAMPLES / "geometric" / "egnn_layer.py", "--in", "b n f", "--in",
             "b n c:point", "--out", "b n f", "--out", "b n c:point", "--group", "E(c)",
             "--group", "S(n)", "--size", "b=2,n=6,f=8,c=3", "--trials", "5")

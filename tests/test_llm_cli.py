@@ -1,5 +1,5 @@
-"""Checking an LLM checkpoint from the command line (issue 13's must-show): tiny random
-Llama-style and GPT-2 checkpoints written by transformers' own ``save_pretrained``."""
+"""Checking an LLM checkpoint from the command line, on tiny random Llama-style and GPT-2
+checkpoints written by transformers' own ``save_pretrained``."""
 
 from __future__ import annotations
 

@@ -154,7 +154,7 @@ if ZERO:
 def test_a_file_holding_a_transformers_instance_is_found_and_sized(
     cli: Cli, tmp_path: Path, zero: bool, expected: int
 ) -> None:
-    """The issue's command as written: a file whose one model is an instance of a class from
+    """The command as users write it: a file whose one model is an instance of a class from
     transformers (found like a function: it is made in the file, not imported), no ``:NAME``
     and no ``--size`` (the embedding width from the model's config, a batch of 2, 8 tokens)."""
     path = tmp_path / "model.py"

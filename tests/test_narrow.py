@@ -1,7 +1,7 @@
-"""Narrow terminals (issue 14, point 5; issue 18, points 2 and 3): on an 80- or 60-column
-terminal, and in a pipe read on one, every table of every command fits, no number, exponent or
-verdict is cut to ``3.31e-…``, and no column is dropped: a table that does not fit is turned or
-stacked, a long note leaves the table for lines of its own.
+"""Narrow terminals: on an 80- or 60-column terminal, and in a pipe read on one, every table
+of every command fits, no number, exponent or verdict is cut to ``3.31e-…``, and no column is
+dropped: a table that does not fit is turned or stacked, a long note leaves the table for lines
+of its own.
 
 Each command runs once as the real console script on a pseudo-terminal (``script -qc "stty cols
 80; …"``), and in-process on rich consoles 80 and 60 columns wide; a narrow terminal shows every

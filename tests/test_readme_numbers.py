@@ -140,7 +140,7 @@ def test_integers_are_exact_and_other_numbers_agree_within_the_band(
 
 
 def test_the_band_samples_numbers_hold_on_other_kernels(fresh: Fresh) -> None:
-    """The issue's case: ε₁ = 0.0996 here, 0.0998 and 0.0995 on other kernels; d stays exact."""
+    """The band sample: ε₁ = 0.0996 here, 0.0998 and 0.0995 on other kernels; d stays exact."""
     row = "| **5** (opt) | 0.0996, 0.096 | 1/3 | 2 | 11,025 |"
     pieces = fresh("sparse-samples")
     for other in ("0.0998", "0.0995"):

@@ -4,11 +4,10 @@ Every row is a model under ``tests/models/verdicts/`` (or a README sample), the 
 command, and the exit code the mathematics demands (the model's docstring says why): planted
 violations that Gaussian inputs never reach must exit 1, equivariant controls must exit 0 with
 every probe on, precision cases must be judged by the model's own round-off, and a model that
-ends or fakes the run must be the check's error (exit 2), never a verdict. See DESIGN.md,
-"Verdicts that can be trusted (second wave)", and issue 10.
+ends or fakes the run must be the check's error (exit 2), never a verdict.
 
 The rows hold the CLI's exit codes only, not its wording; the one text assertion (a
-float32-internal model's PASS names float32 as the cause) is the issue's own requirement.
+float32-internal model's PASS names float32 as the cause) is a requirement of the report.
 """
 
 from __future__ import annotations
@@ -179,8 +178,8 @@ def test_verdict(cli: Cli, row: Row, seed: int) -> None:
 
 
 def test_float32_internal_pass_names_its_cause(cli: Cli) -> None:
-    """The issue asks that the PASS of a model computing in float32 internally, in a float64
-    check, carry a note naming the cause; only the word float32 is asserted."""
+    """The PASS of a model computing in float32 internally, in a float64 check, carries a
+    note naming the cause; only the word float32 is asserted."""
     r = run(cli, "equivariance", str(MODELS / "precision_softmax32.py"))
     assert r.exit_code == 0, describe(r)
     assert "float32" in r.output.lower(), describe(r)
@@ -249,7 +248,7 @@ def test_gate_refuses_a_non_finite_or_non_positive_rtol(
 # --- the zoo checks itself ------------------------------------------------------------------------
 # Independently of symcheck, in plain numpy: each planted violation is invisible on Gaussian
 # inputs and large at its trigger, each control is equivariant at every trigger, and the
-# precision cases have the sizes and the residual structure the issue quotes.
+# precision cases have the sizes and the residual structure the docs quote.
 
 Array = np.ndarray
 
@@ -420,7 +419,7 @@ def residual_correlation(f: Callable[[Array], Array], x: Array, g: Callable[[Arr
     return float(np.sum(r0 * r1) / (np.linalg.norm(r0) * np.linalg.norm(r1)))
 
 
-def test_precision_cases_have_the_sizes_and_structure_the_issue_quotes() -> None:
+def test_precision_cases_have_the_sizes_and_structure_quoted() -> None:
     """float32 softmax: S(n) error ~1e-7 that decorrelates under a 1e-5 perturbation; the
     position term: ~1.5e-7 that stays perfectly correlated at every perturbation size."""
     rng = np.random.default_rng(0)
@@ -445,7 +444,7 @@ def test_precision_cases_have_the_sizes_and_structure_the_issue_quotes() -> None
 
 @NEEDS_TORCH
 @pytest.mark.usefixtures("one_torch_thread")
-def test_encoder_layers_have_the_round_off_and_violation_the_issue_quotes() -> None:
+def test_encoder_layers_have_the_round_off_and_violation_quoted() -> None:
     """At float32 the clean layer's round-off rho (float32 against float64) is ~1e-7 and its
     S(n) error is of that size; the position layer's S(n) error is ~4.3e-5, hundreds of rho."""
     import copy

@@ -600,7 +600,7 @@ def _rms_without_gain(x: np.ndarray, gain: np.ndarray, bias: np.ndarray,
 
 def test_causes_are_measured_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """Negative control of the attribution: with every LayerNorm replaced by RMSNorm without
-    gain (O(d)-equivariant, DESIGN §1) the block passes and no part is blamed."""
+    gain (O(d)-equivariant) the block passes and no part is blamed."""
     monkeypatch.setattr(ref, "layer_norm", _rms_without_gain)
     layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(11)), "", HEADS)
     result = check_layer(layer, groups=["O(d)"], settings=Settings(trials=3))
