@@ -303,3 +303,19 @@ def test_results_have_a_name_and_a_one_line_repr() -> None:
     assert form.name == "attention"
     assert repr(form) == (f"<FormResult 'attention': pass, no gating diagnostic fails, "
                           f"{len(form.diagnostics)} diagnostics, float64, seed 0>")
+
+
+def test_the_rule_of_three_counts_only_the_haar_draws_at_the_declared_sizes() -> None:
+    """Size probes draw Haar elements of other groups (S(1) is the identity alone): the PASS
+    line's bound counts the declared group's draws, ``trials`` of them, and no more."""
+    from symcheck.api import check_equivariance
+
+    def attention(x: np.ndarray) -> np.ndarray:
+        s = x @ x.T
+        w = np.exp(s - s.max(1, keepdims=True))
+        return (w / w.sum(1, keepdims=True)) @ x
+
+    r = check_equivariance(attention, "n d", "n d", ["S(n)", "O(d)"], {"n": 5, "d": 3},
+                           trials=7)
+    assert any(c.case_id.size is not None for g in r.groups for c in g.measurement.cases)
+    assert [g.measurement.random_cases for g in r.groups] == [7, 7, 7]

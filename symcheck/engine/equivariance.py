@@ -459,7 +459,10 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
         notes.append(mixing)
     m = GroupMeasurement(str(label), label.names, tuple(g.label for g in groups),
                          results, noise, time.perf_counter() - start,
-                         random_cases=sum(r.case_id.kind == "haar" for r in results),
+                         # the draws at the declared sizes: a size probe's draws are of
+                         # another group (S(1) is the identity alone) and bound nothing here
+                         random_cases=sum(r.case_id.kind == "haar" and r.case_id.size is None
+                                          for r in results),
                          notes=list(dict.fromkeys(notes)), refused=refused, roundoff=roundoff)
     m.worst_evaluation = worst_ev
     m.drawn = drawn
