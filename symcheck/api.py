@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, overload
 
 import numpy as np
@@ -200,6 +201,8 @@ def check_equivariance(
     data: Sequence[Array | None] | None = None,
     name: str | None = None,
     backend: str | None = None,
+    mask: str | None = None,
+    padding_mask: str | None = None,
     **options: Any,
 ) -> EquivarianceResult:
     """Measure and judge the equivariance of ``fn`` (a function, module or callable object).
@@ -209,6 +212,8 @@ def check_equivariance(
     ``options`` are the measurement options, declared once in
     :class:`symcheck.core.options.Measure` (``trials``, ``seed``, ``rtol``, ``dtype``,
     ``case``, ``probes``, ``search``, ``batch``, ``timeout``: the signature lists them).
+    ``mask`` / ``padding_mask`` name the input (given in ``data``) that is True where a
+    position is valid / True at padding; padding is not compared.
 
     >>> import numpy as np
     >>> def softmax_attention(x):
@@ -220,7 +225,8 @@ def check_equivariance(
     ['pass', 'pass', 'pass']
     """
     result: EquivarianceResult = _model_outcome(
-        fn, inputs, output, groups, sizes, data=data, name=name, backend=backend, **options,
+        fn, inputs, output, groups, sizes, data=data, name=name, backend=backend, mask=mask,
+        padding_mask=padding_mask, **options,
     ).result
     return result
 
@@ -229,11 +235,14 @@ def _model_outcome(
     fn: Callable[..., Any], inputs: str | Sequence[str] | None = None,
     output: str | Sequence[str] | None = None, groups: str | Sequence[str] | None = None,
     sizes: Mapping[str, int] | None = None, *, data: Sequence[Array | None] | None = None,
-    name: str | None = None, backend: str | None = None, **options: Any,
+    name: str | None = None, backend: str | None = None, mask: str | None = None,
+    padding_mask: str | None = None, **options: Any,
 ) -> Outcome:
+    declared = replace(_declared(inputs, output, groups, sizes), mask=mask,
+                       padding_mask=padding_mask)
     return run(ModelRequest(
-        obj=fn, name=name, declared=_declared(inputs, output, groups, sizes),
-        measure=Measure.from_keywords(options), backend=backend, arrays=data,
+        obj=fn, name=name, declared=declared, measure=Measure.from_keywords(options),
+        backend=backend, arrays=data,
     ))
 
 

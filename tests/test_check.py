@@ -321,7 +321,7 @@ CHECK = ('name = "attention"\nmodel = "models.py:attention"\ninputs = ["n d", "m
         ("[[check]]\n" + CHECK + 'group = ["O(d)"]\n',
          "symcheck.toml: check 'attention': unknown key 'group'; did you mean 'groups'? (known: "
          "name, model, inputs, output, groups, sizes, trials, seed, rtol, dtype, probes, search, "
-         "timeout, mask, padding_mask)"),
+         "timeout, mask, padding_mask, data)"),
         ('[[check]]\nmodel = "models.py:attention"\n', "check #1: missing key 'name'"),
         ("[[check]]\nname = 3\nmodel = 'm.py'\n", "check #1: 'name' must be a non-empty string"),
         ('[[check]]\nname = "x"\n', "check 'x': missing what to check: one of 'model'"),

@@ -73,7 +73,7 @@ MESSAGES = [
     (["check", "--config", "group.toml"],
      "group.toml: check 'lin': unknown key 'group'; did you mean 'groups'? (known: name, "
      "model, inputs, output, groups, sizes, trials, seed, rtol, dtype, probes, search, "
-     "timeout, mask, padding_mask)"),
+     "timeout, mask, padding_mask, data)"),
     (["check", "--config", "checks.toml"],
      "checks.toml: top level: unknown key 'checks'; did you mean 'check'? (known: check)"),
     (["sparse-approx", "neg.npy"],
@@ -85,10 +85,10 @@ MESSAGES = [
     (["equivariance", "enc.py:model", *PAD, "--size", "b=2,n=6", "--mask",
       "src_key_padding_mask"],
      "--mask: input 'src_key_padding_mask' is drawn at random, so it marks no padding; give "
-     "its values (a boolean array 'src_key_padding_mask') with the inputs file"),
+     "its values (a boolean array 'src_key_padding_mask') in --inputs"),
     (["equivariance", "enc.py:model", *PAD, "--inputs", "allpad.npz", "--mask", "x",
       "--padding-mask", "src_key_padding_mask"],
-     "--mask: both mask 'x' and padding_mask 'src_key_padding_mask' are given; name one"),
+     "--mask: both mask 'x' and --padding-mask 'src_key_padding_mask' are given; name one"),
 ]
 
 

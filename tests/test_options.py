@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from symcheck.app.config import OPTIONS, known_keys
 from symcheck.cli.common import CLI
 from symcheck.core.errors import SpecError
 from symcheck.core.options import MAX_TRIALS, Measure, declared
-from tests.conftest import CliResult
+from tests.conftest import ROOT, CliResult
 
 Cli = Callable[..., CliResult]
 NAMES = [name for name, _ in declared()]
@@ -41,7 +42,7 @@ def test_the_configuration_takes_exactly_the_declared_keys() -> None:
     assert wanted <= model_keys
     assert {name for name, option in declared() if not option.config}.isdisjoint(model_keys)
     assert set(OPTIONS["model"]) - wanted == {"inputs", "output", "groups", "sizes", "mask",
-                                              "padding_mask"}
+                                              "padding_mask", "data"}
 
 
 # (option, bad value, the message the Python API shows)
@@ -137,3 +138,56 @@ def test_a_replay_repeats_every_option_that_differs_from_its_default() -> None:
     call = python_call(r)
     assert call is not None and "search=7, batch=False, timeout=30.0, case='S(n)/haar:3'" in call
     assert r.to_dict()["batch"] is False and "case" in r.to_dict()
+
+
+WEIGHTS = str(ROOT / "samples" / "weights" / "llama" / "model.safetensors")
+
+
+@pytest.mark.parametrize(("option", "shown"), [
+    (["--no-probes"], "--no-probes does not apply to a weights file"),
+    (["--no-batch"], "--no-batch does not apply to a weights file"),
+    (["--padding-mask", "x"], "--padding-mask does not apply to a weights file"),
+    (["--mask", "x"], "--mask does not apply to a weights file"),
+])
+def test_an_option_a_weights_file_cannot_use_is_refused_not_dropped(
+        cli: Cli, option: list[str], shown: str) -> None:
+    pytest.importorskip("safetensors")
+    r = cli("equivariance", WEIGHTS, "--component", "block", "--group", "O(d)", *option)
+    assert r.exit_code == 2 and r.stderr.startswith(f"symcheck: error: {shown}"), r.output
+
+
+def test_a_weights_replay_repeats_its_options(cli: Cli) -> None:
+    pytest.importorskip("safetensors")
+    r = cli("equivariance", WEIGHTS, "--component", "block", "--group", "O(d)", "--trials", "3",
+            "--seed", "4", "--timeout", "300")
+    assert r.exit_code == 1, r.output
+    assert "--seed 4 --trials 3 --timeout 300.0 --weights cotransform" in r.stdout
+
+
+def test_a_mask_in_every_door(cli: Cli, tmp_path: Path) -> None:
+    """The Python API takes mask= with data=; a configuration names its inputs file."""
+    import shutil
+
+    def enc(x: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        out = x.copy()  # padding rows get their position: not S(n)-equivariant there
+        out[~attention_mask] = np.arange(len(x))[~attention_mask, None]
+        return out
+
+    x = np.random.default_rng(0).standard_normal((6, 3))
+    valid = np.array([1, 1, 1, 1, 0, 0], bool)
+    specs = (["n d", "attention_mask=n"], "n d", "S(n)")
+    assert symcheck.check_equivariance(enc, *specs, data=[x, valid],
+                                       mask="attention_mask").passed
+    assert not symcheck.check_equivariance(enc, *specs, data=[x, valid]).passed
+    for name in ("padding.py", "mask.npz"):
+        shutil.copy(ROOT / "samples" / "options" / name, tmp_path / name)
+    (tmp_path / "symcheck.toml").write_text(
+        '[[check]]\nname = "enc"\nmodel = "padding.py:encoder"\nmask = "attention_mask"\n'
+        'data = "mask.npz"\n')
+    r = cli("check", "--config", str(tmp_path / "symcheck.toml"))
+    assert r.exit_code == 0, r.output
+
+
+def test_an_unknown_keyword_is_a_type_error_too() -> None:
+    with pytest.raises(TypeError, match="did you mean 'trials'"):
+        symcheck.check_equivariance(np.tanh, "n d", "n d", "S(n)", {"n": 3, "d": 2}, trails=3)

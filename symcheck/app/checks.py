@@ -89,7 +89,16 @@ def model_request(spec: CheckSpec) -> Request:
                           _strings(o.get("groups")), o.get("sizes"), o.get("mask"),
                           o.get("padding_mask")),
         measure=_measure(spec),
+        data=None if o.get("data") is None else _beside_config(spec, o["data"]),
     )
+
+
+def _beside_config(spec: CheckSpec, path: str) -> Path:
+    """A path the configuration gives, relative to its own folder (as the model's is)."""
+    from symcheck.app.config import shown_path
+
+    folder = spec.config.parent if spec.config is not None else Path.cwd()
+    return Path(shown_path(folder / path))
 
 
 @register("weights")

@@ -212,6 +212,7 @@ _EQUIVARIANCE_OPTIONS: dict[str, Validator] = {
     **_MEASURE_OPTIONS,
     "mask": _string,
     "padding_mask": _string,
+    "data": _path,  # an .npz of inputs (a mask's values come from it), beside the config
 }
 
 #: kind -> the optional keys a check of that kind accepts, with their validators

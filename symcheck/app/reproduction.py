@@ -91,12 +91,12 @@ def of_model(target: str | None, signature: Signature, result: EquivarianceResul
 
 def of_weights(target: str, result: EquivarianceResult, groups: tuple[str, ...], *,
                layer: str, heads: int | None, mode: str, component: str,
-               rtol: float | None, fold: bool = False) -> Reproduction:
+               measure: Measure, fold: bool = False) -> Reproduction:
     """The recipe of a weights check (its specs come from the file, not the caller)."""
     return Reproduction(
         kind="weights", target=target, name=result.model, groups=groups,
         sizes={"n": result.sizes.get("n", 0)},
-        measure=Measure(seed=result.seed, trials=result.trials, dtype=result.dtype, rtol=rtol),
+        measure=replace(measure, trials=result.trials, case=None),
         case=worst_case(result),
         weights={"layer": layer, "heads": heads, "mode": mode, "component": component,
                  "fold": fold},

@@ -229,6 +229,14 @@ def for_target(target: str, declared: Declared, measure: Measure, *,
         if value:
             raise SpecError(f"does not apply to a weights file ({target!r}): its inputs and "
                             "outputs are 'n d' and the weights run in numpy", argument=name)
+    for option, asked in ((Use("mask"), declared.mask),
+                          (Use("padding_mask"), declared.padding_mask),
+                          (Use("probes", False), not measure.probes),
+                          (Use("batch", False), not measure.batch)):
+        if asked:
+            raise SpecError(Phrase(option, f" does not apply to a weights file ({target!r}): "
+                                   "its random inputs have no padding, and its check always "
+                                   "runs the probes, every case in one call"))
     other = sorted(set(sizes) - {"n"})
     if other:
         raise SpecError(f"{other[0]!r} comes from the weights; only n (the test sequence "

@@ -31,7 +31,7 @@ def run_weights(request: WeightsRequest) -> Outcome:
     repro = recipe.of_weights(
         str(request.path), requested, tuple(result.groups),
         layer=result.layer.prefix.rstrip("."), heads=request.heads, mode=result.mode,
-        component=result.component, rtol=m.rtol, fold=request.fold,
+        component=result.component, measure=m, fold=request.fold,
     )
     return Outcome("weights", requested.verdict, result, repro, file=str(request.path))
 
@@ -74,7 +74,7 @@ def _run_stack(request: WeightsRequest, settings: Any) -> Outcome:
                   for n in fold.not_folded]
     repro = recipe.of_weights(str(request.path), result, groups, layer="all",
                               heads=request.heads, mode=request.mode, component="block",
-                              rtol=request.measure.rtol, fold=request.fold)
+                              measure=request.measure, fold=request.fold)
     return Outcome("stack", result.verdict,
                    StackResult(str(request.path), list(stack.names), folded, not_folded,
                                result), repro, file=str(request.path))

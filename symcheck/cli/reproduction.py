@@ -83,16 +83,12 @@ def _weights_command(r: Reproduction, case: CaseId) -> str:
         args += ["--heads", str(w["heads"])]
     for group in r.groups:
         args += ["--group", group]
-    args += ["--size", f"n={r.sizes.get('n')}", "--seed", str(r.measure.seed), "--trials",
-             str(r.measure.trials), "--weights", str(w["mode"])]
+    args += ["--size", f"n={r.sizes.get('n')}", *measure_flags(r.measure),
+             "--weights", str(w["mode"])]
     if w.get("layer") != "all":
         args += ["--component", str(w["component"])]
     if w.get("fold"):
         args += ["--fold-norms"]
-    if r.measure.rtol is not None:
-        args += ["--rtol", repr(r.measure.rtol)]
-    if r.measure.dtype != "float64":
-        args += ["--dtype", r.measure.dtype]
     args += ["--case", case.ref]
     return shlex.join(args)
 

@@ -42,6 +42,11 @@ MAX_SEARCH = 1_000_000
 MAX_TIMEOUT = 7 * 24 * 3600
 
 
+class UnknownOption(SpecError, TypeError):
+    """A keyword that names no option: a :class:`SpecError`, and the ``TypeError`` Python
+    raises for an unexpected keyword argument."""
+
+
 # --------------------------------------------------------------------------- value kinds
 
 
@@ -251,7 +256,7 @@ class Measure:
         for key in keywords:
             if key not in names:
                 near = close_match(key, names)
-                raise SpecError(f"unexpected option {key!r}", value=key,
+                raise UnknownOption(f"unexpected option {key!r}", value=key,
                                 hint=f"did you mean {near!r}?" if near else None,
                                 expected=None if near else f"one of {', '.join(names)}")
         return cls(**keywords)

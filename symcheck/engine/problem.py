@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.errors import ModelError, SpecError, StopRequest, Suggest, SymcheckError
+from symcheck.core.errors import (
+    ModelError,
+    Phrase,
+    SpecError,
+    StopRequest,
+    Suggest,
+    SymcheckError,
+    Use,
+)
 from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.groups import (
     Group,
@@ -203,9 +211,9 @@ def resolve_mask(signature: Signature, inputs: Sequence[AxisSpec],
     padding); its values must be given (a drawn mask marks nothing) and leave a position to
     compare (an all-padding mask would pass by comparing nothing)."""
     if signature.mask is not None and signature.padding_mask is not None:
-        raise SpecError(f"both mask {signature.mask!r} and padding_mask "
-                        f"{signature.padding_mask!r} are given; name one", argument="mask",
-                        value=signature.mask)
+        raise SpecError(Phrase(f"both mask {signature.mask!r} and ", Use("padding_mask"),
+                               f" {signature.padding_mask!r} are given; name one"),
+                        argument="mask", value=signature.mask)
     padding = signature.padding_mask is not None
     name = signature.padding_mask if padding else signature.mask
     if name is None:
@@ -217,8 +225,8 @@ def resolve_mask(signature: Signature, inputs: Sequence[AxisSpec],
                         expected="the NAME of an input declared as NAME=SPEC")
     given = None if arrays is None else arrays[named[0]]
     if given is None:
-        raise SpecError(f"input {name!r} is drawn at random, so it marks no padding; give "
-                        f"its values (a boolean array {name!r}) with the inputs file",
+        raise SpecError(Phrase(f"input {name!r} is drawn at random, so it marks no padding; "
+                               f"give its values (a boolean array {name!r}) in ", Use("data")),
                         argument=argument, value=name)
     use = MaskUse(named[0], name, padding, 0, int(np.size(given)))
     use = replace(use, compared=int(np.count_nonzero(use.valid(given))))
