@@ -46,9 +46,7 @@ class StackResult(Judged):
     not_folded: list[str]
     result: EquivarianceResult
 
-    @property
-    def name(self) -> str:
-        return self.path
+    name_field = "path"
 
     @property
     def verdict(self) -> Verdict:

@@ -89,18 +89,32 @@ class Elements(ABC):
         return np.asarray(np.linalg.det(self.matrices()))
 
 
-class Matrices(Elements):
-    """Orthogonal matrices ``q[t]`` (shape ``(T, d, d)``): ``x ↦ x Qᵀ`` on an axis of rows."""
+class _Stacked(Elements):
+    """Elements held as one array, stacked along its first axis; one element alone (``rank``
+    axes) is a batch of one."""
 
-    def __init__(self, q: Array) -> None:
-        q = np.asarray(q, dtype=np.float64)
-        self.q = q[None] if q.ndim == 2 else q
+    rank: ClassVar[int]
+    dtype: ClassVar[type]
+
+    def __init__(self, values: Array) -> None:
+        values = np.asarray(values, dtype=self.dtype)
+        self.values = values[None] if values.ndim == self.rank else values
 
     def __len__(self) -> int:
-        return int(self.q.shape[0])
+        return int(self.values.shape[0])
 
     def take(self, indices: Sequence[int]) -> Elements:
-        return Matrices(self.q[list(indices)])
+        return type(self)(self.values[list(indices)])
+
+
+class Matrices(_Stacked):
+    """Orthogonal matrices ``q[t]`` (shape ``(T, d, d)``): ``x ↦ x Qᵀ`` on an axis of rows."""
+
+    rank, dtype = 2, np.float64
+
+    @property
+    def q(self) -> Array:
+        return self.values
 
     def matrices(self) -> Array:
         return self.q
@@ -134,18 +148,14 @@ def _repeated_identity(flat: Array) -> bool:
     return bool(np.count_nonzero(first) == rows and np.all(np.diagonal(first) == 1.0))
 
 
-class Permutations(Elements):
+class Permutations(_Stacked):
     """Permutations ``perm[t]`` (shape ``(T, n)``): ``(g·x)[t, i] = x[t, perm[t, i]]``."""
 
-    def __init__(self, perm: Array) -> None:
-        perm = np.asarray(perm, dtype=np.int64)
-        self.perm = perm[None] if perm.ndim == 1 else perm
+    rank, dtype = 1, np.int64
 
-    def __len__(self) -> int:
-        return int(self.perm.shape[0])
-
-    def take(self, indices: Sequence[int]) -> Elements:
-        return Permutations(self.perm[list(indices)])
+    @property
+    def perm(self) -> Array:
+        return self.values
 
     def matrices(self) -> Array:
         count, n = self.perm.shape

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 
 class Verdict(StrEnum):
@@ -49,8 +49,15 @@ def brief(kind: str, name: str, *facts: str) -> str:
 
 
 class Judged:
-    """``passed``, the one word for "it held", read off the verdict (a result defines
-    ``verdict``; this gives it ``passed``)."""
+    """What every result shares: ``passed``, the one word for "it held", read off the verdict
+    (a result defines ``verdict``), and ``name``, read from the field :attr:`name_field` (the
+    model, the matrix, the file)."""
+
+    name_field: ClassVar[str] = "model"
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self, self.name_field))
 
     if TYPE_CHECKING:
         @property

@@ -215,11 +215,6 @@ class EquivarianceResult(CheckedRun, Judged):
     #: the input that hides padding, its polarity and the positions compared (None: no mask)
     mask: MaskUse | None = None
 
-    @property
-    def name(self) -> str:
-        """The model's name (the same as :attr:`model`)."""
-        return self.model
-
     def __repr__(self) -> str:
         worst = max((g.measurement.stat(100) for g in self.groups), key=_order,
                     default=float("nan"))

@@ -66,11 +66,6 @@ class FormResult(CheckedRun, Judged):
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def name(self) -> str:
-        """The model's name (the same as :attr:`model`)."""
-        return self.model
-
-    @property
     def finite(self) -> bool:
         return self.measurement.finite
 

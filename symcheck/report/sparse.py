@@ -236,13 +236,12 @@ PLOT_HINT = (
 
 def render_sweep(result: SweepResult, to_stderr: bool = False) -> None:
     """The d against log₂ L table of a sweep, with each method's fitted slope."""
+    eps, seed = result.targets, result.seed
+    header = (f"[bold]sparse-sweep[/bold] {result.family}, k = {result.k}: ε₁ ≤ {eps.eps1:g}, "
+              f"ε₂ ≤ {eps.eps2:g}; seed {seed} (targets from numpy default_rng([{seed}, L]); "
+              f"methods seeded from {seed}); opt time limit {result.time_limit:g} s per L")
     console = make_console(stderr=to_stderr)
-    t = result.targets
-    console.print(
-        f"[bold]sparse-sweep[/bold] {result.family}, k = {result.k}: ε₁ ≤ {t.eps1:g}, "
-        f"ε₂ ≤ {t.eps2:g}; seed {result.seed} (targets from numpy default_rng([{result.seed}, "
-        f"L]); methods seeded from {result.seed}); opt time limit {result.time_limit:g} s per L"
-    )
+    console.print(header)
     columns = [Column("L"), Column("log₂ L"), Column("max nnz/row")]
     for m in result.methods:
         name = _SWEEP_NAMES.get(m, m)

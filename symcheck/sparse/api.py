@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import Phrase, SymcheckError, Use
-from symcheck.core.verdicts import Verdict, brief
+from symcheck.core.verdicts import Judged, Verdict, brief
 from symcheck.sparse import jl, opt, poly
 from symcheck.sparse.matrix_io import (
     TargetMatrix,
@@ -100,7 +100,7 @@ class MethodResult:
 
 
 @dataclass
-class SparseApproxResult:
+class SparseApproxResult(Judged):
     """The answer of ``symcheck sparse-approx``: every method's result and the context."""
 
     source: str
@@ -120,10 +120,8 @@ class SparseApproxResult:
     methods: list[MethodResult]
     seconds: float
 
-    @property
-    def name(self) -> str:
-        """The target matrix (its path, or how it was given)."""
-        return self.source
+    #: the target matrix (its path, or how it was given) names the result
+    name_field = "source"
 
     @property
     def log2_size(self) -> float:
@@ -222,7 +220,7 @@ class SparseApproxResult:
 
 
 @dataclass
-class VerifyResult:
+class VerifyResult(Judged):
     """A saved claim recomputed: the parameters' shapes, hidden size and measured precision."""
 
     source: str
@@ -235,10 +233,8 @@ class VerifyResult:
     claimed: dict[str, Any]
     seconds: float
 
-    @property
-    def name(self) -> str:
-        """The target matrix (its path, or how it was given)."""
-        return self.source
+    #: the target matrix (its path, or how it was given) names the result
+    name_field = "source"
 
     @property
     def passed(self) -> bool:

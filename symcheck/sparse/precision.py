@@ -25,6 +25,7 @@ parameters ``X, W_Q, W_K``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterable, Iterator
@@ -115,13 +116,9 @@ class Precision:
         return self.eps1 <= targets.eps1 and self.log_eps2 <= math.log(targets.eps2)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "eps1": self.eps1,
-            "eps2": self.eps2,
-            "log_eps2": self.log_eps2,
-            "worst_ratio_row": self.worst_ratio_row,
-            "worst_leak_row": self.worst_leak_row,
-        }
+        """Every field, and ε₂ itself after ε₁."""
+        fields = dataclasses.asdict(self)
+        return {"eps1": fields.pop("eps1"), "eps2": self.eps2, **fields}
 
 
 def leak_from_log(log_eps2: float) -> float:
