@@ -324,18 +324,13 @@ def _declare_options(fn: Callable[..., Any], names: Sequence[str] | None = None)
     as keyword-only parameters with their defaults, for ``help()`` and editors: the
     ``**options`` they replace take exactly these."""
     import inspect
-    from typing import get_type_hints
 
-    from symcheck.core.options import declared
+    from symcheck.core.options import parameters
 
-    hints = get_type_hints(Measure)
-    wanted = [n for n, _ in declared() if names is None or n in names]
     signature = inspect.signature(fn)
     own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=hints[n],
-                               default=Measure.__dataclass_fields__[n].default)
-             for n in wanted]
-    fn.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own, *parameters(names)])
 
 
 _declare_options(check_equivariance)

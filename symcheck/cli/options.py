@@ -17,7 +17,7 @@ from typing import Annotated, Any, get_type_hints
 import typer
 
 from symcheck.cli.common import DEBUG_HELP, JSON_HELP
-from symcheck.core.options import Measure, declared
+from symcheck.core.options import Measure, declared, parameters
 
 Target = Annotated[
     str, typer.Argument(metavar="TARGET", help="model.py, model.py:NAME, or a weights file.")
@@ -103,14 +103,11 @@ def with_measure(*names: str, help: Mapping[str, str] | None = None
     (``help`` rewords an option for this command), and ``--debug`` last; the command returns
     its exit code, and an error it raises is one line and exit 2 (:func:`run`)."""
     chosen = names or tuple(n for n, _ in declared())
-    defaults = {f.name: f.default for f in Measure.__dataclass_fields__.values()}
 
     def add(command: Callable[..., int]) -> Callable[..., None]:
         signature = inspect.signature(command, eval_str=True)
         own = [p for p in signature.parameters.values() if p.name != "measure"]
-        extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults[n],
-                                   annotation=measure_option(n, (help or {}).get(n)))
-                 for n in chosen]
+        extra = parameters(chosen, lambda n, _: measure_option(n, (help or {}).get(n)))
         debug = inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False,
                                   annotation=Debug)
 

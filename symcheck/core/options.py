@@ -26,10 +26,11 @@ symcheck.core.errors.SpecError: trials: 0 must be at least 1
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_type_hints
 
 from symcheck.core.errors import SpecError, close_match
 from symcheck.core.signature import DEFAULT_SEARCH
@@ -244,7 +245,7 @@ class Measure:
         default); the first bad one raises :class:`SpecError` naming it."""
         for name, spec in declared():
             value = getattr(self, name)
-            if value is not None or _default(name) is not None:
+            if value is not None or default(name) is not None:
                 spec.kind.check(value, name)
         return self
 
@@ -264,7 +265,7 @@ class Measure:
     def changed(self) -> dict[str, Any]:
         """The options that differ from their defaults (what a recipe must repeat)."""
         return {name: getattr(self, name) for name, _ in declared()
-                if getattr(self, name) != _default(name)}
+                if getattr(self, name) != default(name)}
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name, _ in declared()}
@@ -276,5 +277,18 @@ def declared() -> Iterator[tuple[str, Option]]:
         yield f.name, f.metadata["option"]
 
 
-def _default(name: str) -> Any:
+def default(name: str) -> Any:
+    """The default of the declared option ``name``."""
     return Measure.__dataclass_fields__[name].default
+
+
+def parameters(names: Sequence[str] | None = None,
+               annotate: Callable[[str, Any], Any] | None = None) -> list[inspect.Parameter]:
+    """The declared options ``names`` (all, in declaration order, when None) as keyword-only
+    parameters with their defaults, for a door's signature; ``annotate(name, type)`` gives
+    each its annotation (the type itself when None)."""
+    hints = get_type_hints(Measure)
+    chosen = [n for n, _ in declared()] if names is None else list(names)
+    return [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=default(n),
+                              annotation=hints[n] if annotate is None else annotate(n, hints[n]))
+            for n in chosen]
