@@ -179,6 +179,13 @@ def test_a_mask_in_every_door(cli: Cli, tmp_path: Path) -> None:
     assert symcheck.check_equivariance(enc, *specs, data=[x, valid],
                                        mask="attention_mask").passed
     assert not symcheck.check_equivariance(enc, *specs, data=[x, valid]).passed
+
+    def broken(x: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return enc(x, attention_mask) + 1e-3 * np.arange(len(x))[:, None]  # at valid rows too
+
+    # the control: a mask hides padding, never a violation where positions are valid
+    assert not symcheck.check_equivariance(broken, *specs, data=[x, valid],
+                                           mask="attention_mask").passed
     for name in ("padding.py", "mask.npz"):
         shutil.copy(ROOT / "samples" / "options" / name, tmp_path / name)
     (tmp_path / "symcheck.toml").write_text(
