@@ -16,8 +16,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from symcheck.app.outcomes import Outcome
-from symcheck.app.reproduction import Reproduction
+from symcheck.app.outcomes import Outcome, Reproduction
 from symcheck.app.requests import Declared, FormRequest, Measure, ModelRequest
 from symcheck.app.service import run
 from symcheck.core.errors import SpecError

@@ -256,18 +256,15 @@ def test_the_check_gate_offers_its_own_debug_option(cli: Callable[..., Any], tmp
 # of one run"): a new import on this path is a change to the walk, made knowingly.
 WALK = {
     "symcheck", "symcheck.app", "symcheck.app.model_runner", "symcheck.app.outcomes",
-    "symcheck.app.reproduction", "symcheck.app.requests", "symcheck.app.service",
-    "symcheck.backends", "symcheck.backends.numpy_backend", "symcheck.cli", "symcheck.cli.check",
-    "symcheck.cli.common", "symcheck.cli.equivariance", "symcheck.cli.form",
-    "symcheck.cli.options", "symcheck.cli.replay", "symcheck.cli.reproduction",
-    "symcheck.cli.sparse", "symcheck.core", "symcheck.core.caseid", "symcheck.core.errors",
-    "symcheck.core.files", "symcheck.core.groups", "symcheck.core.irreps",
+    "symcheck.app.requests", "symcheck.app.service", "symcheck.backends", "symcheck.cli",
+    "symcheck.cli.check", "symcheck.cli.common", "symcheck.cli.equivariance", "symcheck.cli.form",
+    "symcheck.cli.replay", "symcheck.cli.sparse", "symcheck.core", "symcheck.core.caseid",
+    "symcheck.core.errors", "symcheck.core.files", "symcheck.core.groups", "symcheck.core.irreps",
     "symcheck.core.options", "symcheck.core.reps", "symcheck.core.signature",
-    "symcheck.core.specs", "symcheck.core.tolerances", "symcheck.core.verdicts",
-    "symcheck.engine", "symcheck.engine.cases", "symcheck.engine.equivariance",
-    "symcheck.engine.evaluate", "symcheck.engine.precision", "symcheck.engine.probes",
-    "symcheck.engine.problem", "symcheck.report", "symcheck.report.equivariance",
-    "symcheck.report.layout", "symcheck.sources", "symcheck.sources.python",
+    "symcheck.core.specs", "symcheck.core.tolerances", "symcheck.core.verdicts", "symcheck.engine",
+    "symcheck.engine.cases", "symcheck.engine.equivariance", "symcheck.engine.evaluate",
+    "symcheck.engine.precision", "symcheck.engine.problem", "symcheck.report",
+    "symcheck.report.equivariance", "symcheck.sources", "symcheck.sources.python",
 }
 
 
@@ -284,3 +281,64 @@ def test_the_walk_imports_what_it_says() -> None:
     imported = set(json.loads(run.stderr.strip().splitlines()[-1]))
     assert imported == WALK, (f"new: {sorted(imported - WALK)}, gone: {sorted(WALK - imported)}"
                               " (update the walk in CONTRIBUTING.md and WALK)")
+
+
+_PROFILE = """
+import json, os, sys
+sys.argv = ['symcheck', 'equivariance', 'samples/positional.py']
+import symcheck.cli as cli
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(cli.__file__)))
+
+def module(code):
+    path = code.co_filename
+    if not path.startswith(os.path.join(ROOT, 'symcheck') + os.sep):
+        return None
+    return os.path.relpath(path, ROOT)[:-3].replace(os.sep, '.').removesuffix('.__init__')
+
+def importing(frame):
+    while frame is not None:
+        if frame.f_code.co_name == '<module>' and module(frame.f_code):
+            return True
+        frame = frame.f_back
+    return False
+
+through = set()
+
+def profile(frame, event, arg):
+    if event != 'call' or frame.f_code.co_name == '<module>':
+        return
+    callee = module(frame.f_code)
+    if callee is None or importing(frame):
+        return
+    caller = frame.f_back
+    while caller is not None and module(caller.f_code) is None:
+        caller = caller.f_back
+    if caller is not None and module(caller.f_code) != callee:
+        through.add(module(caller.f_code))
+
+sys.setprofile(profile)
+try:
+    cli.main()
+except SystemExit:
+    pass
+sys.setprofile(None)
+print(json.dumps(sorted(through)), file=sys.stderr)
+"""
+
+
+def _listed_walk() -> list[str]:
+    text = (ROOT / "CONTRIBUTING.md").read_text().split("## The walk of one run", 1)[1]
+    steps = re.findall(r"^\d+\. `([\w/]+)\.py`", text, flags=re.MULTILINE)
+    return ["symcheck." + s.replace("/", ".").removesuffix(".__init__") for s in steps]
+
+
+def test_the_walk_passes_through_the_listed_modules() -> None:
+    """The numbered walk in CONTRIBUTING.md is the set of modules that hand the run on to
+    another module (measured by a profiler, calls made at import time left out), at most 20."""
+    run = subprocess.run([sys.executable, "-c", _PROFILE], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    through = set(json.loads(run.stderr.strip().splitlines()[-1]))
+    listed = _listed_walk()
+    assert len(listed) <= 20 and len(set(listed)) == len(listed)
+    assert through == set(listed), (f"not listed: {sorted(through - set(listed))}, "
+                                    f"listed but not passed: {sorted(set(listed) - through)}")

@@ -313,7 +313,7 @@ GROUP_COLUMNS = ["cases", "max error", "median", "p99", "tolerance", "noise floo
 def _render(width: int, columns: list[Any], rows: list[list[str]], **options: Any) -> str:
     from rich.console import Console
 
-    from symcheck.report.layout import print_table
+    from symcheck.report import print_table
 
     console = Console(width=width, file=io.StringIO(), force_terminal=False, color_system=None)
     with console.capture() as out:
@@ -322,7 +322,7 @@ def _render(width: int, columns: list[Any], rows: list[list[str]], **options: An
 
 
 def _groups(width: int) -> str:
-    from symcheck.report.layout import Column
+    from symcheck.report import Column
 
     return _render(width, [Column("group", "left", "last"), *map(Column, GROUP_COLUMNS),
                            Column("verdict")], GROUPS)
@@ -361,7 +361,7 @@ NOTE = ("trigonometric keys of degree k = 5, layout: 5 arcs (greedy colouring of
 
 
 def _methods(seconds: str, width: int) -> str:
-    from symcheck.report.layout import Column
+    from symcheck.report import Column
 
     columns = [Column("method", "left", "first"), Column("d"), Column("ε₁"),
                Column("time", least=len("99.99 s")), Column("note", "left", "first")]
@@ -407,7 +407,7 @@ def test_a_table_that_fits_is_drawn_as_rich_draws_it() -> None:
 
 @pytest.mark.parametrize("width", [30, 50, 80, 200])
 def test_a_long_command_breaks_into_lines_that_run_as_the_same_command(width: int) -> None:
-    from symcheck.report.layout import command_lines
+    from symcheck.report import command_lines
 
     command = ("symcheck equivariance samples/positional.py --in 'n d' --out 'n d' --group "
                "'O(d)' --group 'S(n)' --size n=8,d=16 --seed 0 --trials 4 --fold-norms "

@@ -124,8 +124,8 @@ def test_every_result_has_one_protocol_and_one_word_for_it_held() -> None:
 def test_a_replay_repeats_every_option_that_differs_from_its_default() -> None:
     """The recipe carries the options as one value; both doors word every changed one."""
     from symcheck.api import python_call
-    from symcheck.app.reproduction import Reproduction
-    from symcheck.cli.reproduction import command
+    from symcheck.app.outcomes import Reproduction
+    from symcheck.cli.common import command
     from symcheck.core.caseid import CaseId, GroupSet
 
     r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),

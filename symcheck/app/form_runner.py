@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.app import reproduction as recipe
+from symcheck.app import outcomes as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import FormRequest
 from symcheck.app.service import _inputs, _load, wrap_model

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from symcheck.app import reproduction as recipe
+from symcheck.app import outcomes as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import MatrixRequest, SweepRequest
 from symcheck.core.options import Measure

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from symcheck.app import reproduction as recipe
+from symcheck.app import outcomes as recipe
 from symcheck.app.outcomes import Evidence, Outcome
 from symcheck.app.requests import ModelRequest
 from symcheck.app.service import _inputs, _load, _same_input_count, wrap_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from symcheck.app import reproduction as recipe
+from symcheck.app import outcomes as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import WeightsRequest
 from symcheck.core.verdicts import Judged, Verdict

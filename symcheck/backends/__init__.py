@@ -2,7 +2,7 @@
 
 A registry, einops-style: each backend is a small class in its own module, imported only when
 the user's object could belong to its framework (its module is already in ``sys.modules``),
-so the core never imports torch or jax. The numpy backend is the fallback.
+so the core never imports torch or jax. The numpy backend, the fallback, lives here.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from symcheck.core.errors import MissingExtraError
+from symcheck.core.errors import MissingExtraError, SpecError
 
 Array = np.ndarray
 NumpyFn = Callable[..., Any]
 
 #: backend name -> (module path, the framework module whose presence makes it a candidate)
 BACKENDS: dict[str, tuple[str, str]] = {
-    "numpy": ("symcheck.backends.numpy_backend", "numpy"),
+    "numpy": ("symcheck.backends", "numpy"),  # NumpyBackend, below
     "torch": ("symcheck.backends.torch_backend", "torch"),
     "jax": ("symcheck.backends.jax_backend", "jax"),
 }
@@ -76,9 +76,6 @@ def get_backend(name: str) -> Backend:
 def adapt(obj: Any, dtype: str = "float64", namespace: dict[str, Any] | None = None,
           backend: str | None = None) -> tuple[str, NumpyFn]:
     """Pick the backend for ``obj`` (or use ``backend``) and return ``(name, wrapped)``."""
-    from symcheck.core.tolerances import tolerance_for
-
-    tolerance_for(dtype)  # validates the dtype name before any framework sees it
     if backend is not None:
         return backend, get_backend(backend).wrap(obj, dtype)
     for name, (_, framework) in BACKENDS.items():
@@ -88,3 +85,31 @@ def adapt(obj: Any, dtype: str = "float64", namespace: dict[str, Any] | None = N
         if candidate.claims(obj, namespace):
             return name, candidate.wrap(obj, dtype)
     return "numpy", get_backend("numpy").wrap(obj, dtype)
+
+
+class NumpyBackend(Backend):
+    """The core backend: the callable already speaks numpy."""
+
+    name = "numpy"
+
+    def claims(self, obj: object, namespace: dict[str, Any] | None) -> bool:
+        return callable(obj)
+
+    def wrap(self, obj: Any, dtype: str) -> NumpyFn:
+        try:
+            np_dtype = np.dtype(dtype)
+        except TypeError:
+            raise SpecError(f"{dtype!r} has no numpy type; models in torch or jax support it",
+                            argument="dtype", value=dtype) from None
+
+        def cast(a: np.ndarray) -> np.ndarray:
+            return a.astype(np_dtype, copy=False) if a.dtype.kind == "f" else a  # ids, masks
+
+        def run(*arrays: np.ndarray, **named: np.ndarray) -> Any:
+            return obj(*(cast(a) for a in arrays), **{k: cast(a) for k, a in named.items()})
+
+        run.__name__ = getattr(obj, "__name__", type(obj).__name__)
+        return run
+
+
+BACKEND = NumpyBackend()

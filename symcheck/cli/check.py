@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from symcheck.cli import options as opt
+from symcheck.cli import common as opt
 from symcheck.cli.common import EXIT_FAIL, EXIT_OK, run
 
 if TYPE_CHECKING:
@@ -70,8 +70,7 @@ def check(
 
         from symcheck.app.checks import run_checks
         from symcheck.app.config import load_config
-        from symcheck.cli.common import check_outputs
-        from symcheck.cli.reproduction import check_command, command
+        from symcheck.cli.common import check_command, check_outputs, command
         from symcheck.core.files import all_or_nothing
         from symcheck.report import write_text
         from symcheck.report.check import (

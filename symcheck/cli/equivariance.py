@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from symcheck.cli import options as opt
+from symcheck.cli import common as opt
 from symcheck.cli.common import exit_code
 from symcheck.core.options import Measure
 
@@ -97,7 +97,7 @@ def equivariance(
 def show_model(outcome: object, json_path: str | None, save_counterexample: str | None) -> int:
     """Write the outputs and render the report of a model check; the exit code."""
     from symcheck.app.outcomes import Outcome
-    from symcheck.cli.reproduction import command
+    from symcheck.cli.common import command
     from symcheck.core.files import all_or_nothing
     from symcheck.report.equivariance import render, render_saved
 
@@ -125,7 +125,7 @@ def show_model(outcome: object, json_path: str | None, save_counterexample: str 
 def _json_and_replay(outcome: object, json_path: str | None) -> str | None:
     """Write the JSON report (with the replay command) when asked; the replay command."""
     from symcheck.app.outcomes import Outcome
-    from symcheck.cli.reproduction import command
+    from symcheck.cli.common import command
     from symcheck.report.json import write_json
 
     assert isinstance(outcome, Outcome)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from symcheck.cli import options as opt
+from symcheck.cli import common as opt
 from symcheck.cli.common import exit_code
 from symcheck.core.options import Measure
 

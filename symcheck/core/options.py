@@ -4,7 +4,7 @@ An option is a field of :class:`Measure` whose metadata is an :class:`Option`: t
 line's flag (its long name, without dashes; a boolean gets a NAME and a no-NAME switch), its
 help and metavar, whether ``[tool.symcheck]`` accepts it (the key is the Python name), and the
 :class:`Kind` of value it takes. Everything else follows from that declaration: the command
-line's options (:mod:`symcheck.cli.options`), the configuration keys
+line's options (:mod:`symcheck.cli.common`), the configuration keys
 (:mod:`symcheck.app.config`), the Python API's keywords (:mod:`symcheck.api`), the
 reproduction recipe and the JSON report. ``CONTRIBUTING.md`` says how to add one.
 

@@ -27,13 +27,16 @@ from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
 from symcheck.core.verdicts import Judged, Verdict, brief
 from symcheck.engine.cases import (
+    INPUT_PROBES,
     CaseBatch,
     Drawn,
     case_batches,
     case_rng,
     input_probe_batch,
+    permuted_labels,
     search_case,
     size_probe_batch,
+    size_probes_for,
 )
 from symcheck.engine.evaluate import (
     BatchEvaluation,
@@ -49,7 +52,6 @@ from symcheck.engine.precision import (
     roundoff_bound,
     test_roundoff,
 )
-from symcheck.engine.probes import INPUT_PROBES, permuted_labels, size_probes_for
 from symcheck.engine.problem import _NUMPY_FLOATS, CheckedRun, MaskUse, Problem
 
 Array = np.ndarray

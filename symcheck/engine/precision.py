@@ -35,9 +35,8 @@ import numpy as np
 
 from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
-from symcheck.engine.cases import CaseBatch, case_rng, draw_inputs_many
+from symcheck.engine.cases import INPUT_PROBES, CaseBatch, case_rng, draw_inputs_many, probe_input
 from symcheck.engine.evaluate import Evaluation, evaluate_batch
-from symcheck.engine.probes import INPUT_PROBES, probe_input
 from symcheck.engine.problem import Observed, Problem
 
 Array = np.ndarray

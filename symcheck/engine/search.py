@@ -26,9 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from symcheck.core.errors import ModelError
-from symcheck.engine.cases import CaseBatch, search_case, varied_inputs
+from symcheck.engine.cases import INPUT_PROBES, CaseBatch, probe_input, search_case, varied_inputs
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
-from symcheck.engine.probes import INPUT_PROBES, probe_input
 from symcheck.engine.problem import Problem
 
 Array = np.ndarray

@@ -16,7 +16,7 @@ from symcheck.report import fmt_float
 
 if TYPE_CHECKING:
     from symcheck.app.checks import CheckRun
-    from symcheck.app.reproduction import Reproduction
+    from symcheck.app.outcomes import Reproduction
     from symcheck.engine.equivariance import EquivarianceResult
     from symcheck.sparse import SparseApproxResult
 
@@ -241,8 +241,7 @@ def render_summary(outcomes: Sequence[CheckOutcome], config: str,
     """The summary table, then each failing check's report and each error's message."""
     from rich.text import Text
 
-    from symcheck.report import make_console
-    from symcheck.report.layout import Column, print_plain, print_table
+    from symcheck.report import Column, make_console, print_plain, print_table
 
     console = make_console(stderr=to_stderr)
     console.print(f"symcheck check: {_plural(len(outcomes), 'check')} from {config}", markup=False)

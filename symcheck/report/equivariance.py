@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from symcheck.core.specs import AxisSpec
-from symcheck.report import fmt_float, make_console
-from symcheck.report.layout import Column, print_plain, print_table
+from symcheck.report import Column, fmt_float, make_console, print_plain, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console

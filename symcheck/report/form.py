@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from symcheck.core.errors import Phrase, Use
-from symcheck.report import fmt_float, make_console
-from symcheck.report.layout import Column, print_plain, print_table
+from symcheck.report import Column, fmt_float, make_console, print_plain, print_table
 
 if TYPE_CHECKING:
     from symcheck.engine.form_judge import Diagnostic, FormResult

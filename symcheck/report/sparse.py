@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from symcheck.core.errors import Phrase, Use, say
 from symcheck.core.files import atomic_write
-from symcheck.report import fmt_float, make_console
-from symcheck.report.layout import Column, print_plain, print_table
+from symcheck.report import Column, fmt_float, make_console, print_plain, print_table
 
 if TYPE_CHECKING:
     from symcheck.sparse import MethodResult, SparseApproxResult, VerifyResult
     from symcheck.sparse.sweep import SweepResult
 
 #: the width a time column counts on ("12.34 s"), whatever this run took: a faster or slower run
-#: must not change how the table is laid out (see symcheck.report.layout)
+#: must not change how the table is laid out (see symcheck.report)
 _SECONDS = len("99.99 s")
 _METHOD_NAMES = {
     "circle": "circle (exact, one nonzero per row)",

@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from symcheck.core.signature import WEIGHT_MODE_NAMES as _MODE
-from symcheck.report import fmt_float, make_console
+from symcheck.report import Column, fmt_float, make_console, print_plain, print_table
 from symcheck.report.equivariance import notes as check_notes
 from symcheck.report.equivariance import print_failures, print_groups
-from symcheck.report.layout import Column, print_plain, print_table
 
 if TYPE_CHECKING:
     from symcheck.engine.equivariance import GroupResult
