@@ -75,7 +75,7 @@ def save(path: str, problem: Problem, evaluation: Evaluation, meta: dict[str, An
         **meta,
     }
     arrays["meta"] = np.array(json.dumps(full))
-    save_npz(path, arrays)
+    save_npz(path, arrays, "save_counterexample")
 
 
 def load(path: str | Path) -> Counterexample:

@@ -33,7 +33,8 @@ Only = Annotated[
 ]
 Junit = Annotated[
     str | None,
-    typer.Option("--junit", metavar="PATH", help="Also write JUnit XML to PATH ('-': stdout)."),
+    typer.Option("--junit", metavar="PATH", help="Also write JUnit XML to PATH ('-': stdout).",
+                 callback=opt.stdout_as_dash),
 ]
 Github = Annotated[
     bool,

@@ -225,7 +225,17 @@ Sizes = Annotated[
     list[str] | None,
     typer.Option("--size", metavar="L=N,...", help="Axis sizes, e.g. n=16,d=32."),
 ]
-Json = Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP)]
+def stdout_as_dash(path: str | None) -> str | None:
+    """An output path that is our own stdout by another name (``/dev/stdout``,
+    ``/proc/self/fd/1``, the file stdout is redirected to) is ``-``: the document then goes
+    to stdout and the table to stderr, as for ``-``."""
+    from symcheck.core.files import is_stdout
+
+    return "-" if path is not None and path != "-" and is_stdout(path) else path
+
+
+Json = Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP,
+                                          callback=stdout_as_dash)]
 Data = Annotated[
     Path | None,
     typer.Option("--inputs", metavar="NPZ", help="An .npz of real inputs instead of random ones."),

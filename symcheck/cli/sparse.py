@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from symcheck.cli.common import DEBUG_HELP, EXIT_OK, JSON_HELP, exit_code, run
+from symcheck.cli.common import (
+    DEBUG_HELP,
+    EXIT_OK,
+    JSON_HELP,
+    exit_code,
+    run,
+    stdout_as_dash,
+)
 
 if TYPE_CHECKING:
     from symcheck.sparse import SparseApproxResult
@@ -36,20 +43,13 @@ def _check_outputs(save: str | None, json_path: str | None, plot: str | None = N
                    inputs: tuple[object, ...] = ()) -> None:
     """Refuse an unwritable output before any work (a search can take minutes): as every
     command does (:func:`check_outputs`: its folder exists, no two outputs share a path, none
-    is one of the ``inputs``), and a writable folder."""
-    import os
-    from pathlib import Path
-
+    is one of the ``inputs``, each writable)."""
     from symcheck.cli.common import check_outputs
     from symcheck.core.errors import SymcheckError
 
     if save is not None and not save.endswith(".npz"):
         raise SymcheckError(f"--save: {save!r} must end in .npz")
     check_outputs(inputs=inputs, save=save, json=json_path, plot=plot)
-    for name, path in (("--save", save), ("--json", json_path), ("--plot", plot)):
-        if path is not None and path != "-" and not os.access(Path(path).resolve().parent,
-                                                               os.W_OK):
-            raise SymcheckError(f"{name}: directory of {path!r} is not writable")
 
 
 def sparse_approx(
@@ -85,7 +85,8 @@ def sparse_approx(
         str | None,
         typer.Option(metavar="PARAMS.npz", help="Recompute and check a saved claim instead."),
     ] = None,
-    json_path: Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP)] = None,
+    json_path: Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP,
+                                             callback=stdout_as_dash)] = None,
     debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
 ) -> None:
     def body() -> int:
@@ -243,7 +244,8 @@ def sparse_sweep(
     plot: Annotated[
         str | None, typer.Option(metavar="PNG", help="Write d against log₂ L as a picture.")
     ] = None,
-    json_path: Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP)] = None,
+    json_path: Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP,
+                                             callback=stdout_as_dash)] = None,
     debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
 ) -> None:
     def body() -> int:

@@ -23,57 +23,145 @@ from symcheck.core.errors import InputFileError
 
 def check_output_path(path: str | os.PathLike[str] | None, argument: str) -> None:
     """Refuse an output path that cannot be written, before any work is done (``-`` and
-    ``None`` pass): its folder must exist, and it must not be a folder itself."""
+    ``None`` pass). A stream (a pipe, a terminal, a device, ``/dev/stdout``, a FIFO) must be
+    writable by us; a file's folder must exist and be writable, and the path must not be a
+    folder or a read-only file."""
     if path is None or str(path) == "-":
         return
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    kind = _kind(target, argument)
+    if kind == "directory":
+        raise InputFileError(f"{str(target)!r} is a directory, not a file", argument=argument,
+                             value=str(target))
+    if kind == "stream":
+        if not os.access(target, os.W_OK):
+            raise InputFileError(f"{str(target)!r} is not writable", argument=argument,
+                                 value=str(target))
+        return
+    real = target.resolve() if target.is_symlink() else target
+    directory = real.parent if str(real.parent) else Path(".")
     if not directory.is_dir():
         raise InputFileError(f"{str(target)!r}: directory {str(directory)!r} does not exist",
                              argument=argument, value=str(target))
-    if target.is_dir():
-        raise InputFileError(f"{str(target)!r} is a directory, not a file", argument=argument,
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputFileError(f"{str(target)!r}: directory {str(directory)!r} is not writable",
+                             argument=argument, value=str(target))
+    if kind == "file" and not os.access(real, os.W_OK):
+        raise InputFileError(f"{str(target)!r} is read-only", argument=argument,
                              value=str(target))
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
+def is_stdout(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names the file our stdout is (through links: ``/dev/stdout``)."""
+    try:
+        info, own = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return (info.st_dev, info.st_ino) == (own.st_dev, own.st_ino)
+
+
+def _kind(target: Path, argument: str) -> str:
+    """``new`` (nothing there yet), ``file`` (a regular file, through links), ``directory``, or
+    ``stream``: anything else (a pipe, a FIFO, a terminal, a device), and a regular file that
+    is our own stdout or stderr (``--json /dev/stdout > out.json``), which is written in place
+    as the stream it is rather than replaced."""
+    import stat
+
+    try:
+        info = os.stat(target)  # through every link: /dev/stdout -> /proc/self/fd/1 -> pipe
+    except FileNotFoundError:
+        return "new"
+    except OSError as exc:
+        raise InputFileError(f"cannot write {str(target)!r}: {exc.strerror or exc}",
+                             argument=argument, value=str(target)) from None
+    if stat.S_ISDIR(info.st_mode):
+        return "directory"
+    if not stat.S_ISREG(info.st_mode):
+        return "stream"
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            own = os.fstat(fd)
+            if (own.st_dev, own.st_ino) == (info.st_dev, info.st_ino):
+                return "stream"
+    return "file"
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None],
+                 argument: str = "output") -> None:
     """Write an output file so that it is never left partial, and never replaces what is not
-    a regular file.
+    a regular file; any failure is the one-line error naming ``argument``.
 
     A regular file (or a new one) is written to a temp file beside it and renamed into place,
     with the permissions ``0666`` less the umask (a replaced file keeps its own); a symlink is
-    followed, so the file it points to is replaced and the link stays; a FIFO or a device is
-    opened and written directly (it stays what it is). An interruption removes the temp file.
+    followed, so the file it points to is replaced and the link stays. A stream (a pipe, a
+    FIFO, a terminal, a device, our own stdout by another name) is opened and written directly;
+    a FIFO that nobody reads is an error, not a wait. An interruption removes the temp file.
 
     >>> atomic_write("out.txt", lambda f: f.write(b"hello"))  # doctest: +SKIP
     """
     import stat
 
     target = Path(path)
+    kind = _kind(target, argument)
+    if kind == "stream":
+        _write_stream(target, write, argument)
+        return
+    if kind == "directory":
+        raise InputFileError(f"{str(target)!r} is a directory, not a file", argument=argument,
+                             value=str(target))
     if target.is_symlink():
         target = target.resolve()
-    if target.exists() and not target.is_file() and not target.is_dir():
-        with open(target, "wb") as handle:  # a FIFO, a device: written as it is
-            write(handle)
-        return
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputFileError(f"{str(target)!r}: directory {str(directory)!r} does not exist",
-                             argument="output", value=str(target))
-    mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+                             argument=argument, value=str(target))
+    with _unwritable(Path(path), argument):
+        mode = stat.S_IMODE(target.stat().st_mode) if kind == "file" else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.chmod(tmp, mode)
+        with _unwritable(Path(path), argument):
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+            os.chmod(tmp, mode)
         if _STAGED is not None:  # inside all_or_nothing(): renamed when every output is ready
             _STAGED.append((tmp, target))
             return
-        os.replace(tmp, target)
+        with _unwritable(Path(path), argument):
+            os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _write_stream(target: Path, write: Callable[[IO[bytes]], None], argument: str) -> None:
+    """Write to a stream as it is: opened without truncating (a regular file that is our own
+    stdout keeps what was printed before) and without blocking on a FIFO nobody reads."""
+    import errno
+
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_APPEND)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise InputFileError(f"{str(target)!r} is a FIFO that no process reads",
+                                 argument=argument, value=str(target)) from None
+        raise InputFileError(f"cannot write {str(target)!r}: {exc.strerror or exc}",
+                             argument=argument, value=str(target)) from None
+    with _unwritable(target, argument):
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+
+
+@contextlib.contextmanager
+def _unwritable(target: Path, argument: str) -> Iterator[None]:
+    """An OS error while writing ``target`` (no space, no permission, a closed pipe) as the
+    one-line error naming ``argument``."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputFileError(f"cannot write {str(target)!r}: {exc.strerror or exc}",
+                             argument=argument, value=str(target)) from None
 
 
 _STAGED: list[tuple[str, Path]] | None = None
@@ -113,11 +201,11 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return Path(a).resolve() == Path(b).resolve()
 
 
-def save_npz(path: str, arrays: Mapping[str, Any]) -> None:
+def save_npz(path: str, arrays: Mapping[str, Any], argument: str = "output") -> None:
     """Save arrays to an ``.npz`` atomically (numpy appends nothing: we pass a file object)."""
     import numpy as np
 
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    atomic_write(path, lambda f: np.savez(f, **arrays), argument)
 
 
 def foreign_members(archive: Any) -> list[str]:

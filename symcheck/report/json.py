@@ -27,7 +27,7 @@ def write_json(path: str, payload: Mapping[str, Any]) -> None:
     if path == "-":
         write_text(sys.stdout, text + "\n")
         return
-    atomic_write(path, lambda f: _write_bytes(f, (text + "\n").encode()))
+    atomic_write(path, lambda f: _write_bytes(f, (text + "\n").encode()), "json")
 
 def _write_bytes(handle: IO[bytes], data: bytes) -> None:
     handle.write(data)

@@ -76,4 +76,4 @@ def write_junit(path: str, outcomes: Sequence[CheckOutcome]) -> None:
     def write(handle: IO[bytes]) -> None:
         handle.write(data)
 
-    atomic_write(path, write)
+    atomic_write(path, write, "junit")

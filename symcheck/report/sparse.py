@@ -328,7 +328,7 @@ def plot_sweep(result: SweepResult, path: str) -> None:
     ax.legend()
     fig.tight_layout()
     try:  # atomically, with the permissions any output of symcheck gets (0666 less the umask)
-        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120), "plot")
     finally:
         plt.close(fig)
 

@@ -28,7 +28,7 @@ def save_params(
     text = json.dumps(metadata, default=_plain, allow_nan=False)
     arrays = dict(zip(PARAM_NAMES, params, strict=True))
     arrays["metadata"] = np.array(text)
-    save_npz(path, arrays)
+    save_npz(path, arrays, "save")
 
 
 def load_params(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
