@@ -260,11 +260,12 @@ WALK = {
     "symcheck.cli.check", "symcheck.cli.common", "symcheck.cli.equivariance", "symcheck.cli.form",
     "symcheck.cli.replay", "symcheck.cli.sparse", "symcheck.core", "symcheck.core.caseid",
     "symcheck.core.errors", "symcheck.core.files", "symcheck.core.groups", "symcheck.core.irreps",
-    "symcheck.core.options", "symcheck.core.reps", "symcheck.core.signature",
-    "symcheck.core.specs", "symcheck.core.tolerances", "symcheck.core.verdicts", "symcheck.engine",
-    "symcheck.engine.cases", "symcheck.engine.equivariance", "symcheck.engine.evaluate",
-    "symcheck.engine.precision", "symcheck.engine.problem", "symcheck.report",
-    "symcheck.report.equivariance", "symcheck.sources", "symcheck.sources.python",
+    "symcheck.core.memory", "symcheck.core.options", "symcheck.core.reps",
+    "symcheck.core.signature", "symcheck.core.specs", "symcheck.core.tolerances",
+    "symcheck.core.verdicts", "symcheck.engine", "symcheck.engine.cases",
+    "symcheck.engine.equivariance", "symcheck.engine.evaluate", "symcheck.engine.precision",
+    "symcheck.engine.problem", "symcheck.report", "symcheck.report.equivariance",
+    "symcheck.sources", "symcheck.sources.python",
 }
 
 

@@ -135,15 +135,16 @@ def run_check(spec: CheckSpec, debug: bool = False,
         if builder is None:
             raise SymcheckError(f"no runner for checks of kind {spec.kind!r}")
         outcome = run(builder(spec))
-    except SymcheckError as exc:
+    except Exception as exc:  # one check's error, never the end of the gate
         if debug:
             import traceback
 
             traceback.print_exc()
-        return CheckRun(spec.name, spec.kind, Verdict.ERROR, None,
-                        " ".join(exc.worded(wording or CONFIG).split()),
-                        time.perf_counter() - start,
-                        spec.display_path, config=config)
+        text = (exc.worded(wording or CONFIG) if isinstance(exc, SymcheckError) else
+                "the machine ran out of memory" if isinstance(exc, MemoryError) else
+                f"internal error: {type(exc).__name__}: {exc}")
+        return CheckRun(spec.name, spec.kind, Verdict.ERROR, None, " ".join(text.split()),
+                        time.perf_counter() - start, spec.display_path, config=config)
     if outcome.reproduction is not None:
         outcome.reproduction = outcome.reproduction.in_check(spec.name, config)
     return CheckRun(spec.name, spec.kind, outcome.verdict, outcome, None,

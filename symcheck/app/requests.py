@@ -22,6 +22,7 @@ import numpy as np
 from symcheck.core.errors import Metavar, Phrase, SpecError, Use
 from symcheck.core.options import Measure, Tolerance
 from symcheck.core.signature import WEIGHT_MODES, Signature
+from symcheck.core.specs import check_sizes
 
 __all__ = ["Declared", "FormRequest", "MatrixRequest", "Measure", "ModelRequest",
            "ReplayRequest", "Request", "SweepRequest", "WeightsRequest"]
@@ -42,6 +43,12 @@ class Declared:
     sizes: Mapping[str, int] | None = None
     mask: str | None = None
     padding_mask: str | None = None
+
+    def validated(self) -> Declared:
+        """Sizes checked (integers ≥ 1 under labels); the specs are checked where parsed."""
+        if self.sizes is not None:
+            check_sizes(self.sizes)
+        return self
 
     def merge(self, declared: Signature | None, measure: Measure) -> Signature:
         """The one place a declaration and a door's overrides are merged (the door wins)."""
@@ -74,6 +81,7 @@ class ModelRequest(CallableRequest):
 
     def validated(self) -> ModelRequest:
         self.measure.validated()
+        self.declared.validated()
         return self
 
 
@@ -87,6 +95,7 @@ class FormRequest(CallableRequest):
 
     def validated(self) -> FormRequest:
         self.measure.validated()
+        self.declared.validated()
         _weight_mode(self.weights)
         if self.span_rtol is not None:
             Tolerance().check(self.span_rtol, "span_rtol")

@@ -29,7 +29,7 @@ def check_output_path(path: str | os.PathLike[str] | None, argument: str) -> Non
     if path is None or str(path) == "-":
         return
     target = Path(path)
-    kind = _kind(target, argument)
+    kind = _what_is_there(target, argument)
     if kind == "directory":
         raise InputFileError(f"{str(target)!r} is a directory, not a file", argument=argument,
                              value=str(target))
@@ -60,11 +60,11 @@ def is_stdout(path: str | os.PathLike[str]) -> bool:
     return (info.st_dev, info.st_ino) == (own.st_dev, own.st_ino)
 
 
-def _kind(target: Path, argument: str) -> str:
+def _what_is_there(target: Path, argument: str) -> str:
     """``new`` (nothing there yet), ``file`` (a regular file, through links), ``directory``, or
     ``stream``: anything else (a pipe, a FIFO, a terminal, a device), and a regular file that
-    is our own stdout or stderr (``--json /dev/stdout > out.json``), which is written in place
-    as the stream it is rather than replaced."""
+    is our own stdout or stderr (a report sent to ``/dev/stdout`` while stdout is redirected to
+    a file), which is written in place as the stream it is rather than replaced."""
     import stat
 
     try:
@@ -102,7 +102,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
     import stat
 
     target = Path(path)
-    kind = _kind(target, argument)
+    kind = _what_is_there(target, argument)
     if kind == "stream":
         _write_stream(target, write, argument)
         return
@@ -134,19 +134,32 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
         raise
 
 
+#: how long a FIFO may go without a reader before writing to it is an error (seconds)
+FIFO_GRACE = 5.0
+
+
 def _write_stream(target: Path, write: Callable[[IO[bytes]], None], argument: str) -> None:
     """Write to a stream as it is: opened without truncating (a regular file that is our own
     stdout keeps what was printed before) and without blocking on a FIFO nobody reads."""
     import errno
+    import time
 
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_APPEND)
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:
-            raise InputFileError(f"{str(target)!r} is a FIFO that no process reads",
+    waited = 0.0
+    while True:
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_APPEND)
+            break
+        except OSError as exc:
+            if exc.errno == errno.ENXIO and waited < FIFO_GRACE:  # a reader may be starting
+                time.sleep(0.05)
+                waited += 0.05
+                continue
+            if exc.errno == errno.ENXIO:
+                raise InputFileError(f"{str(target)!r} is a FIFO that no process read within "
+                                     f"{FIFO_GRACE:g} s", argument=argument,
+                                     value=str(target)) from None
+            raise InputFileError(f"cannot write {str(target)!r}: {exc.strerror or exc}",
                                  argument=argument, value=str(target)) from None
-        raise InputFileError(f"cannot write {str(target)!r}: {exc.strerror or exc}",
-                             argument=argument, value=str(target)) from None
     with _unwritable(target, argument):
         os.set_blocking(fd, True)
         with os.fdopen(fd, "wb") as handle:

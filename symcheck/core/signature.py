@@ -69,6 +69,24 @@ def _as_tuple(value: str | Sequence[str] | None, argument: str) -> tuple[str, ..
     return tuple(value)
 
 
+def _declared(sizes: object, trials: object, rtol: object) -> dict[str, int]:
+    """The decorator's numbers checked where they are written (a NaN ``rtol`` would make any
+    model pass; a size of ``'x'`` would fail deep inside the check): the sizes, checked."""
+    from symcheck.core.errors import PYTHON, SymcheckError
+    from symcheck.core.options import Tolerance, WholeNumber
+    from symcheck.core.specs import check_sizes
+
+    try:
+        checked = check_sizes({} if sizes is None else sizes)
+        if trials is not None:
+            WholeNumber(1).check(trials, "trials")
+        if rtol is not None:
+            Tolerance().check(rtol, "rtol")
+    except SymcheckError as exc:
+        raise SpecError(f"@symcheck.equivariant: {exc.worded(PYTHON)}") from None
+    return checked
+
+
 def equivariant(
     inputs: str | Sequence[str],
     output: str | Sequence[str],
@@ -92,7 +110,7 @@ def equivariant(
         inputs=_as_tuple(inputs, "inputs"),
         outputs=_as_tuple(output, "output"),
         groups=_as_tuple(groups, "groups"),
-        sizes=dict(sizes or {}),
+        sizes=_declared(sizes, trials, rtol),
         trials=trials,
         rtol=rtol,
         mask=mask,

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from symcheck.core.errors import SpecError, Suggest
 from symcheck.core.reps import DEFAULT, Representation, representation
 
@@ -155,6 +157,34 @@ class AxisSpec:
 
     def __str__(self) -> str:
         return self.body if self.name is None else f"{self.name}={self.body}"
+
+
+def check_sizes(sizes: object, argument: str = "sizes") -> dict[str, int]:
+    """The sizes a door was given as a mapping (the decorator, the Python API), checked: each
+    key a label, each value an integer (never a bool) of at least 1.
+
+    >>> check_sizes({"n": 4, "d": np.int64(8)})
+    {'n': 4, 'd': 8}
+    >>> check_sizes({"d": 2.5})
+    Traceback (most recent call last):
+    symcheck.core.errors.SpecError: sizes: d=2.5: sizes must be integers
+    """
+    if not isinstance(sizes, Mapping):
+        raise SpecError(f"{sizes!r} is not a mapping of labels to sizes", argument=argument,
+                        value=sizes, hint=Suggest(argument, {"n": 16}))
+    checked: dict[str, int] = {}
+    for label, size in sizes.items():
+        if not isinstance(label, str) or not _LABEL.match(label):
+            raise SpecError(f"{label!r} is not a label (a name such as n or d)",
+                            argument=argument, value=label, hint=Suggest(argument, {"n": 16}))
+        if isinstance(size, bool | np.bool_) or not isinstance(size, int | np.integer):
+            raise SpecError(f"{label}={size!r}: sizes must be integers", argument=argument,
+                            value=size)
+        if size < 1:
+            raise SpecError(f"{label}={size}: sizes must be at least 1", argument=argument,
+                            value=size)
+        checked[label] = int(size)
+    return checked
 
 
 def parse_sizes(text: str | Iterable[str] | None) -> dict[str, int]:

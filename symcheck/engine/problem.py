@@ -13,6 +13,7 @@ against the output specs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -151,6 +152,7 @@ def resolve(
     check_labels(inputs + outputs, signature.groups, sizes)
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"input {i}")
+    check_case_memory(inputs + outputs, sizes)
     groups = tuple(parse_group(text, sizes) for text in signature.groups)
     check_representations(inputs, outputs, groups)
     if arrays is not None:
@@ -163,6 +165,33 @@ def resolve(
         mask=None if mask is None else mask.index, mask_use=mask, probe_data=probe_data,
         reference=reference,
     )
+
+
+def check_case_memory(specs: Sequence[AxisSpec], sizes: Mapping[str, int]) -> None:
+    """Refuse a check one case of which cannot fit in memory, before anything is drawn: its
+    inputs and outputs on both sides of the comparison, in float64, and the matrix of every
+    representation that gives its axis its own size (a lower bound of what a case needs)."""
+    from symcheck.core.memory import gib, memory_budget
+
+    need = 0.0
+    matrices = 0.0
+    for spec in specs:
+        if any(label not in sizes for label in spec.labels):
+            continue  # an output label that no input fixes is refused elsewhere
+        need += 2 * 8 * math.prod(float(n) for n in spec.shape(sizes))
+        for axis in range(spec.rank):
+            own = spec.representation(axis).fixed_dim()
+            matrices += 8 * float(own) ** 2 if own is not None else 0.0
+    budget = memory_budget()
+    if need + matrices > budget:
+        shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        if matrices > need:
+            raise SpecError(f"one case of the check needs {gib(need + matrices)} (the matrices "
+                            f"of its representations) but {gib(budget)} of memory is available "
+                            "for it; declare smaller representations", argument="specs")
+        raise SpecError(f"one case of the check needs {gib(need + matrices)} (its inputs and "
+                        f"outputs, at {shown}) but {gib(budget)} of memory is available for "
+                        "it; use smaller sizes", argument="sizes", value=dict(sizes))
 
 
 @dataclass

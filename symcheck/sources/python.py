@@ -18,7 +18,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symcheck.core.errors import InputFileError, MissingExtraError, ModelError, StopRequest
+from symcheck.core.errors import (
+    PYTHON,
+    InputFileError,
+    MissingExtraError,
+    ModelError,
+    SpecError,
+    StopRequest,
+)
 from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.signature import Signature, signature_of
 
@@ -81,6 +88,9 @@ def import_file(path: Path) -> ModuleType:
             spec.loader.exec_module(module)
     except (KeyboardInterrupt, StopRequest):
         raise
+    except SpecError as exc:  # the file's declaration (@symcheck.equivariant) is wrong
+        sys.modules.pop(module_name, None)
+        raise SpecError(f"model: {str(path)!r}: {exc.worded(PYTHON)}") from None
     except BaseException as exc:  # SystemExit too: a model file never ends the check
         sys.modules.pop(module_name, None)
         top = (getattr(exc, "name", None) or "").partition(".")[0]

@@ -30,10 +30,9 @@ import scipy.sparse as sp
 
 from symcheck.core.errors import InputFileError, Phrase
 from symcheck.core.files import foreign_members
+from symcheck.core.memory import memory_budget
 
 SUFFIXES = (".npy", ".npz", ".mtx")
-# Keep this much of the available memory free for the computation that follows the load.
-_MEMORY_FRACTION = 0.5
 _CHUNK_ROWS = 1024
 
 
@@ -73,26 +72,6 @@ class TargetMatrix:
         hi = np.maximum.reduceat(data, starts)
         lo = np.minimum.reduceat(data, starts)
         return float(np.max(hi / lo))
-
-
-def available_memory() -> int:
-    """Bytes of memory available to this process (MemAvailable; physical memory as fallback)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic platforms
-        return 8 << 30
-
-
-def memory_budget() -> float:
-    """Bytes a computation may take: a fixed fraction of the available memory."""
-    return _MEMORY_FRACTION * available_memory()
 
 
 def check_memory(need_bytes: float, what: str, budget: float | None = None) -> None:

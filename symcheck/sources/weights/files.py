@@ -264,8 +264,14 @@ def _rope_theta(data: Mapping[str, Any], path: Path) -> float | None:
 
 
 def _finite(value: object, low: float) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, int | float)
-            and low <= value < float("inf"))
+    """A number (never a bool) from ``low`` up, that a float can hold (JSON's ``1e400`` is
+    ``Infinity``; an integer of 400 digits is no float at all)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return low <= float(value) < float("inf")
+    except OverflowError:
+        return False
 
 
 def _positive_int(value: object) -> bool:

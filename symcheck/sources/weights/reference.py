@@ -152,7 +152,7 @@ def self_attention(x: Array, p: Params, heads: int, *, kv_heads: int | None = No
     scores = (q @ np.swapaxes(k, -1, -2)) * factor
     if causal:
         seen = np.tri(n, dtype=bool)
-        if window is not None:
+        if window is not None and window < n:  # a window as long as the sequence hides nothing
             seen &= ~np.tri(n, k=-window, dtype=bool)
         scores = np.where(seen, scores, -np.inf)
     out = softmax(scores) @ v
