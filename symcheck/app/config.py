@@ -311,7 +311,7 @@ def find_config(folder: Path | None = None) -> Path:
         return dedicated
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
-        if "symcheck" in _read_toml(pyproject).get("tool", {}):
+        if "symcheck" in _tool_table(_read_toml(pyproject), pyproject):
             return pyproject
         raise ConfigError(Phrase(
             f"{shown_path(pyproject)} in this folder has no [tool.symcheck] table; declare "
@@ -333,12 +333,23 @@ def load_config(path: Path | None = None) -> Config:
     return parse_config(_read_toml(path), path)
 
 
+def _tool_table(data: Mapping[str, Any], path: Path) -> Mapping[str, Any]:
+    """``[tool]`` of a pyproject.toml: a table, or nothing (``tool = 5`` is an error)."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{shown_path(path)}: 'tool' must be a table ([tool.symcheck]), got "
+                          f"{type(tool).__name__}")
+    return tool
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{shown_path(path)}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown_path(path)}: nested too deeply to read") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{shown_path(path)}: not UTF-8 text ({exc.reason} at byte "
                           f"{exc.start}); a TOML file is UTF-8") from None
@@ -356,7 +367,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate the parsed TOML of the configuration file ``path``."""
     shown = shown_path(path)
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("symcheck")
+        table = _tool_table(data, path).get("symcheck")
         where = "[tool.symcheck]"
         if table is None:
             raise ConfigError(f"{shown}: no [tool.symcheck] table")

@@ -84,6 +84,9 @@ def load(path: str | Path) -> Counterexample:
     arrays = read_npz(p, "counterexample")
     try:
         meta = json.loads(str(arrays["meta"]))
+    except RecursionError:
+        raise InputFileError(f"counterexample: {str(p)!r}: its metadata is nested too deeply "
+                             "(the file was edited)") from None
     except (ValueError, KeyError) as exc:
         raise InputFileError(
             f"counterexample: {str(p)!r} is not a symcheck counterexample file ({exc})"

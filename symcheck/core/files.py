@@ -18,7 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from symcheck.core.errors import InputFileError
+from symcheck.core.errors import InputFileError, SymcheckError
+
+#: a member that expands more than this many times its stored size, to more than
+#: :data:`EXPANSION_FLOOR` bytes, is refused unread (a zip bomb: real arrays do not compress so)
+MAX_EXPANSION = 1000
+EXPANSION_FLOOR = 256 << 20
 
 
 def check_output_path(path: str | os.PathLike[str] | None, argument: str) -> None:
@@ -239,31 +244,104 @@ def _unreadable_npz(p: Path, label: str) -> Iterator[None]:
         raise InputFileError(f"cannot read {str(p)!r} as .npz: {exc}", argument=label) from None
 
 
+@contextlib.contextmanager
+def parsing(what: str, argument: str | None = None) -> Iterator[None]:
+    """While a file's bytes are parsed, any failure is the file's: one line, ``what`` (that the
+    file cannot be read) and why in parentheses. Bytes from outside reach code that was not
+    written for them (numpy's header tokenizer, zipfile's compression methods, scipy's readers,
+    deep nesting), and each of their exceptions means the same thing to the user; a
+    :class:`SymcheckError` raised inside passes as it is."""
+    try:
+        yield
+    except SymcheckError:
+        raise
+    except MemoryError:
+        raise InputFileError(f"{what} (it declares more data than this machine's memory "
+                             "holds)", argument=argument) from None
+    except RecursionError:
+        raise InputFileError(f"{what} (it is nested too deeply)", argument=argument) from None
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InputFileError(f"{what} ({type(exc).__name__}: {first})", argument=argument
+                             ) from None
+
+
+def npy_header(handle: IO[bytes]) -> tuple[tuple[int, ...], Any]:
+    """The shape and dtype an ``.npy`` stream declares, read from its header alone."""
+    import numpy as np
+
+    version = np.lib.format.read_magic(handle)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(handle)
+    return tuple(int(s) for s in shape), dtype
+
+
+def check_npz_sizes(p: Path, label: str) -> None:
+    """Every ``.npy`` member of the archive ``p``, judged from its header before anything is
+    expanded: its declared size must be what the member holds, it must not expand from a few
+    bytes to hundreds of MiB, and all of them together must fit the memory guard."""
+    import math
+    import zipfile
+
+    from symcheck.core.memory import gib, memory_budget
+
+    total = 0.0
+    with zipfile.ZipFile(p) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as handle:
+                shape, dtype = npy_header(handle)
+                header = handle.tell()
+            need = math.prod(float(s) for s in shape) * dtype.itemsize
+            name = info.filename[:-4]
+            if need > info.file_size - header + 64:  # numpy pads; a little slack
+                raise InputFileError(f"{str(p)!r}: the array {name!r} declares {gib(need)} "
+                                     f"but the file holds {info.file_size} bytes of it",
+                                     argument=label)
+            if need > EXPANSION_FLOOR and need > MAX_EXPANSION * max(info.compress_size, 1):
+                raise InputFileError(f"{str(p)!r}: the array {name!r} expands from "
+                                     f"{info.compress_size:,} bytes to {gib(need)}; refusing "
+                                     "to expand it", argument=label)
+            total += need
+    if total > memory_budget():
+        raise InputFileError(f"{str(p)!r}: its arrays need {gib(total)} but "
+                             f"{gib(memory_budget())} of memory is available for them",
+                             argument=label)
+
+
 def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, Any]:
     """Every array of an ``.npz`` archive, never unpickling; one-line errors name ``label``.
 
     Refuses a missing file, a plain ``.npy`` saved under an ``.npz`` name, object arrays (which
     would need unpickling) and anything that is not a readable archive.
     """
-    import numpy as np
-
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"file {str(p)!r} does not exist", argument=label)
-    with _unreadable_npz(p, label):
-        try:
-            loaded = np.load(p, allow_pickle=False)
-        except ValueError:
-            # numpy takes any file that is neither a zip nor an .npy header for a pickle
-            raise InputFileError(
-                f"cannot read {str(p)!r} as .npz: it is neither an .npz archive nor an .npy "
-                "array", argument=label,
-            ) from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
+    with parsing(f"cannot read {str(p)!r} as .npz", label):
+        return _read_npz(p, label)
+
+
+def _read_npz(p: Path, label: str) -> dict[str, Any]:
+    import numpy as np
+
+    with _unreadable_npz(p, label), open(p, "rb") as handle:
+        magic = handle.read(6)
+    if magic.startswith(b"\x93NUMPY"):
         raise InputFileError(
             f"{str(p)!r} holds a single array (.npy format), not an .npz archive",
             argument=label,
         )
+    if not magic.startswith(b"PK"):
+        raise InputFileError(
+            f"cannot read {str(p)!r} as .npz: it is neither an .npz archive nor an .npy "
+            "array", argument=label,
+        )
+    with _unreadable_npz(p, label):
+        check_npz_sizes(p, label)  # from the headers, before any array is expanded
+        loaded = np.load(p, allow_pickle=False)
     with _unreadable_npz(p, label):
         try:
             with loaded as archive:

@@ -71,6 +71,10 @@ class AxisSpec:
                             value=text)
         named = _NAMED.match(text)
         if named is not None:
+            if _NAMED.match(named.group(2)) is not None:  # never recurse on 'a=b=c=…'
+                raise SpecError(f"{text[:60]!r}{'…' if len(text) > 60 else ''} has more than "
+                                "one NAME=; a spec is NAME=SPEC", argument=argument,
+                                value=text[:60])
             inner = cls.parse(named.group(2), argument)
             return cls(inner.labels, inner.reps, named.group(1))
         labels, reps = [], []
@@ -211,5 +215,8 @@ def parse_sizes(text: str | Iterable[str] | None) -> dict[str, int]:
                             value=part) from None
         if size < 1:
             raise SpecError(f"{part!r}: sizes must be at least 1", argument="sizes", value=part)
+        if name.strip() in sizes and sizes[name.strip()] != size:
+            raise SpecError(f"{name.strip()} is given twice ({sizes[name.strip()]} and {size})",
+                            argument="sizes", value=part)
         sizes[name.strip()] = size
     return sizes

@@ -150,18 +150,25 @@ def evaluate_batch(problem: Problem, cases: CaseBatch, batch: bool = True,
 
 def mask_for(mask_spec: AxisSpec, mask: Array, out_spec: AxisSpec, out: Array) -> Array:
     """The mask (cases first) broadcast onto an output by axis labels: an output axis the mask
-    does not label is all valid; a mask axis the output does not carry is reduced by "any"."""
+    does not label is all valid; a mask axis the output does not carry is reduced by "any"; an
+    output that carries a masked label on several axes (``n n``) is valid where each is."""
     m = np.asarray(mask).astype(bool)
     labels = list(mask_spec.labels)
     for axis in reversed(range(len(labels))):
         if labels[axis] not in out_spec.labels:
             m = np.asarray(m.any(axis=axis + 1))
             labels.pop(axis)
-    order = [labels.index(lab) + 1 for lab in out_spec.labels if lab in labels]
-    m = np.transpose(m, [0, *order])
-    shape = [out.shape[0]] + [out.shape[i + 1] if lab in labels else 1
-                              for i, lab in enumerate(out_spec.labels)]
-    return np.broadcast_to(m.reshape(shape), out.shape)
+    where = {lab: [i for i, o in enumerate(out_spec.labels) if o == lab] for lab in labels}
+    valid = np.ones(out.shape, dtype=bool)
+    for t in range(max((len(axes) for axes in where.values()), default=1)):
+        at = {lab: axes[min(t, len(axes) - 1)] for lab, axes in where.items()}
+        order = sorted(labels, key=at.__getitem__)
+        shape = [out.shape[0]] + [1] * out_spec.rank
+        for lab in order:
+            shape[at[lab] + 1] = out.shape[at[lab] + 1]
+        m_t = np.transpose(m, [0, *[labels.index(lab) + 1 for lab in order]])
+        valid &= np.broadcast_to(m_t.reshape(shape), out.shape)
+    return valid
 
 
 def evaluate(problem: Problem, cases: Sequence[CaseId], draws: Sequence[Draw],

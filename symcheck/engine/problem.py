@@ -5,7 +5,7 @@ returns a :class:`Problem`; :func:`call_model` runs the model and checks what it
 against the output specs.
 
 >>> import numpy as np
->>> from symcheck.core.signature import Signature
+>>> from symcheck.core.signature import DEFAULT_TRIALS, Signature
 >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> p.sizes, [g.name for g in p.groups]
 ({'n': 4, 'd': 2}, ['S(n)'])
@@ -31,12 +31,14 @@ from symcheck.core.errors import (
 )
 from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.groups import (
+    Euclidean,
     Group,
+    Orthogonal,
     parse_group,
     parse_group_name,
     product_factors,
 )
-from symcheck.core.signature import Signature
+from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.specs import AxisSpec
 
 Array = np.ndarray
@@ -150,10 +152,17 @@ def resolve(
         sizes.update(bound)
     check_run_together(inputs, outputs, signature.groups, sizes)
     check_labels(inputs + outputs, signature.groups, sizes)
+    for argument, specs in (("inputs", inputs), ("outputs", outputs)):
+        names = [s.name for s in specs if s.name is not None]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise SpecError(f"{twice[0]!r} names two {argument} (NAME=SPEC names one each)",
+                            argument=argument, value=twice[0])
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"input {i}")
     check_case_memory(inputs + outputs, sizes)
     groups = tuple(parse_group(text, sizes) for text in signature.groups)
+    check_group_memory(groups, signature.trials or DEFAULT_TRIALS)
     check_representations(inputs, outputs, groups)
     if arrays is not None:
         fit_groups(groups, inputs, arrays)
@@ -192,6 +201,28 @@ def check_case_memory(specs: Sequence[AxisSpec], sizes: Mapping[str, int]) -> No
         raise SpecError(f"one case of the check needs {gib(need + matrices)} (its inputs and "
                         f"outputs, at {shown}) but {gib(budget)} of memory is available for "
                         "it; use smaller sizes", argument="sizes", value=dict(sizes))
+
+
+#: cases a group set's batch holds beyond its Haar draws, at the least (structured and input
+#: probes); the memory guard counts them
+PROBE_CASES = 20
+
+
+def check_group_memory(groups: Sequence[Group], trials: int) -> None:
+    """Refuse a check whose group elements cannot fit in memory, before any is drawn: a
+    group acting by matrices (O, SO, E, SE, T on a label of size c) holds a c × c matrix per
+    case, for the Haar draws and the probes of one batch."""
+    from symcheck.core.memory import gib, memory_budget
+
+    cases = trials + PROBE_CASES
+    for g in groups:
+        if isinstance(g, Orthogonal | Euclidean):
+            need = cases * 8 * float(g.size) ** 2
+            if need > memory_budget():
+                raise SpecError(f"the elements of {g.name} need {gib(need)} ({cases} cases of "
+                                f"{g.size} × {g.size} matrices) but {gib(memory_budget())} of "
+                                "memory is available for them; use a smaller "
+                                f"{g.label}", argument="sizes", value={g.label: g.size})
 
 
 @dataclass
@@ -360,9 +391,11 @@ def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
         if label not in labels:
             raise SpecError(f"{text!r} acts on {label!r}, which appears in no spec ({shown})",
                             argument="groups", value=text)
-    if len(set(groups)) != len(groups):
+    named = [parse_group_name(text) for text in groups]  # 'O( d )' is O(d)
+    if len(set(named)) != len(named):
         raise SpecError(f"a group is named twice in {list(groups)}", argument="groups",
                         value=list(groups))
+
 
 
 def _batch_label(specs: tuple[AxisSpec, ...], groups: tuple[Group, ...]) -> str | None:

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symcheck.core.errors import InputFileError, Phrase
-from symcheck.core.files import foreign_members
+from symcheck.core.files import foreign_members, npy_header, parsing
 from symcheck.core.memory import memory_budget
 
 SUFFIXES = (".npy", ".npz", ".mtx")
@@ -98,17 +98,13 @@ def load_matrix(path: str | os.PathLike[str], *, argument: str = "matrix") -> Ta
             f"{label}: unknown file type {suffix or '(none)'!r}; expected one of "
             + ", ".join(SUFFIXES)
         )
-    try:
+    with parsing(f"{label}: cannot be read"):  # whatever numpy, zipfile or scipy raise
         if suffix == ".npy":
             csr = _load_npy(p, label)
         elif suffix == ".npz":
             csr = _load_npz(p, label)
         else:
             csr = _load_mtx(p, label)
-    except InputFileError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, TypeError, KeyError) as exc:
-        raise InputFileError(f"{label}: cannot be read ({type(exc).__name__}: {exc})") from exc
     return validate(csr, label, str(p))
 
 
@@ -313,13 +309,10 @@ def _member_header(p: Path, key: str, label: str) -> tuple[tuple[int, ...], np.d
         info = archive.getinfo(f"{key}.npy")
         with archive.open(info) as handle:
             try:
-                version = np.lib.format.read_magic(handle)
-                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0)
-                shape, _, dtype = read(handle)
+                shape, dtype = npy_header(handle)
             except ValueError as exc:
                 raise InputFileError(f"{label}: not a valid .npy member ({exc})") from None
-    return tuple(shape), dtype, info.compress_size
+    return shape, dtype, info.compress_size
 
 
 def _expands(need: float, packed: int) -> bool:

@@ -43,6 +43,9 @@ from symcheck.sparse.matrix_io import target_from_array
 from symcheck.sparse.precision import Targets
 
 FAMILIES = ("random", "band", "block", "permutation")
+#: bytes one stored entry of a target takes while it is drawn, checked and canonicalised
+#: (COO rows, columns and values, then CSR copies): the memory guard's estimate
+_BYTES_PER_ENTRY = 48
 SWEEP_METHODS = ("jl", "opt", "poly")
 N_GLOBAL = 2
 
@@ -200,6 +203,19 @@ class SweepResult:
         }
 
 
+def _check_sweep_memory(family: str, k: int, lengths: list[int]) -> None:
+    """Every target judged before the first is drawn: its entries must fit in memory."""
+    from symcheck.core.memory import gib, memory_budget
+
+    for size in lengths:
+        per_row = 1 if family == "permutation" else min(k, size) + 2 * N_GLOBAL
+        need = _BYTES_PER_ENTRY * float(size) * per_row
+        if need > memory_budget():
+            raise SymcheckError(f"the target at L = {size} needs {gib(need)} but "
+                                f"{gib(memory_budget())} of memory is available for it; use "
+                                "shorter lengths", argument="lengths", value=size)
+
+
 def sweep(
     family: str,
     k: int,
@@ -231,10 +247,11 @@ def sweep(
         )
     if k < 1:
         raise SymcheckError(f"{k} must be at least 1", argument="k", value=k)
-    if family == "random" and lengths and k > min(lengths):
+    if family in ("random", "band") and lengths and k > min(lengths):
         raise SymcheckError(Phrase(f"{k} distinct columns per row do not fit in a row of "
                                    f"length {min(lengths)} (", Use("lengths"), ")"),
                             argument="k", value=k)
+    _check_sweep_memory(family, k, lengths)
     if seed < 0:
         raise SymcheckError(f"{seed} must be a non-negative integer", argument="seed", value=seed)
     targets = Targets.from_options(precision, None, None)

@@ -182,6 +182,8 @@ def read_config(weights: Path) -> Config:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"config: cannot read {str(path)!r} as JSON: {exc}") from None
+    except RecursionError:
+        raise InputFileError(f"config: {str(path)!r} is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise InputFileError(f"config: {str(path)!r} is not a JSON object")
     heads = next((data[k] for k in HEAD_KEYS if k in data), None)
