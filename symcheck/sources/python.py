@@ -18,7 +18,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symcheck.core.errors import InputFileError, MissingExtraError, ModelError, StopRequest
+from symcheck.core.errors import (
+    InputFileError,
+    MissingExtraError,
+    ModelError,
+    SpecError,
+    StopRequest,
+)
 from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.signature import Signature, signature_of
 
@@ -80,6 +86,11 @@ def import_file(path: Path) -> ModuleType:
         with model_stdout_to_stderr():  # stdout may carry the JSON report
             spec.loader.exec_module(module)
     except (KeyboardInterrupt, StopRequest):
+        raise
+    except SpecError:
+        # a malformed @symcheck.equivariant declaration, parsed as the file runs: the error
+        # is symcheck's own, worded for the door like any spec error
+        sys.modules.pop(module_name, None)
         raise
     except BaseException as exc:  # SystemExit too: a model file never ends the check
         sys.modules.pop(module_name, None)
