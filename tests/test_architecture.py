@@ -370,6 +370,7 @@ SPEC_DOORS = {
     ("symcheck/app/replay_runner.py", "run_replay"),  # a counterexample's metadata
     ("symcheck/sources/weights/check.py", "run_unit"),  # a checkpoint's layout
     ("symcheck/sources/weights/check.py", "_run_unit_explicit"),
+    ("symcheck/sources/weights/check.py", "check_layer"),  # a Python caller of the library
     ("symcheck/sources/weights/stack.py", "check_stack"),
 }
 

@@ -82,11 +82,12 @@ def parse_specs(texts: Sequence[str], argument: str) -> tuple[AxisSpec, ...]:
     return tuple(AxisSpec.parse(text, argument) for text in texts)
 
 
-def parse_groups(texts: Sequence[str]) -> tuple[GroupName, ...]:
-    """Each group name read into a :class:`~symcheck.core.groups.GroupName`."""
+def parse_groups(texts: Sequence[str | GroupName]) -> tuple[GroupName, ...]:
+    """Each group name read into a :class:`~symcheck.core.groups.GroupName` (one that is a
+    value already is kept: a library door may be given either)."""
     from symcheck.core.groups import GroupName
 
-    return tuple(GroupName.parse(text) for text in texts)
+    return tuple(t if isinstance(t, GroupName) else GroupName.parse(t) for t in texts)
 
 
 def _as_tuple(value: str | Sequence[str] | None, argument: str) -> tuple[str, ...]:

@@ -39,7 +39,7 @@ import numpy as np
 from symcheck.core.errors import InputFileError, Metavar, Phrase, SpecError, Use
 from symcheck.core.groups import GroupName
 from symcheck.core.options import Measure
-from symcheck.core.signature import DEFAULT_TRIALS, Signature, parse_specs
+from symcheck.core.signature import DEFAULT_TRIALS, Signature, parse_groups, parse_specs
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
 from symcheck.core.verdicts import Judged, Verdict
@@ -451,7 +451,7 @@ def _causes(layer: Layer, component: str, mode: str, groups: tuple[GroupName, ..
     return causes
 
 
-def check_layer(layer: Layer, *, groups: Sequence[GroupName] = DEFAULT_GROUPS,
+def check_layer(layer: Layer, *, groups: Sequence[str | GroupName] = DEFAULT_GROUPS,
                 mode: str = "cotransform", component: str | None = None,
                 settings: Settings | None = None, case: str | None = None,
                 path: str = "", layers_found: Sequence[str] = (),
@@ -480,10 +480,10 @@ def check_layer(layer: Layer, *, groups: Sequence[GroupName] = DEFAULT_GROUPS,
             f"LayerNorm or feed-forward weights; it has: {', '.join(layer.components)}",
             argument="component", value=component
         )
-    groups = tuple(groups)
+    names = parse_groups(groups)  # a Python caller's door: text ("O(d)") or values
     runs = _Runs(layer, settings)
-    requested = (run_unit(layer, component, mode, groups, settings, case) if case
-                 else runs(component, mode, groups))
+    requested = (run_unit(layer, component, mode, names, settings, case) if case
+                 else runs(component, mode, names))
     keys = [*layer.components, *parts_of(layer, layer.components[-1])]
     rows = [
         BreakdownRow(unit_name(layer, key), "component" if key in COMPONENTS else "part",
@@ -493,18 +493,18 @@ def check_layer(layer: Layer, *, groups: Sequence[GroupName] = DEFAULT_GROUPS,
         for key in keys
     ] if breakdown == "full" else []
     failing = [g for g in requested.groups if not g.passed]
-    causes = _causes(layer, component, mode, groups, settings, failing) if failing else []
+    causes = _causes(layer, component, mode, names, settings, failing) if failing else []
     notes = list(layer.notes)
     if len(layers_found) > 1:
         notes.insert(0, Phrase(f"the file holds {len(layers_found)} layers "
                                f"({', '.join(layers_found)}); checked {layer.name} (choose with ",
                                Use("layer"), ")"))
-    return WeightsResult(path, layer, list(layers_found), heads_source, component, mode, groups,
+    return WeightsResult(path, layer, list(layers_found), heads_source, component, mode, names,
                          requested, rows, causes, notes)
 
 
 def check_weights(path: Path, *, layer: str | None = None, heads: int | None = None,
-                  groups: Sequence[GroupName] | None = None, mode: str = "cotransform",
+                  groups: Sequence[str | GroupName] | None = None, mode: str = "cotransform",
                   component: str | None = None, settings: Settings | None = None,
                   case: str | None = None, breakdown: str = "full",
                   fold: bool = False) -> WeightsResult:
