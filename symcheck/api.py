@@ -186,8 +186,9 @@ def _declared(inputs: str | Sequence[str] | None, output: str | Sequence[str] | 
                             value=value)
         return items or None
 
-    return Declared(many(inputs, "inputs"), many(output, "outputs"), many(groups, "groups"),
-                    dict(sizes) if sizes else None)
+    # the Python door: its strings are parsed here, once
+    return Declared.parse(many(inputs, "inputs"), many(output, "outputs"),
+                          many(groups, "groups"), dict(sizes) if sizes else None)
 
 
 def check_equivariance(
@@ -250,8 +251,10 @@ def python_call(r: Reproduction) -> str | None:
     the worst failing case.
 
     >>> from symcheck.core.caseid import CaseId, GroupSet
-    >>> r = Reproduction(kind="model", target=None, name="f", inputs=("n d",),
-    ...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4},
+    >>> from symcheck.core.signature import Signature
+    >>> s = Signature.parse(("n d",), ("n d",), ("S(n)",))
+    >>> r = Reproduction(kind="model", target=None, name="f", inputs=s.inputs,
+    ...                  outputs=s.outputs, groups=s.groups, sizes={"n": 4},
     ...                  case=CaseId(GroupSet(("S(n)",)), "haar", 3))
     >>> print(python_call(r).replace(", ", ",\\n"))
     check_equivariance(f,
@@ -266,8 +269,9 @@ def python_call(r: Reproduction) -> str | None:
     if r.case is None or r.kind != "model":
         return None
     m = r.measure
-    parts = [r.name, f"inputs={list(r.inputs)!r}", f"output={list(r.outputs)!r}",
-             f"groups={list(r.groups)!r}", f"sizes={dict(r.sizes)!r}", f"seed={m.seed}",
+    parts = [r.name, f"inputs={[str(s) for s in r.inputs]!r}",
+             f"output={[str(s) for s in r.outputs]!r}", f"groups={[str(g) for g in r.groups]!r}",
+             f"sizes={dict(r.sizes)!r}", f"seed={m.seed}",
              f"trials={m.trials}"]
     parts += [f"{name}={value!r}" for name, value in m.changed().items()
               if name not in ("seed", "trials", "case")]

@@ -343,3 +343,96 @@ def test_the_walk_passes_through_the_listed_modules() -> None:
     assert len(listed) <= 20 and len(set(listed)) == len(listed)
     assert through == set(listed), (f"not listed: {sorted(through - set(listed))}, "
                                     f"listed but not passed: {sorted(set(listed) - through)}")
+
+
+# --- Specs and group names are parsed once, where they enter ------------------------------
+#
+# A spec ("n d") or a group name ("O(d)") is read into a value (AxisSpec, GroupName) by the
+# door it comes through; everything inward carries that value and writes it with str() only
+# to show it. The scan lists each call of a parsing function, and each split of a product
+# name, outside the parsing functions themselves and the doors.
+
+#: the functions that read spec or group text
+SPEC_PARSERS = {"AxisSpec.parse", "GroupName.parse", "cls.parse", "Signature.parse",
+                "Declared.parse", "parse_specs", "parse_groups", "parse_group"}
+#: (module, function) allowed to call them: the parsers, and the doors (the command line
+#: lives in symcheck/cli/ and is a door throughout)
+SPEC_DOORS = {
+    ("symcheck/core/specs.py", "parse"),  # a NAME=SPEC spec parses its body
+    ("symcheck/core/groups.py", "parse_group"),
+    ("symcheck/core/signature.py", "parse"),
+    ("symcheck/core/signature.py", "parse_specs"),
+    ("symcheck/core/signature.py", "parse_groups"),
+    ("symcheck/core/signature.py", "equivariant"),  # the decorator
+    ("symcheck/app/requests.py", "parse"),
+    ("symcheck/api.py", "_declared"),  # the Python API
+    ("symcheck/app/config.py", "_specs"),  # the configuration file
+    ("symcheck/app/config.py", "_groups"),
+    ("symcheck/app/replay_runner.py", "run_replay"),  # a counterexample's metadata
+    ("symcheck/sources/weights/check.py", "run_unit"),  # a checkpoint's layout
+    ("symcheck/sources/weights/check.py", "_run_unit_explicit"),
+    ("symcheck/sources/weights/check.py", "check_layer"),  # a Python caller of the library
+    ("symcheck/sources/weights/stack.py", "check_stack"),
+}
+
+
+def _called(node: ast.Call) -> str:
+    f = node.func
+    if isinstance(f, ast.Name):
+        return f.id
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+        return f"{f.value.id}.{f.attr}"
+    return ""
+
+
+def _splits_a_product(node: ast.Call) -> bool:
+    f = node.func
+    return (isinstance(f, ast.Attribute) and f.attr in ("split", "partition", "rpartition")
+            and any(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                    and a.value.strip() in ("×", "x") for a in node.args))
+
+
+def spec_parsing(path: str, source: str) -> list[str]:
+    """``path:line: function`` of each parse of spec or group text outside a door, and of
+    each split of a product name anywhere."""
+    found: list[str] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = (child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+                     else function)
+            if isinstance(child, ast.Call):
+                name = _called(child)
+                if ((name in SPEC_PARSERS and not path.startswith("symcheck/cli/")
+                     and (path, function) not in SPEC_DOORS) or _splits_a_product(child)):
+                    found.append(f"{path}:{child.lineno}: {function or '<module>'}: "
+                                 f"{ast.unparse(child.func)}")
+            visit(child, inner)
+
+    visit(ast.parse(source), "")
+    return found
+
+
+def test_specs_and_group_names_are_parsed_only_at_the_doors() -> None:
+    found = []
+    for file in sorted((ROOT / "symcheck").rglob("*.py")):
+        path = file.relative_to(ROOT).as_posix()
+        found += spec_parsing(path, file.read_text(encoding="utf-8"))
+    assert not found, "spec or group text parsed inside:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("line", [
+    'labels = AxisSpec.parse(text, "inputs").labels',
+    "symbol, label = GroupName.parse(text)",
+    'g = parse_group("O(d)", sizes)',
+    'names = group.split(" × ")',
+    'first, _, rest = name.partition(" x ")',
+    "s = Signature.parse(inputs, outputs, groups)",
+])
+def test_the_spec_parsing_scan_finds_a_planted_one(line: str) -> None:
+    """A negative control: the scan finds a parse inside the engine, and a door's own
+    function name does not excuse it in another module."""
+    source = f"def _declared(text, group, name, sizes, inputs, outputs, groups):\n    {line}\n"
+    assert len(spec_parsing("symcheck/engine/x.py", source)) == 1
+    splits = "split" in line or "partition" in line
+    assert len(spec_parsing("symcheck/api.py", source)) == (1 if splits else 0)

@@ -60,7 +60,7 @@ def test_a_product_is_shown_with_times_and_read_with_an_ascii_x() -> None:
 @pytest.mark.parametrize("groups", [("S(n)",), ("O(d)",), ("O(d)", "S(n)")])
 def test_every_case_the_engine_makes_round_trips(groups: tuple[str, ...],
                                                  sizes: dict[str, int]) -> None:
-    p = resolve(np.tanh, Signature(("n d",), ("n d",), groups, sizes))
+    p = resolve(np.tanh, Signature.parse(("n d",), ("n d",), groups, sizes))
     group_set = tuple(p.groups)
     cases = [*case_batches(p, group_set, 0, 3).labels]
     probes = input_probe_batch(p, group_set, 0)

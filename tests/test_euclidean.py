@@ -184,13 +184,13 @@ def test_neighbours_stay_in_the_group_and_move_both_coordinates(group: Euclidean
 
 def test_translations_are_drawn_at_the_data_scale() -> None:
     rng = np.random.default_rng(7)
-    random = resolve(lambda p: p, Signature(("n c:point",), ("n c:point",), ("E(c)",),
+    random = resolve(lambda p: p, Signature.parse(("n c:point",), ("n c:point",), ("E(c)",),
                                             {"n": 50, "c": 3}))
     (g,) = random.groups
     t = g.sample(rng, 4000).to_arrays()["translation"]
     assert abs(float(t.std()) - 1.0) < 0.03  # standard-normal inputs: unit scale
     cloud = 1000.0 + 40.0 * rng.standard_normal((50, 3))  # far from the origin, spread 40
-    fixed = resolve(lambda p: p, Signature(("n c:point",), ("n c:point",), ("E(c)",), {}),
+    fixed = resolve(lambda p: p, Signature.parse(("n c:point",), ("n c:point",), ("E(c)",), {}),
                     data=[cloud])
     (g,) = fixed.groups
     assert 36 < g.translation_scale < 44
@@ -235,7 +235,7 @@ def test_meaningless_tags_are_spec_errors(inputs: tuple[str, ...], outputs: tupl
     used = {tok.partition(":")[0] for text in inputs + outputs for tok in text.split()}
     sizes = {k: v for k, v in SIZES.items() if k in used}
     with pytest.raises(SpecError, match=re.escape(message)) as info:
-        resolve(lambda x: x, Signature(inputs, outputs, groups, sizes))
+        resolve(lambda x: x, Signature.parse(inputs, outputs, groups, sizes))
     assert info.value.argument == argument
 
 

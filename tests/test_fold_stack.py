@@ -145,12 +145,12 @@ def test_frame_path_measures_what_turning_every_weight_measures() -> None:
     against the engine turning each weight itself, case by case: the same verdicts, the same
     violations to 1e-9 relative, and round-off where the symmetry holds."""
     from symcheck.sources.weights import LAYOUTS, build_layer
-    from symcheck.sources.weights.check import run_unit
+    from symcheck.sources.weights.check import DEFAULT_GROUPS, run_unit
 
     layer = build_layer(LAYOUTS["bert"], bert_state(np.random.default_rng(5)), "", 3)
     for key in ("block", "attention", "ln1", "ffn", "out"):
-        fast = run_unit(layer, key, "cotransform", ["S(n)", "O(d)"], Settings(trials=4))
-        slow = run_unit(layer, key, "cotransform", ["S(n)", "O(d)"],
+        fast = run_unit(layer, key, "cotransform", DEFAULT_GROUPS, Settings(trials=4))
+        slow = run_unit(layer, key, "cotransform", DEFAULT_GROUPS,
                         Settings(trials=4, frame=False))
         for f, s in zip(fast.groups, slow.groups, strict=True):
             assert f.verdict == s.verdict, (key, f.measurement.name)

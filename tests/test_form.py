@@ -141,7 +141,7 @@ def test_fixed_weights_give_non_invariant_coefficients() -> None:
     assert inv.status == "fail" and inv.value is not None and inv.value > 1e-2
     assert r.diagnostic("span_residual").status == "pass"  # still in span of [X; K]
     assert r.diagnostic("permutation_covariance").status == "pass"
-    assert r.inputs[2] == "d_fixed k" and r.measurement.layout.invariant_inputs == (2,)
+    assert str(r.inputs[2]) == "d_fixed k" and r.measurement.layout.invariant_inputs == (2,)
 
 
 def test_coordinatewise_function_leaves_the_span() -> None:
@@ -243,8 +243,9 @@ def test_weight_modes_are_one_definition_shared_with_saved_weights() -> None:
 
 
 def test_hold_weights_fixed_relabels_only_weights() -> None:
-    s = Signature(inputs=("n d", "m d", "d k"), outputs=("n d",), groups=("O(d)",))
-    assert hold_weights_fixed(s, [2], "d").inputs == ("n d", "m d", "d_fixed k")
+    s = Signature.parse(inputs=("n d", "m d", "d k"), outputs=("n d",), groups=("O(d)",))
+    assert [str(spec) for spec in hold_weights_fixed(s, [2], "d").inputs] == [
+        "n d", "m d", "d_fixed k"]
 
 
 # --------------------------------------------------------------------------- CLI

@@ -55,7 +55,7 @@ def test_malformed_irreps_are_spec_errors(text: str) -> None:
 
 
 def test_fixed_irreps_data_must_have_the_irreps_dimension() -> None:
-    sig = Signature(("n c:irreps(1x1o)",), ("n c:irreps(1x1o)",), ("SO(c)",), {"c": 3})
+    sig = Signature.parse(("n c:irreps(1x1o)",), ("n c:irreps(1x1o)",), ("SO(c)",), {"c": 3})
     with pytest.raises(SpecError, match="has dimension 3") as info:
         resolve(lambda x: x, sig, data=[np.zeros((4, 5))])
     assert info.value.argument == "data"
@@ -71,7 +71,7 @@ def without_e3nn(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_without_e3nn_one_error_names_the_extra(without_e3nn: None) -> None:
-    sig = Signature((f"n c:irreps({IRREPS})",), ("n c",), ("O(c)",), {"n": 4, "c": 3})
+    sig = Signature.parse((f"n c:irreps({IRREPS})",), ("n c",), ("O(c)",), {"n": 4, "c": 3})
     with pytest.raises(MissingExtraError) as info:
         resolve(lambda x: x, sig)
     text = str(info.value)

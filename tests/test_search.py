@@ -144,7 +144,7 @@ def test_a_fixed_input_that_leads_with_b_is_stacked_with_the_cases() -> None:
         calls.append(x.shape[0])
         return framed(x, frame)
 
-    signature = Signature(("b n d", "b e d"), ("b n d",), ("O(d)",), {"b": 1, "n": 5})
+    signature = Signature.parse(("b n d", "b e d"), ("b n d",), ("O(d)",), {"b": 1, "n": 5})
     problem = resolve(model, signature, data=[None, np.eye(4)[None]])
     assert problem.batch_label == "b"
     options = Measure(trials=6, probes=False)
@@ -156,7 +156,7 @@ def test_a_fixed_input_that_leads_with_b_is_stacked_with_the_cases() -> None:
     assert max(batched.errors) < 1e-14  # each case's frame turned by its own element
     np.testing.assert_allclose(batched.errors, single.errors, atol=1e-14)
     w = np.random.default_rng(1).standard_normal((3, 4))
-    unbatched = resolve(lambda x, w: x @ w.T @ w, Signature(("b n d", "k d"), ("b n d",),
+    unbatched = resolve(lambda x, w: x @ w.T @ w, Signature.parse(("b n d", "k d"), ("b n d",),
                                                           ("O(d)",), {"b": 1, "n": 5}),
                         data=[None, w])
     assert unbatched.batch_label is None
@@ -172,7 +172,7 @@ def test_another_function_measured_on_given_cases() -> None:
     from symcheck.engine.equivariance import check_problem
     from symcheck.engine.problem import resolve
 
-    signature = Signature(("b n d", "b e d"), ("b n d",), ("O(d)", "S(n)"), {"b": 1, "n": 5})
+    signature = Signature.parse(("b n d", "b e d"), ("b n d",), ("O(d)", "S(n)"), {"b": 1, "n": 5})
     first = check_problem(resolve(framed, signature, data=[None, np.eye(4)[None]]),
                           Measure(seed=3, trials=5, search=20))
     drawn = {g.measurement.name: g.measurement.drawn for g in first.groups}
@@ -201,7 +201,7 @@ def test_another_function_measured_on_given_cases() -> None:
                       Measure(), given={"SO(d)": drawn["O(d)"]})
     # the user's data is probed like a draw: the cases keep it as probed
     data = np.random.default_rng(4).standard_normal((5, 3))
-    user = resolve(lambda x: x + x[:1], Signature(("n d",), ("n d",), ("S(n)",), {}),
+    user = resolve(lambda x: x + x[:1], Signature.parse(("n d",), ("n d",), ("S(n)",), {}),
                    data=[data], probe_data=True)
     (measured,) = check_problem(user, Measure(trials=4)).groups
     (remeasured,) = check_problem(user, Measure(), given={

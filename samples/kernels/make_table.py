@@ -87,7 +87,8 @@ def measure(file: str, name: str, what: str, trials: int | None = None) -> Row:
     assert sig is not None, f"{file}:{name} declares no signature"
     data = array_defaults(fn, len(sig.inputs))
     weights = [i for i, a in enumerate(data) if a is not None]
-    fixed_specs = hold_weights_fixed(sig, weights, embedding_label(sig)).inputs
+    held = hold_weights_fixed(sig, weights, embedding_label(sig))
+    fixed_specs = tuple(str(s) for s in held.inputs)
 
     def equivariant(groups: str, inputs: tuple[str, ...] | None = None) -> bool:
         return check_equivariance(fn, inputs=inputs, groups=[groups], data=data, seed=SEED,

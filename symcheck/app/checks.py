@@ -74,20 +74,13 @@ def _measure(spec: CheckSpec) -> Measure:
                    probes=o.get("probes", True), timeout=o.get("timeout"))
 
 
-def _strings(value: object) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return (value,) if isinstance(value, str) else tuple(value)  # type: ignore[arg-type]
-
-
 @register("model")
 def model_request(spec: CheckSpec) -> Request:
     o = spec.options
     return ModelRequest(
         target=spec.display_target,
-        declared=Declared(_strings(o.get("inputs")), _strings(o.get("output")),
-                          _strings(o.get("groups")), o.get("sizes"), o.get("mask"),
-                          o.get("padding_mask")),
+        declared=Declared(o.get("inputs"), o.get("output"), o.get("groups"), o.get("sizes"),
+                          o.get("mask"), o.get("padding_mask")),
         measure=_measure(spec),
         data=None if o.get("data") is None else _beside_config(spec, o["data"]),
     )
@@ -106,7 +99,7 @@ def weights_request(spec: CheckSpec) -> Request:
     o = spec.options
     return WeightsRequest(
         path=Path(spec.display_path), layer=o.get("layer"), heads=o.get("heads"),
-        groups=_strings(o.get("groups")), mode=o.get("mode", "cotransform"),
+        groups=o.get("groups"), mode=o.get("mode", "cotransform"),
         component=o.get("component"), n=o.get("sizes", {}).get("n"), measure=_measure(spec),
         fold=o.get("fold_norms", False), breakdown=o.get("breakdown", False),
     )

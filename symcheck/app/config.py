@@ -17,7 +17,7 @@ key; it makes ``symcheck check`` exit 2 before any check runs.
 
 >>> cfg = parse_config({"check": [{"name": "a", "model": "m.py:f", "groups": "S(n)"}]},
 ...                    Path("symcheck.toml"))
->>> cfg.checks[0].kind, cfg.checks[0].options["groups"]
+>>> cfg.checks[0].kind, [str(g) for g in cfg.checks[0].options["groups"]]
 ('model', ['S(n)'])
 """
 
@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from symcheck.core.errors import (
     Metavar,
@@ -40,6 +40,10 @@ from symcheck.core.errors import (
 )
 from symcheck.core.options import Kind, declared
 from symcheck.core.signature import WEIGHT_MODES
+
+if TYPE_CHECKING:
+    from symcheck.core.groups import GroupName
+    from symcheck.core.specs import AxisSpec
 
 CONFIG_NAMES = ("symcheck.toml", "pyproject.toml")
 PATH = Metavar("PATH")
@@ -89,29 +93,27 @@ def _string_list(value: Any, where: str) -> list[str]:
     return list(items)
 
 
-def _specs(value: Any, where: str) -> list[str]:
+def _specs(value: Any, where: str) -> tuple[AxisSpec, ...]:
+    """The file's specs, parsed here (the configuration is a door)."""
     from symcheck.core.specs import AxisSpec
 
-    specs = _string_list(value, where)
-    for text in specs:
-        try:
-            AxisSpec.parse(text)
-        except SpecError as exc:
-            raise ConfigError(f"{where}: {exc.worded(CONFIG, named=False)}") from None
-    return specs
+    try:
+        return tuple(AxisSpec.parse(text) for text in _string_list(value, where))
+    except SpecError as exc:
+        raise ConfigError(f"{where}: {exc.worded(CONFIG, named=False)}") from None
 
 
-def _groups(value: Any, where: str) -> list[str]:
-    from symcheck.core.groups import parse_group_name
+def _groups(value: Any, where: str) -> tuple[GroupName, ...]:
+    """The file's group names, parsed here."""
+    from symcheck.core.groups import GroupName
 
-    groups = _string_list(value, where)
-    for text in groups:
-        try:
-            parse_group_name(text)
-        except SpecError as exc:
-            raise ConfigError(f"{where}: {exc.worded(CONFIG, named=False)}") from None
+    texts = _string_list(value, where)
+    try:
+        groups = tuple(GroupName.parse(text) for text in texts)
+    except SpecError as exc:
+        raise ConfigError(f"{where}: {exc.worded(CONFIG, named=False)}") from None
     if len(set(groups)) != len(groups):
-        raise ConfigError(f"{where}: a group is named twice in {groups}")
+        raise ConfigError(f"{where}: a group is named twice in {texts}")
     return groups
 
 
@@ -442,13 +444,10 @@ def _parse_check(entry: Mapping[str, Any], index: int, path: Path, shown: str) -
 def _check_labels(options: Mapping[str, Any], label: str) -> None:
     """The engine's label rules, applied when the config gives the specs: a group or size on a
     label no spec carries is a configuration error, found before anything runs."""
-    from symcheck.core.specs import AxisSpec
     from symcheck.engine.problem import check_labels
 
-    outputs = options["output"]
-    texts = [*options["inputs"], *([outputs] if isinstance(outputs, str) else outputs)]
     try:
-        check_labels([AxisSpec.parse(t) for t in texts], options.get("groups", ()),
+        check_labels([*options["inputs"], *options["output"]], options.get("groups", ()),
                      options.get("sizes", {}))
     except SpecError as exc:
         raise ConfigError(f"{label}: {CONFIG.name(exc.argument or 'groups')!r}: "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from symcheck.app.outcomes import Outcome
 from symcheck.core.caseid import CaseId
 from symcheck.core.errors import InputFileError, ReplayError, SpecError, SymcheckError
 from symcheck.core.files import read_npz, save_npz
-from symcheck.core.groups import parse_group
+from symcheck.core.groups import GroupName
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, evaluate
 from symcheck.engine.problem import Problem
 
@@ -126,9 +127,11 @@ def load(path: str | Path) -> Counterexample:
                           series("g_fx"))
 
 
-def replay(problem: Problem, ce: Counterexample) -> tuple[CaseResult, Evaluation]:
-    """Re-run the stored case on ``problem`` (the model as it is now)."""
-    groups = [parse_group(name, problem.sizes) for name in ce.meta["groups"]]
+def replay(problem: Problem, ce: Counterexample,
+           names: Sequence[GroupName]) -> tuple[CaseResult, Evaluation]:
+    """Re-run the stored case on ``problem`` (the model as it is now); ``names``: the group of
+    each stored element, as read from the file's metadata."""
+    groups = [name.build(problem.sizes) for name in names]
     if len(groups) != len(ce.elements):
         raise ReplayError(
             f"counterexample: {len(ce.elements)} elements stored for groups {ce.meta['groups']}"

@@ -12,6 +12,7 @@ from symcheck.app import outcomes as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import FormRequest
 from symcheck.app.service import _inputs, _load, wrap_model
+from symcheck.core.groups import GroupName
 from symcheck.core.signature import Signature
 from symcheck.core.verdicts import Verdict
 from symcheck.engine.form_judge import (
@@ -70,7 +71,7 @@ def prepare_form(
     signature actually checked.
     """
     if not signature.groups:
-        signature = replace(signature, groups=("O(d)",))
+        signature = replace(signature, groups=(GroupName("O", "d"),))
     count = len(signature.inputs)
     defaults = array_defaults(fn, count)
     weight_inputs = tuple(i for i, a in enumerate(defaults) if a is not None)

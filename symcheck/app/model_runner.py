@@ -61,15 +61,13 @@ def config_sizes(obj: Any, signature: Signature) -> Signature:
 
     >>> from types import SimpleNamespace
     >>> model = SimpleNamespace(config=SimpleNamespace(hidden_size=24))
-    >>> config_sizes(model, Signature(("inputs_embeds=b n d",), ("b n d",))).sizes
+    >>> config_sizes(model, Signature.parse(("inputs_embeds=b n d",), ("b n d",))).sizes
     {'d': 24, 'b': 2, 'n': 8}
-    >>> config_sizes(model, Signature(("b n d",), ("b n d",), sizes={"n": 5})).sizes
+    >>> config_sizes(model, Signature.parse(("b n d",), ("b n d",), sizes={"n": 5})).sizes
     {'n': 5, 'd': 24, 'b': 2}
-    >>> config_sizes(model, Signature(("input_ids=b n",), ("b n d",))).sizes
+    >>> config_sizes(model, Signature.parse(("input_ids=b n",), ("b n d",))).sizes
     {'d': 24, 'b': 2, 'n': 8}
     """
-    from symcheck.core.specs import AxisSpec
-
     config = getattr(obj, "config", None)
     width = next((getattr(config, a) for a in HIDDEN_ATTRIBUTES
                   if isinstance(getattr(config, a, None), int)), None)
@@ -79,8 +77,7 @@ def config_sizes(obj: Any, signature: Signature) -> Signature:
     tokens = min(CONFIG_TOKENS, longest) if isinstance(longest, int) and longest > 0 \
         else CONFIG_TOKENS
     sizes = dict(signature.sizes)
-    specs = [AxisSpec.parse(s, "inputs") for s in signature.inputs]
-    outputs = [AxisSpec.parse(s, "outputs") for s in signature.outputs]
+    specs, outputs = signature.inputs, signature.outputs
     for spec in outputs:  # what the model returns ends with the embedding (not the n of
         if spec.labels and spec.labels[-1] not in sizes:  # token ids "b n" given as input)
             sizes[spec.labels[-1]] = width

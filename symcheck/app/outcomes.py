@@ -12,8 +12,10 @@ replay the worst case and the line that reruns a declared check
 >>> Outcome("model", Verdict.PASS, result=None).passed
 True
 >>> from symcheck.core.caseid import GroupSet
->>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=("n d",),
-...                  outputs=("n d",), groups=("S(n)",), sizes={"n": 4, "d": 2},
+>>> from symcheck.core.signature import Signature
+>>> s = Signature.parse(("n d",), ("n d",), ("S(n)",))
+>>> r = Reproduction(kind="model", target="m.py:f", name="f", inputs=s.inputs,
+...                  outputs=s.outputs, groups=s.groups, sizes={"n": 4, "d": 2},
 ...                  case=CaseId(GroupSet(("S(n)",)), "haar", 3))
 >>> r.failing, r.to_dict()["case"]
 (True, 'S(n)/haar:3')
@@ -31,6 +33,8 @@ from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.verdicts import Verdict
 
 if TYPE_CHECKING:
+    from symcheck.core.groups import GroupName
+    from symcheck.core.specs import AxisSpec
     from symcheck.engine.equivariance import EquivarianceResult
     from symcheck.engine.evaluate import Evaluation
     from symcheck.engine.problem import Problem
@@ -80,9 +84,9 @@ class Reproduction:
     kind: str  # "model" | "weights" | "form" | "matrix"
     target: str | None  # the file target as given; None for an in-memory callable
     name: str  # the checked callable (or layer)
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
+    inputs: tuple[AxisSpec, ...] = ()
+    outputs: tuple[AxisSpec, ...] = ()
+    groups: tuple[GroupName, ...] = ()
     sizes: Mapping[str, int] = field(default_factory=dict)
     #: the measurement options that replay it (trials resolved; the case is :attr:`case`):
     #: a door repeats the ones its declaration says differ from the defaults
@@ -109,8 +113,8 @@ class Reproduction:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "target": self.target, "name": self.name,
-            "inputs": list(self.inputs), "outputs": list(self.outputs),
-            "groups": list(self.groups), "sizes": dict(self.sizes),
+            "inputs": [str(s) for s in self.inputs], "outputs": [str(s) for s in self.outputs],
+            "groups": [str(g) for g in self.groups], "sizes": dict(self.sizes),
             **{k: v for k, v in self.measure.to_dict().items() if k != "case"},
             "data": self.data, "backend": self.backend,
             "mask": self.mask, "padding_mask": self.padding_mask,
@@ -138,7 +142,7 @@ def of_model(target: str | None, signature: Signature, result: EquivarianceResul
     )
 
 
-def of_weights(target: str, result: EquivarianceResult, groups: tuple[str, ...], *,
+def of_weights(target: str, result: EquivarianceResult, groups: tuple[GroupName, ...], *,
                layer: str, heads: int | None, mode: str, component: str,
                measure: Measure, fold: bool = False) -> Reproduction:
     """The recipe of a weights check (its specs come from the file, not the caller)."""

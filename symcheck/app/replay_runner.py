@@ -10,7 +10,7 @@ from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import ReplayRequest
 from symcheck.app.service import wrap_model
 from symcheck.core.errors import ModelError, ReplayError, SpecError
-from symcheck.core.signature import Signature
+from symcheck.core.signature import Signature, parse_groups, parse_specs
 from symcheck.core.tolerances import tolerance_for
 from symcheck.core.verdicts import Judged, Verdict
 from symcheck.engine.evaluate import CaseResult
@@ -71,18 +71,21 @@ def run_replay(request: ReplayRequest) -> Outcome:
     dtype = str(meta.get("dtype", "float64"))
     rtol = request.measure.rtol if request.measure.rtol is not None else meta.get("tolerance")
     tolerance = tolerance_for(dtype, rtol)
-    signature = Signature(inputs=tuple(meta["inputs"]), outputs=tuple(meta["outputs"]),
-                          groups=tuple(dict.fromkeys(meta["groups"])), sizes=meta["sizes"],
-                          mask=_text(meta.get("mask")),
-                          padding_mask=_text(meta.get("padding_mask")))
     fn = wrap_model(loaded.obj, dtype, request.backend)
     try:
+        # the file's metadata is a door: its specs and group names are read here, once
+        names = parse_groups(meta["groups"])
+        signature = Signature(inputs=parse_specs(meta["inputs"], "inputs"),
+                              outputs=parse_specs(meta["outputs"], "outputs"),
+                              groups=tuple(dict.fromkeys(names)), sizes=meta["sizes"],
+                              mask=_text(meta.get("mask")),
+                              padding_mask=_text(meta.get("padding_mask")))
         problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)
     except SpecError as exc:
         raise ReplayError(f"counterexample: cannot replay on {target!r}: the stored inputs do "
                           f"not fit ({exc.message})") from None
     try:
-        case, _ = rerun(problem, ce)
+        case, _ = rerun(problem, ce, names)
     except ModelError as exc:
         if meta.get("name") in (None, loaded.name):
             raise

@@ -5,9 +5,9 @@ hands it to :func:`symcheck.app.service.run`; nothing else about a check differs
 Each request's :meth:`validated` is the one place its values are checked (the service calls
 it before any work); the layers below trust what they are given.
 
->>> r = ModelRequest(target="model.py:attention", declared=Declared(groups=("S(n)",)))
->>> r.measure.seed, r.declared.groups
-(0, ('S(n)',))
+>>> r = ModelRequest(target="model.py:attention", declared=Declared.parse(groups=("S(n)",)))
+>>> r.measure.seed, [str(g) for g in r.declared.groups]
+(0, ['S(n)'])
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import Metavar, Phrase, SpecError, Use
+from symcheck.core.groups import GroupName
 from symcheck.core.options import Measure, Tolerance
-from symcheck.core.signature import WEIGHT_MODES, Signature
-from symcheck.core.specs import check_sizes
+from symcheck.core.signature import WEIGHT_MODES, Signature, parse_groups, parse_specs
+from symcheck.core.specs import AxisSpec, check_sizes
 
 __all__ = ["Declared", "FormRequest", "MatrixRequest", "Measure", "ModelRequest",
            "ReplayRequest", "Request", "SweepRequest", "WeightsRequest"]
@@ -35,11 +36,12 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Declared:
-    """Overrides of what a model declares with ``@symcheck.equivariant`` (``None``: keep)."""
+    """Overrides of what a model declares with ``@symcheck.equivariant`` (``None``: keep),
+    parsed by the door (:meth:`parse`)."""
 
-    inputs: tuple[str, ...] | None = None
-    outputs: tuple[str, ...] | None = None
-    groups: tuple[str, ...] | None = None
+    inputs: tuple[AxisSpec, ...] | None = None
+    outputs: tuple[AxisSpec, ...] | None = None
+    groups: tuple[GroupName, ...] | None = None
     sizes: Mapping[str, int] | None = None
     mask: str | None = None
     padding_mask: str | None = None
@@ -49,6 +51,15 @@ class Declared:
         if self.sizes is not None:
             check_sizes(self.sizes)
         return self
+
+    @classmethod
+    def parse(cls, inputs: Sequence[str] | None = None, outputs: Sequence[str] | None = None,
+              groups: Sequence[str] | None = None, sizes: Mapping[str, int] | None = None,
+              mask: str | None = None, padding_mask: str | None = None) -> Declared:
+        """A door's overrides from its text (empty or ``None``: keep what is declared)."""
+        return cls(parse_specs(inputs, "inputs") if inputs else None,
+                   parse_specs(outputs, "outputs") if outputs else None,
+                   parse_groups(groups) if groups else None, sizes or None, mask, padding_mask)
 
     def merge(self, declared: Signature | None, measure: Measure) -> Signature:
         """The one place a declaration and a door's overrides are merged (the door wins)."""
@@ -109,7 +120,7 @@ class WeightsRequest:
     path: Path
     layer: str | None = None
     heads: int | None = None
-    groups: tuple[str, ...] | None = None
+    groups: tuple[GroupName, ...] | None = None
     mode: str = "cotransform"
     component: str | None = None
     n: int | None = None

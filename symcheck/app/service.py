@@ -8,8 +8,8 @@ verdict and the same recipe for the same request.
 
 >>> import numpy as np
 >>> from symcheck.app.requests import Declared, ModelRequest
->>> out = run(ModelRequest(obj=np.tanh, declared=Declared(("n d",), ("n d",), ("S(n)",),
-...                                                       {"n": 4, "d": 2})))
+>>> out = run(ModelRequest(obj=np.tanh, declared=Declared.parse(("n d",), ("n d",), ("S(n)",),
+...                                                             {"n": 4, "d": 2})))
 >>> out.verdict.value, out.reproduction.case is None
 ('pass', True)
 """
@@ -36,6 +36,7 @@ from symcheck.app.requests import (
 )
 from symcheck.core.errors import SpecError, SymcheckError
 from symcheck.core.signature import Signature, signature_of
+from symcheck.core.specs import AxisSpec
 from symcheck.sources.python import LoadedModel, load_python
 
 Array = np.ndarray
@@ -121,22 +122,23 @@ def _load(target: str | None, obj: Any, name: str | None) -> _Target:
     return _Target(loaded.obj, loaded.name, str(loaded.path), loaded.signature)
 
 
-def _same_input_count(loaded: _Target, given: tuple[str, ...] | None) -> None:
+def _same_input_count(loaded: _Target, given: tuple[AxisSpec, ...] | None) -> None:
     """Overriding the declared inputs with a different number of them is a mistake, said as
     such (it would otherwise surface as a declared size that no spec carries)."""
     declared = loaded.signature.inputs if loaded.signature is not None else ()
     if given is None or not declared or len(given) == len(declared):
         return
     raise SpecError(
-        f"{len(given)} input spec(s) given ({', '.join(repr(g) for g in given)}) but "
-        f"{loaded.name!r} declares {len(declared)} ({', '.join(repr(d) for d in declared)}): "
+        f"{len(given)} input spec(s) given ({', '.join(repr(str(g)) for g in given)}) but "
+        f"{loaded.name!r} declares {len(declared)} "
+        f"({', '.join(repr(str(d)) for d in declared)}): "
         "the input count changed; give one spec per input", argument="inputs",
-        value=list(given),
+        value=[str(g) for g in given],
     )
 
 
 def _inputs(request: CallableRequest, obj: Any,
-            specs: Sequence[str]) -> tuple[Sequence[Array | None] | None, str]:
+            specs: Sequence[AxisSpec]) -> tuple[Sequence[Array | None] | None, str]:
     if request.arrays is not None:
         return request.arrays, "given"
     if request.data is not None:

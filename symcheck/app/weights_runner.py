@@ -58,10 +58,11 @@ class StackResult(Judged):
 
 
 def _run_stack(request: WeightsRequest, settings: Any) -> Outcome:
+    from symcheck.sources.weights.check import DEFAULT_GROUPS
     from symcheck.sources.weights.stack import check_stack, load_stack
 
     stack = load_stack(request.path, heads=request.heads, fold=request.fold)
-    groups = tuple(request.groups or ("S(n)", "O(d)"))
+    groups = tuple(request.groups or DEFAULT_GROUPS)
     result = check_stack(stack.layers, groups, mode=request.mode, settings=settings,
                          case=request.measure.case)
     folded = [f"{name}: {f.describe()}" for name, fold in zip(stack.names, stack.folds,

@@ -307,11 +307,11 @@ def command(r: Reproduction) -> str | None:
         return _weights_command(r, r.case)
     args = ["symcheck", "equivariance", r.target]
     for spec in r.inputs:
-        args += ["--in", spec]
+        args += ["--in", str(spec)]
     for spec in r.outputs:
-        args += ["--out", spec]
+        args += ["--out", str(spec)]
     for group in r.groups:
-        args += ["--group", group]
+        args += ["--group", str(group)]
     args += ["--size", ",".join(f"{k}={v}" for k, v in r.sizes.items())]
     args += measure_flags(r.measure)
     if r.data is not None:
@@ -352,7 +352,7 @@ def _weights_command(r: Reproduction, case: CaseId) -> str:
     if w.get("heads") is not None:
         args += ["--heads", str(w["heads"])]
     for group in r.groups:
-        args += ["--group", group]
+        args += ["--group", str(group)]
     args += ["--size", f"n={r.sizes.get('n')}", *measure_flags(r.measure),
              "--weights", str(w["mode"])]
     if w.get("layer") != "all":

@@ -78,9 +78,7 @@ def equivariance(
                   save_counterexample=save_counterexample)
     request = for_target(
         target,
-        Declared(tuple(inputs) if inputs else None, tuple(outputs) if outputs else None,
-                 tuple(groups) if groups else None, parse_sizes(size) or None, mask,
-                 padding_mask),
+        Declared.parse(inputs, outputs, groups, parse_sizes(size) or None, mask, padding_mask),
         measure, backend=backend, data=data,
         weights=WeightsChoice(layer, heads, weights, component, fold_norms, breakdown),
         model_only={"save_counterexample": save_counterexample},

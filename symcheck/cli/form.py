@@ -79,9 +79,7 @@ def form(
         )
     outcome = serve(FormRequest(
         target=target,
-        declared=Declared(tuple(inputs) if inputs else None,
-                          tuple(outputs) if outputs else None,
-                          tuple(groups) if groups else None, parse_sizes(size) or None),
+        declared=Declared.parse(inputs, outputs, groups, parse_sizes(size) or None),
         measure=measure,
         backend=backend,
         data=data, weights=weights, span_rtol=span_rtol,

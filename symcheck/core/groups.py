@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -696,26 +697,55 @@ class Cyclic(Symmetric):
 _GROUP_SYNTAX = re.compile(r"^\s*([A-Za-z]+)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$")
 
 
-def parse_group_name(text: str) -> tuple[str, str]:
-    """Split ``"O(d)"`` into ``("O", "d")``; unknown symbols list the registry."""
-    match = _GROUP_SYNTAX.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise SpecError(f"{text!r} is not of the form NAME(label)", argument="groups",
-                        value=text, expected="e.g. 'O(d)' or 'S(n)'")
-    symbol, label = match.group(1), match.group(2)
-    if symbol not in GROUPS:
-        known = ", ".join(f"{s}(…)" for s in GROUPS)
-        near = close_match(symbol, GROUPS)
-        raise SpecError(f"unknown group {text!r}", argument="groups", value=text,
-                        expected=f"one of {known}",
-                        hint=None if near is None else f"did you mean '{near}({label})'?")
-    return symbol, label
+@dataclass(frozen=True)
+class GroupName:
+    """A group as a spec names it, before it has a size: ``O(d)`` is the symbol ``O`` acting on
+    the label ``d``. Parsed once where the name enters (:meth:`parse`); :meth:`build` makes the
+    group for the label's size. ``str()`` gives the name back (for display and JSON).
+
+    >>> name = GroupName.parse("O(d)")
+    >>> name.symbol, name.label, str(name)
+    ('O', 'd', 'O(d)')
+    >>> name.build({"d": 3}).size
+    3
+    """
+
+    symbol: str
+    label: str
+
+    @classmethod
+    def parse(cls, text: str) -> GroupName:
+        """Read ``"O(d)"``; a malformed name or an unknown symbol (the error lists the
+        registry) is a :class:`SpecError` naming ``groups``."""
+        match = _GROUP_SYNTAX.match(text) if isinstance(text, str) else None
+        if match is None:
+            raise SpecError(f"{text!r} is not of the form NAME(label)", argument="groups",
+                            value=text, expected="e.g. 'O(d)' or 'S(n)'")
+        symbol, label = match.group(1), match.group(2)
+        if symbol not in GROUPS:
+            known = ", ".join(f"{s}(…)" for s in GROUPS)
+            near = close_match(symbol, GROUPS)
+            raise SpecError(f"unknown group {text!r}", argument="groups", value=text,
+                            expected=f"one of {known}",
+                            hint=None if near is None else f"did you mean '{near}({label})'?")
+        return cls(symbol, label)
+
+    @property
+    def kind(self) -> type[Group]:
+        """The registered group class the symbol names."""
+        return GROUPS[self.symbol]
+
+    def build(self, sizes: Mapping[str, int]) -> Group:
+        """The group for the size of its label."""
+        if self.label not in sizes:
+            raise SpecError(f"{str(self)!r} acts on {self.label!r}, which has no size",
+                            argument="groups", value=str(self))
+        return self.kind(self.label, sizes[self.label])
+
+    def __str__(self) -> str:
+        return f"{self.symbol}({self.label})"
 
 
 def parse_group(text: str, sizes: Mapping[str, int]) -> Group:
-    """Build the group named ``text`` for the size of its label."""
-    symbol, label = parse_group_name(text)
-    if label not in sizes:
-        raise SpecError(f"{text!r} acts on {label!r}, which has no size", argument="groups",
-                        value=text)
-    return GROUPS[symbol](label, sizes[label])
+    """Build the group named ``text`` for the size of its label (parse, then build)."""
+    return GroupName.parse(text).build(sizes)

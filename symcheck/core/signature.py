@@ -4,17 +4,21 @@
 >>> @symcheck.equivariant(inputs=["n d"], output="n d", groups=["O(d)"], sizes={"n": 4, "d": 8})
 ... def identity(x):
 ...     return x
->>> identity.__symcheck__.groups
-('O(d)',)
+>>> [str(g) for g in identity.__symcheck__.groups]
+['O(d)']
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from symcheck.core.errors import SpecError
+from symcheck.core.specs import AxisSpec
+
+if TYPE_CHECKING:
+    from symcheck.core.groups import GroupName
 
 F = TypeVar("F")
 ATTRIBUTE = "__symcheck__"
@@ -30,11 +34,12 @@ WEIGHT_MODE_NAMES = {"cotransform": "co-transformed", "fixed": "fixed"}
 
 @dataclass(frozen=True)
 class Signature:
-    """Input specs, output specs, groups and default sizes of one checked callable."""
+    """Input specs, output specs, groups and default sizes of one checked callable, as values
+    (parsed where they entered: :meth:`parse`, the decorator, a door)."""
 
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
+    inputs: tuple[AxisSpec, ...] = ()
+    outputs: tuple[AxisSpec, ...] = ()
+    groups: tuple[GroupName, ...] = ()
     sizes: Mapping[str, int] = field(default_factory=dict)
     trials: int | None = None
     rtol: float | None = None
@@ -44,6 +49,20 @@ class Signature:
     mask: str | None = None
     #: the NAME of an input that is True at padding (torch's ``src_key_padding_mask``)
     padding_mask: str | None = None
+
+    @classmethod
+    def parse(cls, inputs: str | Sequence[str] = (), outputs: str | Sequence[str] = (),
+              groups: str | Sequence[str] = (), sizes: Mapping[str, int] | None = None,
+              **rest: Any) -> Signature:
+        """A signature from the text a caller writes (specs such as ``"n d"``, groups such as
+        ``"O(d)"``).
+
+        >>> Signature.parse(("n d",), ("n d",), ("S(n)",), {"n": 4}).groups[0].label
+        'n'
+        """
+        return cls(parse_specs(_as_tuple(inputs, "inputs"), "inputs"),
+                   parse_specs(_as_tuple(outputs, "outputs"), "outputs"),
+                   parse_groups(_as_tuple(groups, "groups")), dict(sizes or {}), **rest)
 
     def merged(self, **overrides: Any) -> Signature:
         """This signature with every override that is not empty/None applied (CLI wins)."""
@@ -56,6 +75,19 @@ class Signature:
                 value = {**self.sizes, **value}
             changes[key] = tuple(value) if isinstance(value, list) else value
         return replace(self, **changes)
+
+
+def parse_specs(texts: Sequence[str], argument: str) -> tuple[AxisSpec, ...]:
+    """Each spec text read into an :class:`AxisSpec` (errors name ``argument``)."""
+    return tuple(AxisSpec.parse(text, argument) for text in texts)
+
+
+def parse_groups(texts: Sequence[str | GroupName]) -> tuple[GroupName, ...]:
+    """Each group name read into a :class:`~symcheck.core.groups.GroupName` (one that is a
+    value already is kept: a library door may be given either)."""
+    from symcheck.core.groups import GroupName
+
+    return tuple(t if isinstance(t, GroupName) else GroupName.parse(t) for t in texts)
 
 
 def _as_tuple(value: str | Sequence[str] | None, argument: str) -> tuple[str, ...]:
@@ -107,9 +139,9 @@ def equivariant(
     override what is declared here.
     """
     signature = Signature(
-        inputs=_as_tuple(inputs, "inputs"),
-        outputs=_as_tuple(output, "output"),
-        groups=_as_tuple(groups, "groups"),
+        inputs=parse_specs(_as_tuple(inputs, "inputs"), "inputs"),
+        outputs=parse_specs(_as_tuple(output, "output"), "outputs"),
+        groups=parse_groups(_as_tuple(groups, "groups")),
         sizes=_declared(sizes, trials, rtol),
         trials=trials,
         rtol=rtol,

@@ -95,6 +95,20 @@ class AxisSpec:
             return cls(tuple(labels))
         return cls(tuple(labels), tuple(reps))
 
+    def split_label(self, label: str) -> AxisSpec:
+        """This spec with ``label`` written as one label per letter (``"nd"`` -> ``"n d"``),
+        those axes plain vectors: what a label written without its spaces meant.
+
+        >>> str(AxisSpec.parse("x=b nd:point").split_label("nd"))
+        'x=b n d'
+        """
+        pairs = [pair for i, lab in enumerate(self.labels)
+                 for pair in ([(c, DEFAULT) for c in lab] if lab == label
+                              else [(lab, self.rep(i))])]
+        reps = tuple(r for _, r in pairs)
+        return AxisSpec(tuple(lab for lab, _ in pairs),
+                        () if all(r == DEFAULT for r in reps) else reps, self.name)
+
     @property
     def body(self) -> str:
         """The axis tokens without the name."""

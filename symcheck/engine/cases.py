@@ -20,7 +20,7 @@ domain (it raises, or both sides are non-finite) is a note, never a failure.
 >>> import numpy as np
 >>> from symcheck.core.signature import Signature
 >>> from symcheck.engine.problem import resolve
->>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+>>> p = resolve(np.tanh, Signature.parse(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> batch = case_batches(p, p.groups, seed=0, trials=5)
 >>> [str(c) for c in batch.labels[:2]], len(batch.labels)
 (['haar:0', 'haar:1'], 12)
@@ -232,7 +232,7 @@ class Drawn:
     >>> import numpy as np
     >>> from symcheck.core.signature import Signature
     >>> from symcheck.engine.problem import resolve
-    >>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+    >>> p = resolve(np.tanh, Signature.parse(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
     >>> drawn = Drawn.of(p, case_batches(p, p.groups, seed=0, trials=2), "main")
     >>> drawn.batch(p).labels == drawn.labels, len(drawn.inputs)
     (True, 1)

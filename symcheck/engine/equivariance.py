@@ -6,7 +6,7 @@ only; :func:`judge` compares them with a tolerance.
 >>> import numpy as np
 >>> from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS, Signature
 >>> from symcheck.engine.problem import resolve
->>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+>>> p = resolve(np.tanh, Signature.parse(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> [g.verdict.value for g in judge(measure_equivariance(p, Measure(trials=3)), 1e-9)]
 ['pass']
 """
@@ -246,7 +246,7 @@ class EquivarianceResult(CheckedRun, Judged):
             "model": self.model, "verdict": self.verdict, "seed": self.seed,
             "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
-            "probes": self.probes, "inputs": list(self.inputs), "outputs": list(self.outputs),
+            "probes": self.probes, **self.spec_texts(),
             "sizes": self.sizes, "data": self.data_source, "warnings": self.warnings,
             "notes": self.notes, "groups": [g.to_dict() for g in self.groups],
             "mask": None if self.mask is None else self.mask.to_dict(),
@@ -670,8 +670,8 @@ def check_problem(problem: Problem, options: Measure, data_source: str = "random
             f"in higher precision than asked (e.g. a float64 constant promotes the arithmetic)"
         )
     return EquivarianceResult(
-        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
-        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
+        model=problem.name, inputs=problem.inputs, outputs=problem.outputs,
+        sizes=dict(problem.sizes),
         dtype=problem.dtype, seed=options.seed, trials=_trials(options), tolerance=tolerance,
         groups=groups, data_source=data_source, warnings=warnings, calibration=cal,
         probes=options.probes, mask=problem.mask_use,

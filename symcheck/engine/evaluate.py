@@ -8,7 +8,7 @@ outputs into one :class:`CaseResult` per case in a few vectorised passes.
 >>> from symcheck.core.signature import Signature
 >>> from symcheck.engine.cases import case_batches
 >>> from symcheck.engine.problem import resolve
->>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+>>> p = resolve(np.tanh, Signature.parse(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> results = compare_batch(evaluate_batch(p, case_batches(p, p.groups, 0, 3)), 1e-9)
 >>> max(r.error for r in results) < 1e-15
 True

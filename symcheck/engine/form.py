@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import SpecError
-from symcheck.core.groups import Group, Orthogonal, Permutations, Symmetric, parse_group
+from symcheck.core.groups import Group, GroupName, Orthogonal, Permutations, Symmetric
 from symcheck.core.specs import AxisSpec
 from symcheck.engine.cases import draw_inputs
 from symcheck.engine.evaluate import act
@@ -417,7 +417,7 @@ def measure_form(problem: Problem, seed: int = 0, trials: int = 20,
         raise SpecError(f"{trials} must be at least 1", argument="trials", value=trials)
     start_time = time.perf_counter()
     layout = layout_of(problem)
-    orthogonal = parse_group(f"O({layout.embedding})", problem.sizes)
+    orthogonal = GroupName("O", layout.embedding).build(problem.sizes)
     permutation = next((g for g in problem.groups if isinstance(g, Symmetric)), None)
 
     def vectors(x: list[Array]) -> tuple[Array, Array] | None:

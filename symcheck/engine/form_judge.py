@@ -90,8 +90,8 @@ class FormResult(CheckedRun, Judged):
         return {
             "model": self.model, "verdict": self.verdict, "holds": self.passed, "seed": self.seed,
             "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
-            "span_tolerance": self.span_tolerance, "inputs": list(self.inputs),
-            "outputs": list(self.outputs), "sizes": self.sizes, "weights": self.weights,
+            "span_tolerance": self.span_tolerance, **self.spec_texts(), "sizes": self.sizes,
+            "weights": self.weights,
             "weight_inputs": list(self.weight_inputs), "layout": m.layout.to_dict(),
             "unique": m.unique, "not_unique_reason": m.not_unique_reason,
             "min_rank": m.min_rank, "max_cond": m.max_cond,
@@ -189,25 +189,22 @@ def hold_weights_fixed(signature: Signature, weights: Sequence[int], label: str)
     No group acts on the renamed axes, so ``O(label)`` turns ``X`` and ``K`` but leaves the
     weights where they are: the check of a trained model whose weights are fixed.
 
-    >>> s = Signature(inputs=("n d", "d k"), outputs=("n d",), groups=("O(d)",))
-    >>> hold_weights_fixed(s, [1], "d").inputs
-    ('n d', 'd_fixed k')
+    >>> s = Signature.parse(inputs=("n d", "d k"), outputs=("n d",), groups=("O(d)",))
+    >>> [str(spec) for spec in hold_weights_fixed(s, [1], "d").inputs]
+    ['n d', 'd_fixed k']
     """
     specs = list(signature.inputs)
     for i in weights:
-        labels = AxisSpec.parse(specs[i], "inputs").labels
-        specs[i] = " ".join(f"{label}_fixed" if lab == label else lab for lab in labels)
+        specs[i] = AxisSpec(tuple(f"{label}_fixed" if lab == label else lab
+                                  for lab in specs[i].labels))
     return replace(signature, inputs=tuple(specs))
 
 
 def embedding_label(signature: Signature) -> str:
     """The label of the declared ``O``/``SO`` group, else ``d``."""
-    from symcheck.core.groups import GROUPS, parse_group_name
-
-    for text in signature.groups:
-        symbol, label = parse_group_name(text)
-        if issubclass(GROUPS[symbol], Orthogonal):
-            return label
+    for name in signature.groups:
+        if issubclass(name.kind, Orthogonal):
+            return name.label
     return "d"
 
 
@@ -234,8 +231,8 @@ def check_form_problem(problem: Problem, signature: Signature, seed: int, *,
         warnings.append(f"Z is ill-conditioned (cond {m.max_cond:.1e}): coefficient errors are "
                         "amplified by up to that factor")
     return FormResult(
-        model=problem.name, inputs=tuple(str(s) for s in problem.inputs),
-        outputs=tuple(str(s) for s in problem.outputs), sizes=dict(problem.sizes),
+        model=problem.name, inputs=problem.inputs, outputs=problem.outputs,
+        sizes=dict(problem.sizes),
         dtype=problem.dtype, seed=seed, trials=trials, tolerance=tolerance,
         span_tolerance=span_tolerance, weights=weights, weight_inputs=weight_inputs,
         measurement=m, diagnostics=judge_form(m, tolerance, span_tolerance), warnings=warnings,

@@ -5,8 +5,8 @@ returns a :class:`Problem`; :func:`call_model` runs the model and checks what it
 against the output specs.
 
 >>> import numpy as np
->>> from symcheck.core.signature import DEFAULT_TRIALS, Signature
->>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+>>> from symcheck.core.signature import Signature
+>>> p = resolve(np.tanh, Signature.parse(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> p.sizes, [g.name for g in p.groups]
 ({'n': 4, 'd': 2}, ['S(n)'])
 """
@@ -30,14 +30,7 @@ from symcheck.core.errors import (
     Use,
 )
 from symcheck.core.files import model_stdout_to_stderr
-from symcheck.core.groups import (
-    Euclidean,
-    Group,
-    Orthogonal,
-    parse_group,
-    parse_group_name,
-    product_factors,
-)
+from symcheck.core.groups import Euclidean, Group, GroupName, Orthogonal, product_factors
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.specs import AxisSpec
 
@@ -116,7 +109,7 @@ def resolve(
     probe_data: bool = False,
     reference: Callable[..., Any] | None = None,
 ) -> Problem:
-    """Parse and cross-check specs, groups, sizes and supplied inputs. ``probe_data``: input
+    """Cross-check specs, groups, sizes and supplied inputs. ``probe_data``: input
     probes may change the fixed inputs (data a user gave; never weights); ``reference``: the
     same model in float64, to calibrate a check in a lower precision."""
     if not signature.inputs:
@@ -128,8 +121,7 @@ def resolve(
     if not signature.groups:
         raise SpecError("no group to check", argument="groups",
                         hint=Suggest("groups", ["O(d)", "S(n)"]))
-    inputs = tuple(AxisSpec.parse(s, "inputs") for s in signature.inputs)
-    outputs = tuple(AxisSpec.parse(s, "outputs") for s in signature.outputs)
+    inputs, outputs = signature.inputs, signature.outputs
     sizes = dict(signature.sizes)
     arrays: tuple[Array | None, ...] | None = None
     if data is not None:
@@ -161,7 +153,7 @@ def resolve(
     for i, spec in enumerate(inputs):
         spec.shape(sizes, f"input {i}")
     check_case_memory(inputs + outputs, sizes)
-    groups = tuple(parse_group(text, sizes) for text in signature.groups)
+    groups = tuple(name.build(sizes) for name in signature.groups)
     check_group_memory(groups, signature.trials or DEFAULT_TRIALS)
     check_representations(inputs, outputs, groups)
     if arrays is not None:
@@ -231,13 +223,18 @@ class CheckedRun:
     signature and sizes, the dtype, the seed, the trials and the tolerance."""
 
     model: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
+    inputs: tuple[AxisSpec, ...]
+    outputs: tuple[AxisSpec, ...]
     sizes: dict[str, int]
     dtype: str
     seed: int
     trials: int
     tolerance: float
+
+    def spec_texts(self) -> dict[str, list[str]]:
+        """The specs as the JSON writes them."""
+        return {"inputs": [str(s) for s in self.inputs],
+                "outputs": [str(s) for s in self.outputs]}
 
 
 @dataclass(frozen=True)
@@ -350,14 +347,14 @@ def fit_groups(groups: Sequence[Group], inputs: Sequence[AxisSpec],
 
 
 def check_run_together(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec],
-                       groups: Sequence[str], sizes: Mapping[str, int]) -> None:
+                       groups: Sequence[GroupName], sizes: Mapping[str, int]) -> None:
     """A label with no size whose letters are each a label in use (``'nd'`` beside ``'n d'``),
     or a two-letter one holding a label that a group acts on and no spec carries, is labels
     written without their space: said as such, not as a size to pass (``sizes={"nd": 8}`` would
     check something else)."""
     specs = [*((s, "inputs") for s in inputs), *((s, "outputs") for s in outputs)]
     carried = {lab for s, _ in specs for lab in s.labels}
-    acted = {parse_group_name(text)[1] for text in groups} - carried
+    acted = {name.label for name in groups} - carried
     known = set(sizes) | {lab for lab in carried if len(lab) == 1} | acted
     for spec, argument in specs:
         for label in spec.labels:
@@ -365,16 +362,13 @@ def check_run_together(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec],
                 set(label) <= known or (len(label) == 2 and set(label) & acted)
             ):
                 continue
-            tokens = [" ".join(label) if t.partition(":")[0] == label else t
-                      for t in spec.body.split(" ")]
-            meant = str(AxisSpec.parse(" ".join(tokens)))
-            meant = meant if spec.name is None else f"{spec.name}={meant}"
+            meant = str(spec.split_label(label))
             raise SpecError(
                 f"in {str(spec)!r}, {label!r} is one label (labels are separated by spaces); "
                 f"did you mean {meant!r}?", argument=argument, value=str(spec))
 
 
-def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
+def check_labels(specs: Sequence[AxisSpec], groups: Sequence[GroupName],
                  sizes: Mapping[str, int]) -> None:
     """Every size and every group must name a label that some spec carries, and no group may
     be named twice (a typo such as ``O(D)`` would otherwise act on nothing and pass)."""
@@ -386,15 +380,13 @@ def check_labels(specs: Sequence[AxisSpec], groups: Sequence[str],
             f"{unused[0]}={sizes[unused[0]]} names {unused[0]!r}, which appears in no spec "
             f"({shown})", argument="sizes", value={unused[0]: sizes[unused[0]]},
         )
-    for text in groups:
-        _, label = parse_group_name(text)
-        if label not in labels:
-            raise SpecError(f"{text!r} acts on {label!r}, which appears in no spec ({shown})",
-                            argument="groups", value=text)
-    named = [parse_group_name(text) for text in groups]  # 'O( d )' is O(d)
-    if len(set(named)) != len(named):
-        raise SpecError(f"a group is named twice in {list(groups)}", argument="groups",
-                        value=list(groups))
+    for name in groups:
+        if name.label not in labels:
+            raise SpecError(f"{str(name)!r} acts on {name.label!r}, which appears in no spec "
+                            f"({shown})", argument="groups", value=str(name))
+    if len(set(groups)) != len(groups):
+        texts = [str(name) for name in groups]
+        raise SpecError(f"a group is named twice in {texts}", argument="groups", value=texts)
 
 
 

@@ -14,7 +14,7 @@ never moved; user data is.
 >>> from symcheck.engine.cases import case_batches
 >>> from symcheck.engine.evaluate import evaluate_batch
 >>> from symcheck.engine.problem import resolve
->>> p = resolve(np.tanh, Signature(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
+>>> p = resolve(np.tanh, Signature.parse(("n d",), ("n d",), ("S(n)",), {"n": 4, "d": 2}))
 >>> start = evaluate_batch(p, case_batches(p, p.groups, 0, 1)).case(0)
 >>> found, _ = search_worst(p, start, np.random.default_rng(0), 20, 1e-9)
 >>> found.error < 1e-15

@@ -156,8 +156,9 @@ def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
     from symcheck.report.equivariance import describe_failure, notes
 
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
+    inputs, outputs = ", ".join(map(str, result.inputs)), ", ".join(map(str, result.outputs))
     lines = [
-        f"{result.model}: ({', '.join(result.inputs)}) -> ({', '.join(result.outputs)}), "
+        f"{result.model}: ({inputs}) -> ({outputs}), "
         f"sizes {sizes}, seed {result.seed}, {result.trials} Haar trials + probes per group, "
         f"dtype {result.dtype}, tolerance {fmt_float(result.tolerance, 1)}",
     ]

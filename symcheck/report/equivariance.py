@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from symcheck.core.specs import AxisSpec
 from symcheck.report import Column, fmt_float, make_console, print_plain, print_table
 
 if TYPE_CHECKING:
@@ -56,9 +55,10 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
 
     console = make_console(stderr=to_stderr)
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
+    inputs, outputs = ", ".join(map(str, result.inputs)), ", ".join(map(str, result.outputs))
     console.print(
         f"symcheck equivariance: [bold]{escape(result.model)}[/]  "
-        f"({escape(', '.join(result.inputs))}) → ({escape(', '.join(result.outputs))})  "
+        f"({escape(inputs)}) → ({escape(outputs)})  "
         f"sizes {sizes}"
     )
     probes = "structured, input and size probes" if result.probes else "structured probes"
@@ -124,7 +124,7 @@ def confidence(result: EquivarianceResult) -> str:
 def _property(result: EquivarianceResult) -> str:
     """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
     is an invariance."""
-    out_labels = {lab for spec in result.outputs for lab in AxisSpec.parse(spec).labels}
+    out_labels = {lab for spec in result.outputs for lab in spec.labels}
     equi: list[str] = []
     inv: list[str] = []
     for g in result.groups:

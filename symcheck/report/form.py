@@ -85,7 +85,7 @@ def describe_layout(result: FormResult) -> list[str]:
     knowledge = ", ".join(parts) if parts else "none: no knowledge input, m = 0"
     lines = [f"Z = [X; K]: X = input {x.input} {x.spec!r} ({x.rows} vectors); K = {knowledge}"]
     if lay.invariant_inputs:
-        held = ", ".join(f"input {i} {result.inputs[i]!r}" for i in lay.invariant_inputs)
+        held = ", ".join(f"input {i} {str(result.inputs[i])!r}" for i in lay.invariant_inputs)
         lines.append(f"left alone by Q (no {lay.embedding!r} axis, not in Z): {held}")
     if result.weight_inputs:
         ws = ", ".join(str(i) for i in result.weight_inputs)
@@ -113,9 +113,10 @@ def render(result: FormResult, to_stderr: bool = False) -> None:
 
     console = make_console(stderr=to_stderr)
     sizes = ", ".join(f"{k}={v}" for k, v in result.sizes.items())
+    inputs, outputs = ", ".join(map(str, result.inputs)), ", ".join(map(str, result.outputs))
     console.print(
-        f"symcheck form: [bold]{escape(result.model)}[/]  ({escape(', '.join(result.inputs))}) "
-        f"→ ({escape(', '.join(result.outputs))})  sizes {sizes}",
+        f"symcheck form: [bold]{escape(result.model)}[/]  ({escape(inputs)}) "
+        f"→ ({escape(outputs)})  sizes {sizes}",
     )
     print_plain(console, THEOREM)
     for line in describe_layout(result):

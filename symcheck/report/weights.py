@@ -78,9 +78,10 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
                   f"{escape(layer.layout)}  layer {escape(layer.name)}")
     print_plain(console, f"weights {sizes} (from the file)  heads {layer.heads} (from "
                 f"{result.heads_source})  test sequence n={req.sizes.get('n')}")
+    groups = ", ".join(map(str, result.groups))
     console.print(
         f"checked: {result.component}, weights {_MODE[result.mode]}, groups "
-        f"{', '.join(result.groups)}  seed {req.seed}  trials {req.trials} Haar + probes per "
+        f"{groups}  seed {req.seed}  trials {req.trials} Haar + probes per "
         f"group  dtype {req.dtype}  tolerance {req.tolerance:.1e}")
     for note in result.notes:
         print_plain(console, f"note: {note}")

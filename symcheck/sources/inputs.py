@@ -14,9 +14,10 @@ from typing import Any
 
 from symcheck.core.errors import InputFileError
 from symcheck.core.files import read_npz
+from symcheck.core.specs import AxisSpec
 
 
-def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
+def load_inputs(path: Path, obj: Any, specs: Sequence[AxisSpec]) -> list[Any]:
     """Arrays from an .npz for the inputs declared by ``specs``.
 
     By name when the file names any input — the ``NAME`` of a ``NAME=SPEC`` input, else the
@@ -24,17 +25,14 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
     random; otherwise in order, one array per input. Floats, integers (token ids) and booleans
     (masks) are accepted, and the latter two keep their dtype.
     """
-    from symcheck.core.specs import AxisSpec
-
     arrays = read_npz(path, "data")
-    parsed = [AxisSpec.parse(s, "inputs") for s in specs]
     try:
         params = [p for p in inspect.signature(obj).parameters]
     except (TypeError, ValueError):
         params = []
     names: list[str | None] = []
     position = 0
-    for spec in parsed:
+    for spec in specs:
         if spec.name is not None:
             names.append(spec.name)
         else:

@@ -19,7 +19,6 @@ from types import ModuleType
 from typing import Any
 
 from symcheck.core.errors import (
-    PYTHON,
     InputFileError,
     MissingExtraError,
     ModelError,
@@ -88,9 +87,11 @@ def import_file(path: Path) -> ModuleType:
             spec.loader.exec_module(module)
     except (KeyboardInterrupt, StopRequest):
         raise
-    except SpecError as exc:  # the file's declaration (@symcheck.equivariant) is wrong
+    except SpecError:
+        # a malformed @symcheck.equivariant declaration, parsed as the file runs: the error
+        # is symcheck's own, worded for the door like any spec error
         sys.modules.pop(module_name, None)
-        raise SpecError(f"model: {str(path)!r}: {exc.worded(PYTHON)}") from None
+        raise
     except BaseException as exc:  # SystemExit too: a model file never ends the check
         sys.modules.pop(module_name, None)
         top = (getattr(exc, "name", None) or "").partition(".")[0]

@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import InputFileError, Metavar, Phrase, SpecError, Use
-from symcheck.core.groups import parse_group_name
+from symcheck.core.groups import GroupName
 from symcheck.core.options import Measure
-from symcheck.core.signature import DEFAULT_TRIALS, Signature
+from symcheck.core.signature import DEFAULT_TRIALS, Signature, parse_groups, parse_specs
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
 from symcheck.core.verdicts import Judged, Verdict
@@ -56,13 +56,13 @@ from symcheck.sources.weights.layouts import ATTENTION, SPECS, Layer
 
 Array = np.ndarray
 COMPONENTS = ("attention", "block")
-DEFAULT_GROUPS = ("S(n)", "O(d)")
+DEFAULT_GROUPS = (GroupName("S", "n"), GroupName("O", "d"))
 DEFAULT_N = 8
 BREAKDOWNS = ("full", "needed")
 #: the breakdown shown for every component and part: (column, weights mode, group)
-BREAKDOWN = (("S(n)", "cotransform", "S(n)"),
-             ("O(d) co-transformed", "cotransform", "O(d)"),
-             ("O(d) fixed", "fixed", "O(d)"))
+BREAKDOWN = (("S(n)", "cotransform", DEFAULT_GROUPS[0]),
+             ("O(d) co-transformed", "cotransform", DEFAULT_GROUPS[1]),
+             ("O(d) fixed", "fixed", DEFAULT_GROUPS[1]))
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class Settings:
     frame: bool = True
 
 
-def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings: Settings,
+def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[GroupName], settings: Settings,
              case: str | None = None, source: str = "weights",
              given: Mapping[str, Sequence[Drawn]] | None = None) -> EquivarianceResult:
     """One engine check of one unit, weights co-transformed or held fixed.
@@ -189,7 +189,8 @@ def run_unit(layer: Layer, key: str, mode: str, groups: Sequence[str], settings:
     used = {lab for s in (*specs, out_spec) for lab in s.split()}
     sizes = {k: v for k, v in {**layer.sizes, "n": settings.n, "b": 1, "e": layer.d}.items()
              if k in used}
-    signature = Signature(inputs=specs, outputs=(out_spec,), groups=tuple(groups),
+    signature = Signature(inputs=parse_specs(specs, "inputs"),
+                          outputs=parse_specs((out_spec,), "outputs"), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
     # The frame and the vectors are fixed inputs that lead with the batch axis like the
     # tokens: the engine stacks the cases along it (each case's copy turned by its element).
@@ -213,7 +214,7 @@ def _check(signature: Signature, forward_in: Callable[[str], Callable[..., Array
                                           case=case), data_source=source, given=given)
 
 
-def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[str], settings: Settings,
+def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[GroupName], settings: Settings,
                        case: str | None, source: str,
                        given: Mapping[str, Sequence[Drawn]] | None) -> EquivarianceResult:
     """The co-transformed check with every weight a fixed input the engine turns itself."""
@@ -230,7 +231,8 @@ def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[str], settings: 
 
     used = {lab for s in (*specs, unit.out_spec) for lab in s.split()}
     sizes = {k: v for k, v in {**layer.sizes, "n": settings.n}.items() if k in used}
-    signature = Signature(inputs=specs, outputs=(unit.out_spec,), groups=tuple(groups),
+    signature = Signature(inputs=parse_specs(specs, "inputs"),
+                          outputs=parse_specs((unit.out_spec,), "outputs"), groups=tuple(groups),
                           sizes=sizes, trials=settings.trials, rtol=settings.rtol)
     return _check(signature, forward_in, data, settings, case, unit_name(layer, key),
                   f"{source} ({MODE_NAMES['cotransform']})", given)
@@ -293,7 +295,7 @@ class WeightsResult(Judged):
     heads_source: str
     component: str
     mode: str
-    groups: tuple[str, ...]
+    groups: tuple[GroupName, ...]
     requested: EquivarianceResult
     breakdown: list[BreakdownRow]
     causes: list[Cause]
@@ -316,7 +318,8 @@ class WeightsResult(Judged):
             "layers_found": self.layers_found, "heads": self.layer.heads,
             "heads_from": self.heads_source, "sizes": {**self.layer.sizes,
                                                        "n": self.requested.sizes.get("n")},
-            "component": self.component, "weights": self.mode, "groups": list(self.groups),
+            "component": self.component, "weights": self.mode,
+            "groups": [str(g) for g in self.groups],
             "verdict": self.requested.verdict, "check": self.requested.to_dict(),
             "breakdown": [r.to_dict() for r in self.breakdown],
             "causes": [c.to_dict() for c in self.causes], "notes": self.notes,
@@ -332,9 +335,9 @@ class _Runs:
 
     def __init__(self, layer: Layer, settings: Settings) -> None:
         self.layer, self.settings = layer, settings
-        self.cache: dict[tuple[str, str, tuple[str, ...]], EquivarianceResult] = {}
+        self.cache: dict[tuple[str, str, tuple[GroupName, ...]], EquivarianceResult] = {}
 
-    def __call__(self, key: str, mode: str, groups: Sequence[str]) -> EquivarianceResult:
+    def __call__(self, key: str, mode: str, groups: Sequence[GroupName]) -> EquivarianceResult:
         index = (key, mode, tuple(groups))
         if index not in self.cache:
             self.cache[index] = run_unit(self.layer, key, mode, groups, self.settings)
@@ -349,25 +352,31 @@ def input_specs(key: str, mode: str) -> tuple[str, ...]:
     return (unit.in_spec,)
 
 
-def testable(groups: Sequence[str], key: str, mode: str) -> list[str]:
-    """The groups (``"O(d)"``, or products ``"S(n) × O(d)"``) checkable on the unit alone:
-    each factor's label is on one of its inputs.
+def testable(groups: Sequence[GroupName], key: str, mode: str) -> list[GroupName]:
+    """The groups checkable on the unit alone: each one's label is on one of its inputs
+    (:func:`on_inputs`)."""
+    return [g for g in groups if on_inputs((g.label,), key, mode)]
+
+
+def on_inputs(labels: Sequence[str], key: str, mode: str) -> bool:
+    """Whether a group set acting on ``labels`` (one group, or a product such as
+    ``S(n) × O(d)``) is checkable on the unit alone: each label is on one of its inputs.
 
     A group acting on the output only compares ``f(x)`` with ``g·f(x)`` — a failure by
     construction, not a measurement (the output projection, input ``"n v"``, with fixed
     weights under O(d)). A label on the inputs only is a fair invariance check.
     """
-    labels = {lab for spec in input_specs(key, mode) for lab in spec.split()}
-    return [g for g in groups
-            if all(parse_group_name(f)[1] in labels for f in g.split(" × "))]
+    carried = {lab for spec in input_specs(key, mode) for lab in spec.split()}
+    return all(label in carried for label in labels)
 
 
-def _acts_on(group: str, key: str) -> bool:
-    """Whether a factor of ``group`` acts on any axis of the unit (inputs, weights, output)."""
+def _acts_on(labels: Sequence[str], key: str) -> bool:
+    """Whether a group set acting on ``labels`` acts on any axis of the unit (inputs,
+    weights, output)."""
     unit = UNITS[key]
-    labels = {lab for spec in (unit.in_spec, unit.out_spec, *(SPECS[q] for q in unit.params))
-              for lab in spec.split()}
-    return any(parse_group_name(f)[1] in labels for f in group.split(" × "))
+    carried = {lab for spec in (unit.in_spec, unit.out_spec, *(SPECS[q] for q in unit.params))
+               for lab in spec.split()}
+    return any(label in carried for label in labels)
 
 
 def part_inputs(layer: Layer, component: str, x: Array) -> dict[str, Array]:
@@ -385,7 +394,7 @@ def _tokens(drawn: Drawn, x: Array, batched: bool, probed: bool) -> Drawn:
     return replace(drawn, inputs=[x.reshape(shape)], probed=probed)
 
 
-def _causes(layer: Layer, component: str, mode: str, groups: tuple[str, ...],
+def _causes(layer: Layer, component: str, mode: str, groups: tuple[GroupName, ...],
             settings: Settings, failing: Sequence[GroupResult]) -> list[Cause]:
     """Each failing group's cause: the parts that fail it alone on the failing check's cases.
 
@@ -397,6 +406,7 @@ def _causes(layer: Layer, component: str, mode: str, groups: tuple[str, ...],
     """
     batched = not (mode == "cotransform" and not settings.frame)
     drawn = {g.measurement.name: g.measurement.drawn for g in failing}
+    labels = {g.measurement.name: g.measurement.labels for g in failing}
     # the tokens are the component's one drawn input
     seen = {name: [part_inputs(layer, component, d.inputs[0]) for d in batches]
             for name, batches in drawn.items()}
@@ -404,7 +414,7 @@ def _causes(layer: Layer, component: str, mode: str, groups: tuple[str, ...],
     def on(part: str) -> EquivarianceResult | None:
         given = {name: [_tokens(d, s[part], batched, False)
                         for d, s in zip(batches, seen[name], strict=True)]
-                 for name, batches in drawn.items() if testable((name,), part, mode)}
+                 for name, batches in drawn.items() if on_inputs(labels[name], part, mode)}
         if not given:
             return None
         return run_unit(layer, part, mode, testable(groups, part, mode), settings, given=given)
@@ -422,8 +432,9 @@ def _causes(layer: Layer, component: str, mode: str, groups: tuple[str, ...],
         passing: list[str] = []
         untestable: list[str] = []
         for part, result in parts.items():
-            if not testable((name,), part, mode):
-                if _acts_on(name, part):  # e.g. O(d) on the output projection, weights fixed
+            if not on_inputs(labels[name], part, mode):
+                # e.g. O(d) on the output projection, weights fixed
+                if _acts_on(labels[name], part):
                     untestable.append(unit_name(layer, part))
                 continue  # else the group leaves the part alone (``k`` on a LayerNorm)
             found = [g for g in result.groups if g.measurement.name == name] if result else []
@@ -440,7 +451,7 @@ def _causes(layer: Layer, component: str, mode: str, groups: tuple[str, ...],
     return causes
 
 
-def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
+def check_layer(layer: Layer, *, groups: Sequence[str | GroupName] = DEFAULT_GROUPS,
                 mode: str = "cotransform", component: str | None = None,
                 settings: Settings | None = None, case: str | None = None,
                 path: str = "", layers_found: Sequence[str] = (),
@@ -469,31 +480,31 @@ def check_layer(layer: Layer, *, groups: Sequence[str] = DEFAULT_GROUPS,
             f"LayerNorm or feed-forward weights; it has: {', '.join(layer.components)}",
             argument="component", value=component
         )
-    groups = tuple(groups)
+    names = parse_groups(groups)  # a Python caller's door: text ("O(d)") or values
     runs = _Runs(layer, settings)
-    requested = (run_unit(layer, component, mode, groups, settings, case) if case
-                 else runs(component, mode, groups))
+    requested = (run_unit(layer, component, mode, names, settings, case) if case
+                 else runs(component, mode, names))
     keys = [*layer.components, *parts_of(layer, layer.components[-1])]
     rows = [
         BreakdownRow(unit_name(layer, key), "component" if key in COMPONENTS else "part",
-                     {label: runs(key, m, (g,)).groups[0] if testable((g,), key, m) else None
+                     {label: runs(key, m, (g,)).groups[0] if on_inputs((g.label,), key, m) else None
                       for label, m, g in BREAKDOWN},
                      {m: input_specs(key, m) for m in MODES})
         for key in keys
     ] if breakdown == "full" else []
     failing = [g for g in requested.groups if not g.passed]
-    causes = _causes(layer, component, mode, groups, settings, failing) if failing else []
+    causes = _causes(layer, component, mode, names, settings, failing) if failing else []
     notes = list(layer.notes)
     if len(layers_found) > 1:
         notes.insert(0, Phrase(f"the file holds {len(layers_found)} layers "
                                f"({', '.join(layers_found)}); checked {layer.name} (choose with ",
                                Use("layer"), ")"))
-    return WeightsResult(path, layer, list(layers_found), heads_source, component, mode, groups,
+    return WeightsResult(path, layer, list(layers_found), heads_source, component, mode, names,
                          requested, rows, causes, notes)
 
 
 def check_weights(path: Path, *, layer: str | None = None, heads: int | None = None,
-                  groups: Sequence[str] | None = None, mode: str = "cotransform",
+                  groups: Sequence[str | GroupName] | None = None, mode: str = "cotransform",
                   component: str | None = None, settings: Settings | None = None,
                   case: str | None = None, breakdown: str = "full",
                   fold: bool = False) -> WeightsResult:

@@ -23,10 +23,17 @@ from pathlib import Path
 import numpy as np
 
 from symcheck.core.errors import SpecError
-from symcheck.core.signature import WEIGHT_MODE_NAMES, WEIGHT_MODES, Signature
+from symcheck.core.groups import GroupName
+from symcheck.core.signature import (
+    WEIGHT_MODE_NAMES,
+    WEIGHT_MODES,
+    Signature,
+    parse_groups,
+    parse_specs,
+)
 from symcheck.engine.equivariance import EquivarianceResult
 from symcheck.sources.weights import reference as ref
-from symcheck.sources.weights.check import Settings
+from symcheck.sources.weights.check import DEFAULT_GROUPS, Settings
 from symcheck.sources.weights.files import Config
 from symcheck.sources.weights.fold import FoldResult, fold_norms
 from symcheck.sources.weights.layouts import (
@@ -140,7 +147,7 @@ def _stack_params(layers: Sequence[Layer]) -> tuple[list[str], list[str], list[A
     return names, specs, arrays
 
 
-def check_stack(layers: Sequence[Layer], groups: Sequence[str] = ("S(n)", "O(d)"), *,
+def check_stack(layers: Sequence[Layer], groups: Sequence[str | GroupName] = DEFAULT_GROUPS, *,
                 mode: str = "cotransform", settings: Settings | None = None,
                 case: str | None = None) -> EquivarianceResult:
     """The whole stack checked as one function of the tokens (and, co-transformed, of every
@@ -184,8 +191,9 @@ def check_stack(layers: Sequence[Layer], groups: Sequence[str] = ("S(n)", "O(d)"
             sizes.setdefault(label, size)
     used = {lab for s in all_specs for lab in s.split()}
     sizes = {k: v for k, v in sizes.items() if k in used}
-    signature = Signature(inputs=all_specs, outputs=("n d",), groups=tuple(groups), sizes=sizes,
-                          trials=settings.trials, rtol=settings.rtol)
+    signature = Signature(inputs=parse_specs(all_specs, "inputs"),
+                          outputs=parse_specs(("n d",), "outputs"), groups=parse_groups(groups),
+                          sizes=sizes, trials=settings.trials, rtol=settings.rtol)
     name = f"stack of {len(layers)} layers ({layers[0].name} … {layers[-1].name})"
     return _check(signature, forward_in, data, settings, case, name,
                   f"weights ({WEIGHT_MODE_NAMES[mode]})")
