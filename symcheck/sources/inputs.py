@@ -12,8 +12,46 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from symcheck.core.errors import InputFileError
+from symcheck.core.errors import InputFileError, Phrase, Use
 from symcheck.core.files import read_npz
+
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def _parameters(obj: Any) -> list[inspect.Parameter]:
+    try:
+        return list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
+def by_position(obj: Any, specs: Sequence[str]) -> bool:
+    """Whether ``obj`` takes its inputs by position, ``NAME=`` ones too: it has ``*args`` and
+    some ``NAME`` is none of its named parameters (a ``(*args, **kwargs)`` wrapper, whose
+    names only pick the arrays of a data file).
+
+    >>> by_position(lambda *args, **kwargs: None, ["x=n d", "adj=n n"])
+    True
+    >>> by_position(lambda x, adj: None, ["x=n d", "adj=n n"])
+    False
+    """
+    from symcheck.core.specs import AxisSpec
+
+    params = _parameters(obj)
+    if not any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return False
+    named = {p.name for p in params if p.kind not in _VARIADIC}
+    return any((n := AxisSpec.parse(s, "inputs").name) is not None and n not in named
+               for s in specs)
+
+
+def _name_them(obj: Any, names: Sequence[str | None]) -> Phrase | None:
+    """For a model without named parameters for its inputs: how to name the arrays."""
+    if any(names) or not any(p.kind is inspect.Parameter.VAR_POSITIONAL
+                             for p in _parameters(obj)):
+        return None
+    return Phrase("the model takes *args: name each input after its array (NAME=SPEC in ",
+                  Use("inputs"), "); they are passed by position, in that order")
 
 
 def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
@@ -28,10 +66,7 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
 
     arrays = read_npz(path, "data")
     parsed = [AxisSpec.parse(s, "inputs") for s in specs]
-    try:
-        params = [p for p in inspect.signature(obj).parameters]
-    except (TypeError, ValueError):
-        params = []
+    params = [p.name for p in _parameters(obj) if p.kind not in _VARIADIC]
     names: list[str | None] = []
     position = 0
     for spec in parsed:
@@ -49,7 +84,7 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
             f"{str(path)!r} holds {len(arrays)} arrays ({', '.join(arrays)}) but the model "
             f"takes {len(specs)} inputs and the file names none of them "
             f"({', '.join(n for n in names if n) or 'no names'})", argument="data",
-            value=str(path),
+            value=str(path), hint=_name_them(obj, names),
         )
     import numpy as np
 
