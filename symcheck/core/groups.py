@@ -253,6 +253,9 @@ class Group(ABC):
     orthogonal: ClassVar[bool] = False
     #: its elements translate points (E, SE, T): some axis on its label must be a point
     translates: ClassVar[bool] = False
+    #: its elements keep or reverse the orientation of a sequence (R, D, C): a complemented
+    #: channel axis follows the reversals (:meth:`reverses`)
+    oriented: ClassVar[bool] = False
 
     def __init__(self, label: str, size: int) -> None:
         self.label = label
@@ -669,6 +672,7 @@ class Symmetric(Group):
 @register_group
 class Cyclic(Symmetric):
     symbol = "C"
+    oriented = True
     within = ("S", "D")
     summary = "cyclic shifts, uniform; probes: shift by +1 and -1"
 
@@ -719,6 +723,7 @@ class Reversal(Symmetric):
     """``R(n)``: the identity and the reversal of the axis, ``x[i] ↦ x[n − 1 − i]``."""
 
     symbol = "R"
+    oriented = True
     within = ("S", "D")
     summary = "the reversal of the axis and the identity, uniform; probe: the reversal"
 
@@ -755,6 +760,7 @@ class Dihedral(Symmetric):
     ``n`` rotations and ``n`` reflections."""
 
     symbol = "D"
+    oriented = True
     within = ("S",)
     summary = ("rotations and reflections of a cyclic axis (i ↦ s ± i mod n), uniform; "
                "probes: shift by +1, the reversal, the reflection fixing position 0")

@@ -298,7 +298,7 @@ class Complement(Representation):
         return x  # never its own label's group (check refuses one)
 
     def crosses(self, group: Group) -> bool:
-        return group.reverses(group.identity()) is not None
+        return group.oriented
 
     def act_across(self, group: Group, elements: Elements, x: Array, axis: int) -> Array:
         flips = group.reverses(elements)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.caseid import CaseId
+from symcheck.core.errors import ModelError
 from symcheck.core.groups import Elements, Group
 from symcheck.core.specs import AxisSpec
 from symcheck.engine.cases import CaseBatch, Draw, Factors
@@ -185,6 +186,14 @@ def _run(problem: Problem, x: Sequence[Array], batch: bool) -> list[Array]:
         out = call_model(problem, flat, batch=count)
         return [a.reshape(count, a.shape[0] // count, *a.shape[1:]) for a in out]
     per_case = [call_model(problem, [a[t] for a in x]) for t in range(count)]
+    for i, parts in enumerate(zip(*per_case, strict=True)):
+        shapes = list(dict.fromkeys(p.shape for p in parts))
+        if len(shapes) > 1:
+            raise ModelError(
+                f"model {problem.name!r} output {i} ({str(problem.outputs[i])!r}) has shapes "
+                f"{', '.join(map(str, shapes[:3]))} on inputs of one shape: an output whose "
+                "length depends on the values (an edge list) needs inputs that keep it fixed "
+                "(integer or boolean data are never probed)", argument="outputs")
     return [np.stack(parts) for parts in zip(*per_case, strict=True)]
 
 

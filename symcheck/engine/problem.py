@@ -543,8 +543,9 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
             ) from None
         if isinstance(native, np.dtype) and native.kind == "f":
             problem.observed.output_dtypes.add(native.name)
-        expected = tuple(-1 if lab not in sizes else spec.representation(axis).dim(sizes[lab])
-                         for axis, lab in enumerate(spec.labels))
+        expected = tuple(spec.representation(axis).fixed_dim() or (
+            -1 if lab not in sizes else spec.representation(axis).dim(sizes[lab]))
+            for axis, lab in enumerate(spec.labels))
         if a.ndim != spec.rank or any(
             e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)
         ):

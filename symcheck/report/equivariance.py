@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from symcheck.core.groups import GROUPS, parse_group_name
 from symcheck.core.specs import AxisSpec
 from symcheck.report import Column, fmt_float, make_console, print_plain, print_table
 
@@ -124,11 +125,13 @@ def confidence(result: EquivarianceResult) -> str:
 def _property(result: EquivarianceResult) -> str:
     """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
     is an invariance."""
-    out_labels = {lab for spec in result.outputs for lab in AxisSpec.parse(spec).labels}
+    outputs = [AxisSpec.parse(spec) for spec in result.outputs]
     equi: list[str] = []
     inv: list[str] = []
     for g in result.groups:
-        acts_on_output = any(label in out_labels for label in g.measurement.labels)
+        factors = [parse_group_name(name) for name in g.measurement.factors]
+        acts_on_output = any(spec.moved_by(label, GROUPS[symbol].oriented)
+                             for symbol, label in factors for spec in outputs)
         (equi if acts_on_output else inv).append(g.measurement.name)
     parts = [f"equivariant under {', '.join(equi)}"] if equi else []
     parts += [f"invariant under {', '.join(inv)}"] if inv else []
