@@ -169,3 +169,20 @@ def test_args_model_through_the_cli(cli: Cli) -> None:
     r = cli("equivariance", f"{MODELS / 'declare_args.py'}:edges", "--inputs",
             str(MODELS / "declare_args_inputs.npz"))
     assert r.exit_code == 0 and "equivariant under S(n)" in r.output, r.output
+
+
+class _Module:
+    """A module as torch makes one: a ``(*args, **kwargs)`` ``__call__`` around ``forward``."""
+
+    def __init__(self, forward: Callable[..., np.ndarray]) -> None:
+        self.forward = forward
+
+    def __call__(self, *args: np.ndarray, **kwargs: np.ndarray) -> np.ndarray:
+        return self.forward(*args, **kwargs)
+
+
+def test_a_module_is_bound_by_its_forward() -> None:
+    """Keyword inputs of a module whose ``forward`` names them stay keywords (HuggingFace's
+    ``input_ids=``); a ``forward(*args, **kwargs)`` takes them by position."""
+    assert not by_position(_Module(_dense), ["x=n d", "adj=n n"])
+    assert by_position(_Module(wrapper), ["x=n d", "adj=n n"])

@@ -19,8 +19,11 @@ _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def _parameters(obj: Any) -> list[inspect.Parameter]:
+    """The parameters the model is called with: a module's ``forward`` (its ``__call__`` is a
+    ``(*args, **kwargs)`` dispatcher in torch), else the callable's own."""
+    forward = getattr(obj, "forward", None)
     try:
-        return list(inspect.signature(obj).parameters.values())
+        return list(inspect.signature(forward if callable(forward) else obj).parameters.values())
     except (TypeError, ValueError):
         return []
 
