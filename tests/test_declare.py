@@ -16,7 +16,8 @@ from symcheck.core.errors import InputFileError
 from symcheck.core.groups import Permutations, parse_group
 from symcheck.core.specs import AxisSpec
 from symcheck.engine.evaluate import act, in_order
-from symcheck.sources.inputs import by_position, load_inputs
+from symcheck.sources.inputs import load_inputs
+from symcheck.sources.python import by_position
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]

@@ -16,8 +16,7 @@ from symcheck.engine.equivariance import (
     check_problem,
 )
 from symcheck.engine.problem import Problem, resolve
-from symcheck.sources.inputs import by_position
-from symcheck.sources.python import line_of
+from symcheck.sources.python import by_position, line_of
 
 
 def run_model(request: ModelRequest) -> Outcome:

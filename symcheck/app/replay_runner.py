@@ -15,8 +15,7 @@ from symcheck.core.tolerances import tolerance_for
 from symcheck.core.verdicts import Judged, Verdict
 from symcheck.engine.evaluate import CaseResult
 from symcheck.engine.problem import resolve
-from symcheck.sources.inputs import by_position
-from symcheck.sources.python import load_python, split_target
+from symcheck.sources.python import by_position, load_python, split_target
 
 
 @dataclass

@@ -14,44 +14,13 @@ from typing import Any
 
 from symcheck.core.errors import InputFileError, Phrase, Use
 from symcheck.core.files import read_npz
-
-_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-
-
-def _parameters(obj: Any) -> list[inspect.Parameter]:
-    """The parameters the model is called with: a module's ``forward`` (its ``__call__`` is a
-    ``(*args, **kwargs)`` dispatcher in torch), else the callable's own."""
-    forward = getattr(obj, "forward", None)
-    try:
-        return list(inspect.signature(forward if callable(forward) else obj).parameters.values())
-    except (TypeError, ValueError):
-        return []
-
-
-def by_position(obj: Any, specs: Sequence[str]) -> bool:
-    """Whether ``obj`` takes its inputs by position, ``NAME=`` ones too: it has ``*args`` and
-    some ``NAME`` is none of its named parameters (a ``(*args, **kwargs)`` wrapper, whose
-    names only pick the arrays of a data file).
-
-    >>> by_position(lambda *args, **kwargs: None, ["x=n d", "adj=n n"])
-    True
-    >>> by_position(lambda x, adj: None, ["x=n d", "adj=n n"])
-    False
-    """
-    from symcheck.core.specs import AxisSpec
-
-    params = _parameters(obj)
-    if not any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
-        return False
-    named = {p.name for p in params if p.kind not in _VARIADIC}
-    return any((n := AxisSpec.parse(s, "inputs").name) is not None and n not in named
-               for s in specs)
+from symcheck.sources.python import VARIADIC, parameters
 
 
 def _name_them(obj: Any, names: Sequence[str | None]) -> Phrase | None:
     """For a model without named parameters for its inputs: how to name the arrays."""
     if any(names) or not any(p.kind is inspect.Parameter.VAR_POSITIONAL
-                             for p in _parameters(obj)):
+                             for p in parameters(obj)):
         return None
     return Phrase("the model takes *args: name each input after its array (NAME=SPEC in ",
                   Use("inputs"), "); they are passed by position, in that order")
@@ -69,7 +38,7 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[str]) -> list[Any]:
 
     arrays = read_npz(path, "data")
     parsed = [AxisSpec.parse(s, "inputs") for s in specs]
-    params = [p.name for p in _parameters(obj) if p.kind not in _VARIADIC]
+    params = [p.name for p in parameters(obj) if p.kind not in VARIADIC]
     names: list[str | None] = []
     position = 0
     for spec in parsed:

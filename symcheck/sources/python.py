@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -210,3 +211,36 @@ def line_of(obj: Any) -> int | None:
         except (TypeError, OSError, ValueError):
             continue
     return None
+
+
+VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def parameters(obj: Any) -> list[inspect.Parameter]:
+    """The parameters the model is called with: a module's ``forward`` (its ``__call__`` is a
+    ``(*args, **kwargs)`` dispatcher in torch), else the callable's own."""
+    forward = getattr(obj, "forward", None)
+    try:
+        return list(inspect.signature(forward if callable(forward) else obj).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
+def by_position(obj: Any, specs: Sequence[str]) -> bool:
+    """Whether ``obj`` takes its inputs by position, ``NAME=`` ones too: it has ``*args`` and
+    some ``NAME`` is none of its named parameters (a ``(*args, **kwargs)`` wrapper, whose
+    names only pick the arrays of a data file).
+
+    >>> by_position(lambda *args, **kwargs: None, ["x=n d", "adj=n n"])
+    True
+    >>> by_position(lambda x, adj: None, ["x=n d", "adj=n n"])
+    False
+    """
+    from symcheck.core.specs import AxisSpec
+
+    params = parameters(obj)
+    if not any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return False
+    named = {p.name for p in params if p.kind not in VARIADIC}
+    return any((n := AxisSpec.parse(s, "inputs").name) is not None and n not in named
+               for s in specs)
