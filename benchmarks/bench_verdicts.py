@@ -6,9 +6,10 @@
     (e.g. a worktree of main before the probes) timed in the same run. Target: ≤ 1.5×. The
     configurations are interleaved repeat by repeat, so a noisy machine slows them alike; the
     table shows medians and same-run ratios.
-(b) **Seed flips.** Models in float32 whose error sits far from the tolerance, each checked on
-    ``--seeds`` seeds (default 200) with default options; the table counts exit codes and
-    flips (seeds whose exit code differs from the majority's). Expected: no flips.
+(b) **Seed flips.** Models in float32 whose error sits far from the tolerance, and the zoo's
+    declaration models (positions as values, R(n), reverse-complement, D(n), ``*args``), each
+    checked on ``--seeds`` seeds (default 200) with default options; the table counts exit
+    codes and flips (seeds whose exit code differs from the majority's). Expected: no flips.
 
 Everything but the baseline tree runs in this process through the CLI's entry point (no
 interpreter start-up in the timings); the baseline runs in a worker subprocess that imports
@@ -51,6 +52,19 @@ FLIP_MODELS: list[tuple[str, str, list[str], int]] = [
      ["--dtype", "float32"], 0),
     ("encoder + 4.3e-5 position, float32", f"{ZOO / 'torch_encoder.py'}:PositionEncoderLayer",
      ["--dtype", "float32"], 1),
+    # declarations: positions as values, reversals, reverse-complement, dihedral, *args
+    ("kNN positions, n k:index(n)", f"{ZOO / 'declare_knn.py'}:knn", [], 0),
+    ("kNN positions as plain values", f"{ZOO / 'declare_knn.py'}:knn_plain", [], 1),
+    ("reverse-complement conv, R(n)", f"{ZOO / 'declare_reverse_complement.py'}:rc_conv", [], 0),
+    ("plain conv, R(n) with complement",
+     f"{ZOO / 'declare_reverse_complement.py'}:plain_conv", [], 1),
+    ("two-sided mix, R(n)", f"{ZOO / 'declare_reversal.py'}:two_sided", [], 0),
+    ("causal running mean, R(n)", f"{ZOO / 'declare_reversal.py'}:causal", [], 1),
+    ("circular conv symmetric, D(n)", f"{ZOO / 'declare_reversal.py'}:circular_symmetric", [], 0),
+    ("circular conv asymmetric, D(n)", f"{ZOO / 'declare_reversal.py'}:circular_asymmetric",
+     [], 1),
+    ("(*args, **kwargs) wrapper, --inputs", f"{ZOO / 'declare_args.py'}:wrapped",
+     ["--inputs", str(ZOO / "declare_args_inputs.npz")], 0),
 ]
 
 

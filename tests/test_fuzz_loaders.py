@@ -82,6 +82,7 @@ def _loaders() -> list[tuple[str, str, bytes, Callable[[Path], object]]]:
     from symcheck.app.config import load_config
     from symcheck.app.counterexample import load as load_counterexample
     from symcheck.core.files import read_npz
+    from symcheck.core.signature import parse_specs
     from symcheck.sources.inputs import load_inputs
     from symcheck.sparse.matrix_io import load_matrix
     from symcheck.sparse.params_io import load_params
@@ -89,7 +90,8 @@ def _loaders() -> list[tuple[str, str, bytes, Callable[[Path], object]]]:
     rows: list[tuple[str, str, bytes, Callable[[Path], object]]] = [
         ("npz", "a.npz", _npz_bytes(), lambda p: read_npz(p, "data")),
         ("inputs", "a.npz", _npz_bytes(), lambda p: load_inputs(p, lambda x, y: x,
-                                                                 ["n d", "d"])),
+                                                                 parse_specs(["n d", "d"],
+                                                                             "inputs"))),
         ("counterexample", "ce.npz", _counterexample_bytes(), load_counterexample),
         ("params", "p.npz", _npz_bytes(), load_params),
         ("matrix-npy", "a.npy", _npy_bytes(), load_matrix),

@@ -23,7 +23,7 @@ from symcheck.core.reps import REPRESENTATIONS, representation
 from symcheck.core.specs import AxisSpec
 
 SIZES = {"d": 5, "n": 7}
-NAMES = ["O(d)", "SO(d)", "S(n)", "C(n)"]
+NAMES = ["O(d)", "SO(d)", "S(n)", "C(n)", "R(n)", "D(n)"]
 
 
 @pytest.fixture(params=NAMES)
@@ -231,3 +231,53 @@ def test_axis_tokens_name_a_representation() -> None:
     with pytest.raises(SpecError, match="unknown representation 'spinor'") as info:
         AxisSpec.parse("n d:spinor", "outputs")
     assert info.value.argument == "outputs"
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_reversal_and_dihedral_are_the_whole_group(n: int) -> None:
+    """R(n) draws the identity and the reversal; D(n) draws all 2n symmetries of an n-gon
+    (i ↦ s ± i mod n; fewer distinct permutations for n ≤ 2), and nothing else."""
+    rng = np.random.default_rng(10)
+    r, d = parse_group("R(n)", {"n": n}), parse_group("D(n)", {"n": n})
+    seen_r = {tuple(p) for p in r.sample(rng, 400).perm}  # type: ignore[attr-defined]
+    seen_d = {tuple(p) for p in d.sample(rng, 4000).perm}  # type: ignore[attr-defined]
+    i = np.arange(n)
+    assert seen_r == {tuple(i), tuple(i[::-1])}
+    assert seen_d == {tuple((s + sign * i) % n) for s in range(n) for sign in (1, -1)}
+    assert len(seen_d) == (2 * n if n >= 3 else n)
+
+
+def test_reversals_are_told_from_rotations() -> None:
+    """``reverses``: what a complemented channel follows. R and D say which elements reverse
+    the sequence, C that none do, S (no orientation) nothing."""
+    n = 6
+    i = np.arange(n)
+    perms = Permutations(np.stack([i, i[::-1], np.roll(i, 2), (3 - i) % n]))
+    assert parse_group("D(n)", {"n": n}).reverses(perms).tolist() == [False, True, False, True]
+    assert parse_group("R(n)", {"n": n}).reverses(perms.take([0, 1])).tolist() == [False, True]
+    assert not parse_group("C(n)", {"n": n}).reverses(perms).any()
+    assert parse_group("S(n)", {"n": n}).reverses(perms) is None
+
+
+def test_reversal_and_dihedral_refuse_other_permutations() -> None:
+    n = 7
+    i = np.arange(n)
+    r, d = parse_group("R(n)", {"n": n}), parse_group("D(n)", {"n": n})
+    assert not r.contains(Permutations(np.roll(i, 1)))  # a rotation is no reversal
+    assert d.contains(Permutations(np.roll(i, 3))) and d.contains(Permutations((2 - i) % n))
+    swap = i.copy()
+    swap[[0, 1]] = [1, 0]
+    assert not d.contains(Permutations(swap))  # a transposition is not a symmetry of a 7-gon
+    assert not r.contains(Permutations(swap))
+
+
+def test_product_absorbs_reversal_and_rotations_into_dihedral() -> None:
+    sizes = {"n": 5}
+
+    def names(*texts: str) -> list[str]:
+        return [g.name for g in product_factors([parse_group(t, sizes) for t in texts])]
+
+    assert names("R(n)", "D(n)") == ["D(n)"]
+    assert names("C(n)", "D(n)") == ["D(n)"]
+    assert names("D(n)", "S(n)") == ["S(n)"]
+    assert names("R(n)", "C(n)") == ["R(n)", "C(n)"]  # together they make D(n), not one of them

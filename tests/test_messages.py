@@ -64,10 +64,10 @@ MESSAGES = [
      "'x=b n d'?"),
     (["equivariance", "lin.py", "--in", "n d", "--out", "n d", "-g", "o(d)"],
      "--group: unknown group 'o(d)'; expected one of O(…), SO(…), E(…), SE(…), T(…), S(…), "
-     "C(…); did you mean 'O(d)'?"),
+     "C(…), R(…), D(…); did you mean 'O(d)'?"),
     (["equivariance", "lin.py", "--in", "n d", "--out", "n d", "-g", "so(d)"],
      "--group: unknown group 'so(d)'; expected one of O(…), SO(…), E(…), SE(…), T(…), S(…), "
-     "C(…); did you mean 'SO(d)'?"),
+     "C(…), R(…), D(…); did you mean 'SO(d)'?"),
     (["sparse-sweep", "rnd"],
      "FAMILY: 'rnd' is not one of random, band, block, permutation; did you mean 'random'?"),
     (["check", "--config", "group.toml"],

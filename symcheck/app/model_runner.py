@@ -16,7 +16,7 @@ from symcheck.engine.equivariance import (
     check_problem,
 )
 from symcheck.engine.problem import Problem, resolve
-from symcheck.sources.python import line_of
+from symcheck.sources.python import by_position, line_of
 
 
 def run_model(request: ModelRequest) -> Outcome:
@@ -34,7 +34,8 @@ def run_model(request: ModelRequest) -> Outcome:
     reference = (None if m.dtype == "float64"
                  else wrap_model(loaded.obj, "float64", request.backend))
     problem = resolve(fn, signature, m.dtype, arrays, loaded.name,
-                      probe_data=arrays is not None, reference=reference)
+                      probe_data=arrays is not None, reference=reference,
+                      positional=by_position(loaded.obj, signature.inputs))
     # what the model declares (trials, rtol) where the door set nothing: checked like the
     # door's own values, since a declaration is input too
     options = replace(m, trials=signature.trials, rtol=signature.rtol).validated()

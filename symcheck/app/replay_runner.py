@@ -15,7 +15,7 @@ from symcheck.core.tolerances import tolerance_for
 from symcheck.core.verdicts import Judged, Verdict
 from symcheck.engine.evaluate import CaseResult
 from symcheck.engine.problem import resolve
-from symcheck.sources.python import load_python, split_target
+from symcheck.sources.python import by_position, load_python, split_target
 
 
 @dataclass
@@ -80,7 +80,8 @@ def run_replay(request: ReplayRequest) -> Outcome:
                               groups=tuple(dict.fromkeys(names)), sizes=meta["sizes"],
                               mask=_text(meta.get("mask")),
                               padding_mask=_text(meta.get("padding_mask")))
-        problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name)
+        problem = resolve(fn, signature, dtype, list(ce.inputs), loaded.name,
+                          positional=by_position(loaded.obj, signature.inputs))
     except SpecError as exc:
         raise ReplayError(f"counterexample: cannot replay on {target!r}: the stored inputs do "
                           f"not fit ({exc.message})") from None

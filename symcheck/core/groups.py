@@ -254,6 +254,9 @@ class Group(ABC):
     orthogonal: ClassVar[bool] = False
     #: its elements translate points (E, SE, T): some axis on its label must be a point
     translates: ClassVar[bool] = False
+    #: its elements keep or reverse the orientation of a sequence (R, D, C): a complemented
+    #: channel axis follows the reversals (:meth:`reverses`)
+    oriented: ClassVar[bool] = False
 
     def __init__(self, label: str, size: int) -> None:
         self.label = label
@@ -290,6 +293,13 @@ class Group(ABC):
     @abstractmethod
     def neighbour(self, element: Elements, rng: np.random.Generator, scale: float) -> Elements:
         """A random element near ``element`` (the move of the worst-case local search)."""
+
+    def reverses(self, elements: Elements) -> Array | None:
+        """Per element, whether it reverses the orientation of its (sequence) axis, for the
+        groups where that means something (``R``, ``D``, ``C``); ``None`` for the others
+        (an arbitrary permutation has no orientation). A complemented channel axis
+        (:mod:`symcheck.core.reps`) follows it."""
+        return None
 
     def fit(self, points: Array) -> None:  # noqa: B027 (most groups ignore the data)
         """Adapt the draws to the fixed data this group moves: ``points`` holds, one per row,
@@ -663,7 +673,8 @@ class Symmetric(Group):
 @register_group
 class Cyclic(Symmetric):
     symbol = "C"
-    within = ("S",)
+    oriented = True
+    within = ("S", "D")
     summary = "cyclic shifts, uniform; probes: shift by +1 and -1"
 
     def sample(self, rng: np.random.Generator, count: int) -> Elements:
@@ -692,6 +703,108 @@ class Cyclic(Symmetric):
             return False
         perm = elements.perm  # type: ignore[attr-defined]
         return self.size < 2 or bool(np.all(np.diff(perm, axis=1) % self.size == 1))
+
+    def reverses(self, elements: Elements) -> Array | None:
+        return np.zeros(len(elements), dtype=bool)  # shifts keep the orientation
+
+
+def _reversed(perm: Array) -> Array:
+    """Per case, whether a permutation of a cycle reverses its orientation (``i ↦ s − i``);
+    on two points the swap counts as the reversal (it is one)."""
+    n = perm.shape[1]
+    if n < 2:
+        return np.zeros(perm.shape[0], dtype=bool)
+    if n == 2:
+        return np.asarray(perm[:, 0] == 1)
+    return np.asarray((perm[:, 1] - perm[:, 0]) % n == n - 1)
+
+
+@register_group
+class Reversal(Symmetric):
+    """``R(n)``: the identity and the reversal of the axis, ``x[i] ↦ x[n − 1 − i]``."""
+
+    symbol = "R"
+    oriented = True
+    within = ("S", "D")
+    summary = "the reversal of the axis and the identity, uniform; probe: the reversal"
+
+    def _reversal(self) -> Array:
+        return np.arange(self.size)[::-1].copy()
+
+    def sample(self, rng: np.random.Generator, count: int) -> Elements:
+        flip = rng.random(count) < 0.5
+        return Permutations(np.where(flip[:, None], self._reversal(), np.arange(self.size)))
+
+    def sample_one(self, rng: np.random.Generator) -> Elements:
+        return self.sample(rng, 1)
+
+    def probes(self, rng: np.random.Generator) -> list[tuple[str, Elements]]:
+        return [] if self.size < 2 else [("reversal", Permutations(self._reversal()))]
+
+    def neighbour(self, element: Elements, rng: np.random.Generator, scale: float) -> Elements:
+        """The other element (the group has two)."""
+        return Permutations(self._reversal()).compose(element)
+
+    def contains(self, elements: Elements, atol: float = 1e-10) -> bool:
+        if not isinstance(elements, Permutations) or elements.perm.shape[1] != self.size:
+            return False
+        return bool(np.all((elements.perm == np.arange(self.size))
+                           | (elements.perm == self._reversal())))
+
+    def reverses(self, elements: Elements) -> Array | None:
+        return _reversed(elements.perm)  # type: ignore[attr-defined]
+
+
+@register_group
+class Dihedral(Symmetric):
+    """``D(n)``: the symmetries of a regular n-gon on a cyclic axis, ``i ↦ s ± i (mod n)``:
+    ``n`` rotations and ``n`` reflections."""
+
+    symbol = "D"
+    oriented = True
+    within = ("S",)
+    summary = ("rotations and reflections of a cyclic axis (i ↦ s ± i mod n), uniform; "
+               "probes: shift by +1, the reversal, the reflection fixing position 0")
+
+    def _elements(self, shifts: Array, flips: Array) -> Elements:
+        i = np.arange(self.size)[None, :]
+        sign = np.where(flips, -1, 1)[:, None]
+        return Permutations((shifts[:, None] + sign * i) % self.size)
+
+    def sample(self, rng: np.random.Generator, count: int) -> Elements:
+        return self._elements(rng.integers(self.size, size=count), rng.random(count) < 0.5)
+
+    def sample_one(self, rng: np.random.Generator) -> Elements:
+        return self.sample(rng, 1)
+
+    def probes(self, rng: np.random.Generator) -> list[tuple[str, Elements]]:
+        n = self.size
+        if n < 2:
+            return []
+        return [
+            ("shift+1", Permutations(np.roll(np.arange(n), 1))),
+            ("reversal", Permutations(np.arange(n)[::-1].copy())),
+            ("reflection-0", Permutations(-np.arange(n) % n)),
+        ]
+
+    def neighbour(self, element: Elements, rng: np.random.Generator, scale: float) -> Elements:
+        """Compose with a shift by ±1, or with the reversal."""
+        move = int(rng.integers(3))
+        step = np.arange(self.size)[::-1].copy() if move == 2 else \
+            np.roll(np.arange(self.size), 1 if move == 0 else -1)
+        return Permutations(step).compose(element)
+
+    def contains(self, elements: Elements, atol: float = 1e-10) -> bool:
+        if not super().contains(elements, atol):
+            return False
+        perm = elements.perm  # type: ignore[attr-defined]
+        if self.size < 3:
+            return True
+        step = np.diff(perm, axis=1) % self.size
+        return bool(np.all((step == 1).all(axis=1) | (step == self.size - 1).all(axis=1)))
+
+    def reverses(self, elements: Elements) -> Array | None:
+        return _reversed(elements.perm)  # type: ignore[attr-defined]
 
 
 _GROUP_SYNTAX = re.compile(r"^\s*([A-Za-z]+)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$")

@@ -9,7 +9,17 @@ acts on ``label`` acts on that axis through ``rep``:
 - ``axial``: a pseudovector, ``det(Q)·x Qᵀ`` (a cross product, an angular momentum);
 - ``point``: ``x Qᵀ + t`` under ``E(d)``, ``SE(d)``, ``T(d)``; like a vector under O/SO;
 - ``irreps(1x0e+1x1o+1x2e)``: e3nn irreps, ``x D(Q)ᵀ`` with e3nn's matrices
-  (:mod:`symcheck.core.irreps`); the axis size is the irreps dimension.
+  (:mod:`symcheck.core.irreps`); the axis size is the irreps dimension;
+- ``index(n)``: the array's *values* are positions along the axes labelled ``n`` (nearest
+  neighbours, an argsort, an edge list): a permutation of ``n`` relabels them, ``v ↦ p⁻¹(v)``,
+  besides moving the axis itself (a gather, as for a vector);
+- ``set``: the order along this axis carries no meaning (the rows of an edge list): both sides
+  are compared with their rows in sorted order;
+- ``complement(3,2,1,0)``: a channel axis that every reversal (``R``, ``D``) permutes by a
+  fixed involution (DNA's reverse-complement swaps A↔T and C↔G); the axis size is its length.
+
+A representation normally acts with the group on its own label; ``index(n)`` and
+``complement(…)`` act with groups on *other* labels too (:meth:`Representation.crosses`).
 
 A representation may give the axis its own size (:meth:`Representation.dim`) and refuses a
 group it cannot give meaning to (:meth:`Representation.check`). Adding one is adding a class
@@ -37,7 +47,7 @@ from typing import ClassVar
 import numpy as np
 
 from symcheck.core.errors import SpecError
-from symcheck.core.groups import Elements, Group, Matrices
+from symcheck.core.groups import Elements, Group, Matrices, Permutations, Symmetric
 from symcheck.core.irreps import IrrepsSpec, parse_irreps, require_e3nn, wigner_matrices
 
 Array = np.ndarray
@@ -84,6 +94,22 @@ class Representation(ABC):
     @abstractmethod
     def act(self, elements: Elements, x: Array, axis: int) -> Array:
         """Case ``t``'s element on ``x[t]`` along ``axis`` (≥ 1; axis 0 runs over cases)."""
+
+    #: the order of this axis carries no meaning: compare sides with its rows sorted
+    unordered: ClassVar[bool] = False
+
+    def crosses(self, group: Group) -> bool:
+        """Whether ``group``, acting on another label, acts on this axis too (an index array's
+        values, a complemented channel); :meth:`act_across` is that action."""
+        return False
+
+    def act_across(self, group: Group, elements: Elements, x: Array, axis: int) -> Array:
+        """The action of ``group`` (on another label) on ``x`` (cases first), see
+        :meth:`crosses`."""
+        return x
+
+    def check_across(self, group: Group, where: str) -> None:  # noqa: B027 (most accept any)
+        """Raise a :class:`SpecError` when ``group`` crosses to this axis without meaning."""
 
     def _need_orthogonal(self, group: Group, where: str, what: str) -> None:
         if not group.orthogonal:
@@ -175,6 +201,110 @@ class Irreps(Representation):
     def act(self, elements: Elements, x: Array, axis: int) -> Array:
         d = wigner_matrices(self.irreps, elements.linear().matrices())
         return Matrices(d).act(x, axis)  # x D(Q)ᵀ, case by case
+
+
+@register_representation
+class Index(Vector):
+    name = "index"
+    summary = ("the values index the axis labelled LABEL (kNN indices, argsort, edge lists): a "
+               "permutation of LABEL relabels them v ↦ p⁻¹(v); the axis itself moves as a "
+               "vector")
+    takes_argument = True
+
+    def __init__(self, argument: str | None = None) -> None:
+        super().__init__(argument)
+        self.target = str(argument).strip()
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", self.target):
+            raise SpecError(f"index({argument}) must name one label, e.g. index(n)",
+                            argument="specs", value=f"index({argument})")
+        self.argument = self.target
+
+    def crosses(self, group: Group) -> bool:
+        return group.label == self.target
+
+    def check_across(self, group: Group, where: str) -> None:
+        """Only a permutation of the indexed axis relabels positions."""
+        if not isinstance(group, Symmetric):
+            raise SpecError(f"{self.tag!r} holds positions along {group.label!r}, which "
+                            f"{group.name} does not permute", argument=where, value=self.tag,
+                            expected=f"a permutation group on {group.label!r}: S, C, R or D")
+
+    def act_across(self, group: Group, elements: Elements, x: Array, axis: int) -> Array:
+        return relabel(elements, x)
+
+
+def relabel(elements: Elements, x: Array) -> Array:
+    """Case ``t``'s positions ``x[t]`` after its permutation moved the axis they point into:
+    the entry at position ``v`` moved to ``p⁻¹(v)``. Values that are no position (a ``-1``
+    for padding, a non-integer) are left as they are.
+
+    >>> relabel(Permutations(np.array([2, 0, 1])), np.array([[0.0, 2.0, -1.0]]))
+    array([[ 1.,  0., -1.]])
+    """
+    assert isinstance(elements, Permutations)  # index(...) checks its group permutes
+    inverse = np.argsort(elements.perm, axis=1)
+    n = inverse.shape[1]
+    flat = np.asarray(x).reshape(x.shape[0], -1)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(flat) & (flat == np.round(flat)) & (flat >= 0) & (flat < n)
+    safe = np.where(valid, flat, 0).astype(np.int64)
+    moved = np.take_along_axis(inverse, safe, axis=1).astype(flat.dtype)
+    return np.where(valid, moved, flat).reshape(x.shape)
+
+
+@register_representation
+class Unordered(Vector):
+    name = "set"
+    summary = ("the order along this axis carries no meaning (an edge list's rows): compared "
+               "with rows sorted; moves as a vector")
+    unordered = True
+
+
+@register_representation
+class Complement(Representation):
+    name = "complement"
+    summary = ("a channel axis every reversal (R, D) permutes by a fixed involution, e.g. "
+               "complement(3,2,1,0) for ACGT (A↔T, C↔G); the axis size is its length")
+    takes_argument = True
+
+    def __init__(self, argument: str | None = None) -> None:
+        super().__init__(argument)
+        parts = [p for p in re.split(r"[\s,]+", str(argument).strip()) if p]
+        shown = f"complement({argument})"
+        if not parts or not all(p.isdigit() for p in parts):
+            raise SpecError(f"{shown} must list channel indices, e.g. complement(3,2,1,0)",
+                            argument="specs", value=shown)
+        perm = np.array([int(p) for p in parts])
+        if sorted(perm.tolist()) != list(range(len(perm))) or \
+                not np.array_equal(perm[perm], np.arange(len(perm))):
+            raise SpecError(f"{shown} must be a permutation of 0..{len(perm) - 1} that undoes "
+                            "itself (a reversal applied twice is no change)", argument="specs",
+                            value=shown)
+        self.perm = perm
+        self.argument = ",".join(str(int(i)) for i in perm)
+
+    def dim(self, size: int) -> int:
+        return len(self.perm)
+
+    def fixed_dim(self) -> int | None:
+        return len(self.perm)
+
+    def check(self, group: Group, where: str) -> None:
+        raise SpecError(f"{self.tag!r} is a channel axis that reversals permute; "
+                        f"{group.name} cannot act on it", argument=where, value=self.tag,
+                        expected="a reversal group on the sequence label, e.g. R(n)")
+
+    def act(self, elements: Elements, x: Array, axis: int) -> Array:
+        return x  # never its own label's group (check refuses one)
+
+    def crosses(self, group: Group) -> bool:
+        return group.oriented
+
+    def act_across(self, group: Group, elements: Elements, x: Array, axis: int) -> Array:
+        flips = group.reverses(elements)
+        assert flips is not None  # crosses() holds
+        swapped = np.take(x, self.perm, axis=axis)
+        return np.where(flips.reshape((-1,) + (1,) * (x.ndim - 1)), swapped, x)
 
 
 _TAG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$")

@@ -126,6 +126,14 @@ class AxisSpec:
     def representation(self, axis: int) -> Representation:
         return representation(self.rep(axis))
 
+    def moved_by(self, label: str, oriented: bool = False) -> bool:
+        """Whether a group on ``label`` changes this array: an axis carries the label, the
+        values are positions along it (``index(label)``), or a channel is complemented under
+        a group that can reverse (``oriented``)."""
+        return label in self.labels or any(
+            self.rep(i) == f"index({label})" or (oriented and self.rep(i).startswith(
+                "complement(")) for i in range(self.rank))
+
     def axes_of(self, label: str) -> tuple[int, ...]:
         """Indices of the axes that carry ``label``."""
         return tuple(i for i, lab in enumerate(self.labels) if lab == label)
@@ -133,7 +141,8 @@ class AxisSpec:
     def shape(self, sizes: Mapping[str, int], argument: str = "inputs") -> tuple[int, ...]:
         """The array shape these labels have for the given sizes (a representation may give
         its axis its own size, e.g. 9 for ``c:irreps(1x0e+1x1o+1x2e)``)."""
-        missing = [lab for lab in self.labels if lab not in sizes]
+        missing = [lab for i, lab in enumerate(self.labels)
+                   if lab not in sizes and self.representation(i).fixed_dim() is None]
         if missing:
             first = missing[0]
             raise SpecError(
@@ -141,7 +150,7 @@ class AxisSpec:
                 f"{argument} spec {str(self)!r})", argument="sizes", value=tuple(missing),
                 hint=Suggest("sizes", {first: 8}),
             )
-        return tuple(self.representation(i).dim(int(sizes[lab]))
+        return tuple(self.representation(i).dim(int(sizes.get(lab, 0)))
                      for i, lab in enumerate(self.labels))
 
     def bind(self, shape: tuple[int, ...], sizes: dict[str, int], argument: str) -> None:

@@ -138,6 +138,8 @@ class GroupMeasurement:
     #: check never changes: what another function can be measured on (``check_problem(...,
     #: given=...)``)
     drawn: list[Drawn] = field(default_factory=list, repr=False, compare=False)
+    #: whether each factor can reverse its axis (R, D): a complemented channel moves with it
+    oriented: tuple[bool, ...] = ()
 
     @property
     def errors(self) -> Array:
@@ -456,6 +458,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
         notes.append(mixing)
     m = GroupMeasurement(str(label), label.names, tuple(g.label for g in groups),
                          results, noise, time.perf_counter() - start,
+                         oriented=tuple(bool(getattr(g, "oriented", False)) for g in groups),
                          # the draws at the declared sizes: a size probe's draws are of
                          # another group (S(1) is the identity alone) and bound nothing here
                          random_cases=sum(r.case_id.kind == "haar" and r.case_id.size is None

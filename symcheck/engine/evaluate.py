@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.caseid import CaseId
+from symcheck.core.errors import ModelError
 from symcheck.core.groups import Elements, Group
 from symcheck.core.specs import AxisSpec
 from symcheck.engine.cases import CaseBatch, Draw, Factors
@@ -103,9 +104,76 @@ def act_many(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, Elements]
     """Case ``t``'s elements on ``x[t]``, along every axis whose label their group acts on,
     each through the representation the spec gives that axis."""
     for axis, label in enumerate(spec.labels):
+        rep = spec.representation(axis)
         for group, batch in elements:
             if group.label == label:
-                x = spec.representation(axis).act(batch, x, axis + 1)
+                x = rep.act(batch, x, axis + 1)
+            if rep.crosses(group):  # an index array's values, a complemented channel
+                x = rep.act_across(group, batch, x, axis + 1)
+    return x
+
+
+def _comparable(problem: Problem, gx: Sequence[Array], out: list[Array]) -> list[Array]:
+    """The outputs as compared, when some are positions or sets: positions that point at equal
+    tokens of ``g·x`` named alike (:func:`first_equal`), rows of unordered axes sorted."""
+    result = []
+    for spec, a in zip(problem.outputs, out, strict=True):
+        for axis in range(spec.rank):
+            target = spec.representation(axis).argument
+            if spec.rep(axis).startswith("index(") and target is not None:
+                a = first_equal(a, token_rows(problem.inputs, gx, target))
+        result.append(in_order(spec, a))
+    return result
+
+
+def token_rows(specs: Sequence[AxisSpec], x: Sequence[Array], label: str) -> Array | None:
+    """Per case, each position along ``label`` as one row of every input entry there
+    (cases, positions, entries); None when no input carries the label."""
+    rows = []
+    for spec, a in zip(specs, x, strict=True):
+        for axis in spec.axes_of(label):
+            moved = np.moveaxis(np.asarray(a, dtype=np.float64), axis + 1, 1)
+            rows.append(moved.reshape(moved.shape[0], moved.shape[1], -1))
+    return np.concatenate(rows, axis=2) if rows else None
+
+
+def first_equal(values: Array, rows: Array | None) -> Array:
+    """Positions ``values`` (cases first) with each replaced by the first position whose token
+    (row of ``rows``) is equal to the one it points at: two equal tokens are
+    indistinguishable, so a nearest-neighbour list may name either (a tie) and be right.
+
+    >>> rows = np.array([[[1.0], [2.0], [1.0]]])
+    >>> first_equal(np.array([[2.0, 1.0, 0.0]]), rows)
+    array([[0., 1., 0.]])
+    """
+    if rows is None:
+        return values
+    count, n = int(rows.shape[0]), int(rows.shape[1])
+    first = np.empty((count, n), dtype=np.int64)
+    for t in range(count):
+        _, where, inverse = np.unique(rows[t], axis=0, return_index=True, return_inverse=True)
+        first[t] = where[np.ravel(inverse)]
+    flat = np.asarray(values).reshape(values.shape[0], -1)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(flat) & (flat == np.round(flat)) & (flat >= 0) & (flat < n)
+    named = np.take_along_axis(first, np.where(valid, flat, 0).astype(np.int64), axis=1)
+    return np.where(valid, named.astype(flat.dtype), flat).reshape(values.shape)
+
+
+def in_order(spec: AxisSpec, x: Array) -> Array:
+    """``x`` (cases first) with the rows along each unordered axis (``e:set``) sorted, per
+    case, lexicographically by their entries: two sides that hold the same rows in another
+    order then compare equal."""
+    for axis, _ in enumerate(spec.labels):
+        if not spec.representation(axis).unordered:
+            continue
+        moved = np.moveaxis(x, axis + 1, 1)
+        rows = moved.reshape(moved.shape[0], moved.shape[1], -1)
+        order = np.stack([np.lexsort(r.T[::-1]) if r.shape[1] else np.arange(r.shape[0])
+                          for r in rows])
+        moved = np.take_along_axis(moved, order.reshape(order.shape + (1,) * (moved.ndim - 2)),
+                                   axis=1)
+        x = np.moveaxis(moved, 1, axis + 1)
     return x
 
 
@@ -118,6 +186,14 @@ def _run(problem: Problem, x: Sequence[Array], batch: bool) -> list[Array]:
         out = call_model(problem, flat, batch=count)
         return [a.reshape(count, a.shape[0] // count, *a.shape[1:]) for a in out]
     per_case = [call_model(problem, [a[t] for a in x]) for t in range(count)]
+    for i, parts in enumerate(zip(*per_case, strict=True)):
+        shapes = list(dict.fromkeys(p.shape for p in parts))
+        if len(shapes) > 1:
+            raise ModelError(
+                f"model {problem.name!r} output {i} ({str(problem.outputs[i])!r}) has shapes "
+                f"{', '.join(map(str, shapes[:3]))} on inputs of one shape: an output whose "
+                "length depends on the values (an edge list) needs inputs that keep it fixed "
+                "(integer or boolean data are never probed)", argument="outputs")
     return [np.stack(parts) for parts in zip(*per_case, strict=True)]
 
 
@@ -135,6 +211,7 @@ def evaluate_batch(problem: Problem, cases: CaseBatch, batch: bool = True,
     fgx = _run(problem, gx, batch)
     gfx = [act_many(spec, a, cases.elements) for spec, a in zip(problem.outputs, fx,
                                                                    strict=True)]
+    fgx, gfx = (_comparable(problem, gx, fgx), _comparable(problem, gx, gfx))
     if problem.mask is None:
         return BatchEvaluation(cases, fx, fgx, gfx)
     m = problem.mask

@@ -78,11 +78,16 @@ class Problem:
     mask: int | None = None
     #: which input that is, its polarity, and how many positions are compared
     mask_use: MaskUse | None = None
+    #: pass every input by position, ``NAME=`` ones too (a ``(*args, **kwargs)`` model: the
+    #: names only match the arrays of a data file)
+    positional: bool = False
 
     def pinned(self) -> set[str]:
         """Labels whose size a fixed input (data or weights) sets."""
         fixed = [s for s, a in zip(self.inputs, self.data or (), strict=False) if a is not None]
-        return {lab for spec in fixed for lab in spec.labels}
+        return {lab for spec in fixed for lab in spec.labels} | {
+            spec.representation(i).argument or "" for spec in fixed for i in range(spec.rank)
+            if spec.rep(i).startswith("index(")}  # fixed indices point into that size
 
     def resized(self, label: str, size: int) -> Problem:
         """The same problem with ``label`` of size ``size`` (a size probe); groups rebuilt."""
@@ -108,6 +113,7 @@ def resolve(
     *,
     probe_data: bool = False,
     reference: Callable[..., Any] | None = None,
+    positional: bool = False,
 ) -> Problem:
     """Cross-check specs, groups, sizes and supplied inputs. ``probe_data``: input
     probes may change the fixed inputs (data a user gave; never weights); ``reference``: the
@@ -158,13 +164,19 @@ def resolve(
     check_representations(inputs, outputs, groups)
     if arrays is not None:
         fit_groups(groups, inputs, arrays)
+    check_given_indices(inputs, arrays)
     mask = resolve_mask(signature, inputs, arrays)
+    if mask is not None and any(s.representation(i).unordered
+                                for s in outputs for i in range(s.rank)):
+        raise SpecError("an output compared as a set (':set') cannot also be masked: its rows "
+                        "are reordered before the comparison", argument="outputs",
+                        value=[str(s) for s in outputs])
     return Problem(
         fn=fn, name=str(name or getattr(fn, "__name__", type(fn).__name__)), inputs=inputs,
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
         batch_label=_batch_label(inputs + outputs, groups),
         mask=None if mask is None else mask.index, mask_use=mask, probe_data=probe_data,
-        reference=reference,
+        reference=reference, positional=positional,
     )
 
 
@@ -215,6 +227,18 @@ def check_group_memory(groups: Sequence[Group], trials: int) -> None:
                                 f"{g.size} × {g.size} matrices) but {gib(memory_budget())} of "
                                 "memory is available for them; use a smaller "
                                 f"{g.label}", argument="sizes", value={g.label: g.size})
+
+
+def check_given_indices(inputs: Sequence[AxisSpec], arrays: Sequence[Array | None] | None
+                        ) -> None:
+    """An input whose values are positions (``index(n)``) must be given: a Gaussian draw holds
+    no positions, and nothing says which positions the model accepts."""
+    for i, spec in enumerate(inputs):
+        if any(spec.rep(a).startswith("index(") for a in range(spec.rank)) and (
+                arrays is None or arrays[i] is None):
+            raise SpecError(Phrase(f"input {i} ({str(spec)!r}) holds positions, which the "
+                                   "check cannot draw; give its values (integers) in ",
+                                   Use("data")), argument="inputs", value=str(spec))
 
 
 @dataclass
@@ -318,6 +342,7 @@ def check_representations(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec
                     raise SpecError(f"{str(spec)!r}: {exc.message}", argument=argument,
                                     value=str(spec), expected=exc.expected,
                                     hint=exc.hint) from None
+    check_across(specs, groups)
     for group in groups:
         if group.translates and not any(
             spec.representation(axis).translated
@@ -331,6 +356,37 @@ def check_representations(inputs: Sequence[AxisSpec], outputs: Sequence[AxisSpec
                 expected=f"point axes written '{group.label}:point', or O({group.label}) "
                 "for vectors alone",
             )
+
+
+def check_across(specs: Sequence[tuple[AxisSpec, str]], groups: Sequence[Group]) -> None:
+    """The representations that act with a group on another label: ``index(n)`` must point
+    into a label some spec carries, once per array, and be moved by a permutation;
+    ``complement(…)`` needs a reversal in the check, or it would never be exercised."""
+    carried = {lab for spec, _ in specs for lab in spec.labels}
+    for spec, argument in specs:
+        targets = [spec.representation(i).argument for i in range(spec.rank)
+                   if spec.rep(i).startswith("index(")]
+        for target in targets:
+            if target not in carried:
+                raise SpecError(f"{str(spec)!r}: {target!r} in index({target}) appears in no "
+                                "spec", argument=argument, value=str(spec),
+                                expected="the label of the axis the values point into")
+        if len(targets) != len(set(targets)):
+            raise SpecError(f"{str(spec)!r} says index(…) of one label on two axes; the values "
+                            "are relabelled once: mark one axis", argument=argument,
+                            value=str(spec))
+        for axis in range(spec.rank):
+            rep = spec.representation(axis)
+            for group in groups:
+                if rep.crosses(group):
+                    rep.check_across(group, argument)
+            if spec.rep(axis).startswith("complement(") and not any(
+                    rep.crosses(g) for g in groups):
+                raise SpecError(
+                    f"{str(spec)!r}: {spec.rep(axis)!r} is permuted by reversals, but "
+                    f"the check names none ({', '.join(g.name for g in groups)})",
+                    argument=argument, value=str(spec),
+                    expected="a reversal group on the sequence label, e.g. R(n) or D(n)")
 
 
 def fit_groups(groups: Sequence[Group], inputs: Sequence[AxisSpec],
@@ -468,9 +524,11 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
         # NaN and Inf outputs are the check's to report (as a verdict or a probe's note);
         # numpy's own overflow warnings would only repeat it on stderr. What the model prints
         # goes to stderr: stdout may be a JSON or JUnit document (json written to "-").
-        positional = [a for s, a in zip(problem.inputs, arrays, strict=True) if s.name is None]
+        by_name = not problem.positional
+        positional = [a for s, a in zip(problem.inputs, arrays, strict=True)
+                      if s.name is None or not by_name]
         keywords = {s.name: a for s, a in zip(problem.inputs, arrays, strict=True)
-                    if s.name is not None}
+                    if s.name is not None and by_name}
         with np.errstate(all="ignore"), model_stdout_to_stderr():
             out = problem.fn(*positional, **keywords)
     except (KeyboardInterrupt, StopRequest, SymcheckError):
@@ -510,8 +568,9 @@ def call_model(problem: Problem, arrays: Sequence[Array], batch: int = 1) -> tup
             ) from None
         if isinstance(native, np.dtype) and native.kind == "f":
             problem.observed.output_dtypes.add(native.name)
-        expected = tuple(-1 if lab not in sizes else spec.representation(axis).dim(sizes[lab])
-                         for axis, lab in enumerate(spec.labels))
+        expected = tuple(spec.representation(axis).fixed_dim() or (
+            -1 if lab not in sizes else spec.representation(axis).dim(sizes[lab]))
+            for axis, lab in enumerate(spec.labels))
         if a.ndim != spec.rank or any(
             e not in (-1, s) for e, s in zip(expected, a.shape, strict=True)
         ):

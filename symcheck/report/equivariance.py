@@ -122,14 +122,18 @@ def confidence(result: EquivarianceResult) -> str:
 
 
 def _property(result: EquivarianceResult) -> str:
-    """'equivariant under O(d); invariant under S(n)': a group whose label no output carries
-    is an invariance."""
-    out_labels = {lab for spec in result.outputs for lab in spec.labels}
+    """'equivariant under O(d); invariant under S(n)': a group that changes no output (no
+    output carries its label, holds positions along it, or has a channel its reversals
+    complement) is an invariance."""
     equi: list[str] = []
     inv: list[str] = []
     for g in result.groups:
-        acts_on_output = any(label in out_labels for label in g.measurement.labels)
-        (equi if acts_on_output else inv).append(g.measurement.name)
+        m = g.measurement
+        oriented = m.oriented or (False,) * len(m.labels)
+        acts_on_output = any(spec.moved_by(label, turns)
+                             for label, turns in zip(m.labels, oriented, strict=True)
+                             for spec in result.outputs)
+        (equi if acts_on_output else inv).append(m.name)
     parts = [f"equivariant under {', '.join(equi)}"] if equi else []
     parts += [f"invariant under {', '.join(inv)}"] if inv else []
     return "; ".join(parts)

@@ -12,9 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from symcheck.core.errors import InputFileError
+from symcheck.core.errors import InputFileError, Phrase, Use
 from symcheck.core.files import read_npz
 from symcheck.core.specs import AxisSpec
+from symcheck.sources.python import VARIADIC, parameters
+
+
+def _name_them(obj: Any, names: Sequence[str | None]) -> Phrase | None:
+    """For a model without named parameters for its inputs: how to name the arrays."""
+    if any(names) or not any(p.kind is inspect.Parameter.VAR_POSITIONAL
+                             for p in parameters(obj)):
+        return None
+    return Phrase("the model takes *args: name each input after its array (NAME=SPEC in ",
+                  Use("inputs"), "); they are passed by position, in that order")
 
 
 def load_inputs(path: Path, obj: Any, specs: Sequence[AxisSpec]) -> list[Any]:
@@ -26,10 +36,7 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[AxisSpec]) -> list[Any]:
     (masks) are accepted, and the latter two keep their dtype.
     """
     arrays = read_npz(path, "data")
-    try:
-        params = [p for p in inspect.signature(obj).parameters]
-    except (TypeError, ValueError):
-        params = []
+    params = [p.name for p in parameters(obj) if p.kind not in VARIADIC]
     names: list[str | None] = []
     position = 0
     for spec in specs:
@@ -47,7 +54,7 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[AxisSpec]) -> list[Any]:
             f"{str(path)!r} holds {len(arrays)} arrays ({', '.join(arrays)}) but the model "
             f"takes {len(specs)} inputs and the file names none of them "
             f"({', '.join(n for n in names if n) or 'no names'})", argument="data",
-            value=str(path),
+            value=str(path), hint=_name_them(obj, names),
         )
     import numpy as np
 

@@ -13,10 +13,14 @@ import hashlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from symcheck.core.specs import AxisSpec
 
 from symcheck.core.errors import (
     InputFileError,
@@ -211,3 +215,34 @@ def line_of(obj: Any) -> int | None:
         except (TypeError, OSError, ValueError):
             continue
     return None
+
+
+VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def parameters(obj: Any) -> list[inspect.Parameter]:
+    """The parameters the model is called with: a module's ``forward`` (its ``__call__`` is a
+    ``(*args, **kwargs)`` dispatcher in torch), else the callable's own."""
+    forward = getattr(obj, "forward", None)
+    try:
+        return list(inspect.signature(forward if callable(forward) else obj).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
+def by_position(obj: Any, specs: Sequence[AxisSpec]) -> bool:
+    """Whether ``obj`` takes its inputs by position, ``NAME=`` ones too: it has ``*args`` and
+    some ``NAME`` is none of its named parameters (a ``(*args, **kwargs)`` wrapper, whose
+    names only pick the arrays of a data file).
+
+    >>> from symcheck.core.signature import parse_specs
+    >>> by_position(lambda *args, **kwargs: None, parse_specs(["x=n d", "adj=n n"], "inputs"))
+    True
+    >>> by_position(lambda x, adj: None, parse_specs(["x=n d", "adj=n n"], "inputs"))
+    False
+    """
+    params = parameters(obj)
+    if not any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return False
+    named = {p.name for p in params if p.kind not in VARIADIC}
+    return any(s.name is not None and s.name not in named for s in specs)
