@@ -81,7 +81,7 @@ class Calibration:
     @property
     def shown(self) -> bool:
         """Whether the report prints :meth:`describe` (anything beyond the dtype table)."""
-        return self.source == "calibrated" or self.note is not None
+        return self.source == "calibrated" or self.note is not None or self.cause is not None
 
     def describe(self) -> str:
         if self.source == "rtol":
@@ -126,8 +126,9 @@ def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
         try:
             found.append(_twin_level(problem, cases, low, floor))
         except ModelError as exc:
-            note = (f"the float64 twin could not run ({_short(exc)}), so ρ is not measured "
-                    f"and the {problem.dtype} floor sets the tolerance")
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            note = (f"the float64 twin could not run ({type(cause).__name__}: "
+                    f"{_short(cause)}), so ρ is not measured")
     own = problem.precision
     if own is not None and RESOLUTION.get(own.dtype, 0) > RESOLUTION[problem.dtype]:
         found.append(_parameter_level(problem, own, cases, low, seed, floor))
