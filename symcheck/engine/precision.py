@@ -91,11 +91,13 @@ class Calibration:
         if self.source == "table" or self.rho is None:
             where = "dtype table" if self.judged_at is None else f"the {self.judged_at} floor"
             return f"{note}{head}tolerance {self.tolerance:.1e} ({where})"
-        how = ("vs float64" if self.measured == "twin" else
-               "the outputs moved by perturbing those parameters at their resolution")
-        return (f"{note}{head}ρ = {self.rho:.2e} ({how}, median of {self.draws} draws); "
-                f"tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
-                f"{self.floor:.1e})")
+        if self.measured == "twin":
+            return (f"{note}tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
+                    f"{self.floor:.1e}), model rounding level ρ = {self.rho:.2e} (vs float64, "
+                    f"median of {self.draws} draws)")
+        return (f"{note}{head}ρ = {self.rho:.2e} (the outputs moved by perturbing those "
+                f"parameters at their resolution, median of {self.draws} draws); tolerance "
+                f"{self.tolerance:.1e} = max({self.multiple:g} × ρ, floor {self.floor:.1e})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"tolerance": self.tolerance, "source": self.source, "rho": self.rho,
@@ -136,7 +138,10 @@ def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
     if outputs is not None and RESOLUTION[outputs] > RESOLUTION[problem.dtype]:
         found.append(Calibration(max(floor, DEFAULT_RTOL[outputs]), "table", floor=floor,
                                  judged_at=outputs, cause=f"its outputs are {outputs}"))
-    best = max(found, key=lambda c: c.tolerance)
+    best = found[0]
+    for level in found[1:]:  # the largest tolerance; on a tie, the measured one says more
+        if level.tolerance >= best.tolerance:
+            best = level
     return best if note is None else replace(best, note=note)
 
 
@@ -205,7 +210,7 @@ def _lowest(dtypes: set[str]) -> str | None:
     return max(known, key=lambda d: RESOLUTION[d]) if known else None
 
 
-def _short(exc: Exception, most: int = 120) -> str:
+def _short(exc: BaseException, most: int = 120) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= most else text[:most - 3] + "..."
 
