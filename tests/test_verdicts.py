@@ -98,6 +98,8 @@ ROWS = [
         torch=True, extras=("e3nn",)),
     Row("twin-fails-float32", "precision_twin.py:LearnedTemperature", PASS,
         ("--dtype", "float32"), seeds=MORE_SEEDS, torch=True),
+    Row("jax-twin-collides-float32", "precision_jax_twin.py", PASS, ("--dtype", "float32"),
+        extras=("jax",)),
     Row("twin-fails-position-bias-float32", "precision_twin.py:DynamicPositionBias", FAIL,
         ("--dtype", "float32"), torch=True),
     # Equivariant controls: must keep passing with every probe on, also at float32.
