@@ -115,6 +115,10 @@ def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
     if rtol is not None:
         return Calibration(float(rtol), "rtol")
     floor = DEFAULT_RTOL[problem.dtype]
+    own = problem.precision
+    lower = own is not None and RESOLUTION.get(own.dtype, 0) > RESOLUTION[problem.dtype]
+    if problem.dtype == "float64" and not lower:
+        return Calibration(floor, "table", floor=floor)  # nothing to run the model for
     cases = _calibration_cases(problem, seed)
     try:
         low = evaluate_batch(problem, cases, batch=True)
@@ -131,18 +135,32 @@ def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
             cause = exc.__cause__ if exc.__cause__ is not None else exc
             note = (f"the float64 twin could not run ({type(cause).__name__}: "
                     f"{_short(cause)}), so ρ is not measured")
-    own = problem.precision
-    if own is not None and RESOLUTION.get(own.dtype, 0) > RESOLUTION[problem.dtype]:
+    if own is not None and lower:
         found.append(_parameter_level(problem, own, cases, low, seed, floor))
-    outputs = _lowest(problem.observed.output_dtypes)
-    if outputs is not None and RESOLUTION[outputs] > RESOLUTION[problem.dtype]:
-        found.append(Calibration(max(floor, DEFAULT_RTOL[outputs]), "table", floor=floor,
-                                 judged_at=outputs, cause=f"its outputs are {outputs}"))
+    raised = at_outputs(problem, found[-1])
+    if raised is not None:
+        found.append(raised)
     best = found[0]
     for level in found[1:]:  # the largest tolerance; on a tie, the measured one says more
         if level.tolerance >= best.tolerance:
             best = level
     return best if note is None else replace(best, note=note)
+
+
+def at_outputs(problem: Problem, calibration: Calibration) -> Calibration | None:
+    """The calibration raised to the floor of the outputs' dtype, where the model returned
+    a lower precision than the check's (seen in :attr:`Problem.observed`) and that floor is
+    above ``calibration``'s tolerance; else None. A tolerance the caller set is kept."""
+    outputs = _lowest(problem.observed.output_dtypes)
+    if calibration.source == "rtol" or outputs is None or \
+            not RESOLUTION[outputs] > RESOLUTION[problem.dtype]:
+        return None
+    floor = DEFAULT_RTOL[problem.dtype]
+    tolerance = max(floor, DEFAULT_RTOL[outputs])
+    if tolerance <= calibration.tolerance:
+        return None
+    return Calibration(tolerance, "table", floor=floor, judged_at=outputs,
+                       cause=f"its outputs are {outputs}", note=calibration.note)
 
 
 def _calibration_cases(problem: Problem, seed: int) -> CaseBatch:
