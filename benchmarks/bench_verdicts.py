@@ -65,6 +65,23 @@ FLIP_MODELS: list[tuple[str, str, list[str], int]] = [
      [], 1),
     ("(*args, **kwargs) wrapper, --inputs", f"{ZOO / 'declare_args.py'}:wrapped",
      ["--inputs", str(ZOO / "declare_args_inputs.npz")], 0),
+    # judged at the model's own precision (float32 weights, outputs, e3nn constants)
+    ("float32 weights, float64 check", f"{ZOO / 'precision_float32_module.py'}:Float32Attention",
+     [], 0),
+    ("float32 weights + position ~100 rho, float64",
+     f"{ZOO / 'precision_float32_module.py'}:PlantedFloat32Attention", [], 1),
+    ("float32 token-id encoder (module)", f"{ZOO / 'precision_token_ids.py'}:TokenEncoder",
+     ["--inputs", str(ZOO / "token_ids.npz")], 0),
+    ("float32 token-id encoder (function)", f"{ZOO / 'precision_token_ids.py'}:encode",
+     ["--inputs", str(ZOO / "token_ids.npz")], 0),
+    ("token-id encoder + position ~100 rho",
+     f"{ZOO / 'precision_token_ids.py'}:PlantedTokenEncoder",
+     ["--inputs", str(ZOO / "token_ids.npz")], 1),
+    ("e3nn built in float32, float64 check", f"{ZOO / 'precision_e3nn.py'}:tensor_product",
+     [], 0),
+    ("e3nn built in float32 + 3e-6 shift", f"{ZOO / 'precision_e3nn.py'}:planted", [], 1),
+    ("float64 twin cannot run, float32", f"{ZOO / 'precision_twin.py'}:LearnedTemperature",
+     ["--dtype", "float32"], 0),
 ]
 
 

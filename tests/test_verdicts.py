@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import SAMPLES, CliResult
+from tests.conftest import SAMPLES, CliResult, needs
 
 MODELS = Path(__file__).resolve().parent / "models" / "verdicts"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -35,6 +35,8 @@ Cli = Callable[..., CliResult]
 SEEDS = (0, 1, 2)
 MORE_SEEDS = (0, 1, 2, 3, 4)  # where a check costs a few milliseconds
 PASS, FAIL, ERROR, INTERRUPTED = frozenset({0}), frozenset({1}), frozenset({2}), frozenset({130})
+#: the integer token ids of the models that take ``input_ids``
+TOKEN_IDS = ("--inputs", str(MODELS / "token_ids.npz"))
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Row:
     options: tuple[str, ...] = ()
     seeds: tuple[int, ...] = SEEDS
     torch: bool = False
+    #: other optional packages the model imports (e3nn)
+    extras: tuple[str, ...] = ()
 
     def path(self) -> str:
         if self.target.startswith("samples/"):
@@ -74,6 +78,29 @@ ROWS = [
     Row("encoder-float32", "torch_encoder.py:EncoderLayer", PASS, ("--dtype", "float32"),
         torch=True),
     Row("encoder-position-4.3e-5-float32", "torch_encoder.py:PositionEncoderLayer", FAIL,
+        ("--dtype", "float32"), torch=True),
+    # The model's own precision: float32 weights, float32 outputs, float32-built e3nn constants
+    # judged at float32 (a planted violation ~100x above it fails); a float64 twin that cannot
+    # run is a note, never the end of the check.
+    Row("float32-module-float64", "precision_float32_module.py:Float32Attention", PASS,
+        seeds=MORE_SEEDS, torch=True),
+    Row("float32-module-planted-float64", "precision_float32_module.py:PlantedFloat32Attention",
+        FAIL, seeds=MORE_SEEDS, torch=True),
+    *(Row(f"token-ids-{name}", f"precision_token_ids.py:{name}", expect, TOKEN_IDS,
+          seeds=MORE_SEEDS, torch=True)
+      for name, expect in (("TokenEncoder", PASS), ("encode", PASS),
+                           ("PlantedTokenEncoder", FAIL), ("encode_planted", FAIL))),
+    Row("e3nn-float32-built", "precision_e3nn.py:tensor_product", PASS, seeds=MORE_SEEDS,
+        torch=True, extras=("e3nn",)),
+    Row("e3nn-float32-built-cast", "precision_e3nn.py:cast_tensor_product", PASS,
+        seeds=MORE_SEEDS, torch=True, extras=("e3nn",)),
+    Row("e3nn-float32-built-planted", "precision_e3nn.py:planted", FAIL, seeds=MORE_SEEDS,
+        torch=True, extras=("e3nn",)),
+    Row("twin-fails-float32", "precision_twin.py:LearnedTemperature", PASS,
+        ("--dtype", "float32"), seeds=MORE_SEEDS, torch=True),
+    Row("jax-twin-collides-float32", "precision_jax_twin.py", PASS, ("--dtype", "float32"),
+        extras=("jax",)),
+    Row("twin-fails-position-bias-float32", "precision_twin.py:DynamicPositionBias", FAIL,
         ("--dtype", "float32"), torch=True),
     # Equivariant controls: must keep passing with every probe on, also at float32.
     Row("attention", "control_attention.py", PASS, seeds=MORE_SEEDS),
@@ -146,6 +173,7 @@ ROWS = [
 def _cases() -> Iterator[object]:
     for row in ROWS:
         marks = [NEEDS_TORCH] if row.torch else []
+        marks += [needs(extra) for extra in row.extras]
         for seed in row.seeds:
             yield pytest.param(row, seed, id=f"{row.id}-seed{seed}", marks=marks)
 
@@ -200,6 +228,32 @@ def test_float32_internal_pass_names_its_cause(cli: Cli) -> None:
     r = run(cli, "equivariance", str(MODELS / "precision_softmax32.py"))
     assert r.exit_code == 0, describe(r)
     assert "float32" in r.output.lower(), describe(r)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize(("target", "options", "named"), [
+    pytest.param("precision_float32_module.py:Float32Attention", (),
+                 "its parameters are float32: judged at float32, ρ = ", id="float32-weights"),
+    pytest.param("precision_token_ids.py:TokenEncoder", TOKEN_IDS,
+                 "its parameters are float32: judged at float32, ρ = ", id="token-ids-module"),
+    pytest.param("precision_token_ids.py:encode", TOKEN_IDS,
+                 "its outputs are float32: judged at float32, tolerance 1.0e-06",
+                 id="token-ids-function"),
+    pytest.param("precision_e3nn.py:cast_tensor_product", (),
+                 "float64 parameter tensors hold float32-rounded values", id="e3nn-cast",
+                 marks=needs("e3nn")),
+    pytest.param("precision_twin.py:LearnedTemperature", ("--dtype", "float32"),
+                 "the float64 twin could not run (RuntimeError: mat1 and mat2 must have the "
+                 "same dtype", id="twin-fails"),
+])
+@NEEDS_TORCH
+def test_own_precision_is_named(cli: Cli, target: str, options: tuple[str, ...],
+                                named: str) -> None:
+    """A PASS judged at the model's own precision says which precision and why; a twin that
+    cannot run says so. The planted twins of these models fail (the rows above)."""
+    r = run(cli, "equivariance", str(MODELS / target), *options)
+    assert r.exit_code == 0, describe(r)
+    assert named in " ".join(r.output.split()), describe(r)
 
 
 # --- the config gate ---------------------------------------------------------------------------

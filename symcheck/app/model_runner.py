@@ -9,7 +9,7 @@ from typing import Any
 from symcheck.app import outcomes as recipe
 from symcheck.app.outcomes import Evidence, Outcome
 from symcheck.app.requests import ModelRequest
-from symcheck.app.service import _inputs, _load, _same_input_count, wrap_model
+from symcheck.app.service import _inputs, _load, _same_input_count, own_precision, wrap_model
 from symcheck.core.signature import Signature
 from symcheck.engine.equivariance import (
     EquivarianceResult,
@@ -35,7 +35,8 @@ def run_model(request: ModelRequest) -> Outcome:
                  else wrap_model(loaded.obj, "float64", request.backend))
     problem = resolve(fn, signature, m.dtype, arrays, loaded.name,
                       probe_data=arrays is not None, reference=reference,
-                      positional=by_position(loaded.obj, signature.inputs))
+                      positional=by_position(loaded.obj, signature.inputs),
+                      precision=own_precision(loaded.obj, m.dtype, request.backend))
     # what the model declares (trials, rtol) where the door set nothing: checked like the
     # door's own values, since a declaration is input too
     options = replace(m, trials=signature.trials, rtol=signature.rtol).validated()

@@ -37,6 +37,7 @@ from symcheck.app.requests import (
 from symcheck.core.errors import SpecError, SymcheckError
 from symcheck.core.signature import Signature, signature_of
 from symcheck.core.specs import AxisSpec
+from symcheck.engine.problem import OwnPrecision
 from symcheck.sources.python import LoadedModel, load_python
 
 Array = np.ndarray
@@ -85,6 +86,14 @@ def wrap_model(obj: Any, dtype: str, backend: str | None = None) -> Callable[...
                         value=backend)
     _, fn = adapt(obj, dtype, namespace_of(obj), backend)
     return fn
+
+
+def own_precision(obj: Any, dtype: str, backend: str | None = None) -> OwnPrecision | None:
+    """What the framework of ``obj`` (the backend :func:`wrap_model` picks) sees of its own
+    precision below ``dtype``, before any cast."""
+    from symcheck.backends import choose
+
+    return choose(obj, namespace_of(obj), backend).own_precision(obj, dtype)
 
 
 def namespace_of(obj: Any) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from symcheck.core.errors import MissingExtraError, SpecError
+from symcheck.engine.problem import OwnPrecision
 
 Array = np.ndarray
 NumpyFn = Callable[..., Any]
@@ -41,6 +42,11 @@ class Backend(ABC):
     @abstractmethod
     def wrap(self, obj: Any, dtype: str) -> NumpyFn:
         """A function of float64 numpy arrays that runs ``obj`` in ``dtype`` and returns numpy."""
+
+    def own_precision(self, obj: Any, dtype: str) -> OwnPrecision | None:
+        """The precision ``obj`` carries below ``dtype`` before any cast (float32 parameters
+        of a module checked in float64), or None: nothing this backend can see."""
+        return None
 
 
 def import_framework(name: str, what: str) -> ModuleType:
@@ -76,15 +82,23 @@ def get_backend(name: str) -> Backend:
 def adapt(obj: Any, dtype: str = "float64", namespace: dict[str, Any] | None = None,
           backend: str | None = None) -> tuple[str, NumpyFn]:
     """Pick the backend for ``obj`` (or use ``backend``) and return ``(name, wrapped)``."""
+    chosen = choose(obj, namespace, backend)
+    return chosen.name, chosen.wrap(obj, dtype)
+
+
+def choose(obj: Any, namespace: dict[str, Any] | None = None,
+           backend: str | None = None) -> Backend:
+    """The backend named ``backend``, else the first whose framework is imported and which
+    claims ``obj``, else numpy's."""
     if backend is not None:
-        return backend, get_backend(backend).wrap(obj, dtype)
+        return get_backend(backend)
     for name, (_, framework) in BACKENDS.items():
         if name == "numpy" or framework not in sys.modules:
             continue
         candidate = get_backend(name)
         if candidate.claims(obj, namespace):
-            return name, candidate.wrap(obj, dtype)
-    return "numpy", get_backend("numpy").wrap(obj, dtype)
+            return candidate
+    return get_backend("numpy")
 
 
 class NumpyBackend(Backend):

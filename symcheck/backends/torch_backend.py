@@ -23,6 +23,7 @@ closes over keep their own dtype.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +31,8 @@ import numpy as np
 
 from symcheck.backends import Backend, NumpyFn, import_framework, imports_framework
 from symcheck.core.errors import ModelError, SpecError, Suggest
+from symcheck.core.tolerances import RESOLUTION
+from symcheck.engine.problem import OwnPrecision
 
 
 def _torch(what: str) -> ModuleType:
@@ -49,38 +52,118 @@ class TorchBackend(Backend):
 
     def wrap(self, obj: Any, dtype: str) -> NumpyFn:
         torch = _torch("running a torch model")
-        torch_dtype = getattr(torch, dtype, None)
-        if not isinstance(torch_dtype, torch.dtype) or not torch_dtype.is_floating_point:
-            raise SpecError(f"{dtype!r} is not a floating-point torch dtype", argument="dtype",
-                            value=dtype)
+        torch_dtype = _dtype(torch, dtype)
         name = getattr(obj, "__name__", type(obj).__name__)
-        device = torch.device("cpu")
         if isinstance(obj, torch.nn.Module):
             # A copy: casting or eval() on the user's own module would change it for them.
-            model = copy.deepcopy(obj).to(torch_dtype).eval()
-            first = next(iter(model.parameters()), None)
-            if first is not None:
-                device = first.device
+            return _runner(torch, copy.deepcopy(obj).to(torch_dtype).eval(), torch_dtype, name)
+        return _runner(torch, obj, torch_dtype, name)
+
+    def own_precision(self, obj: Any, dtype: str) -> OwnPrecision | None:
+        """A module's parameters and buffers in a lower precision than ``dtype`` (float32
+        weights in a float64 check), or, in a float64 check, float64 ones that hold only
+        float32 values (built under torch's float32 default, then cast): the model is only
+        defined to that precision. Perturbing them at their resolution measures what it can
+        produce."""
+        torch = _torch("running a torch model")
+        if not isinstance(obj, torch.nn.Module) or dtype not in RESOLUTION:
+            return None
+        tensors = {**dict(obj.named_parameters()), **dict(obj.named_buffers())}
+        floats = {n: t for n, t in tensors.items() if t.is_floating_point() and t.numel()}
+        kinds = {n: str(t.dtype).removeprefix("torch.") for n, t in floats.items()}
+        lowest = max(kinds.values(), key=lambda k: RESOLUTION.get(k, 0.0), default=None)
+        if lowest is not None and RESOLUTION.get(lowest, 0.0) > RESOLUTION[dtype]:
+            names = [n for n, k in kinds.items() if k == lowest]
+            cause = (f"its parameters are {lowest}" if len(names) == len(floats) else
+                     f"{len(names)} of its {len(floats)} parameter tensors are {lowest}")
+        elif dtype == "float64":
+            lowest = "float32"
+            names = [n for n, t in floats.items() if t.dtype == torch.float64
+                     and _float32_rounded(t.detach().cpu().numpy())]
+            cause = (f"{len(names)} of its {len(floats)} float64 parameter tensors hold "
+                     "float32-rounded values (built in float32, then cast)")
+            if not names:
+                return None
         else:
-            model = obj
+            return None
+        return OwnPrecision(lowest, cause, _perturber(torch, obj, dtype, lowest, names))
 
-        def tensor(a: np.ndarray) -> Any:
-            t = torch.from_numpy(np.ascontiguousarray(a)).to(device)
-            return t.to(torch_dtype) if t.is_floating_point() else t  # ids and masks keep theirs
 
-        def run(*arrays: np.ndarray, **named: np.ndarray) -> Any:
-            try:
-                with torch.no_grad():
-                    out = model(*(tensor(a) for a in arrays),
-                                **{k: tensor(a) for k, a in named.items()})
-            except RuntimeError as exc:
-                if _INDICES_ERROR not in str(exc):
-                    raise
-                raise token_ids_error(name, str(exc), arrays, named) from exc
-            return to_numpy(torch, out, keep_dtype=True)
+def _dtype(torch: ModuleType, dtype: str) -> Any:
+    torch_dtype = getattr(torch, dtype, None)
+    if not isinstance(torch_dtype, torch.dtype) or not torch_dtype.is_floating_point:
+        raise SpecError(f"{dtype!r} is not a floating-point torch dtype", argument="dtype",
+                        value=dtype)
+    return torch_dtype
 
-        run.__name__ = name
-        return run
+
+def _runner(torch: ModuleType, model: Any, torch_dtype: Any, name: str) -> NumpyFn:
+    """``model`` (a module already cast, or a function) as a function of numpy arrays."""
+    device = torch.device("cpu")
+    if isinstance(model, torch.nn.Module):
+        first = next(iter(model.parameters()), None)
+        if first is not None:
+            device = first.device
+
+    def tensor(a: np.ndarray) -> Any:
+        t = torch.from_numpy(np.ascontiguousarray(a)).to(device)
+        return t.to(torch_dtype) if t.is_floating_point() else t  # ids and masks keep theirs
+
+    def run(*arrays: np.ndarray, **named: np.ndarray) -> Any:
+        try:
+            with torch.no_grad():
+                out = model(*(tensor(a) for a in arrays),
+                            **{k: tensor(a) for k, a in named.items()})
+        except RuntimeError as exc:
+            if _INDICES_ERROR not in str(exc):
+                raise
+            raise token_ids_error(name, str(exc), arrays, named) from exc
+        return to_numpy(torch, out, keep_dtype=True)
+
+    run.__name__ = name
+    return run
+
+
+def _float32_rounded(a: np.ndarray) -> bool:
+    """Whether float64 values are float32 values that need float32's mantissa: each is exact
+    in float32, and some are neither integers nor exact in float16 (ones, zeros, small
+    integers and halves are exact in every precision and say nothing).
+
+    >>> import numpy as np
+    >>> [_float32_rounded(np.array(v)) for v in ([0.1], [np.float32(0.1)], [1.0, 0.5, 3.0])]
+    [False, True, False]
+    """
+    a = np.asarray(a, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(a)) or not np.array_equal(a.astype(np.float32), a):
+        return False
+    with np.errstate(over="ignore"):
+        plain = (a == np.round(a)) | (a.astype(np.float16).astype(np.float64) == a)
+    return not bool(np.all(plain))
+
+
+def _perturber(torch: ModuleType, obj: Any, dtype: str, lowest: str,
+               names: list[str]) -> Callable[[np.random.Generator], NumpyFn]:
+    """``perturbed(rng)``: the module cast to ``dtype`` with the tensors ``names`` each moved
+    by a relative uniform amount within half their dtype's resolution (a re-rounding). One
+    copy serves every call, reset from its originals each time: use each before the next."""
+    torch_dtype = _dtype(torch, dtype)
+    name = getattr(obj, "__name__", type(obj).__name__)
+    state: dict[str, Any] = {}
+
+    def perturbed(rng: np.random.Generator) -> NumpyFn:
+        if not state:
+            model = copy.deepcopy(obj).to(torch_dtype).eval()
+            tensors = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+            state.update(model=model, tensors={n: tensors[n] for n in names},
+                         original={n: tensors[n].detach().clone() for n in names})
+        half = RESOLUTION[lowest] / 2
+        with torch.no_grad():
+            for n, t in state["tensors"].items():
+                u = torch.from_numpy(rng.uniform(-half, half, tuple(t.shape))).to(t)
+                t.copy_(state["original"][n] * (1 + u))
+        return _runner(torch, state["model"], torch_dtype, name)
+
+    return perturbed
 
 
 #: what torch says when an embedding is given floats where it looks up integer ids

@@ -48,6 +48,7 @@ from symcheck.engine.evaluate import (
 from symcheck.engine.precision import (
     Calibration,
     RoundoffTest,
+    at_outputs,
     calibrate,
     roundoff_bound,
     test_roundoff,
@@ -653,8 +654,12 @@ def check_problem(problem: Problem, options: Measure, data_source: str = "random
     :func:`measure_equivariance` does; calibrated and judged as any check is.
     """
     cal = calibrate(problem, options.seed, options.rtol)
-    tolerance = cal.tolerance
     measurements = measure_equivariance(problem, options, cal, given)
+    raised = at_outputs(problem, cal)
+    if raised is not None:  # it returned less than the check's precision: judged at that
+        cal = raised
+        measurements = measure_equivariance(problem, options, cal, given)
+    tolerance = cal.tolerance
     groups = judge(measurements, tolerance)
     warnings = [
         f"{g.measurement.name}: noise floor {g.measurement.noise_floor:.2e} is above a tenth of "

@@ -34,10 +34,11 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.caseid import CaseId, GroupSet
+from symcheck.core.errors import ModelError
 from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
 from symcheck.engine.cases import INPUT_PROBES, CaseBatch, case_rng, draw_inputs_many, probe_input
 from symcheck.engine.evaluate import Evaluation, evaluate_batch
-from symcheck.engine.problem import Observed, Problem
+from symcheck.engine.problem import Observed, OwnPrecision, Problem
 
 Array = np.ndarray
 
@@ -61,7 +62,9 @@ MAX_TESTED = 12
 
 @dataclass(frozen=True)
 class Calibration:
-    """How the tolerance was set: measured ρ and its multiple, the dtype floor, or ``rtol``."""
+    """How the tolerance was set: measured ρ and its multiple, the dtype floor, or ``rtol``;
+    ``judged_at`` and ``cause``: the model's own precision where it is below the check's
+    (its parameters or its outputs); ``note``: why a measurement could not run."""
 
     tolerance: float
     source: str  # "calibrated" | "table" | "rtol"
@@ -69,48 +72,165 @@ class Calibration:
     multiple: float = MULTIPLE
     floor: float = 0.0
     draws: int = 0
+    judged_at: str | None = None
+    cause: str | None = None
+    #: how ρ was measured: "twin" (against float64) or "parameters" (perturbed)
+    measured: str = "twin"
+    note: str | None = None
+
+    @property
+    def shown(self) -> bool:
+        """Whether the report prints :meth:`describe` (anything beyond the dtype table)."""
+        return self.source == "calibrated" or self.note is not None or self.cause is not None
 
     def describe(self) -> str:
         if self.source == "rtol":
             return f"tolerance {self.tolerance:.1e} (set by the caller)"
+        head = "" if self.cause is None else f"{self.cause}: judged at {self.judged_at}, "
+        note = "" if self.note is None else f"{self.note}; "
         if self.source == "table" or self.rho is None:
-            return f"tolerance {self.tolerance:.1e} (dtype table)"
-        return (f"tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
-                f"{self.floor:.1e}), model rounding level ρ = {self.rho:.2e} (vs float64, "
-                f"median of {self.draws} draws)")
+            where = "dtype table" if self.judged_at is None else f"the {self.judged_at} floor"
+            return f"{note}{head}tolerance {self.tolerance:.1e} ({where})"
+        if self.measured == "twin":
+            return (f"{note}tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
+                    f"{self.floor:.1e}), model rounding level ρ = {self.rho:.2e} (vs float64, "
+                    f"median of {self.draws} draws)")
+        return (f"{note}{head}ρ = {self.rho:.2e} (the outputs moved by perturbing those "
+                f"parameters at their resolution, median of {self.draws} draws); tolerance "
+                f"{self.tolerance:.1e} = max({self.multiple:g} × ρ, floor {self.floor:.1e})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"tolerance": self.tolerance, "source": self.source, "rho": self.rho,
-                "multiple": self.multiple, "floor": self.floor, "draws": self.draws}
+                "multiple": self.multiple, "floor": self.floor, "draws": self.draws,
+                "judged_at": self.judged_at, "cause": self.cause, "measured": self.measured,
+                "note": self.note}
 
 
 def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
-    """The tolerance of a check: ``rtol`` if given; in float64 the table's; else measured."""
+    """The tolerance of a check: ``rtol`` if given; else the table's floor of the check's
+    dtype, raised to what the model's own precision can produce: ρ against the float64 twin
+    below float64, ρ of its parameters perturbed at their resolution where they are in a
+    lower precision than the check, and the floor of its outputs' dtype where it returns
+    less than the check's. A twin that cannot run is a note, never the end of the check."""
     if rtol is not None:
         return Calibration(float(rtol), "rtol")
     floor = DEFAULT_RTOL[problem.dtype]
-    if problem.dtype == "float64" or problem.reference is None:
-        return Calibration(floor, "table", floor=floor)
+    own = problem.precision
+    lower = own is not None and RESOLUTION.get(own.dtype, 0) > RESOLUTION[problem.dtype]
+    if problem.dtype == "float64" and not lower:
+        return Calibration(floor, "table", floor=floor)  # nothing to run the model for
+    cases = _calibration_cases(problem, seed)
+    try:
+        low = evaluate_batch(problem, cases, batch=True)
+    except ModelError:
+        if problem.dtype != "float64":
+            raise  # the model cannot run at all: the check's own error, as before
+        return Calibration(floor, "table", floor=floor)  # the measurement will say why
+    found = [Calibration(floor, "table", floor=floor)]
+    note = None
+    if problem.dtype != "float64" and problem.reference is not None:
+        try:
+            found.append(_twin_level(problem, cases, low, floor))
+        except ModelError as exc:
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            note = (f"the float64 twin could not run ({type(cause).__name__}: "
+                    f"{_short(cause)}), so ρ is not measured")
+    if own is not None and lower:
+        found.append(_parameter_level(problem, own, cases, low, seed, floor))
+    raised = at_outputs(problem, found[-1])
+    if raised is not None:
+        found.append(raised)
+    best = found[0]
+    for level in found[1:]:  # the largest tolerance; on a tie, the measured one says more
+        if level.tolerance >= best.tolerance:
+            best = level
+    return best if note is None else replace(best, note=note)
+
+
+def at_outputs(problem: Problem, calibration: Calibration) -> Calibration | None:
+    """The calibration raised to the floor of the outputs' dtype, where the model returned
+    a lower precision than the check's (seen in :attr:`Problem.observed`) and that floor is
+    above ``calibration``'s tolerance; else None. A tolerance the caller set is kept."""
+    outputs = _lowest(problem.observed.output_dtypes)
+    if calibration.source == "rtol" or outputs is None or \
+            not RESOLUTION[outputs] > RESOLUTION[problem.dtype]:
+        return None
+    floor = DEFAULT_RTOL[problem.dtype]
+    tolerance = max(floor, DEFAULT_RTOL[outputs])
+    if tolerance <= calibration.tolerance:
+        return None
+    return Calibration(tolerance, "table", floor=floor, judged_at=outputs,
+                       cause=f"its outputs are {outputs}", note=calibration.note)
+
+
+def _calibration_cases(problem: Problem, seed: int) -> CaseBatch:
     rng = case_rng(seed, "calibration", "calibrate", 0)
     x = draw_inputs_many(problem, rng, CALIBRATION_DRAWS)
     group_set = GroupSet.of(problem.groups)
-    cases = CaseBatch([CaseId(group_set, "calibrate", t) for t in range(CALIBRATION_DRAWS)], x,
-                      [(g, g.identity(CALIBRATION_DRAWS)) for g in problem.groups])
-    low = evaluate_batch(problem, cases, batch=True)
+    return CaseBatch([CaseId(group_set, "calibrate", t) for t in range(CALIBRATION_DRAWS)], x,
+                     [(g, g.identity(CALIBRATION_DRAWS)) for g in problem.groups])
+
+
+def _level(low: Sequence[Array], high: Sequence[Array]) -> float | None:
+    """``‖a − b‖ / ‖b‖`` of one case's outputs (``a`` at the check's dtype, ``b`` the other
+    run), or None where either is not finite or ``b`` is zero."""
+    a = np.concatenate([np.ravel(o) for o in low])
+    b = np.concatenate([np.ravel(o) for o in high])
+    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.any(b):
+        return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+    return None
+
+
+def _twin_level(problem: Problem, cases: CaseBatch, low: Any, floor: float) -> Calibration:
+    """ρ of the model at the check's dtype against its float64 twin."""
+    assert problem.reference is not None
     # its own record of output dtypes: the float64 twin must not look like a silent upcast
     high = evaluate_batch(replace(problem, fn=problem.reference, observed=Observed()), cases,
                           batch=True)
-    levels = []
-    for t in range(CALIBRATION_DRAWS):
-        a = np.concatenate([o[t].ravel() for o in low.fx])
-        b = np.concatenate([o[t].ravel() for o in high.fx])
-        if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.any(b):
-            levels.append(float(np.linalg.norm(a - b) / np.linalg.norm(b)))
+    found = [_level([o[t] for o in low.fx], [o[t] for o in high.fx])
+             for t in range(CALIBRATION_DRAWS)]
+    levels = [v for v in found if v is not None]
     if not levels:
         return Calibration(floor, "table", floor=floor)
     rho = float(np.median(levels))
     return Calibration(max(MULTIPLE * rho, floor), "calibrated", rho, MULTIPLE, floor,
                        len(levels))
+
+
+def _parameter_level(problem: Problem, own: OwnPrecision, cases: CaseBatch, low: Any,
+                     seed: int, floor: float) -> Calibration:
+    """ρ of a model whose parameters are in a lower precision than the check: the outputs'
+    relative change when each of those parameters is moved at random within its resolution
+    (a re-rounding), one perturbed copy per draw; without a way to perturb them, the floor of
+    their dtype."""
+    table = Calibration(max(floor, DEFAULT_RTOL[own.dtype]), "table", floor=floor,
+                        judged_at=own.dtype, cause=own.cause)
+    if own.perturbed is None:
+        return table
+    rng = case_rng(seed, "calibration", "calibrate", 1)  # the draws use index 0
+    levels = []
+    for t in range(CALIBRATION_DRAWS):
+        moved = replace(problem, fn=own.perturbed(rng), observed=Observed())
+        high = evaluate_batch(moved, cases.take([t]), batch=True)
+        level = _level([o[t] for o in low.fx], [o[0] for o in high.fx])
+        if level is not None:
+            levels.append(level)
+    if not levels:
+        return table
+    rho = float(np.median(levels))
+    return replace(table, tolerance=max(MULTIPLE * rho, floor), source="calibrated", rho=rho,
+                   draws=len(levels), measured="parameters")
+
+
+def _lowest(dtypes: set[str]) -> str | None:
+    """The float dtype of least precision among ``dtypes`` (numpy names), if any."""
+    known = [d for d in dtypes if d in RESOLUTION]
+    return max(known, key=lambda d: RESOLUTION[d]) if known else None
+
+
+def _short(exc: BaseException, most: int = 120) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= most else text[:most - 3] + "..."
 
 
 def stability(r0: Array, moved: Sequence[Array]) -> float:

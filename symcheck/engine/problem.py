@@ -53,6 +53,19 @@ class Observed:
 
 
 @dataclass(frozen=True)
+class OwnPrecision:
+    """The model's own precision, below the check's, as its framework sees it before any
+    cast: ``dtype`` (``"float32"``), the ``cause`` as the report words it (``"its parameters
+    are float32"``), and ``perturbed(rng)``: the model (wrapped like the checked one) with
+    those parameters moved by a random relative amount at their resolution, or None where
+    nothing can be perturbed."""
+
+    dtype: str
+    cause: str
+    perturbed: Callable[[np.random.Generator], Callable[..., Any]] | None = None
+
+
+@dataclass(frozen=True)
 class Problem:
     """A resolved check: specs parsed, sizes bound, groups built, model wrapped. Frozen: a
     variant (a size probe, the float64 twin) is a new problem made with ``replace``."""
@@ -81,6 +94,9 @@ class Problem:
     #: pass every input by position, ``NAME=`` ones too (a ``(*args, **kwargs)`` model: the
     #: names only match the arrays of a data file)
     positional: bool = False
+    #: the model's own precision where its framework sees one below the check's (float32
+    #: parameters in a float64 check), to calibrate the tolerance to it
+    precision: OwnPrecision | None = None
 
     def pinned(self) -> set[str]:
         """Labels whose size a fixed input (data or weights) sets."""
@@ -114,10 +130,12 @@ def resolve(
     probe_data: bool = False,
     reference: Callable[..., Any] | None = None,
     positional: bool = False,
+    precision: OwnPrecision | None = None,
 ) -> Problem:
     """Cross-check specs, groups, sizes and supplied inputs. ``probe_data``: input
     probes may change the fixed inputs (data a user gave; never weights); ``reference``: the
-    same model in float64, to calibrate a check in a lower precision."""
+    same model in float64, to calibrate a check in a lower precision; ``precision``: the
+    model's own precision below the check's (see :class:`OwnPrecision`)."""
     if not signature.inputs:
         raise SpecError("no input spec", argument="inputs",
                         hint=Suggest("inputs", ["n d"]))
@@ -176,7 +194,7 @@ def resolve(
         outputs=outputs, groups=groups, sizes=sizes, dtype=dtype, data=arrays,
         batch_label=_batch_label(inputs + outputs, groups),
         mask=None if mask is None else mask.index, mask_use=mask, probe_data=probe_data,
-        reference=reference, positional=positional,
+        reference=reference, positional=positional, precision=precision,
     )
 
 

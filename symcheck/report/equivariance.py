@@ -67,7 +67,7 @@ def render(result: EquivarianceResult, replay: str | None, to_stderr: bool = Fal
         f"{result.dtype}  tolerance {result.tolerance:.1e}  inputs {result.data_source}",
         markup=False,
     )
-    if result.calibration is not None and result.calibration.source == "calibrated":
+    if result.calibration is not None and result.calibration.shown:
         print_plain(console, result.calibration.describe())
     if result.mask is not None:
         print_plain(console, describe_mask(result.mask))

@@ -85,7 +85,7 @@ def render(result: WeightsResult, replay: str | None, to_stderr: bool = False) -
         f"group  dtype {req.dtype}  tolerance {req.tolerance:.1e}")
     for note in result.notes:
         print_plain(console, f"note: {note}")
-    if req.calibration is not None and req.calibration.source == "calibrated":
+    if req.calibration is not None and req.calibration.shown:
         print_plain(console, req.calibration.describe())
 
     print_groups(console, req.groups, tolerance=False)
