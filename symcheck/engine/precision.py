@@ -35,7 +35,7 @@ import numpy as np
 
 from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
-from symcheck.engine.cases import INPUT_PROBES, CaseBatch, case_rng, draw_inputs_many, probe_input
+from symcheck.engine.cases import INPUT_PROBES, CaseBatch, case_rng, draw_inputs_many
 from symcheck.engine.evaluate import Evaluation, evaluate_batch
 from symcheck.engine.problem import Observed, Problem
 
@@ -192,9 +192,8 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
                     continue
                 scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
                 b = a + eps * scale * rng.standard_normal(a.shape)
-                if probe is not None and probe.structural and (given is None or
-                                                               problem.probe_data):
-                    b = probe_input(spec, b[None], probe)[0]
+                if probe is not None and spec.rank and (given is None or problem.probe_data):
+                    b = probe.keep(a[None], b[None])[0]
                 moved.append(b)
             xs.append(moved)
         batch = CaseBatch(
