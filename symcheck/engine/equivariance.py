@@ -397,6 +397,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     refused: list[Refusal] = []
     drawn: list[Drawn] = []
     entries: list[_Entry] = []
+    cancelled: list[_Cancelled] = []
     noise = 0.0
     typical = float("nan")  # the median ‖f(x)‖ of the Haar draws, for vanishing probes
     for batch in batches:
@@ -418,21 +419,18 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                 if r.case_id.kind == "identity":
                     noise = max(noise, r.error) if r.finite else float("nan")
                     continue
-                if kind != "main" and not r.finite and _outside_domain(r):
-                    notes.append(f"{r.case}: {_why_not_counted(r)}; outside the model's "
-                                 "domain, not counted")
-                    continue
-                if kind != "main" and _vanishes(r, typical, problem.dtype):
-                    notes.append(f"{r.case}: the output vanishes on this input (‖f(x)‖ "
-                                 f"= {r.norms[0]:.1e}, ‖f(g·x)‖ = {r.norms[1]:.1e}, against "
-                                 f"{typical:.1e} on Gaussian draws), so its relative error "
-                                 "compares round-off with round-off; not counted")
+                uncounted = None if kind == "main" else _uncounted(
+                    r, typical, _Entry(r, prob, ev, t), cal.tolerance, opts.seed)
+                if uncounted:
+                    (notes if isinstance(uncounted, str) else cancelled).append(uncounted)
                     continue
                 entries.append(_Entry(r, prob, ev, t, batch.probed))
         if kind == "main":
             haar = [e.result.norms[0] for e in entries if e.result.case_id.kind == "haar"
                     and np.isfinite(e.result.norms[0])]
             typical = float(np.median(haar)) if haar else float("nan")
+    if cancelled:
+        notes.append(_Cancelled.note(cancelled, label))
     if wanted is not None and not wanted.search and not entries:
         raise SpecError(f"{opts.case!r}: no case {wanted.text!r} in {label}",
                         argument="case", value=opts.case)
@@ -498,6 +496,91 @@ def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
 #: vanishing (the thousand round-off units of float64 and float32 are far below it; what lies
 #: between is judged, the round-off test telling round-off from a violation)
 VANISHING_SHARE = 1e-2
+
+
+def _uncounted(r: CaseResult, typical: float, entry: _Entry, tolerance: float,
+               seed: int) -> str | _Cancelled | None:
+    """Why a probe case is not counted (a note, or the measured cancellation), or None:
+    outside the model's domain, an output that vanishes, or an error that the input's own
+    round-off explains at near-equal tokens."""
+    if not r.finite and _outside_domain(r):
+        return f"{r.case}: {_why_not_counted(r)}; outside the model's domain, not counted"
+    if _vanishes(r, typical, entry.problem.dtype):
+        return (f"{r.case}: the output vanishes on this input (‖f(x)‖ = {r.norms[0]:.1e}, "
+                f"‖f(g·x)‖ = {r.norms[1]:.1e}, against {typical:.1e} on Gaussian draws), so "
+                "its relative error compares round-off with round-off; not counted")
+    return _rounding_sensitivity(entry, tolerance, seed)
+
+
+@dataclass(frozen=True)
+class _Cancelled:
+    """A near-duplicate case whose error the rounding of its input explains: the output
+    moves by ``moved`` (relative) when the input moves by ``resolution`` (relative)."""
+
+    case: CaseId
+    error: float
+    moved: float
+    resolution: float
+
+    @staticmethod
+    def note(cases: Sequence[_Cancelled], group_set: GroupSet) -> str:
+        shown = ", ".join(str(c.case) for c in cases[:3]) + (", …" if len(cases) > 3 else "")
+        ratio = min(c.moved / c.error for c in cases)
+        return (f"{group_set}: {_count(len(cases), 'near-duplicate case')} not counted "
+                f"({shown}): moving "
+                f"the input by its own round-off ({cases[0].resolution:.1e} relative) moves "
+                f"the output by {ratio:.2g}× the error or more (up to "
+                f"{max(c.moved for c in cases):.1e}); near-equal tokens cancel in their "
+                "difference, and the rounding of g·x alone accounts for the error")
+
+
+#: an error within this many times the output's response to its input's own round-off is
+#: that round-off (the rounding of g·x moves the input by as much)
+SENSITIVITY_MULTIPLE = 10.0
+#: perturbations the sensitivity is measured on (the largest response counts)
+SENSITIVITY_DRAWS = 3
+
+
+def _rounding_sensitivity(entry: _Entry, tolerance: float, seed: int) -> _Cancelled | None:
+    """For a near-duplicate probe's case above the tolerance: the largest relative change of
+    ``f(x)`` when the inputs it varies move by their own round-off (a relative perturbation at
+    the dtype's resolution), when it is at least 1/SENSITIVITY_MULTIPLE of the error; else
+    None. Two tokens ``δ`` apart make a difference whose round-off is
+    ``resolution / δ`` of itself, so a model that uses the difference (its direction, say)
+    answers the rounding of ``g·x`` with an error that large, equivariant as it is."""
+    from symcheck.core.tolerances import RESOLUTION
+    from symcheck.engine.cases import varied_inputs
+
+    r = entry.result
+    probe = INPUT_PROBES.get(r.case_id.probe or "") if r.case_id.kind == "input" else None
+    if probe is None or probe.distance is None or not (r.finite and r.error > tolerance):
+        return None
+    ev, prob = entry.case(), entry.problem
+    res = 2 * RESOLUTION.get(prob.dtype, RESOLUTION["float32"])
+    rng = case_rng(seed, GroupSet.of([g for g, _ in ev.elements]), "roundoff", 1000)
+    x = []
+    for a, varied in zip(ev.x, varied_inputs(prob), strict=True):
+        a = np.asarray(a)
+        stacked = np.broadcast_to(a, (SENSITIVITY_DRAWS, *a.shape))
+        if varied and a.dtype.kind == "f" and a.size:
+            rms = float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
+            stacked = stacked + res * rms * rng.standard_normal(stacked.shape)
+        x.append(np.array(stacked))
+    cases = CaseBatch([r.case_id] * SENSITIVITY_DRAWS, x,
+                      [(g, g.identity(SENSITIVITY_DRAWS)) for g, _ in ev.elements])
+    try:
+        moved = evaluate_batch(prob, cases, batch=True)
+    except ModelError:
+        return None
+    base = np.concatenate([np.asarray(o, dtype=np.float64).ravel() for o in ev.fx])
+    norm = float(np.linalg.norm(base))
+    if not norm > 0:
+        return None
+    size = max(float(np.linalg.norm(np.concatenate(
+        [np.asarray(o[k], dtype=np.float64).ravel() for o in moved.fx]) - base)) / norm
+        for k in range(SENSITIVITY_DRAWS))
+    return _Cancelled(r.case_id, r.error, size, res) \
+        if np.isfinite(size) and SENSITIVITY_MULTIPLE * size >= r.error else None
 
 
 def _outside_domain(r: CaseResult) -> bool:
