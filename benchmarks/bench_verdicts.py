@@ -6,7 +6,8 @@
     (e.g. a worktree of main before the probes) timed in the same run. Target: ≤ 1.5×. The
     configurations are interleaved repeat by repeat, so a noisy machine slows them alike; the
     table shows medians and same-run ratios.
-(b) **Seed flips.** Models in float32 whose error sits far from the tolerance, each checked on
+(b) **Seed flips.** Models whose error sits far from the tolerance (float32 ones, and the
+    near-duplicate merge and its ill-conditioned control), each checked on
     ``--seeds`` seeds (default 200) with default options; the table counts exit codes and
     flips (seeds whose exit code differs from the majority's). Expected: no flips.
 
@@ -51,6 +52,13 @@ FLIP_MODELS: list[tuple[str, str, list[str], int]] = [
      ["--dtype", "float32"], 0),
     ("encoder + 4.3e-5 position, float32", f"{ZOO / 'torch_encoder.py'}:PositionEncoderLayer",
      ["--dtype", "float32"], 1),
+    ("near-duplicate merge at 1e-3, float64", f"{ZOO / 'planted_near_dedup.py'}:near_dedup_1e3",
+     [], 1),
+    ("near-duplicate merge at 1e-6, float64", f"{ZOO / 'planted_near_dedup.py'}:near_dedup_1e6",
+     [], 1),
+    ("near-duplicate merge at 1e-3, float32", f"{ZOO / 'planted_near_dedup.py'}:near_dedup_1e3",
+     ["--dtype", "float32"], 1),
+    ("directions (cancels at near-equal tokens)", str(ZOO / "control_directions.py"), [], 0),
 ]
 
 

@@ -98,6 +98,43 @@ class InputProbe:
         return self.apply(moved) if self.structural else moved
 
 
+def keep_close_pairs(original: Array, moved: Array, within: float) -> Array:
+    """``moved`` (one case of ``original`` perturbed) with every token that lay within
+    ``within`` (relative) of an earlier token put back at its offset from it: a perturbation
+    larger than a pair's distance would re-draw the pair and, with it, a structured residual
+    (a merge of near-equal tokens found by the search), which would then pass as round-off.
+
+    >>> o = np.array([[1.0, 0.0], [1.0, 1e-9], [0.0, 1.0]])
+    >>> m = keep_close_pairs(o, o + 1e-5, 1e-3)
+    >>> bool(np.allclose(m[1] - m[0], o[1] - o[0], rtol=0, atol=1e-15))
+    True
+    """
+    if original.ndim < 2:
+        return moved
+    out = np.array(moved, dtype=np.float64)
+    o = tokens(np.asarray(original, dtype=np.float64)[None])[0]
+    t = tokens(out[None])[0]
+    for j in range(1, len(o)):
+        gaps = np.linalg.norm(o[:j] - o[j], axis=-1)
+        i = int(np.argmin(gaps))
+        if gaps[i] <= within * max(float(np.linalg.norm(o[i])), 1e-300):
+            t[j] = t[i] + (o[j] - o[i])
+    return out
+
+
+def has_close_pair(a: Array, within: float) -> bool:
+    """Whether two tokens of ``a`` (one case) lie within ``within`` of each other, relative to
+    the larger norm."""
+    if a.ndim < 2:
+        return False
+    t = tokens(np.asarray(a, dtype=np.float64)[None])[0]
+    if len(t) < 2:
+        return False
+    gaps = np.linalg.norm(t[:, None] - t[None], axis=-1) + np.diag(np.full(len(t), np.inf))
+    norms = np.linalg.norm(t, axis=-1)
+    return bool(np.any(gaps <= within * np.maximum(norms[:, None], norms[None])))
+
+
 def tokens(x: Array) -> Array:
     """``x`` as (cases, tokens, features): every axis between the first and the last indexes a
     token (a view, so writes go through)."""

@@ -46,9 +46,11 @@ from symcheck.engine.evaluate import (
     evaluate_batch,
 )
 from symcheck.engine.precision import (
+    SENSITIVITY_MULTIPLE,
     Calibration,
     RoundoffTest,
     calibrate,
+    rounding_response,
     roundoff_bound,
     test_roundoff,
 )
@@ -421,8 +423,11 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                     continue
                 uncounted = None if kind == "main" else _uncounted(
                     r, typical, _Entry(r, prob, ev, t), cal.tolerance, opts.seed)
-                if uncounted:
-                    (notes if isinstance(uncounted, str) else cancelled).append(uncounted)
+                if isinstance(uncounted, str):
+                    notes.append(uncounted)
+                    continue
+                if uncounted is not None:
+                    cancelled.append(uncounted)
                     continue
                 entries.append(_Entry(r, prob, ev, t, batch.probed))
         if kind == "main":
@@ -534,51 +539,16 @@ class _Cancelled:
                 "difference, and the rounding of g·x alone accounts for the error")
 
 
-#: an error within this many times the output's response to its input's own round-off is
-#: that round-off (the rounding of g·x moves the input by as much)
-SENSITIVITY_MULTIPLE = 10.0
-#: perturbations the sensitivity is measured on (the largest response counts)
-SENSITIVITY_DRAWS = 3
-
-
 def _rounding_sensitivity(entry: _Entry, tolerance: float, seed: int) -> _Cancelled | None:
-    """For a near-duplicate probe's case above the tolerance: the largest relative change of
-    ``f(x)`` when the inputs it varies move by their own round-off (a relative perturbation at
-    the dtype's resolution), when it is at least 1/SENSITIVITY_MULTIPLE of the error; else
-    None. Two tokens ``δ`` apart make a difference whose round-off is
-    ``resolution / δ`` of itself, so a model that uses the difference (its direction, say)
-    answers the rounding of ``g·x`` with an error that large, equivariant as it is."""
-    from symcheck.core.tolerances import RESOLUTION
-    from symcheck.engine.cases import varied_inputs
-
+    """A near-duplicate probe's case above the tolerance whose error the rounding of its input
+    explains (:func:`~symcheck.engine.precision.rounding_response` at least
+    1/SENSITIVITY_MULTIPLE of it), or None."""
     r = entry.result
     probe = INPUT_PROBES.get(r.case_id.probe or "") if r.case_id.kind == "input" else None
     if probe is None or probe.distance is None or not (r.finite and r.error > tolerance):
         return None
-    ev, prob = entry.case(), entry.problem
-    res = 2 * RESOLUTION.get(prob.dtype, RESOLUTION["float32"])
-    rng = case_rng(seed, GroupSet.of([g for g, _ in ev.elements]), "roundoff", 1000)
-    x = []
-    for a, varied in zip(ev.x, varied_inputs(prob), strict=True):
-        a = np.asarray(a)
-        stacked = np.broadcast_to(a, (SENSITIVITY_DRAWS, *a.shape))
-        if varied and a.dtype.kind == "f" and a.size:
-            rms = float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
-            stacked = stacked + res * rms * rng.standard_normal(stacked.shape)
-        x.append(np.array(stacked))
-    cases = CaseBatch([r.case_id] * SENSITIVITY_DRAWS, x,
-                      [(g, g.identity(SENSITIVITY_DRAWS)) for g, _ in ev.elements])
-    try:
-        moved = evaluate_batch(prob, cases, batch=True)
-    except ModelError:
-        return None
-    base = np.concatenate([np.asarray(o, dtype=np.float64).ravel() for o in ev.fx])
-    norm = float(np.linalg.norm(base))
-    if not norm > 0:
-        return None
-    size = max(float(np.linalg.norm(np.concatenate(
-        [np.asarray(o[k], dtype=np.float64).ravel() for o in moved.fx]) - base)) / norm
-        for k in range(SENSITIVITY_DRAWS))
+    rng = case_rng(seed, GroupSet.of([g for g, _ in entry.case().elements]), "roundoff", 1000)
+    size, res = rounding_response(entry.problem, entry.case(), rng)
     return _Cancelled(r.case_id, r.error, size, res) \
         if np.isfinite(size) and SENSITIVITY_MULTIPLE * size >= r.error else None
 

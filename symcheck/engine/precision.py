@@ -35,7 +35,13 @@ import numpy as np
 
 from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
-from symcheck.engine.cases import INPUT_PROBES, CaseBatch, case_rng, draw_inputs_many
+from symcheck.engine.cases import (
+    INPUT_PROBES,
+    CaseBatch,
+    case_rng,
+    draw_inputs_many,
+    keep_close_pairs,
+)
 from symcheck.engine.evaluate import Evaluation, evaluate_batch
 from symcheck.engine.problem import Observed, Problem
 
@@ -57,6 +63,8 @@ ROUNDOFF_ORDERS = 1e3
 FLOAT32_INTERNALS = 256 * RESOLUTION["float32"]
 #: at most this many cases are put through the round-off test (the worst of each kind)
 MAX_TESTED = 12
+#: tokens closer than this many perturbations keep their offset when perturbed
+CLOSE_PAIRS = 100.0
 
 
 @dataclass(frozen=True)
@@ -192,8 +200,10 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
                     continue
                 scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
                 b = a + eps * scale * rng.standard_normal(a.shape)
-                if probe is not None and spec.rank and (given is None or problem.probe_data):
-                    b = probe.keep(a[None], b[None])[0]
+                if spec.rank and (given is None or problem.probe_data):
+                    if probe is not None:
+                        b = probe.keep(a[None], b[None])[0]
+                    b = keep_close_pairs(a, b, CLOSE_PAIRS * eps)
                 moved.append(b)
             xs.append(moved)
         batch = CaseBatch(
@@ -211,3 +221,47 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
              f"round-off at {dtype}")
     return RoundoffTest(tuple(tested), tuple(values), eps, bound, structured, cause)
 
+
+
+#: an error within this many times the output's response to its input's own round-off is
+#: that round-off (the rounding of g·x moves the input by as much)
+SENSITIVITY_MULTIPLE = 10.0
+#: perturbations the response is measured on (the largest counts)
+SENSITIVITY_DRAWS = 3
+
+
+def rounding_response(problem: Problem, ev: Evaluation, rng: np.random.Generator
+                      ) -> tuple[float, float]:
+    """How far ``f(x)`` moves (relative, the largest of a few draws) when the inputs the check
+    varies move by their own round-off, and that relative move (twice the dtype's
+    resolution). Two tokens ``δ`` apart make a difference whose round-off is ``resolution / δ``
+    of itself, so a model that uses the difference (its direction, say) answers the rounding of
+    ``g·x`` with an error that large, equivariant as it is. NaN when the model cannot run.
+    """
+    from symcheck.core.errors import ModelError
+    from symcheck.engine.cases import varied_inputs
+
+    res = 2 * RESOLUTION.get(problem.dtype, RESOLUTION["float32"])
+    x = []
+    for a, varied in zip(ev.x, varied_inputs(problem), strict=True):
+        a = np.asarray(a)
+        stacked = np.broadcast_to(a, (SENSITIVITY_DRAWS, *a.shape))
+        if varied and a.dtype.kind == "f" and a.size:
+            rms = float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
+            stacked = stacked + res * rms * rng.standard_normal(stacked.shape)
+        x.append(np.array(stacked))
+    case = CaseId(GroupSet.of([g for g, _ in ev.elements]), "search")
+    cases = CaseBatch([case] * SENSITIVITY_DRAWS, x,
+                      [(g, g.identity(SENSITIVITY_DRAWS)) for g, _ in ev.elements])
+    try:
+        moved = evaluate_batch(problem, cases, batch=True)
+    except ModelError:
+        return float("nan"), res
+    base = np.concatenate([np.asarray(o, dtype=np.float64).ravel() for o in ev.fx])
+    norm = float(np.linalg.norm(base))
+    if not norm > 0:
+        return float("nan"), res
+    size = max(float(np.linalg.norm(np.concatenate(
+        [np.asarray(o[k], dtype=np.float64).ravel() for o in moved.fx]) - base)) / norm
+        for k in range(SENSITIVITY_DRAWS))
+    return size, res

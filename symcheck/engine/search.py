@@ -29,19 +29,24 @@ from symcheck.core.errors import ModelError
 from symcheck.engine.cases import (
     INPUT_PROBES,
     CaseBatch,
+    has_close_pair,
     near_floor,
-    tokens,
     probe_input,
     search_case,
+    tokens,
     varied_inputs,
 )
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
+from symcheck.engine.precision import SENSITIVITY_MULTIPLE, rounding_response
 from symcheck.engine.problem import Problem
 
 Array = np.ndarray
 
 #: steps without a gain after which the search widens
 PLATEAU = 12
+#: two tokens closer than this (relative) are near-equal: a gain there is checked against the
+#: input's own round-off
+CLOSE = 1e-3
 #: the probes the search applies as moves (near-duplicates have their own move, a pull)
 _STRUCTURAL = [p for p in INPUT_PROBES.values() if p.structural and p.distance is None]
 
@@ -110,8 +115,9 @@ def search_worst(
             stale += 1  # outside the model's domain: not a counterexample, look elsewhere
             continue
         (candidate,) = compare_batch(ev, tolerance)
-        if not candidate.finite and not any(candidate.sides):
-            stale += 1  # both sides non-finite: outside the domain, not a violation
+        if (not candidate.finite and not any(candidate.sides)) or _cancels(
+                problem, ev.case(0), candidate, best, tolerance, rng):
+            stale += 1  # outside the domain, or the input's own round-off: not a violation
             continue
         if not candidate.finite or candidate.error > best.error:
             best, best_ev = candidate, ev.case(0)
@@ -120,6 +126,21 @@ def search_worst(
             scale_g, scale_x = max(scale_g * 0.85, 1e-3), max(scale_x * 0.85, 1e-4)
             stale += 1
     return best, best_ev
+
+
+def _cancels(problem: Problem, ev: Evaluation, candidate: CaseResult, best: CaseResult,
+             tolerance: float, rng: np.random.Generator) -> bool:
+    """Whether a gain above the tolerance at an input with two near-equal tokens is the
+    rounding of that input (the output moves as much when the input moves by its own
+    round-off): a pull that made a model using the tokens' difference ill-conditioned."""
+    if not (candidate.finite and candidate.error > max(best.error, tolerance)):
+        return False
+    movable = varied_inputs(problem)
+    if not any(m and spec.rank and has_close_pair(a, CLOSE)
+               for spec, a, m in zip(problem.inputs, ev.x, movable, strict=True)):
+        return False
+    size, _ = rounding_response(problem, ev, rng)
+    return bool(np.isfinite(size) and SENSITIVITY_MULTIPLE * size >= candidate.error)
 
 
 def _move_inputs(problem: Problem, x: list[Array], movable: list[bool],
