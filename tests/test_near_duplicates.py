@@ -10,6 +10,7 @@ model using it must not fail.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def test_the_ladder_runs_from_1e_1_to_a_few_units_of_the_dtypes_resolution(
     assert len(distances) == rungs and distances[0] == pytest.approx(0.1)
     assert distances[-1] == pytest.approx(closest)
     assert distances[-1] >= 4 * RESOLUTION[dtype]  # a pair that does not round to a copy
-    assert all(b < a for a, b in zip(distances, distances[1:], strict=False))
+    assert all(b < a for a, b in pairwise(distances))
     names = [p.name for _, p in input_probes(dtype) if p.distance is not None]
     assert len(names) == rungs and all(n in INPUT_PROBES for n in names)
 
