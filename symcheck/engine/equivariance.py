@@ -50,7 +50,7 @@ from symcheck.engine.precision import (
     Calibration,
     RoundoffTest,
     calibrate,
-    rounding_response,
+    rounding_responses,
     roundoff_bound,
     test_roundoff,
 )
@@ -417,12 +417,15 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                        list(range(len(cases.labels))))] if kind == "main"
                      else _evaluate(prob, cases, opts.batch, batch.resized, notes, refused))
         for ev, indices in evaluated:
-            for t, r in zip(indices, compare_batch(ev, cal.tolerance), strict=True):
+            compared = compare_batch(ev, cal.tolerance)
+            cancels = {} if kind == "main" else _cancellations(
+                prob, ev, compared, cal.tolerance, opts.seed)
+            for t, r in zip(indices, compared, strict=True):
                 if r.case_id.kind == "identity":
                     noise = max(noise, r.error) if r.finite else float("nan")
                     continue
                 uncounted = None if kind == "main" else _uncounted(
-                    r, typical, _Entry(r, prob, ev, t), cal.tolerance, opts.seed)
+                    r, typical, prob.dtype, cancels.get(t))
                 if isinstance(uncounted, str):
                     notes.append(uncounted)
                     continue
@@ -503,18 +506,18 @@ def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
 VANISHING_SHARE = 1e-2
 
 
-def _uncounted(r: CaseResult, typical: float, entry: _Entry, tolerance: float,
-               seed: int) -> str | _Cancelled | None:
+def _uncounted(r: CaseResult, typical: float, dtype: str, cancelled: _Cancelled | None
+               ) -> str | _Cancelled | None:
     """Why a probe case is not counted (a note, or the measured cancellation), or None:
     outside the model's domain, an output that vanishes, or an error that the input's own
     round-off explains at near-equal tokens."""
     if not r.finite and _outside_domain(r):
         return f"{r.case}: {_why_not_counted(r)}; outside the model's domain, not counted"
-    if _vanishes(r, typical, entry.problem.dtype):
+    if _vanishes(r, typical, dtype):
         return (f"{r.case}: the output vanishes on this input (‖f(x)‖ = {r.norms[0]:.1e}, "
                 f"‖f(g·x)‖ = {r.norms[1]:.1e}, against {typical:.1e} on Gaussian draws), so "
                 "its relative error compares round-off with round-off; not counted")
-    return _rounding_sensitivity(entry, tolerance, seed)
+    return cancelled
 
 
 @dataclass(frozen=True)
@@ -532,25 +535,27 @@ class _Cancelled:
         shown = ", ".join(str(c.case) for c in cases[:3]) + (", …" if len(cases) > 3 else "")
         ratio = min(c.moved / c.error for c in cases)
         return (f"{group_set}: {_count(len(cases), 'near-duplicate case')} not counted "
-                f"({shown}): moving "
-                f"the input by its own round-off ({cases[0].resolution:.1e} relative) moves "
-                f"the output by {ratio:.2g}× the error or more (up to "
+                f"({shown}): moving the input by its own round-off ({cases[0].resolution:.1e} "
+                f"relative) moves the output by {ratio:.2g}× the error or more (up to "
                 f"{max(c.moved for c in cases):.1e}); near-equal tokens cancel in their "
                 "difference, and the rounding of g·x alone accounts for the error")
 
 
-def _rounding_sensitivity(entry: _Entry, tolerance: float, seed: int) -> _Cancelled | None:
-    """A near-duplicate probe's case above the tolerance whose error the rounding of its input
-    explains (:func:`~symcheck.engine.precision.rounding_response` at least
-    1/SENSITIVITY_MULTIPLE of it), or None."""
-    r = entry.result
-    probe = INPUT_PROBES.get(r.case_id.probe or "") if r.case_id.kind == "input" else None
-    if probe is None or probe.distance is None or not (r.finite and r.error > tolerance):
-        return None
-    rng = case_rng(seed, GroupSet.of([g for g, _ in entry.case().elements]), "roundoff", 1000)
-    size, res = rounding_response(entry.problem, entry.case(), rng)
-    return _Cancelled(r.case_id, r.error, size, res) \
-        if np.isfinite(size) and SENSITIVITY_MULTIPLE * size >= r.error else None
+def _cancellations(problem: Problem, ev: BatchEvaluation, compared: Sequence[CaseResult],
+                   tolerance: float, seed: int) -> dict[int, _Cancelled]:
+    """The near-duplicate probe cases above the tolerance whose error the rounding of their
+    input explains (:func:`~symcheck.engine.precision.rounding_responses` at least
+    1/SENSITIVITY_MULTIPLE of it), by their index in the batch; one model call for all."""
+    picked = [t for t, r in enumerate(compared)
+              if r.case_id.kind == "input" and r.finite and r.error > tolerance
+              and getattr(INPUT_PROBES.get(r.case_id.probe or ""), "distance", None)]
+    if not picked:
+        return {}
+    rng = case_rng(seed, compared[0].case_id.groups, "roundoff", 1000)
+    sizes, res = rounding_responses(problem, [ev.case(t) for t in picked], rng)
+    return {t: _Cancelled(compared[t].case_id, compared[t].error, size, res)
+            for t, size in zip(picked, sizes, strict=True)
+            if np.isfinite(size) and SENSITIVITY_MULTIPLE * size >= compared[t].error}
 
 
 def _outside_domain(r: CaseResult) -> bool:

@@ -227,41 +227,42 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
 #: that round-off (the rounding of g·x moves the input by as much)
 SENSITIVITY_MULTIPLE = 10.0
 #: perturbations the response is measured on (the largest counts)
-SENSITIVITY_DRAWS = 3
+SENSITIVITY_DRAWS = 2
 
 
-def rounding_response(problem: Problem, ev: Evaluation, rng: np.random.Generator
-                      ) -> tuple[float, float]:
-    """How far ``f(x)`` moves (relative, the largest of a few draws) when the inputs the check
-    varies move by their own round-off, and that relative move (twice the dtype's
-    resolution). Two tokens ``δ`` apart make a difference whose round-off is ``resolution / δ``
-    of itself, so a model that uses the difference (its direction, say) answers the rounding of
-    ``g·x`` with an error that large, equivariant as it is. NaN when the model cannot run.
+def rounding_responses(problem: Problem, evs: Sequence[Evaluation], rng: np.random.Generator
+                       ) -> tuple[list[float], float]:
+    """How far ``f(x)`` moves (relative; the largest of a few draws) for each case when the
+    inputs the check varies move by their own round-off, and that relative move (twice the
+    dtype's resolution); all cases in one batch, ``f(x)`` reused. Two tokens ``δ`` apart make a
+    difference whose round-off is ``resolution / δ`` of itself, so a model that uses the
+    difference (its direction, say) answers the rounding of ``g·x`` with an error that large,
+    equivariant as it is. NaN where the model cannot run.
     """
     from symcheck.core.errors import ModelError
     from symcheck.engine.cases import varied_inputs
+    from symcheck.engine.evaluate import compare_batch
 
     res = 2 * RESOLUTION.get(problem.dtype, RESOLUTION["float32"])
+    if not evs:
+        return [], res
+    k = SENSITIVITY_DRAWS
     x = []
-    for a, varied in zip(ev.x, varied_inputs(problem), strict=True):
-        a = np.asarray(a)
-        stacked = np.broadcast_to(a, (SENSITIVITY_DRAWS, *a.shape))
+    for i, varied in enumerate(varied_inputs(problem)):
+        a = np.stack([np.asarray(ev.x[i]) for ev in evs]).repeat(k, axis=0)
         if varied and a.dtype.kind == "f" and a.size:
-            rms = float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
-            stacked = stacked + res * rms * rng.standard_normal(stacked.shape)
-        x.append(np.array(stacked))
-    case = CaseId(GroupSet.of([g for g, _ in ev.elements]), "search")
-    cases = CaseBatch([case] * SENSITIVITY_DRAWS, x,
-                      [(g, g.identity(SENSITIVITY_DRAWS)) for g, _ in ev.elements])
-    try:
-        moved = evaluate_batch(problem, cases, batch=True)
+            rms = np.sqrt(np.mean(a.astype(np.float64) ** 2, axis=tuple(range(1, a.ndim)),
+                                  keepdims=True))
+            a = a + res * rms * rng.standard_normal(a.shape)
+        x.append(a)
+    fx = [np.stack([np.asarray(ev.fx[i]) for ev in evs]).repeat(k, axis=0)
+          for i in range(len(evs[0].fx))]
+    case = CaseId(GroupSet.of([g for g, _ in evs[0].elements]), "search")
+    cases = CaseBatch([case] * (k * len(evs)), x,
+                      [(g, g.identity(k * len(evs))) for g, _ in evs[0].elements])
+    try:  # with the identity and f(x) given, the "error" is ‖f(x') − f(x)‖ / ‖f(x)‖
+        moved = compare_batch(evaluate_batch(problem, cases, batch=True, fx=fx), 1.0)
     except ModelError:
-        return float("nan"), res
-    base = np.concatenate([np.asarray(o, dtype=np.float64).ravel() for o in ev.fx])
-    norm = float(np.linalg.norm(base))
-    if not norm > 0:
-        return float("nan"), res
-    size = max(float(np.linalg.norm(np.concatenate(
-        [np.asarray(o[k], dtype=np.float64).ravel() for o in moved.fx]) - base)) / norm
-        for k in range(SENSITIVITY_DRAWS))
-    return size, res
+        return [float("nan")] * len(evs), res
+    errors = np.array([r.error for r in moved]).reshape(len(evs), k)
+    return [float(e.max()) for e in errors], res

@@ -37,7 +37,7 @@ from symcheck.engine.cases import (
     varied_inputs,
 )
 from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
-from symcheck.engine.precision import SENSITIVITY_MULTIPLE, rounding_response
+from symcheck.engine.precision import SENSITIVITY_MULTIPLE, rounding_responses
 from symcheck.engine.problem import Problem
 
 Array = np.ndarray
@@ -139,7 +139,7 @@ def _cancels(problem: Problem, ev: Evaluation, candidate: CaseResult, best: Case
     if not any(m and spec.rank and has_close_pair(a, CLOSE)
                for spec, a, m in zip(problem.inputs, ev.x, movable, strict=True)):
         return False
-    size, _ = rounding_response(problem, ev, rng)
+    (size,), _ = rounding_responses(problem, [ev], rng)
     return bool(np.isfinite(size) and SENSITIVITY_MULTIPLE * size >= candidate.error)
 
 
