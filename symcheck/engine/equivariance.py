@@ -39,18 +39,18 @@ from symcheck.engine.cases import (
     size_probes_for,
 )
 from symcheck.engine.evaluate import (
+    SENSITIVITY_MULTIPLE,
     BatchEvaluation,
     CaseResult,
     Evaluation,
     compare_batch,
     evaluate_batch,
+    rounding_responses,
 )
 from symcheck.engine.precision import (
-    SENSITIVITY_MULTIPLE,
     Calibration,
     RoundoffTest,
     calibrate,
-    rounding_responses,
     roundoff_bound,
     test_roundoff,
 )
@@ -399,7 +399,6 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     refused: list[Refusal] = []
     drawn: list[Drawn] = []
     entries: list[_Entry] = []
-    cancelled: list[_Cancelled] = []
     noise = 0.0
     typical = float("nan")  # the median ‖f(x)‖ of the Haar draws, for vanishing probes
     for batch in batches:
@@ -420,25 +419,21 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
             compared = compare_batch(ev, cal.tolerance)
             cancels = {} if kind == "main" else _cancellations(
                 prob, ev, compared, cal.tolerance, opts.seed)
+            if cancels:
+                notes.append(_Cancelled.note(list(cancels.values()), label))
             for t, r in zip(indices, compared, strict=True):
                 if r.case_id.kind == "identity":
                     noise = max(noise, r.error) if r.finite else float("nan")
                     continue
-                uncounted = None if kind == "main" else _uncounted(
-                    r, typical, prob.dtype, cancels.get(t))
-                if isinstance(uncounted, str):
+                uncounted = None if kind == "main" else _uncounted(r, typical, prob.dtype)
+                if uncounted:
                     notes.append(uncounted)
-                    continue
-                if uncounted is not None:
-                    cancelled.append(uncounted)
-                    continue
-                entries.append(_Entry(r, prob, ev, t, batch.probed))
+                elif t not in cancels:  # the input's own round-off: noted above
+                    entries.append(_Entry(r, prob, ev, t, batch.probed))
         if kind == "main":
             haar = [e.result.norms[0] for e in entries if e.result.case_id.kind == "haar"
                     and np.isfinite(e.result.norms[0])]
             typical = float(np.median(haar)) if haar else float("nan")
-    if cancelled:
-        notes.append(_Cancelled.note(cancelled, label))
     if wanted is not None and not wanted.search and not entries:
         raise SpecError(f"{opts.case!r}: no case {wanted.text!r} in {label}",
                         argument="case", value=opts.case)
@@ -506,18 +501,16 @@ def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
 VANISHING_SHARE = 1e-2
 
 
-def _uncounted(r: CaseResult, typical: float, dtype: str, cancelled: _Cancelled | None
-               ) -> str | _Cancelled | None:
-    """Why a probe case is not counted (a note, or the measured cancellation), or None:
-    outside the model's domain, an output that vanishes, or an error that the input's own
-    round-off explains at near-equal tokens."""
+def _uncounted(r: CaseResult, typical: float, dtype: str) -> str | None:
+    """Why a probe case is not counted, or None: outside the model's domain, or an output that
+    vanishes (an error the input's own round-off explains is :func:`_cancellations`')."""
     if not r.finite and _outside_domain(r):
         return f"{r.case}: {_why_not_counted(r)}; outside the model's domain, not counted"
     if _vanishes(r, typical, dtype):
         return (f"{r.case}: the output vanishes on this input (‖f(x)‖ = {r.norms[0]:.1e}, "
                 f"‖f(g·x)‖ = {r.norms[1]:.1e}, against {typical:.1e} on Gaussian draws), so "
                 "its relative error compares round-off with round-off; not counted")
-    return cancelled
+    return None
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,15 @@ from symcheck.engine.cases import (
     tokens,
     varied_inputs,
 )
-from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
-from symcheck.engine.precision import SENSITIVITY_MULTIPLE, rounding_responses
+from symcheck.engine.evaluate import (
+    SENSITIVITY_MULTIPLE,
+    CaseResult,
+    Evaluation,
+    compare,
+    compare_batch,
+    evaluate_batch,
+    rounding_responses,
+)
 from symcheck.engine.problem import Problem
 
 Array = np.ndarray
