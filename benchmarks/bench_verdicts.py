@@ -6,10 +6,12 @@
     (e.g. a worktree of main before the probes) timed in the same run. Target: ≤ 1.5×. The
     configurations are interleaved repeat by repeat, so a noisy machine slows them alike; the
     table shows medians and same-run ratios.
-(b) **Seed flips.** Models in float32 whose error sits far from the tolerance, and the zoo's
-    declaration models (positions as values, R(n), reverse-complement, D(n), ``*args``), each
-    checked on ``--seeds`` seeds (default 200) with default options; the table counts exit
-    codes and flips (seeds whose exit code differs from the majority's). Expected: no flips.
+(b) **Seed flips.** Models whose error sits far from the tolerance (float32 ones, the
+    near-duplicate merge and its ill-conditioned control, the zoo's declaration models:
+    positions as values, R(n), reverse-complement, D(n), ``*args``, and the models judged at
+    their own precision), each checked on ``--seeds`` seeds (default 200) with default
+    options; the table counts exit codes and flips (seeds whose exit code differs from the
+    majority's). Expected: no flips.
 
 Everything but the baseline tree runs in this process through the CLI's entry point (no
 interpreter start-up in the timings); the baseline runs in a worker subprocess that imports
@@ -82,6 +84,13 @@ FLIP_MODELS: list[tuple[str, str, list[str], int]] = [
     ("e3nn built in float32 + 3e-6 shift", f"{ZOO / 'precision_e3nn.py'}:planted", [], 1),
     ("float64 twin cannot run, float32", f"{ZOO / 'precision_twin.py'}:LearnedTemperature",
      ["--dtype", "float32"], 0),
+    ("near-duplicate merge at 1e-3, float64", f"{ZOO / 'planted_near_dedup.py'}:near_dedup_1e3",
+     [], 1),
+    ("near-duplicate merge at 1e-6, float64", f"{ZOO / 'planted_near_dedup.py'}:near_dedup_1e6",
+     [], 1),
+    ("near-duplicate merge at 1e-3, float32", f"{ZOO / 'planted_near_dedup.py'}:near_dedup_1e3",
+     ["--dtype", "float32"], 1),
+    ("directions (cancels at near-equal tokens)", str(ZOO / "control_directions.py"), [], 0),
 ]
 
 

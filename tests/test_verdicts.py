@@ -34,6 +34,7 @@ Cli = Callable[..., CliResult]
 
 SEEDS = (0, 1, 2)
 MORE_SEEDS = (0, 1, 2, 3, 4)  # where a check costs a few milliseconds
+ALL_SEEDS = tuple(range(10))  # what the issue demands of a planted violation
 PASS, FAIL, ERROR, INTERRUPTED = frozenset({0}), frozenset({1}), frozenset({2}), frozenset({130})
 #: the integer token ids of the models that take ``input_ids``
 TOKEN_IDS = ("--inputs", str(MODELS / "token_ids.npz"))
@@ -66,6 +67,11 @@ ROWS = [
     Row("chunked-n6", "planted_chunked.py", FAIL, seeds=MORE_SEEDS),
     Row("huge-clamp", "planted_clamp.py", FAIL, seeds=MORE_SEEDS),
     Row("rank-fallback", "planted_rank_fallback.py", FAIL, seeds=MORE_SEEDS),
+    # a merge of tokens closer than 1e-3 or 1e-6 of ‖x‖: only the near-duplicate probes see it
+    *(Row(f"near-dedup-{t}", f"planted_near_dedup.py:near_dedup_{t}", FAIL, seeds=ALL_SEEDS)
+      for t in ("1e3", "1e6")),
+    Row("near-dedup-1e3-float32", "planted_near_dedup.py:near_dedup_1e3", FAIL,
+        ("--dtype", "float32")),
     # A probe's output as large as a typical one is judged in float16 and bfloat16 too.
     Row("one-hot-bump-float16", "planted_low_precision.py", FAIL, ("--dtype", "float16"),
         seeds=MORE_SEEDS, torch=True),
@@ -137,6 +143,10 @@ ROWS = [
         ("--inputs", str(MODELS / "declare_args_inputs.npz")), seeds=MORE_SEEDS),
     Row("edge-list-set", "declare_args.py:edges", PASS,
         ("--inputs", str(MODELS / "declare_args_inputs.npz")), seeds=MORE_SEEDS),
+    # near-equal tokens cancel in a difference: the rounding of g·x, not a violation
+    Row("directions", "control_directions.py", PASS, seeds=MORE_SEEDS),
+    Row("directions-float32", "control_directions.py", PASS, ("--dtype", "float32")),
+    Row("directions-float16", "control_directions.py", PASS, ("--dtype", "float16")),
     # The README samples keep their documented verdicts with probes on.
     Row("sample-attention", "samples/attention.py", PASS),
     Row("sample-pooling", "samples/pooling.py", PASS),
@@ -162,6 +172,12 @@ ROWS = [
     Row("search-default-needle", "planted_axis_needle.py", FAIL, ("--search",),
         seeds=MORE_SEEDS),
     Row("search-default-dedup", "planted_dedup.py", FAIL, ("--search",), seeds=(0, 1)),
+    # the search pulls two tokens together; a merge at 1e-6 is found without the probes, and
+    # the ill-conditioned directions at the pairs it pulls together are not a violation
+    Row("search-near-dedup-no-probes", "planted_near_dedup.py:near_dedup_1e6", FAIL,
+        ("--search", "--no-probes"), seeds=(0, 1, 2)),
+    Row("search-default-directions", "control_directions.py", PASS, ("--search",),
+        seeds=(0, 1)),
     Row("search-50-attention", "control_attention.py", PASS, ("--search", "50"), seeds=(0,)),
     # a tolerance must be a finite number > 0: inf or nan would pass anything
     *(Row(f"rtol-{value}", "samples/learned_attention.py", ERROR, ("--rtol", value), seeds=(0,))

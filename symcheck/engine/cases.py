@@ -11,6 +11,11 @@ case. The probes put the check there:
 - **input probes** turn a Gaussian draw into one of those inputs (:data:`INPUT_PROBES`); each
   is its own case kind (``input:one-hot:0``) that replays as its ``case``. They change only the
   inputs the check draws (and data the user supplied), never fixed weights.
+- **near-duplicate probes** put pairs of tokens at a small relative distance, on a ladder from
+  1e-1 down to the check's dtype resolution (:func:`near_duplicate_distances`): exact copies
+  (``repeated-token``) do not trigger a model that merges tokens closer than a threshold, and
+  its error grows with the distance, so the ladder has a rung within two decades below any
+  threshold the dtype can resolve (``input:near-duplicate-1e-7:0``).
 - **size probes** re-run the check with ``n = 1``, ``n = 2`` and one ``n ≥ 4n + 1`` for every
   label a permutation group acts on, unless fixed data pins that size (:func:`size_probes`).
 
@@ -70,21 +75,74 @@ class InputProbe:
     #: (:meth:`~symcheck.core.groups.Elements.scaled`), so that a translation of a tiny
     #: point cloud is tiny too, not a unit move that float32 cannot resolve against it
     scale: float = 1.0
+    #: a near-duplicate probe's distance between the tokens of a pair, relative to their norm
+    distance: float | None = None
 
     def apply(self, x: Array) -> Array:
         if x.ndim < 2:  # a scalar input per case: nothing to shape, only scales apply
             return x if self.structural else self.transform(x)
         return self.transform(np.array(x, dtype=np.float64))
 
+    def keep(self, original: Array, moved: Array) -> Array:
+        """``moved`` (``original`` perturbed, both stacked) with the probed structure of
+        ``original`` kept, for the round-off test: a structural probe is applied again; a
+        near-duplicate pair keeps its offset exactly (re-applied, a perturbation larger than
+        the pair's distance would turn the offset's direction at random and with it a
+        structured residual, which would then pass as round-off)."""
+        if self.distance is not None and moved.ndim >= 2:
+            out = np.array(moved, dtype=np.float64)
+            t, o = tokens(out), tokens(np.asarray(original, dtype=np.float64))
+            for i, j in _pairs(t.shape[1]):
+                t[:, j] = t[:, i] + (o[:, j] - o[:, i])
+            return out
+        return self.apply(moved) if self.structural else moved
 
-def _tokens(x: Array) -> Array:
+
+def keep_close_pairs(original: Array, moved: Array, within: float) -> Array:
+    """``moved`` (one case of ``original`` perturbed) with every token that lay within
+    ``within`` (relative) of an earlier token put back at its offset from it: a perturbation
+    larger than a pair's distance would re-draw the pair and, with it, a structured residual
+    (a merge of near-equal tokens found by the search), which would then pass as round-off.
+
+    >>> o = np.array([[1.0, 0.0], [1.0, 1e-9], [0.0, 1.0]])
+    >>> m = keep_close_pairs(o, o + 1e-5, 1e-3)
+    >>> bool(np.allclose(m[1] - m[0], o[1] - o[0], rtol=0, atol=1e-15))
+    True
+    """
+    if original.ndim < 2:
+        return moved
+    out = np.array(moved, dtype=np.float64)
+    o = tokens(np.asarray(original, dtype=np.float64)[None])[0]
+    t = tokens(out[None])[0]
+    for j in range(1, len(o)):
+        gaps = np.linalg.norm(o[:j] - o[j], axis=-1)
+        i = int(np.argmin(gaps))
+        if gaps[i] <= within * max(float(np.linalg.norm(o[i])), 1e-300):
+            t[j] = t[i] + (o[j] - o[i])
+    return out
+
+
+def has_close_pair(a: Array, within: float) -> bool:
+    """Whether two tokens of ``a`` (one case) lie within ``within`` of each other, relative to
+    the larger norm."""
+    if a.ndim < 2:
+        return False
+    t = tokens(np.asarray(a, dtype=np.float64)[None])[0]
+    if len(t) < 2:
+        return False
+    gaps = np.linalg.norm(t[:, None] - t[None], axis=-1) + np.diag(np.full(len(t), np.inf))
+    norms = np.linalg.norm(t, axis=-1)
+    return bool(np.any(gaps <= within * np.maximum(norms[:, None], norms[None])))
+
+
+def tokens(x: Array) -> Array:
     """``x`` as (cases, tokens, features): every axis between the first and the last indexes a
     token (a view, so writes go through)."""
     return x.reshape(x.shape[0], -1, x.shape[-1])
 
 
 def _one_hot(x: Array) -> Array:
-    t = _tokens(x)
+    t = tokens(x)
     scale = np.sqrt(t.shape[-1])  # a Gaussian token's typical norm
     t[:, 0, :] = 0.0
     t[:, 0, 0] = scale
@@ -96,7 +154,7 @@ def _one_hot(x: Array) -> Array:
 
 
 def _repeated(x: Array) -> Array:
-    t = _tokens(x)
+    t = tokens(x)
     if t.shape[1] >= 2:
         t[:, 1, :] = t[:, 0, :]
     if t.shape[1] >= 4:
@@ -105,18 +163,78 @@ def _repeated(x: Array) -> Array:
 
 
 def _zero(x: Array) -> Array:
-    t = _tokens(x)
+    t = tokens(x)
     t[:, 0, :] = 0.0
     return x
 
 
 def _rank_one(x: Array) -> Array:
-    t = _tokens(x)
+    t = tokens(x)
     a = t[:, :, :1]  # one coefficient per token (the first feature of the draw)
     v = t[:, :1, :]  # one direction per case (the first token of the draw)
     t[:, :, :] = a * v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300) \
         * np.sqrt(t.shape[-1])
     return x
+
+
+#: the most pairs a near-duplicate probe makes (tokens 0-1, 2-3, 4-5): a model that keeps the
+#: first of two near-equal tokens breaks S(n) only where the permutation swaps their order,
+#: which one pair escapes half the time and three pairs an eighth of it
+NEAR_PAIRS = 3
+
+
+def _pairs(count: int) -> list[tuple[int, int]]:
+    return [(2 * k, 2 * k + 1) for k in range(min(NEAR_PAIRS, count // 2))]
+
+
+def _near(distance: float) -> Callable[[Array], Array]:
+    """Tokens ``2k + 1`` moved to ``distance · ‖token 2k‖`` from token ``2k``, along their
+    difference in the draw: a projection (applied twice it changes nothing)."""
+
+    def transform(x: Array) -> Array:
+        t = tokens(x)
+        for i, j in _pairs(t.shape[1]):
+            offset = t[:, j] - t[:, i]
+            norm = np.linalg.norm(offset, axis=-1, keepdims=True)
+            length = distance * np.linalg.norm(t[:, i], axis=-1, keepdims=True)
+            t[:, j] = t[:, i] + offset * (length / np.maximum(norm, 1e-300))
+        return x
+
+    return transform
+
+
+#: the near-duplicate ladder: one rung every two decades from 1e-1, then the dtype's floor
+NEAR_EXPONENTS = (1, 3, 5, 7, 9, 11, 13)
+#: the closest pair: the smallest power of ten at least this many units of the resolution (a
+#: pair closer than a few units would round to a repeated token)
+NEAR_FLOOR_UNITS = 4.0
+
+
+def near_floor(dtype: str) -> int:
+    """The exponent of the closest pair in ``dtype``: 15 in float64, 6 in float32."""
+    from symcheck.core.tolerances import RESOLUTION
+
+    return int(np.floor(-np.log10(NEAR_FLOOR_UNITS * RESOLUTION[dtype])))
+
+
+def near_duplicate_distances(dtype: str) -> tuple[float, ...]:
+    """The distances of the near-duplicate probes of a check in ``dtype``.
+
+    >>> near_duplicate_distances("float32"), near_duplicate_distances("bfloat16")
+    ((0.1, 0.001, 1e-05, 1e-06), (0.1,))
+    >>> len(near_duplicate_distances("float64"))
+    8
+    """
+    floor = near_floor(dtype)
+    exponents = [k for k in NEAR_EXPONENTS if k < floor] + [max(floor, 1)]
+    return tuple(10.0 ** -k for k in dict.fromkeys(exponents))
+
+
+def _near_probe(exponent: int) -> InputProbe:
+    distance = 10.0 ** -exponent
+    return InputProbe(f"near-duplicate-1e-{exponent}",
+                      f"pairs of tokens {distance:.0e} apart, relative to their norm",
+                      _near(distance), distance=distance)
 
 
 INPUT_PROBES: dict[str, InputProbe] = {p.name: p for p in (
@@ -130,7 +248,19 @@ INPUT_PROBES: dict[str, InputProbe] = {p.name: p for p in (
                scale=1e-6),
     InputProbe("huge", "the whole input scaled by 1e6", lambda x: x * 1e6, structural=False,
                scale=1e6),
+    # appended, so the probes above keep their generators (a seed replays the same cases);
+    # every rung of every dtype's ladder, each check running its own (:func:`input_probes`)
+    *(_near_probe(k) for k in sorted({*NEAR_EXPONENTS, *(near_floor(dt) for dt in (
+        "float64", "float32", "float16", "bfloat16"))})),
 )}
+
+
+def input_probes(dtype: str) -> list[tuple[int, InputProbe]]:
+    """The input probes of a check in ``dtype``, each with its index in :data:`INPUT_PROBES`
+    (what seeds its cases): every probe, but only the near-duplicate rungs of its ladder."""
+    rungs = near_duplicate_distances(dtype)
+    return [(k, p) for k, p in enumerate(INPUT_PROBES.values())
+            if p.distance is None or any(np.isclose(p.distance, r) for r in rungs)]
 
 
 def probe_input(spec: AxisSpec, x: Array, probe: InputProbe) -> Array:
@@ -345,7 +475,7 @@ def input_probe_batch(problem: Problem, groups: tuple[Group, ...], seed: int) ->
         return None
     group_set = GroupSet.of(groups)
     parts = []
-    for k, probe in enumerate(INPUT_PROBES.values()):
+    for k, probe in input_probes(problem.dtype):
         rng = case_rng(seed, group_set, "input", k)
         x = draw_inputs_many(problem, rng, CASES_PER_INPUT_PROBE)
         x = [probe_input(spec, a, probe) if use else a

@@ -39,11 +39,13 @@ from symcheck.engine.cases import (
     size_probes_for,
 )
 from symcheck.engine.evaluate import (
+    SENSITIVITY_MULTIPLE,
     BatchEvaluation,
     CaseResult,
     Evaluation,
     compare_batch,
     evaluate_batch,
+    rounding_responses,
 )
 from symcheck.engine.precision import (
     Calibration,
@@ -417,21 +419,20 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                        list(range(len(cases.labels))))] if kind == "main"
                      else _evaluate(prob, cases, opts.batch, batch.resized, notes, refused))
         for ev, indices in evaluated:
-            for t, r in zip(indices, compare_batch(ev, cal.tolerance), strict=True):
+            compared = compare_batch(ev, cal.tolerance)
+            cancels = {} if kind == "main" else _cancellations(
+                prob, ev, compared, cal.tolerance, opts.seed)
+            if cancels:
+                notes.append(_Cancelled.note(list(cancels.values()), label))
+            for t, r in zip(indices, compared, strict=True):
                 if r.case_id.kind == "identity":
                     noise = max(noise, r.error) if r.finite else float("nan")
                     continue
-                if kind != "main" and not r.finite and _outside_domain(r):
-                    notes.append(f"{r.case}: {_why_not_counted(r)}; outside the model's "
-                                 "domain, not counted")
-                    continue
-                if kind != "main" and _vanishes(r, typical, problem.dtype):
-                    notes.append(f"{r.case}: the output vanishes on this input (‖f(x)‖ "
-                                 f"= {r.norms[0]:.1e}, ‖f(g·x)‖ = {r.norms[1]:.1e}, against "
-                                 f"{typical:.1e} on Gaussian draws), so its relative error "
-                                 "compares round-off with round-off; not counted")
-                    continue
-                entries.append(_Entry(r, prob, ev, t, batch.probed))
+                uncounted = None if kind == "main" else _uncounted(r, typical, prob.dtype)
+                if uncounted:
+                    notes.append(uncounted)
+                elif t not in cancels:  # the input's own round-off: noted above
+                    entries.append(_Entry(r, prob, ev, t, batch.probed))
         if kind == "main":
             haar = [e.result.norms[0] for e in entries if e.result.case_id.kind == "haar"
                     and np.isfinite(e.result.norms[0])]
@@ -502,6 +503,56 @@ def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
 #: vanishing (the thousand round-off units of float64 and float32 are far below it; what lies
 #: between is judged, the round-off test telling round-off from a violation)
 VANISHING_SHARE = 1e-2
+
+
+def _uncounted(r: CaseResult, typical: float, dtype: str) -> str | None:
+    """Why a probe case is not counted, or None: outside the model's domain, or an output that
+    vanishes (an error the input's own round-off explains is :func:`_cancellations`')."""
+    if not r.finite and _outside_domain(r):
+        return f"{r.case}: {_why_not_counted(r)}; outside the model's domain, not counted"
+    if _vanishes(r, typical, dtype):
+        return (f"{r.case}: the output vanishes on this input (‖f(x)‖ = {r.norms[0]:.1e}, "
+                f"‖f(g·x)‖ = {r.norms[1]:.1e}, against {typical:.1e} on Gaussian draws), so "
+                "its relative error compares round-off with round-off; not counted")
+    return None
+
+
+@dataclass(frozen=True)
+class _Cancelled:
+    """A near-duplicate case whose error the rounding of its input explains: the output
+    moves by ``moved`` (relative) when the input moves by ``resolution`` (relative)."""
+
+    case: CaseId
+    error: float
+    moved: float
+    resolution: float
+
+    @staticmethod
+    def note(cases: Sequence[_Cancelled], group_set: GroupSet) -> str:
+        shown = ", ".join(str(c.case) for c in cases[:3]) + (", …" if len(cases) > 3 else "")
+        ratio = min(c.moved / c.error for c in cases)
+        return (f"{group_set}: {_count(len(cases), 'near-duplicate case')} not counted "
+                f"({shown}): moving the input by its own round-off ({cases[0].resolution:.1e} "
+                f"relative) moves the output by {ratio:.2g}× the error or more (up to "
+                f"{max(c.moved for c in cases):.1e}); near-equal tokens cancel in their "
+                "difference, and the rounding of g·x alone accounts for the error")
+
+
+def _cancellations(problem: Problem, ev: BatchEvaluation, compared: Sequence[CaseResult],
+                   tolerance: float, seed: int) -> dict[int, _Cancelled]:
+    """The near-duplicate probe cases above the tolerance whose error the rounding of their
+    input explains (:func:`~symcheck.engine.precision.rounding_responses` at least
+    1/SENSITIVITY_MULTIPLE of it), by their index in the batch; one model call for all."""
+    picked = [t for t, r in enumerate(compared)
+              if r.case_id.kind == "input" and r.finite and r.error > tolerance
+              and getattr(INPUT_PROBES.get(r.case_id.probe or ""), "distance", None)]
+    if not picked:
+        return {}
+    rng = case_rng(seed, compared[0].case_id.groups, "roundoff", 1000)
+    sizes, res = rounding_responses(problem, [ev.case(t) for t in picked], rng)
+    return {t: _Cancelled(compared[t].case_id, compared[t].error, size, res)
+            for t, size in zip(picked, sizes, strict=True)
+            if np.isfinite(size) and SENSITIVITY_MULTIPLE * size >= compared[t].error}
 
 
 def _outside_domain(r: CaseResult) -> bool:

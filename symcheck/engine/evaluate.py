@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from symcheck.core.caseid import CaseId
+from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.errors import ModelError
 from symcheck.core.groups import Elements, Group
 from symcheck.core.specs import AxisSpec
@@ -313,3 +313,47 @@ def compare(label: CaseId, ev: Evaluation, tolerance: float) -> CaseResult:
                               [a[None] for a in ev.gfx])
     return compare_batch(stacked, tolerance)[0]
 
+
+#: an error within this many times the output's response to its input's own round-off is
+#: that round-off (the rounding of g·x moves the input by as much)
+SENSITIVITY_MULTIPLE = 10.0
+#: perturbations the response is measured on (the largest counts)
+SENSITIVITY_DRAWS = 2
+
+
+def rounding_responses(problem: Problem, evs: Sequence[Evaluation], rng: np.random.Generator
+                       ) -> tuple[list[float], float]:
+    """How far ``f(x)`` moves (relative; the largest of a few draws) for each case when the
+    inputs the check varies move by their own round-off, and that relative move (twice the
+    dtype's resolution); all cases in one batch, ``f(x)`` reused. Two tokens ``δ`` apart make a
+    difference whose round-off is ``resolution / δ`` of itself, so a model that uses the
+    difference (its direction, say) answers the rounding of ``g·x`` with an error that large,
+    equivariant as it is. NaN where the model cannot run.
+    """
+    from symcheck.core.errors import ModelError
+    from symcheck.core.tolerances import RESOLUTION
+    from symcheck.engine.cases import varied_inputs
+
+    res = 2 * RESOLUTION.get(problem.dtype, RESOLUTION["float32"])
+    if not evs:
+        return [], res
+    k = SENSITIVITY_DRAWS
+    x = []
+    for i, varied in enumerate(varied_inputs(problem)):
+        a = np.stack([np.asarray(ev.x[i]) for ev in evs]).repeat(k, axis=0)
+        if varied and a.dtype.kind == "f" and a.size:
+            rms = np.sqrt(np.mean(a.astype(np.float64) ** 2, axis=tuple(range(1, a.ndim)),
+                                  keepdims=True))
+            a = a + res * rms * rng.standard_normal(a.shape)
+        x.append(a)
+    fx = [np.stack([np.asarray(ev.fx[i]) for ev in evs]).repeat(k, axis=0)
+          for i in range(len(evs[0].fx))]
+    case = CaseId(GroupSet.of([g for g, _ in evs[0].elements]), "search")
+    cases = CaseBatch([case] * (k * len(evs)), x,
+                      [(g, g.identity(k * len(evs))) for g, _ in evs[0].elements])
+    try:  # with the identity and f(x) given, the "error" is ‖f(x') − f(x)‖ / ‖f(x)‖
+        moved = compare_batch(evaluate_batch(problem, cases, batch=True, fx=fx), 1.0)
+    except ModelError:
+        return [float("nan")] * len(evs), res
+    errors = np.array([r.error for r in moved]).reshape(len(evs), k)
+    return [float(e.max()) for e in errors], res
