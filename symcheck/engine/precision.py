@@ -36,7 +36,7 @@ import numpy as np
 from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
 from symcheck.engine.cases import INPUT_PROBES, CaseBatch, case_rng, draw_inputs_many, probe_input
-from symcheck.engine.evaluate import Evaluation, evaluate_batch
+from symcheck.engine.evaluate import Evaluation, evaluate_batch, output_scales
 from symcheck.engine.problem import Observed, Problem
 
 Array = np.ndarray
@@ -69,19 +69,44 @@ class Calibration:
     multiple: float = MULTIPLE
     floor: float = 0.0
     draws: int = 0
+    #: per output, its rounding level on its own scale (calibrated checks with several
+    #: outputs; ``rho`` is the pooled one)
+    rhos: tuple[float, ...] = ()
+
+    @property
+    def tolerances(self) -> tuple[float, ...]:
+        """Per output, ``max(multiple·ρ_k, floor)`` (empty: ``tolerance`` for every output)."""
+        return tuple(max(self.multiple * r, self.floor) for r in self.rhos)
+
+    def for_outputs(self, count: int) -> tuple[float, ...]:
+        """The tolerance of each of ``count`` outputs."""
+        own = self.tolerances
+        return own if len(own) == count else (self.tolerance,) * count
+
+    @property
+    def level(self) -> float | None:
+        """The largest rounding level measured (of any output, or pooled)."""
+        return max(self.rhos) if self.rhos else self.rho
 
     def describe(self) -> str:
         if self.source == "rtol":
             return f"tolerance {self.tolerance:.1e} (set by the caller)"
         if self.source == "table" or self.rho is None:
             return f"tolerance {self.tolerance:.1e} (dtype table)"
-        return (f"tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
-                f"{self.floor:.1e}), model rounding level ρ = {self.rho:.2e} (vs float64, "
+        text = (f"tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
+                f"{self.floor:.1e}), model rounding level ρ = {self.level:.2e} (vs float64, "
                 f"median of {self.draws} draws)")
+        if len(self.rhos) > 1:
+            each = ", ".join(f"output {k}: ρ = {r:.2e}, tolerance {t:.1e}"
+                             for k, (r, t) in enumerate(zip(self.rhos, self.tolerances,
+                                                            strict=True)))
+            text += f"; each output on its own scale ({each})"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return {"tolerance": self.tolerance, "source": self.source, "rho": self.rho,
-                "multiple": self.multiple, "floor": self.floor, "draws": self.draws}
+                "multiple": self.multiple, "floor": self.floor, "draws": self.draws,
+                "rhos": list(self.rhos), "tolerances": list(self.tolerances)}
 
 
 def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
@@ -100,17 +125,33 @@ def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
     # its own record of output dtypes: the float64 twin must not look like a silent upcast
     high = evaluate_batch(replace(problem, fn=problem.reference, observed=Observed()), cases,
                           batch=True)
-    levels = []
-    for t in range(CALIBRATION_DRAWS):
-        a = np.concatenate([o[t].ravel() for o in low.fx])
-        b = np.concatenate([o[t].ravel() for o in high.fx])
-        if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.any(b):
-            levels.append(float(np.linalg.norm(a - b) / np.linalg.norm(b)))
+    levels, own = _levels(low.fx, high.fx, problem.dtype)
     if not levels:
         return Calibration(floor, "table", floor=floor)
     rho = float(np.median(levels))
-    return Calibration(max(MULTIPLE * rho, floor), "calibrated", rho, MULTIPLE, floor,
-                       len(levels))
+    rhos = tuple(float(r) for r in np.median(own, axis=0)) if len(low.fx) > 1 else ()
+    tolerance = max([MULTIPLE * r for r in (rhos or (rho,))] + [floor])
+    return Calibration(tolerance, "calibrated", rho, MULTIPLE, floor, len(levels), rhos)
+
+
+def _levels(low: Sequence[Array], high: Sequence[Array], dtype: str
+            ) -> tuple[list[float], Array]:
+    """Per finite draw: the pooled rounding level ``‖f_dtype − f_64‖ / ‖f_64‖``, and each
+    output's on the scale it is judged on (:func:`output_scales`)."""
+    pooled: list[float] = []
+    own: list[Array] = []
+    for t in range(CALIBRATION_DRAWS):
+        a = [np.asarray(o[t], dtype=np.float64).ravel() for o in low]
+        b = [np.asarray(o[t], dtype=np.float64).ravel() for o in high]
+        whole = np.concatenate(b)
+        if not (all(np.all(np.isfinite(x)) for x in a + b) and np.any(whole)):
+            continue
+        num = np.array([np.linalg.norm(x - y) for x, y in zip(a, b, strict=True)])
+        norms = np.array([np.linalg.norm(y) for y in b])
+        pooled.append(float(np.linalg.norm(num) / np.linalg.norm(whole)))
+        scale = output_scales(norms[None], norms[None], dtype)[0]
+        own.append(np.where(scale > 0, num / np.where(scale > 0, scale, 1.0), num))
+    return pooled, np.array(own)
 
 
 def stability(r0: Array, moved: Sequence[Array]) -> float:
@@ -154,12 +195,24 @@ def perturbation_for(dtype: str) -> float:
 def roundoff_bound(calibration: Calibration, dtype: str) -> float:
     if dtype == "float64":
         return FLOAT32_INTERNALS
-    rho = calibration.rho if calibration.rho is not None else RESOLUTION[dtype]
+    level = calibration.level
+    rho = level if level is not None else RESOLUTION[dtype]
     return max(ROUNDOFF_ORDERS * rho, 16 * RESOLUTION[dtype])
 
 
-def residual_of(ev: Evaluation) -> Array:
-    return np.concatenate([(a - b).ravel() for a, b in zip(ev.fgx, ev.gfx, strict=True)])
+def residual_of(ev: Evaluation, scales: Sequence[float] | None = None) -> Array:
+    """The residual ``f(g·x) − g·f(x)``, each output divided by its scale (``scales``: as
+    judged, so a small output's residual weighs as much as a large one's)."""
+    scales = scales if scales is not None else _scales(ev)
+    return np.concatenate([((a - b) / (s if s > 0 else 1.0)).ravel()
+                           for a, b, s in zip(ev.fgx, ev.gfx, scales, strict=True)])
+
+
+def _scales(ev: Evaluation) -> list[float]:
+    """The scale each output of ``ev`` is judged on (:func:`output_scales`)."""
+    norms = np.array([[np.linalg.norm(np.asarray(a, dtype=np.float64)) for a in ev.fx]])
+    norms_g = np.array([[np.linalg.norm(np.asarray(a, dtype=np.float64)) for a in ev.fgx]])
+    return [float(s) for s in output_scales(norms, norms_g, ev.dtype)[0]]
 
 
 def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int,
@@ -174,7 +227,8 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
     values: list[float] = []
     structured = None
     for k, (case, problem, ev) in enumerate(cases[:MAX_TESTED]):
-        r0 = residual_of(ev)
+        scales = _scales(ev)
+        r0 = residual_of(ev, scales)
         if not np.all(np.isfinite(r0)) or not np.any(r0):
             continue
         repeats = REPEATS
@@ -202,7 +256,7 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
             [(g, e.repeat(repeats)) for g, e in ev.elements],
         )
         moved_ev = evaluate_batch(problem, batch, batch=True)
-        value = stability(r0, [residual_of(moved_ev.case(t)) for t in range(repeats)])
+        value = stability(r0, [residual_of(moved_ev.case(t), scales) for t in range(repeats)])
         tested.append(case)
         values.append(value)
         if not value < STABLE_ABOVE:  # NaN counts as structured: nothing to explain it

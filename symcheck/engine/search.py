@@ -27,7 +27,14 @@ import numpy as np
 
 from symcheck.core.errors import ModelError
 from symcheck.engine.cases import INPUT_PROBES, CaseBatch, probe_input, search_case, varied_inputs
-from symcheck.engine.evaluate import CaseResult, Evaluation, compare, compare_batch, evaluate_batch
+from symcheck.engine.evaluate import (
+    CaseResult,
+    Evaluation,
+    Tolerance,
+    compare,
+    compare_batch,
+    evaluate_batch,
+)
 from symcheck.engine.problem import Problem
 
 Array = np.ndarray
@@ -38,7 +45,8 @@ _STRUCTURAL = [p for p in INPUT_PROBES.values() if p.structural]
 
 
 def search_worst(
-    problem: Problem, start: Evaluation, rng: np.random.Generator, steps: int, tolerance: float
+    problem: Problem, start: Evaluation, rng: np.random.Generator, steps: int,
+    tolerance: Tolerance,
 ) -> tuple[CaseResult, Evaluation]:
     """Search inputs and elements for a larger error, from ``start``; the worst case found."""
     best_ev = start
