@@ -6,7 +6,8 @@
     (e.g. a worktree of main before the probes) timed in the same run. Target: ≤ 1.5×. The
     configurations are interleaved repeat by repeat, so a noisy machine slows them alike; the
     table shows medians and same-run ratios.
-(b) **Seed flips.** Models in float32 whose error sits far from the tolerance, each checked on
+(b) **Seed flips.** Models whose error sits far from the tolerance (in float32; and a force
+    field whose small output is judged on its own scale), each checked on
     ``--seeds`` seeds (default 200) with default options; the table counts exit codes and
     flips (seeds whose exit code differs from the majority's). Expected: no flips.
 
@@ -51,6 +52,10 @@ FLIP_MODELS: list[tuple[str, str, list[str], int]] = [
      ["--dtype", "float32"], 0),
     ("encoder + 4.3e-5 position, float32", f"{ZOO / 'torch_encoder.py'}:PositionEncoderLayer",
      ["--dtype", "float32"], 1),
+    ("force field, energy 1e4 + forces 1", f"{ZOO / 'planted_force_field.py'}:force_field",
+     [], 0),
+    ("force field + 1e-6 field on the forces",
+     f"{ZOO / 'planted_force_field.py'}:planted_force_field", [], 1),
 ]
 
 

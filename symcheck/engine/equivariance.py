@@ -52,7 +52,10 @@ from symcheck.engine.precision import (
     Calibration,
     RoundoffTest,
     calibrate,
+    float32_grain,
+    narrower_outputs,
     roundoff_bound,
+    roundoff_cause,
     test_roundoff,
 )
 from symcheck.engine.problem import _NUMPY_FLOATS, CheckedRun, MaskUse, Problem
@@ -634,8 +637,26 @@ def _roundoff(entries: list[_Entry], opts: Measure, label: GroupSet, cal: Calibr
     for e in above:  # sorted worst first: the first of each kind is its worst
         picked.setdefault(_family(e.result.case_id), e)
     cases = [(e.result.case_id, e.problem, e.case()) for e in picked.values()]
-    return test_roundoff(cases, opts.seed, label, bound, dtype,
+    test = test_roundoff(cases, opts.seed, label, bound, dtype,
                          probed=[e.probed for e in picked.values()])
+    errors = {e.result.case_id: e.result.error for e in picked.values()}
+    elsewhere = [e.result.error for e in entries if e.result.finite and not _scaled(e)]
+    lower = narrower_outputs(entries[0].problem)
+    grain = None
+    if test.roundoff and lower is None and dtype == "float64":
+        first = next(e for e in picked.values() if e.result.case_id == test.tested[0])
+        grain = float32_grain(first.result.case_id, first.problem, first.case(), opts.seed,
+                              label)
+    return replace(test, cause=roundoff_cause(
+        dtype, [(c, errors[c]) for c in test.tested], max(elsewhere, default=0.0), lower,
+        grain))
+
+
+def _scaled(e: _Entry) -> bool:
+    """Whether the case is a scale probe (its inputs ×1e-6 or ×1e6)."""
+    case = e.result.case_id
+    probe = INPUT_PROBES.get(case.probe or "") if case.kind == "input" else None
+    return probe is not None and not probe.structural
 
 
 @dataclass(frozen=True)

@@ -227,42 +227,103 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
     values: list[float] = []
     structured = None
     for k, (case, problem, ev) in enumerate(cases[:MAX_TESTED]):
-        scales = _scales(ev)
-        r0 = residual_of(ev, scales)
-        if not np.all(np.isfinite(r0)) or not np.any(r0):
+        value = residual_stability(case, problem, ev, eps, case_rng(seed, group_set,
+                                                                    "roundoff", k),
+                                   probed is None or probed[k])
+        if value is None:
             continue
-        repeats = REPEATS
-        rng = case_rng(seed, group_set, "roundoff", k)
-        probe = (INPUT_PROBES.get(case.probe) if case.kind == "input" and case.probe
-                 and (probed is None or probed[k]) else None)
-        fixed = problem.data or (None,) * len(problem.inputs)
-        xs = []
-        for _ in range(repeats):
-            moved = []
-            for spec, a, given in zip(problem.inputs, ev.x, fixed, strict=True):
-                a = np.asarray(a)
-                if a.dtype.kind != "f":  # token ids, masks: kept as they are
-                    moved.append(a)
-                    continue
-                scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
-                b = a + eps * scale * rng.standard_normal(a.shape)
-                if probe is not None and probe.structural and (given is None or
-                                                               problem.probe_data):
-                    b = probe_input(spec, b[None], probe)[0]
-                moved.append(b)
-            xs.append(moved)
-        batch = CaseBatch(
-            [case] * repeats, [np.stack(parts) for parts in zip(*xs, strict=True)],
-            [(g, e.repeat(repeats)) for g, e in ev.elements],
-        )
-        moved_ev = evaluate_batch(problem, batch, batch=True)
-        value = stability(r0, [residual_of(moved_ev.case(t), scales) for t in range(repeats)])
         tested.append(case)
         values.append(value)
         if not value < STABLE_ABOVE:  # NaN counts as structured: nothing to explain it
             structured = case
             break
-    cause = ("it computes in float32 internally" if dtype == "float64" else
-             f"round-off at {dtype}")
-    return RoundoffTest(tuple(tested), tuple(values), eps, bound, structured, cause)
+    return RoundoffTest(tuple(tested), tuple(values), eps, bound, structured,
+                        f"round-off at {dtype}")
 
+
+def residual_stability(case: CaseId, problem: Problem, ev: Evaluation, eps: float,
+                       rng: np.random.Generator, probed: bool = True) -> float | None:
+    """The :func:`stability` of the case's residual under :data:`REPEATS` relative input
+    perturbations of size ``eps`` (None: no finite, non-zero residual to test)."""
+    scales = _scales(ev)
+    r0 = residual_of(ev, scales)
+    if not np.all(np.isfinite(r0)) or not np.any(r0):
+        return None
+    probe = (INPUT_PROBES.get(case.probe) if case.kind == "input" and case.probe and probed
+             else None)
+    fixed = problem.data or (None,) * len(problem.inputs)
+    xs = []
+    for _ in range(REPEATS):
+        moved = []
+        for spec, a, given in zip(problem.inputs, ev.x, fixed, strict=True):
+            a = np.asarray(a)
+            if a.dtype.kind != "f":  # token ids, masks: kept as they are
+                moved.append(a)
+                continue
+            scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
+            b = a + eps * scale * rng.standard_normal(a.shape)
+            if probe is not None and probe.structural and (given is None or
+                                                           problem.probe_data):
+                b = probe_input(spec, b[None], probe)[0]
+            moved.append(b)
+        xs.append(moved)
+    batch = CaseBatch(
+        [case] * REPEATS, [np.stack(parts) for parts in zip(*xs, strict=True)],
+        [(g, e.repeat(REPEATS)) for g, e in ev.elements],
+    )
+    moved_ev = evaluate_batch(problem, batch, batch=True)
+    return stability(r0, [residual_of(moved_ev.case(t), scales) for t in range(REPEATS)])
+
+
+#: a relative input perturbation far above float64's resolution and far below float32's: it
+#: re-draws float64 round-off, and leaves round-off made on a float32 grid in place
+BELOW_FLOAT32 = 1e-10
+
+
+def float32_grain(case: CaseId, problem: Problem, ev: Evaluation, seed: int,
+                  group_set: GroupSet) -> float | None:
+    """Whether a round-off residual is made on float32's grid, measured: its stability under
+    a :data:`BELOW_FLOAT32` perturbation (high: the rounding does not see changes float64
+    would, so it happens in float32; low: float64's own round-off)."""
+    rng = case_rng(seed, group_set, "roundoff", MAX_TESTED)  # past the tested cases' draws
+    return residual_stability(case, problem, ev, BELOW_FLOAT32, rng)
+
+
+def narrower_outputs(problem: Problem) -> str | None:
+    """The narrowest float dtype the model's outputs arrived in, if narrower than the
+    check's (a float32 model in a float64 check), else None."""
+    width = np.dtype(problem.dtype).itemsize if problem.dtype in ("float64", "float32") else 0
+    narrow = sorted((d for d in problem.observed.output_dtypes
+                     if np.dtype(d).kind == "f" and np.dtype(d).itemsize < width),
+                    key=lambda d: np.dtype(d).itemsize)
+    return narrow[0] if narrow else None
+
+
+def roundoff_cause(dtype: str, tested: Sequence[tuple[CaseId, float]], elsewhere: float,
+                   lower: str | None = None, grain: float | None = None) -> str:
+    """What the round-off of the tested cases (each with its error) comes from, as measured:
+    outputs in a narrower dtype (``lower``); a residual that a perturbation below float32's
+    resolution leaves in place (``grain``, see :func:`float32_grain`: float32 computation);
+    round-off only on a scale probe, where the other cases stay at ``elsewhere``; else the
+    check's dtype. Float32 is named only where measured.
+
+    >>> from symcheck.core.caseid import CaseId, GroupSet
+    >>> tiny = CaseId(GroupSet(("S(n)",)), "input", 0, probe="tiny")
+    >>> roundoff_cause("float64", [(tiny, 2e-6)], 3e-16)[:58]
+    'float64 round-off amplified by cancellation on the ×1e-06 '
+    """
+    if lower is not None:
+        return f"its outputs are {lower}: round-off at {lower}"
+    if grain is not None and not grain < STABLE_ABOVE:
+        return (f"it computes in float32 internally: its residual stays put under a "
+                f"{BELOW_FLOAT32:.0e} relative input perturbation, below float32's resolution "
+                "and far above float64's")
+    scaled = [(c, e) for c, e in tested if c.kind == "input" and c.probe in INPUT_PROBES
+              and not INPUT_PROBES[c.probe].structural]
+    if tested and len(scaled) == len(tested):
+        names = " and ".join(dict.fromkeys(f"×{INPUT_PROBES[c.probe or ''].scale:.0e}"
+                                           for c, _ in scaled))
+        return (f"{dtype} round-off amplified by cancellation on the {names} scale probe: "
+                f"error {max(e for _, e in scaled):.1e} there, at most {elsewhere:.1e} on "
+                "every other case")
+    return f"round-off at {dtype}"

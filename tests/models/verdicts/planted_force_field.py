@@ -4,9 +4,10 @@
 S(n)); ``forces`` are its exact negative gradient (equivariant). ``planted_force_field`` adds a
 fixed field along one coordinate axis to the forces, at 1e-6 of their size: the forces break
 E(c) at 1e-6 relative, far above the float64 tolerance 1e-9, while ``‖Δforces‖ / ‖(energy,
-forces)‖`` pooled over both outputs is about 1e-10, below it: only an error judged per output
-sees the violation. Expected: ``planted_force_field`` exit 1 naming the forces output;
-``force_field`` (the same model without the plant) exit 0.
+forces)‖`` pooled over both outputs is 1e-10 to 3e-10 at the declared n = 6, below it (only the
+larger forces of the n = 25 size probe lift the pooled figure just above): an error judged per
+output sees the violation on every case. Expected: ``planted_force_field`` exit 1 naming the
+forces output; ``force_field`` (the same model without the plant) exit 0.
 """
 
 import numpy as np
