@@ -196,6 +196,11 @@ def output_label(k: int, name: str | None) -> str:
     return f"output {k} ({name})" if name else f"output {k}"
 
 
+def problem_outputs(problem: Problem) -> tuple[str, ...]:
+    """The labels of a problem's outputs (:func:`output_label`)."""
+    return tuple(output_label(k, spec.name) for k, spec in enumerate(problem.outputs))
+
+
 @dataclass
 class GroupResult(Judged):
     """A :class:`GroupMeasurement` with its tolerance and verdict."""
@@ -502,13 +507,10 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
         found, found_ev = _search(entries, groups, opts, label, tols)
         results = [found] if wanted is not None else [*results, found]
         drawn.append(Drawn.of(problem, _single(found_ev).cases, "search"))
-        if worst is None or _order(_excess(found, tols)) >= _order(_excess(worst.result,
-                                                                            tols)):
+        if worst is None or _order(_excess(found, tols)) >= _order(_excess(worst.result, tols)):
             worst_ev = found_ev
             entries.insert(0, _Entry(found, problem, _single(found_ev), 0))
-    roundoff = None
-    if cal.tolerance > 0:
-        roundoff = _roundoff(entries, opts, label, cal, problem.dtype)
+    roundoff = _roundoff(entries, opts, label, cal, problem.dtype) if cal.tolerance > 0 else None
     mixing = _batch_mixing(entries, opts, problem, tols)
     if mixing:
         notes.append(mixing)
@@ -519,8 +521,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                          random_cases=sum(r.case_id.kind == "haar" and r.case_id.size is None
                                           for r in results),
                          notes=list(dict.fromkeys(notes)), refused=refused, roundoff=roundoff,
-                         outputs=tuple(output_label(k, spec.name)
-                                       for k, spec in enumerate(problem.outputs)))
+                         outputs=problem_outputs(problem))
     m.worst_evaluation = worst_ev
     m.drawn = drawn
     return m

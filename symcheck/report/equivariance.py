@@ -22,7 +22,8 @@ _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold 
 def describe_failure(g: GroupResult) -> str:
     """One line: the worst case of a failing group, the output it fails in (when there are
     several), where its largest difference is, and how many of that output's elements differ
-    (by the criterion the line states, so a case above its tolerance always has one)."""
+    (by more than the tolerance × the output's RMS: a case above its tolerance always has
+    one)."""
     m = g.measurement
     w = g.worst
     if not w.finite:
@@ -36,7 +37,7 @@ def describe_failure(g: GroupResult) -> str:
         f"{m.name}: worst case {w.case}: {which}relative error {w.output_error(k):.3e} > "
         f"tolerance {g.output_tolerance(k):.1e}{pooled}; largest |f(g·x) − g·f(x)| = "
         f"{w.max_abs:.3e} at output {k}[{idx}]; {w.mismatched}/{w.total} elements"
-        f"{f' of output {k}' if several else ''} differ by more than tolerance × RMS"
+        f"{f' of output {k}' if several else ''} differ"
     )
 
 
