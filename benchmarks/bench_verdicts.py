@@ -7,11 +7,11 @@
     configurations are interleaved repeat by repeat, so a noisy machine slows them alike; the
     table shows medians and same-run ratios.
 (b) **Seed flips.** Models whose error sits far from the tolerance (float32 ones, the
-    near-duplicate merge and its ill-conditioned control, the zoo's declaration models:
-    positions as values, R(n), reverse-complement, D(n), ``*args``, and the models judged at
-    their own precision), each checked on ``--seeds`` seeds (default 200) with default
-    options; the table counts exit codes and flips (seeds whose exit code differs from the
-    majority's). Expected: no flips.
+    near-duplicate merge and its ill-conditioned control, a force field whose small output is
+    judged on its own scale, the zoo's declaration models: positions as values, R(n),
+    reverse-complement, D(n), ``*args``, and the models judged at their own precision), each
+    checked on ``--seeds`` seeds (default 200) with default options; the table counts exit
+    codes and flips (seeds whose exit code differs from the majority's). Expected: no flips.
 
 Everything but the baseline tree runs in this process through the CLI's entry point (no
 interpreter start-up in the timings); the baseline runs in a worker subprocess that imports
@@ -91,6 +91,10 @@ FLIP_MODELS: list[tuple[str, str, list[str], int]] = [
     ("near-duplicate merge at 1e-3, float32", f"{ZOO / 'planted_near_dedup.py'}:near_dedup_1e3",
      ["--dtype", "float32"], 1),
     ("directions (cancels at near-equal tokens)", str(ZOO / "control_directions.py"), [], 0),
+    ("force field, energy 1e4 + forces 1", f"{ZOO / 'planted_force_field.py'}:force_field",
+     [], 0),
+    ("force field + 1e-6 field on the forces",
+     f"{ZOO / 'planted_force_field.py'}:planted_force_field", [], 1),
 ]
 
 

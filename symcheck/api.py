@@ -140,9 +140,11 @@ def dtype_summary(result: EquivarianceResult) -> str:
 def failure_message(result: EquivarianceResult, call: str | None = None) -> str:
     """A torch.testing-style report of every failing group, ending with how to replay it.
 
-    Per failing group, for its worst case: how many output elements differ by more than
-    ``tolerance × max|g·f(x)|``, the greatest absolute (element-wise) difference and where it
-    is, and the norm-wise relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` against its tolerance.
+    Per failing group, for its worst case and the output it fails in (each output is judged on
+    its own scale): how many of that output's elements differ by more than ``tolerance ×
+    RMS(f_k(x))`` (a case above its tolerance always has one), the greatest absolute
+    (element-wise) difference and where it is, and the norm-wise relative error
+    ``‖f_k(g·x) − g·f_k(x)‖ / ‖f_k(x)‖`` against its tolerance.
     """
     failing = [g for g in result.groups if not g.passed]
     names = ", ".join(g.measurement.name for g in failing)
@@ -152,20 +154,21 @@ def failure_message(result: EquivarianceResult, call: str | None = None) -> str:
         f"trials + probes, dtype {result.dtype})",
     ]
     for g in failing:
-        w = g.measurement.worst
+        w = g.worst
         lines.append("")
         if not w.finite:
             lines.append(f"{g.measurement.name}: case {w.case} produced NaN/Inf in the output")
             continue
         index = ", ".join(str(i) for i in w.where[1])
         share = 100.0 * w.mismatched / w.total if w.total else 0.0
+        k = w.where[0]
         lines += [
-            f"{g.measurement.name}: worst case {w.case}",
+            f"{g.measurement.name}: worst case {w.case}"
+            + (f", {g.measurement.outputs[k]}" if len(g.measurement.outputs) > 1 else ""),
             f"  Mismatched elements: {w.mismatched} / {w.total} ({share:.1f}%)",
-            f"  Greatest absolute difference: {w.max_abs:.3e} at index ({index}) of output "
-            f"{w.where[0]}",
-            f"  Relative error (norm-wise, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖): {w.error:.3e} > "
-            f"tolerance {g.tolerance:.1e}",
+            f"  Greatest absolute difference: {w.max_abs:.3e} at index ({index}) of output {k}",
+            f"  Relative error (norm-wise, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖): {w.output_error(k):.3e}"
+            f" > tolerance {g.output_tolerance(k):.1e}",
         ]
     worst = result.worst_failure()
     assert worst is not None  # the result did not pass

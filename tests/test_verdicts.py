@@ -81,6 +81,11 @@ ROWS = [
     Row("softmax32-float64", "precision_softmax32.py", PASS, seeds=MORE_SEEDS),
     Row("softmax32-float32", "precision_softmax32.py", PASS, ("--dtype", "float32")),
     Row("position-1.5e-7-float64", "precision_position.py", FAIL, seeds=MORE_SEEDS),
+    # float64 round-off amplified by cancellation on the ×1e-6 probe: a PASS, float32 unnamed
+    Row("centring-float64", "precision_centring.py", PASS, seeds=MORE_SEEDS),
+    # Each output on its own scale: forces ~1 next to an energy ~1e4.
+    Row("force-field-1e-6-on-forces", "planted_force_field.py:planted_force_field", FAIL),
+    Row("force-field", "planted_force_field.py:force_field", PASS),
     Row("encoder-float32", "torch_encoder.py:EncoderLayer", PASS, ("--dtype", "float32"),
         torch=True),
     Row("encoder-position-4.3e-5-float32", "torch_encoder.py:PositionEncoderLayer", FAIL,
@@ -270,6 +275,29 @@ def test_own_precision_is_named(cli: Cli, target: str, options: tuple[str, ...],
     r = run(cli, "equivariance", str(MODELS / target), *options)
     assert r.exit_code == 0, describe(r)
     assert named in " ".join(r.output.split()), describe(r)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_small_output_failure_names_it(cli: Cli, seed: int) -> None:
+    """Forces with a 1e-6 relative violation next to an energy of 1e4: the ✗ line names the
+    forces output and counts at least one of its elements as differing."""
+    r = run(cli, "equivariance", str(MODELS / "planted_force_field.py:planted_force_field"),
+            "--seed", str(seed))
+    assert r.exit_code == 1, describe(r)
+    failures = [line for line in r.output.splitlines() if line.startswith("✗")]
+    assert failures and all("output 1 (forces): relative error" in f for f in failures), \
+        describe(r)
+    assert not any(" 0/" in f for f in failures), describe(r)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cancellation_pass_does_not_claim_float32(cli: Cli, seed: int) -> None:
+    """A pure float64 model whose round-off is amplified on the ×1e-6 probe passes with a note
+    that says so, and no word of float32, which it never computes in."""
+    r = run(cli, "equivariance", str(MODELS / "precision_centring.py"), "--seed", str(seed))
+    assert r.exit_code == 0, describe(r)
+    assert "float32" not in r.output.lower(), describe(r)
+    assert "equivariant to the model's own precision" in r.output, describe(r)
 
 
 # --- the config gate ---------------------------------------------------------------------------

@@ -43,16 +43,22 @@ from symcheck.engine.evaluate import (
     BatchEvaluation,
     CaseResult,
     Evaluation,
+    Tolerance,
     compare_batch,
     evaluate_batch,
+    per_output,
     rounding_responses,
+    vanishing_share,
 )
 from symcheck.engine.precision import (
     Calibration,
     RoundoffTest,
     at_outputs,
     calibrate,
+    float32_grain,
+    narrower_outputs,
     roundoff_bound,
+    roundoff_cause,
     test_roundoff,
 )
 from symcheck.engine.problem import _NUMPY_FLOATS, CheckedRun, MaskUse, Problem
@@ -143,10 +149,24 @@ class GroupMeasurement:
     drawn: list[Drawn] = field(default_factory=list, repr=False, compare=False)
     #: whether each factor can reverse its axis (R, D): a complemented channel moves with it
     oriented: tuple[bool, ...] = ()
+    #: the outputs' labels, "output 1 (forces)" (see :func:`output_label`)
+    outputs: tuple[str, ...] = ()
 
     @property
     def errors(self) -> Array:
         return np.array([c.error for c in self.cases], dtype=np.float64)
+
+    def output_stat(self, k: int, q: float) -> float:
+        """A percentile of output ``k``'s errors, each on its own scale."""
+        e = np.array([c.output_error(k) for c in self.cases], dtype=np.float64)
+        e = e[np.isfinite(e)]
+        return float(np.percentile(e, q)) if e.size else float("nan")
+
+    def pooled_stat(self, q: float) -> float:
+        """A percentile of the pooled errors (all outputs together: a summary)."""
+        e = np.array([c.pooled for c in self.cases], dtype=np.float64)
+        e = e[np.isfinite(e)]
+        return float(np.percentile(e, q)) if e.size else float("nan")
 
     @property
     def finite(self) -> bool:
@@ -163,9 +183,27 @@ class GroupMeasurement:
         bad = [c for c in self.cases if not c.finite]
         return bad[0] if bad else max(self.cases, key=lambda c: c.error)
 
+    def worst_against(self, tolerances: Sequence[float]) -> CaseResult:
+        """The non-finite case if any, else the case whose worst output is furthest above its
+        tolerance (the case with the largest error when the tolerances are all alike)."""
+        bad = [c for c in self.cases if not c.finite]
+        if bad or len(set(tolerances)) <= 1:
+            return self.worst
+        return max(self.cases, key=lambda c: c.output_error(c.where[0]) / tolerances[c.where[0]])
+
     def __repr__(self) -> str:
         return brief("GroupMeasurement", self.name, f"max error {self.stat(100):.2e}",
                      _count(len(self.cases), "case"))
+
+
+def output_label(k: int, name: str | None) -> str:
+    """``output 1 (forces)``, or ``output 0`` for an unnamed output."""
+    return f"output {k} ({name})" if name else f"output {k}"
+
+
+def problem_outputs(problem: Problem) -> tuple[str, ...]:
+    """The labels of a problem's outputs (:func:`output_label`)."""
+    return tuple(output_label(k, spec.name) for k, spec in enumerate(problem.outputs))
 
 
 @dataclass
@@ -177,6 +215,26 @@ class GroupResult(Judged):
     verdict: Verdict  # PASS | FAIL | NON_FINITE
     #: why a PASS above the tolerance is one (round-off), or None
     note: str | None = None
+    #: the tolerance of each output (``tolerance`` is the largest)
+    tolerances: tuple[float, ...] = ()
+
+    def output_tolerance(self, k: int) -> float:
+        return self.tolerances[k] if k < len(self.tolerances) else self.tolerance
+
+    @property
+    def worst(self) -> CaseResult:
+        """The measurement's worst case against these tolerances."""
+        m = self.measurement
+        return m.worst_against([self.output_tolerance(k) for k in range(len(m.outputs))])
+
+    def output_rows(self) -> list[dict[str, Any]]:
+        """Per output: its errors' max, median and p99 on its own scale, and its tolerance."""
+        m = self.measurement
+        return [{"output": k, "label": label, "max": m.output_stat(k, 100),
+                 "median": m.output_stat(k, 50), "p99": m.output_stat(k, 99),
+                 "tolerance": self.output_tolerance(k),
+                 "passed": not m.output_stat(k, 100) > self.output_tolerance(k)}
+                for k, label in enumerate(m.outputs)]
 
     @property
     def name(self) -> str:
@@ -197,7 +255,7 @@ class GroupResult(Judged):
 
     def to_dict(self) -> dict[str, Any]:
         m = self.measurement
-        worst = m.worst
+        worst = self.worst
         return {
             "group": m.name, "factors": list(m.factors), "verdict": self.verdict,
             "trials": len(m.cases), "max": m.stat(100), "median": m.stat(50), "p99": m.stat(99),
@@ -207,6 +265,9 @@ class GroupResult(Judged):
                            "max_violating_fraction": self.violating_fraction},
             "roundoff": None if m.roundoff is None else m.roundoff.to_dict(),
             "worst": worst.to_dict(), "cases": [c.to_dict() for c in m.cases],
+            "outputs": self.output_rows(),
+            "pooled": {"max": m.pooled_stat(100), "median": m.pooled_stat(50),
+                       "p99": m.pooled_stat(99)},
         }
 
 
@@ -398,6 +459,7 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
     ``search=False``, the cases are measured as they are)."""
     label = GroupSet.of(groups)
     start = time.perf_counter()
+    tols = cal.for_outputs(len(problem.outputs))
     notes = list(pinned_notes)
     refused: list[Refusal] = []
     drawn: list[Drawn] = []
@@ -419,9 +481,9 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                        list(range(len(cases.labels))))] if kind == "main"
                      else _evaluate(prob, cases, opts.batch, batch.resized, notes, refused))
         for ev, indices in evaluated:
-            compared = compare_batch(ev, cal.tolerance)
-            cancels = {} if kind == "main" else _cancellations(
-                prob, ev, compared, cal.tolerance, opts.seed)
+            compared = compare_batch(ev, tols)
+            cancels = {} if kind == "main" else _cancellations(prob, ev, compared, tols,
+                                                               opts.seed)
             if cancels:
                 notes.append(_Cancelled.note(list(cancels.values()), label))
             for t, r in zip(indices, compared, strict=True):
@@ -441,21 +503,19 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
         raise SpecError(f"{opts.case!r}: no case {wanted.text!r} in {label}",
                         argument="case", value=opts.case)
     results = [e.result for e in entries]  # in the order the cases were made
-    entries.sort(key=lambda e: _order(e.result.error), reverse=True)
+    entries.sort(key=lambda e: _order(_excess(e.result, tols)), reverse=True)
     worst = entries[0] if entries else None
     worst_ev = worst.case() if worst is not None else None
     if search and opts.search > 0 and (wanted is None or wanted.search) and any(
             e.result.case_id.size is None for e in entries):
-        found, found_ev = _search(entries, groups, opts, label, cal.tolerance)
+        found, found_ev = _search(entries, groups, opts, label, tols)
         results = [found] if wanted is not None else [*results, found]
         drawn.append(Drawn.of(problem, _single(found_ev).cases, "search"))
-        if worst is None or _order(found.error) >= _order(worst.result.error):
+        if worst is None or _order(_excess(found, tols)) >= _order(_excess(worst.result, tols)):
             worst_ev = found_ev
             entries.insert(0, _Entry(found, problem, _single(found_ev), 0))
-    roundoff = None
-    if cal.tolerance > 0:
-        roundoff = _roundoff(entries, opts, label, cal, problem.dtype)
-    mixing = _batch_mixing(entries, opts, problem, cal.tolerance)
+    roundoff = _roundoff(entries, opts, label, cal, problem.dtype) if cal.tolerance > 0 else None
+    mixing = _batch_mixing(entries, opts, problem, tols)
     if mixing:
         notes.append(mixing)
     m = GroupMeasurement(str(label), label.names, tuple(g.label for g in groups),
@@ -465,10 +525,24 @@ def _measure_set(problem: Problem, groups: tuple[Group, ...], batches: Sequence[
                          # another group (S(1) is the identity alone) and bound nothing here
                          random_cases=sum(r.case_id.kind == "haar" and r.case_id.size is None
                                           for r in results),
-                         notes=list(dict.fromkeys(notes)), refused=refused, roundoff=roundoff)
+                         notes=list(dict.fromkeys(notes)), refused=refused, roundoff=roundoff,
+                         outputs=problem_outputs(problem))
     m.worst_evaluation = worst_ev
     m.drawn = drawn
     return m
+
+
+def _above(r: CaseResult, tolerances: Sequence[float]) -> bool:
+    """Whether any output of ``r`` is above its tolerance."""
+    return any(r.output_error(k) > t for k, t in enumerate(tolerances))
+
+
+def _excess(r: CaseResult, tolerances: Sequence[float]) -> float:
+    """How far the worst output of ``r`` is above its tolerance, as a ratio (its error when
+    the tolerances are all alike: the order is the same)."""
+    if len(set(tolerances)) <= 1 or not min(tolerances) > 0:
+        return r.error
+    return max(r.output_error(k) / t for k, t in enumerate(tolerances))
 
 
 def _same(groups: tuple[Group, ...], like: Group) -> Group:
@@ -481,8 +555,6 @@ def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
     and at most :data:`VANISHING_SHARE` of it): an output that is zero in exact arithmetic there
     (a cross product of collinear points) has a relative error of round-off over round-off.
     Scale probes are exempt: their outputs are small because their inputs are."""
-    from symcheck.core.tolerances import RESOLUTION
-
     if not (r.finite and np.isfinite(typical) and typical > 0):
         return False
     case = r.case_id
@@ -492,17 +564,11 @@ def _vanishes(r: CaseResult, typical: float, dtype: str) -> bool:
             return False
     elif case.size is None:
         return False
-    units = 1e3 * RESOLUTION.get(dtype, RESOLUTION["float32"])
     # In float16 and bfloat16 a thousand round-off units are half or 8x the typical output:
-    # without the cap every probe would "vanish" and a violation it finds would pass.
-    floor = min(units, VANISHING_SHARE) * typical
-    return max(r.norms) <= floor
-
-
-#: the largest share of the typical output a probe's outputs may have and still count as
-#: vanishing (the thousand round-off units of float64 and float32 are far below it; what lies
-#: between is judged, the round-off test telling round-off from a violation)
-VANISHING_SHARE = 1e-2
+    # vanishing_share caps them (without the cap every probe would "vanish" and a violation
+    # it finds would pass); what lies between is judged, the round-off test telling round-off
+    # from a violation.
+    return max(r.norms) <= vanishing_share(dtype) * typical
 
 
 def _uncounted(r: CaseResult, typical: float, dtype: str) -> str | None:
@@ -539,12 +605,12 @@ class _Cancelled:
 
 
 def _cancellations(problem: Problem, ev: BatchEvaluation, compared: Sequence[CaseResult],
-                   tolerance: float, seed: int) -> dict[int, _Cancelled]:
+                   tols: Sequence[float], seed: int) -> dict[int, _Cancelled]:
     """The near-duplicate probe cases above the tolerance whose error the rounding of their
     input explains (:func:`~symcheck.engine.precision.rounding_responses` at least
     1/SENSITIVITY_MULTIPLE of it), by their index in the batch; one model call for all."""
     picked = [t for t, r in enumerate(compared)
-              if r.case_id.kind == "input" and r.finite and r.error > tolerance
+              if r.case_id.kind == "input" and r.finite and _above(r, tols)
               and getattr(INPUT_PROBES.get(r.case_id.probe or ""), "distance", None)]
     if not picked:
         return {}
@@ -572,14 +638,11 @@ def _why_not_counted(r: CaseResult) -> str:
 
 
 def _single(ev: Evaluation) -> BatchEvaluation:
-    cases = CaseBatch([search_case(ev.elements)], [np.asarray(a)[None] for a in ev.x],
-                      list(ev.elements))
-    return BatchEvaluation(cases, [a[None] for a in ev.fx], [a[None] for a in ev.fgx],
-                           [a[None] for a in ev.gfx])
+    return BatchEvaluation.one(search_case(ev.elements), ev)
 
 
 def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: Measure,
-            label: GroupSet, tolerance: float) -> tuple[CaseResult, Evaluation]:
+            label: GroupSet, tolerance: Sequence[float]) -> tuple[CaseResult, Evaluation]:
     """The worst-case search, restarted from the worst cases and the worst input probe."""
     declared = [e for e in entries if e.result.case_id.size is None]
     starts = declared[:SEARCH_STARTS]
@@ -595,13 +658,13 @@ def _search(entries: list[_Entry], groups: tuple[Group, ...], opts: Measure,
 
 
 def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
-                  tolerance: float) -> Phrase | None:
+                  tolerance: Sequence[float]) -> Phrase | None:
     """A failure that disappears when its case runs alone: the model mixes the entries of the
     batch axis, so stacking cases along it was wrong."""
-    if not (opts.batch and problem.batch_label and entries and tolerance > 0):
+    if not (opts.batch and problem.batch_label and entries and min(tolerance) > 0):
         return None
     worst = entries[0]
-    if not (worst.result.finite and worst.result.error > tolerance) or \
+    if not (worst.result.finite and _above(worst.result, tolerance)) or \
             worst.problem is not problem:
         return None
     cases = CaseBatch([worst.result.case_id], [np.asarray(a)[None] for a in worst.case().x],
@@ -610,7 +673,7 @@ def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
         (alone,) = compare_batch(evaluate_batch(problem, cases, batch=False), tolerance)
     except ModelError:
         return None
-    if alone.finite and alone.error <= tolerance:
+    if alone.finite and not _above(alone, tolerance):
         return Phrase(f"{worst.result.case} fails with the cases stacked along "
                 f"{problem.batch_label!r} (error {worst.result.error:.2e}) but passes alone "
                 f"({alone.error:.2e}): the model mixes the entries of {problem.batch_label!r}; "
@@ -621,7 +684,8 @@ def _batch_mixing(entries: list[_Entry], opts: Measure, problem: Problem,
 def _roundoff(entries: list[_Entry], opts: Measure, label: GroupSet, cal: Calibration,
               dtype: str) -> RoundoffTest | None:
     """The structure test of the worst case of each kind above the tolerance."""
-    above = [e for e in entries if e.result.finite and e.result.error > cal.tolerance]
+    tols = cal.for_outputs(len(entries[0].problem.outputs)) if entries else ()
+    above = [e for e in entries if e.result.finite and _above(e.result, tols)]
     bound = roundoff_bound(cal, dtype)
     if not above or any(e.result.error > bound for e in above):
         return None  # nothing to explain, or an error round-off cannot reach: a failure
@@ -629,8 +693,26 @@ def _roundoff(entries: list[_Entry], opts: Measure, label: GroupSet, cal: Calibr
     for e in above:  # sorted worst first: the first of each kind is its worst
         picked.setdefault(_family(e.result.case_id), e)
     cases = [(e.result.case_id, e.problem, e.case()) for e in picked.values()]
-    return test_roundoff(cases, opts.seed, label, bound, dtype,
+    test = test_roundoff(cases, opts.seed, label, bound, dtype,
                          probed=[e.probed for e in picked.values()])
+    errors = {e.result.case_id: e.result.error for e in picked.values()}
+    elsewhere = [e.result.error for e in entries if e.result.finite and not _scaled(e)]
+    lower = narrower_outputs(entries[0].problem)
+    grain = None
+    if test.roundoff and lower is None and dtype == "float64":
+        first = next(e for e in picked.values() if e.result.case_id == test.tested[0])
+        grain = float32_grain(first.result.case_id, first.problem, first.case(), opts.seed,
+                              label)
+    return replace(test, cause=roundoff_cause(
+        dtype, [(c, errors[c]) for c in test.tested], max(elsewhere, default=0.0), lower,
+        grain))
+
+
+def _scaled(e: _Entry) -> bool:
+    """Whether the case is a scale probe (its inputs ×1e-6 or ×1e6)."""
+    case = e.result.case_id
+    probe = INPUT_PROBES.get(case.probe or "") if case.kind == "input" else None
+    return probe is not None and not probe.structural
 
 
 @dataclass(frozen=True)
@@ -670,28 +752,31 @@ def _wanted(text: str | None, problem: Problem) -> _Wanted | None:
     return _Wanted(groups, case, label)
 
 
-def judge(measurements: Sequence[GroupMeasurement], tolerance: float) -> list[GroupResult]:
-    """Verdict per group: non-finite outputs are their own failure; an error within the
-    tolerance passes; above it, only an error the round-off test explains passes."""
+def judge(measurements: Sequence[GroupMeasurement], tolerance: Tolerance) -> list[GroupResult]:
+    """Verdict per group: non-finite outputs are their own failure; every output within its
+    tolerance (``tolerance``: one, or one per output) passes; above it, only an error the
+    round-off test explains passes."""
     results = []
     for m in measurements:
+        tols = per_output(tolerance, max(len(m.outputs), 1))
         note = None
         worst = m.stat(100)
+        over = any(m.output_stat(k, 100) > t for k, t in enumerate(tols))
         if not m.finite:
             verdict = Verdict.NON_FINITE
-        elif not worst > tolerance:
+        elif not over:
             verdict = Verdict.PASS
         elif m.roundoff is not None and m.roundoff.roundoff and worst <= m.roundoff.bound:
             verdict = Verdict.PASS
             note = (f"equivariant to the model's own precision ({m.roundoff.cause}): max error "
-                    f"{worst:.2e} is above the tolerance {tolerance:.1e}, but its residual "
+                    f"{worst:.2e} is above the tolerance {max(tols):.1e}, but its residual "
                     f"is re-drawn by a {m.roundoff.perturbation:.0e} relative input "
                     f"perturbation (it stays put in at most {max(m.roundoff.stabilities):.0%} of "
                     f"the perturbations, where a structured residual stays in all) in each of "
                     f"the {len(m.roundoff.tested)} case kinds above the tolerance")
         else:
             verdict = Verdict.FAIL
-        results.append(GroupResult(m, tolerance, verdict, note))
+        results.append(GroupResult(m, max(tols), verdict, note, tols))
     return results
 
 
@@ -711,7 +796,7 @@ def check_problem(problem: Problem, options: Measure, data_source: str = "random
         cal = raised
         measurements = measure_equivariance(problem, options, cal, given)
     tolerance = cal.tolerance
-    groups = judge(measurements, tolerance)
+    groups = judge(measurements, cal.for_outputs(len(problem.outputs)))
     warnings = [
         f"{g.measurement.name}: noise floor {g.measurement.noise_floor:.2e} is above a tenth of "
         f"the tolerance {tolerance:.1e}: the model is not reproducible enough for this tolerance"

@@ -34,31 +34,93 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class CaseResult:
-    """One measured case: a Haar draw, a structured probe, or the identity (noise floor)."""
+    """One measured case: a Haar draw, a structured probe, or the identity (noise floor).
+
+    Each output is judged on its own scale: ``outputs[k]`` is ``‖f_k(g·x) − g·f_k(x)‖ /
+    ‖f_k(x)‖``, and ``error`` is the largest of them (the pooled ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖``
+    over all outputs is ``pooled``, a summary only). ``max_abs``, ``where``, ``mismatched`` and
+    ``total`` describe the output ``error`` comes from (``where[0]``), with one criterion: an
+    element differs when ``|f(g·x) − g·f(x)|`` exceeds the tolerance times the output's RMS,
+    so a case above its tolerance always has an element that differs.
+    """
 
     case_id: CaseId  # who the case is: str() gives "haar:3", "probe:reflection-e1", ...
-    error: float  # relative error; nan when an output is not finite
-    max_abs: float  # largest elementwise |f(g·x) − g·f(x)|
+    error: float  # relative error of the worst output on its own scale; nan when not finite
+    max_abs: float  # largest elementwise |f(g·x) − g·f(x)| in that output
     where: tuple[int, tuple[int, ...]]  # (output index, element index) of max_abs
-    mismatched: int  # elements with |diff| > tolerance·max|g·f(x)|
-    total: int
+    mismatched: int  # elements of that output with |diff| > tolerance·RMS(f_k(x))
+    total: int  # elements of that output
     finite: bool
     #: whether f(g·x) and g·f(x) are finite (a probe counts only where both are)
     sides: tuple[bool, bool] = (True, True)
     #: ‖f(x)‖ and ‖f(g·x)‖ (a probe whose output vanishes compares round-off with round-off)
     norms: tuple[float, float] = (float("nan"), float("nan"))
+    #: per output, its relative error on its own scale (see :func:`output_scales`)
+    outputs: tuple[float, ...] = ()
+    #: the error of all outputs pooled, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖ (a summary)
+    pooled: float = float("nan")
 
     @property
     def case(self) -> str:
         """The case's label, as shown: ``haar:3``, ``probe:reflection-e1``, ``identity:0``."""
         return str(self.case_id)
 
+    def output_error(self, k: int) -> float:
+        """Output ``k``'s error (the case's error when it has no per-output record)."""
+        return self.outputs[k] if k < len(self.outputs) else self.error
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "case": self.case, "error": self.error, "max_abs": self.max_abs,
             "where": {"output": self.where[0], "index": list(self.where[1])},
             "mismatched": self.mismatched, "total": self.total, "finite": self.finite,
+            "outputs": list(self.outputs), "pooled": self.pooled,
         }
+
+
+#: Tolerances: one for every output, or one per output
+Tolerance = float | Sequence[float]
+
+
+def per_output(tolerance: Tolerance, count: int) -> tuple[float, ...]:
+    """``tolerance`` as one value per output.
+
+    >>> per_output(1e-9, 2), per_output([1e-6, 3e-6], 2)
+    ((1e-09, 1e-09), (1e-06, 3e-06))
+    """
+    if isinstance(tolerance, float | int):
+        return (float(tolerance),) * count
+    values = tuple(float(t) for t in tolerance)
+    return values if len(values) == count else (max(values, default=0.0),) * count
+
+
+#: the largest share of a reference scale an output may have and still count as vanishing
+#: (the thousand round-off units of float64 and float32 are far below it)
+VANISHING_SHARE = 1e-2
+
+
+def vanishing_share(dtype: str) -> float:
+    """The share of a reference scale (the whole output, the typical output) at or below which
+    an output holds only round-off: a thousand round-off units of the dtype, at most
+    :data:`VANISHING_SHARE`."""
+    from symcheck.core.tolerances import RESOLUTION
+
+    return min(1e3 * RESOLUTION.get(dtype, RESOLUTION["float32"]), VANISHING_SHARE)
+
+
+def output_scales(norms: Array, norms_g: Array, dtype: str) -> Array:
+    """The scale each output is judged on (cases × outputs): its own norm ``‖f_k(x)‖``; but an
+    output whose ``‖f_k(x)‖`` and ``‖f_k(g·x)‖`` are both within :func:`vanishing_share` of the
+    whole output's ``‖f(x)‖`` (zero in exact arithmetic: an invariant that vanishes, a cross
+    product of collinear points) holds only round-off, and is judged on the whole output's
+    scale, so round-off over round-off is never a failure.
+
+    >>> output_scales(np.array([[3.0, 4.0, 1e-17]]), np.array([[3.0, 4.0, 2e-17]]), "float64")
+    array([[3., 4., 5.]])
+    """
+    whole = np.sqrt(np.sum(norms**2, axis=1, keepdims=True))
+    small = np.maximum(norms, norms_g) <= vanishing_share(dtype) * whole
+    return np.where(small, whole, norms)
 
 
 def act(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, Elements]]) -> Array:
@@ -76,6 +138,8 @@ class Evaluation:
     fx: tuple[Array, ...]
     fgx: tuple[Array, ...]
     gfx: list[Array]
+    #: the dtype of the check (sets when an output is round-off of the others)
+    dtype: str = "float64"
 
 
 @dataclass
@@ -89,14 +153,22 @@ class BatchEvaluation:
     #: per output, which elements count (``mask``): of f(x), and of the transformed frame
     valid: list[Array] | None = None
     valid_g: list[Array] | None = None
+    dtype: str = "float64"
 
     def case(self, t: int) -> Evaluation:
         return Evaluation(
             [np.array(a[t]) for a in self.cases.x],
             [(g, b.item(t)) for g, b in self.cases.elements],
             tuple(a[t] for a in self.fx), tuple(a[t] for a in self.fgx),
-            [a[t] for a in self.gfx],
+            [a[t] for a in self.gfx], self.dtype,
         )
+
+    @classmethod
+    def one(cls, case: CaseId, ev: Evaluation) -> BatchEvaluation:
+        """One evaluated case as a batch of one."""
+        cases = CaseBatch([case], [np.asarray(a)[None] for a in ev.x], list(ev.elements))
+        return cls(cases, [a[None] for a in ev.fx], [a[None] for a in ev.fgx],
+                   [a[None] for a in ev.gfx], dtype=ev.dtype)
 
 
 
@@ -213,7 +285,7 @@ def evaluate_batch(problem: Problem, cases: CaseBatch, batch: bool = True,
                                                                    strict=True)]
     fgx, gfx = (_comparable(problem, gx, fgx), _comparable(problem, gx, gfx))
     if problem.mask is None:
-        return BatchEvaluation(cases, fx, fgx, gfx)
+        return BatchEvaluation(cases, fx, fgx, gfx, dtype=problem.dtype)
     m = problem.mask
     use = problem.mask_use
     marks, marks_g = (cases.x[m], gx[m]) if use is None else (use.valid(cases.x[m]),
@@ -222,7 +294,7 @@ def evaluate_batch(problem: Problem, cases: CaseBatch, batch: bool = True,
              zip(problem.outputs, fx, strict=True)]
     valid_g = [mask_for(problem.inputs[m], marks_g, spec, a) for spec, a in
                zip(problem.outputs, fx, strict=True)]
-    return BatchEvaluation(cases, fx, fgx, gfx, valid, valid_g)
+    return BatchEvaluation(cases, fx, fgx, gfx, valid, valid_g, problem.dtype)
 
 
 def mask_for(mask_spec: AxisSpec, mask: Array, out_spec: AxisSpec, out: Array) -> Array:
@@ -257,61 +329,80 @@ def evaluate(problem: Problem, cases: Sequence[CaseId], draws: Sequence[Draw],
     return [ev.case(t) for t in range(len(draws))]
 
 
-def compare_batch(ev: BatchEvaluation, tolerance: float) -> list[CaseResult]:
-    """Per case, the relative error ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` and where the largest
-    elementwise difference sits, computed for all cases in a few vectorised passes."""
+def _flat(ev: BatchEvaluation) -> tuple[list[Array], list[Array], list[Array]]:
+    """Per output, f(x), f(g·x), g·f(x) flattened per case, padding (``mask``) zeroed."""
     count = len(ev.cases.labels)
-    sizes = [int(np.prod(a.shape[1:], dtype=np.int64)) for a in ev.fx]
-    fx = np.concatenate([a.reshape(count, -1) for a in ev.fx], axis=1)
-    fgx = np.concatenate([a.reshape(count, -1) for a in ev.fgx], axis=1)
-    gfx = np.concatenate([a.reshape(count, -1) for a in ev.gfx], axis=1)
+    fx = [a.reshape(count, -1) for a in ev.fx]
+    fgx = [a.reshape(count, -1) for a in ev.fgx]
+    gfx = [a.reshape(count, -1) for a in ev.gfx]
     if ev.valid is not None and ev.valid_g is not None:  # padding is not compared
-        keep = np.concatenate([v.reshape(count, -1) for v in ev.valid], axis=1)
-        keep_g = np.concatenate([v.reshape(count, -1) for v in ev.valid_g], axis=1)
-        fx = np.where(keep, fx, 0.0)
-        fgx, gfx = np.where(keep_g, fgx, 0.0), np.where(keep_g, gfx, 0.0)
-    total = fx.shape[1]
-    finite_fgx = np.isfinite(fgx).all(axis=1)
-    finite_gfx = np.isfinite(fx).all(axis=1)  # g·f(x) is finite exactly when f(x) is
-    finite = finite_fgx & finite_gfx
+        keep = [v.reshape(count, -1) for v in ev.valid]
+        keep_g = [v.reshape(count, -1) for v in ev.valid_g]
+        fx = [np.where(k, a, 0.0) for k, a in zip(keep, fx, strict=True)]
+        fgx = [np.where(k, a, 0.0) for k, a in zip(keep_g, fgx, strict=True)]
+        gfx = [np.where(k, a, 0.0) for k, a in zip(keep_g, gfx, strict=True)]
+    return fx, fgx, gfx
+
+
+def _norms(arrays: Sequence[Array]) -> Array:
+    """Cases × outputs: the norm of each output of each case."""
     with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(fgx - gfx)
-        num = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        den = np.sqrt(np.einsum("ij,ij->i", fx, fx))
-        den_g = np.sqrt(np.einsum("ij,ij->i", fgx, fgx))
-        scale = np.abs(gfx).max(axis=1) if total else np.zeros(count)
-        mismatched = np.count_nonzero(diff > tolerance * scale[:, None], axis=1)
-    if not total:
-        return [CaseResult(label, float(num[t]), 0.0, (0, ()), 0, 0, bool(finite[t]),
-                           (bool(finite_fgx[t]), bool(finite_gfx[t])))
-                for t, label in enumerate(ev.cases.labels)]
-    flat = np.argmax(np.nan_to_num(diff, nan=0.0), axis=1)
-    peak = diff[np.arange(count), flat]
-    starts = np.cumsum([0, *sizes])
-    outputs = np.searchsorted(starts, flat, side="right") - 1  # flat index -> output
+        return np.stack([np.sqrt(np.einsum("ij,ij->i", a, a)) for a in arrays], axis=1)
+
+
+def _ratio(num: Array, den: Array) -> Array:
     with np.errstate(invalid="ignore", divide="ignore"):
-        errors = np.where(den > 0, num / np.where(den > 0, den, 1.0), num)
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), num)
+
+
+def compare_batch(ev: BatchEvaluation, tolerance: Tolerance) -> list[CaseResult]:
+    """Per case and per output, the relative error ``‖f_k(g·x) − g·f_k(x)‖ / ‖f_k(x)‖`` (on the
+    scale of :func:`output_scales`), the pooled error, and where the largest elementwise
+    difference of the worst output sits, for all cases in a few vectorised passes.
+    ``tolerance`` (one, or one per output) sets which elements count as differing, and which
+    output is the worst: the one furthest above its tolerance (the largest error when none is
+    positive)."""
+    count = len(ev.cases.labels)
+    fx, fgx, gfx = _flat(ev)
+    tols = np.array(per_output(tolerance, len(fx)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        diffs = [np.abs(a - b) for a, b in zip(fgx, gfx, strict=True)]
+    num, den, den_g = _norms(diffs), _norms(fx), _norms(fgx)
+    finite_fgx = np.array([all(np.isfinite(a[t]).all() for a in fgx) for t in range(count)])
+    finite_gfx = np.array([all(np.isfinite(a[t]).all() for a in fx) for t in range(count)])
+    finite = finite_fgx & finite_gfx  # g·f(x) is finite exactly when f(x) is
+    scales = output_scales(den, den_g, ev.dtype)
+    errors = _ratio(num, scales)
+    with np.errstate(invalid="ignore", over="ignore"):
+        pooled = _ratio(np.sqrt(np.sum(num**2, axis=1)), np.sqrt(np.sum(den**2, axis=1)))
+    rank = errors / tols if np.all(tols > 0) else errors
     results = []
     for t, label in enumerate(ev.cases.labels):
+        sides = (bool(finite_fgx[t]), bool(finite_gfx[t]))
         if not finite[t]:
-            results.append(CaseResult(label, float("nan"), float("nan"), (0, ()), total, total,
-                                      False, (bool(finite_fgx[t]), bool(finite_gfx[t]))))
+            results.append(CaseResult(label, float("nan"), float("nan"), (0, ()), 0, 0, False,
+                                      sides, outputs=(float("nan"),) * len(fx),
+                                      pooled=float("nan")))
             continue
-        o = int(outputs[t])
-        shape = ev.fx[o].shape[1:]
-        index = np.unravel_index(int(flat[t] - starts[o]), shape) if shape else ()
-        results.append(CaseResult(label, float(errors[t]), float(peak[t]),
-                                  (o, tuple(int(i) for i in index)), int(mismatched[t]), total,
-                                  True, norms=(float(den[t]), float(den_g[t]))))
+        o = int(np.argmax(rank[t])) if len(fx) else 0
+        d = diffs[o][t] if len(fx) else np.zeros(0)
+        size = d.size
+        flat = int(np.argmax(d)) if size else 0
+        shape = ev.fx[o].shape[1:] if len(fx) else ()
+        index = np.unravel_index(flat, shape) if shape and size else ()
+        rms = scales[t, o] / np.sqrt(size) if size else 0.0
+        results.append(CaseResult(
+            label, float(errors[t, o]) if len(fx) else 0.0, float(d[flat]) if size else 0.0,
+            (o, tuple(int(i) for i in index)),
+            int(np.count_nonzero(d > tols[o] * rms)) if size else 0, size, True, sides,
+            (float(np.linalg.norm(den[t])), float(np.linalg.norm(den_g[t]))),
+            tuple(float(e) for e in errors[t]), float(pooled[t])))
     return results
 
 
-def compare(label: CaseId, ev: Evaluation, tolerance: float) -> CaseResult:
+def compare(label: CaseId, ev: Evaluation, tolerance: Tolerance) -> CaseResult:
     """:func:`compare_batch` for one evaluated case."""
-    cases = CaseBatch([label], [np.asarray(a)[None] for a in ev.x], list(ev.elements))
-    stacked = BatchEvaluation(cases, [a[None] for a in ev.fx], [a[None] for a in ev.fgx],
-                              [a[None] for a in ev.gfx])
-    return compare_batch(stacked, tolerance)[0]
+    return compare_batch(BatchEvaluation.one(label, ev), tolerance)[0]
 
 
 #: an error within this many times the output's response to its input's own round-off is

@@ -43,7 +43,7 @@ from symcheck.engine.cases import (
     draw_inputs_many,
     keep_close_pairs,
 )
-from symcheck.engine.evaluate import Evaluation, evaluate_batch
+from symcheck.engine.evaluate import Evaluation, evaluate_batch, output_scales
 from symcheck.engine.problem import Observed, OwnPrecision, Problem
 
 Array = np.ndarray
@@ -90,6 +90,24 @@ class Calibration:
     def shown(self) -> bool:
         """Whether the report prints :meth:`describe` (anything beyond the dtype table)."""
         return self.source == "calibrated" or self.note is not None or self.cause is not None
+    #: per output, its rounding level on its own scale (calibrated checks with several
+    #: outputs; ``rho`` is the pooled one)
+    rhos: tuple[float, ...] = ()
+
+    @property
+    def tolerances(self) -> tuple[float, ...]:
+        """Per output, ``max(multiple·ρ_k, floor)`` (empty: ``tolerance`` for every output)."""
+        return tuple(max(self.multiple * r, self.floor) for r in self.rhos)
+
+    def for_outputs(self, count: int) -> tuple[float, ...]:
+        """The tolerance of each of ``count`` outputs."""
+        own = self.tolerances
+        return own if len(own) == count else (self.tolerance,) * count
+
+    @property
+    def level(self) -> float | None:
+        """The largest rounding level measured (of any output, or pooled)."""
+        return max(self.rhos) if self.rhos else self.rho
 
     def describe(self) -> str:
         if self.source == "rtol":
@@ -100,18 +118,25 @@ class Calibration:
             where = "dtype table" if self.judged_at is None else f"the {self.judged_at} floor"
             return f"{note}{head}tolerance {self.tolerance:.1e} ({where})"
         if self.measured == "twin":
-            return (f"{note}tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
-                    f"{self.floor:.1e}), model rounding level ρ = {self.rho:.2e} (vs float64, "
+            text = (f"{note}tolerance {self.tolerance:.1e} = max({self.multiple:g} × ρ, floor "
+                    f"{self.floor:.1e}), model rounding level ρ = {self.level:.2e} (vs float64, "
                     f"median of {self.draws} draws)")
-        return (f"{note}{head}ρ = {self.rho:.2e} (the outputs moved by perturbing those "
-                f"parameters at their resolution, median of {self.draws} draws); tolerance "
-                f"{self.tolerance:.1e} = max({self.multiple:g} × ρ, floor {self.floor:.1e})")
+        else:
+            text = (f"{note}{head}ρ = {self.level:.2e} (the outputs moved by perturbing those "
+                    f"parameters at their resolution, median of {self.draws} draws); tolerance "
+                    f"{self.tolerance:.1e} = max({self.multiple:g} × ρ, floor {self.floor:.1e})")
+        if len(self.rhos) > 1:
+            each = ", ".join(f"output {k}: ρ = {r:.2e}, tolerance {t:.1e}"
+                             for k, (r, t) in enumerate(zip(self.rhos, self.tolerances,
+                                                            strict=True)))
+            text += f"; each output on its own scale ({each})"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return {"tolerance": self.tolerance, "source": self.source, "rho": self.rho,
                 "multiple": self.multiple, "floor": self.floor, "draws": self.draws,
                 "judged_at": self.judged_at, "cause": self.cause, "measured": self.measured,
-                "note": self.note}
+                "note": self.note, "rhos": list(self.rhos), "tolerances": list(self.tolerances)}
 
 
 def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
@@ -195,14 +220,33 @@ def _twin_level(problem: Problem, cases: CaseBatch, low: Any, floor: float) -> C
     # its own record of output dtypes: the float64 twin must not look like a silent upcast
     high = evaluate_batch(replace(problem, fn=problem.reference, observed=Observed()), cases,
                           batch=True)
-    found = [_level([o[t] for o in low.fx], [o[t] for o in high.fx])
-             for t in range(CALIBRATION_DRAWS)]
-    levels = [v for v in found if v is not None]
+    levels, own = _levels(low.fx, high.fx, problem.dtype)
     if not levels:
         return Calibration(floor, "table", floor=floor)
     rho = float(np.median(levels))
-    return Calibration(max(MULTIPLE * rho, floor), "calibrated", rho, MULTIPLE, floor,
-                       len(levels))
+    rhos = tuple(float(r) for r in np.median(own, axis=0)) if len(low.fx) > 1 else ()
+    tolerance = max([MULTIPLE * r for r in (rhos or (rho,))] + [floor])
+    return Calibration(tolerance, "calibrated", rho, MULTIPLE, floor, len(levels), rhos=rhos)
+
+
+def _levels(low: Sequence[Array], high: Sequence[Array], dtype: str
+            ) -> tuple[list[float], Array]:
+    """Per finite draw: the pooled rounding level ``‖f_dtype − f_64‖ / ‖f_64‖``, and each
+    output's on the scale it is judged on (:func:`output_scales`)."""
+    pooled: list[float] = []
+    own: list[Array] = []
+    for t in range(CALIBRATION_DRAWS):
+        a = [np.asarray(o[t], dtype=np.float64).ravel() for o in low]
+        b = [np.asarray(o[t], dtype=np.float64).ravel() for o in high]
+        whole = np.concatenate(b)
+        if not (all(np.all(np.isfinite(x)) for x in a + b) and np.any(whole)):
+            continue
+        num = np.array([np.linalg.norm(x - y) for x, y in zip(a, b, strict=True)])
+        norms = np.array([np.linalg.norm(y) for y in b])
+        pooled.append(float(np.linalg.norm(num) / np.linalg.norm(whole)))
+        scale = output_scales(norms[None], norms[None], dtype)[0]
+        own.append(np.where(scale > 0, num / np.where(scale > 0, scale, 1.0), num))
+    return pooled, np.array(own)
 
 
 def _parameter_level(problem: Problem, own: OwnPrecision, cases: CaseBatch, low: Any,
@@ -282,12 +326,24 @@ def perturbation_for(dtype: str) -> float:
 def roundoff_bound(calibration: Calibration, dtype: str) -> float:
     if dtype == "float64":
         return FLOAT32_INTERNALS
-    rho = calibration.rho if calibration.rho is not None else RESOLUTION[dtype]
+    level = calibration.level
+    rho = level if level is not None else RESOLUTION[dtype]
     return max(ROUNDOFF_ORDERS * rho, 16 * RESOLUTION[dtype])
 
 
-def residual_of(ev: Evaluation) -> Array:
-    return np.concatenate([(a - b).ravel() for a, b in zip(ev.fgx, ev.gfx, strict=True)])
+def residual_of(ev: Evaluation, scales: Sequence[float] | None = None) -> Array:
+    """The residual ``f(g·x) − g·f(x)``, each output divided by its scale (``scales``: as
+    judged, so a small output's residual weighs as much as a large one's)."""
+    scales = scales if scales is not None else _scales(ev)
+    return np.concatenate([((a - b) / (s if s > 0 else 1.0)).ravel()
+                           for a, b, s in zip(ev.fgx, ev.gfx, scales, strict=True)])
+
+
+def _scales(ev: Evaluation) -> list[float]:
+    """The scale each output of ``ev`` is judged on (:func:`output_scales`)."""
+    norms = np.array([[np.linalg.norm(np.asarray(a, dtype=np.float64)) for a in ev.fx]])
+    norms_g = np.array([[np.linalg.norm(np.asarray(a, dtype=np.float64)) for a in ev.fgx]])
+    return [float(s) for s in output_scales(norms, norms_g, ev.dtype)[0]]
 
 
 def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int,
@@ -302,43 +358,104 @@ def test_roundoff(cases: Sequence[tuple[CaseId, Problem, Evaluation]], seed: int
     values: list[float] = []
     structured = None
     for k, (case, problem, ev) in enumerate(cases[:MAX_TESTED]):
-        r0 = residual_of(ev)
-        if not np.all(np.isfinite(r0)) or not np.any(r0):
+        value = residual_stability(case, problem, ev, eps, case_rng(seed, group_set,
+                                                                    "roundoff", k),
+                                   probed is None or probed[k])
+        if value is None:
             continue
-        repeats = REPEATS
-        rng = case_rng(seed, group_set, "roundoff", k)
-        probe = (INPUT_PROBES.get(case.probe) if case.kind == "input" and case.probe
-                 and (probed is None or probed[k]) else None)
-        fixed = problem.data or (None,) * len(problem.inputs)
-        xs = []
-        for _ in range(repeats):
-            moved = []
-            for spec, a, given in zip(problem.inputs, ev.x, fixed, strict=True):
-                a = np.asarray(a)
-                if a.dtype.kind != "f":  # token ids, masks: kept as they are
-                    moved.append(a)
-                    continue
-                scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
-                b = a + eps * scale * rng.standard_normal(a.shape)
-                if spec.rank and (given is None or problem.probe_data):
-                    if probe is not None:
-                        b = probe.keep(a[None], b[None])[0]
-                    b = keep_close_pairs(a, b, CLOSE_PAIRS * eps)
-                moved.append(b)
-            xs.append(moved)
-        batch = CaseBatch(
-            [case] * repeats, [np.stack(parts) for parts in zip(*xs, strict=True)],
-            [(g, e.repeat(repeats)) for g, e in ev.elements],
-        )
-        moved_ev = evaluate_batch(problem, batch, batch=True)
-        value = stability(r0, [residual_of(moved_ev.case(t)) for t in range(repeats)])
         tested.append(case)
         values.append(value)
         if not value < STABLE_ABOVE:  # NaN counts as structured: nothing to explain it
             structured = case
             break
-    cause = ("it computes in float32 internally" if dtype == "float64" else
-             f"round-off at {dtype}")
-    return RoundoffTest(tuple(tested), tuple(values), eps, bound, structured, cause)
+    return RoundoffTest(tuple(tested), tuple(values), eps, bound, structured,
+                        f"round-off at {dtype}")
 
 
+def residual_stability(case: CaseId, problem: Problem, ev: Evaluation, eps: float,
+                       rng: np.random.Generator, probed: bool = True) -> float | None:
+    """The :func:`stability` of the case's residual under :data:`REPEATS` relative input
+    perturbations of size ``eps`` (None: no finite, non-zero residual to test)."""
+    scales = _scales(ev)
+    r0 = residual_of(ev, scales)
+    if not np.all(np.isfinite(r0)) or not np.any(r0):
+        return None
+    probe = (INPUT_PROBES.get(case.probe) if case.kind == "input" and case.probe and probed
+             else None)
+    fixed = problem.data or (None,) * len(problem.inputs)
+    xs = []
+    for _ in range(REPEATS):
+        moved = []
+        for spec, a, given in zip(problem.inputs, ev.x, fixed, strict=True):
+            a = np.asarray(a)
+            if a.dtype.kind != "f":  # token ids, masks: kept as they are
+                moved.append(a)
+                continue
+            scale = float(np.sqrt(np.mean(a**2))) if a.size else 0.0
+            b = a + eps * scale * rng.standard_normal(a.shape)
+            if spec.rank and (given is None or problem.probe_data):
+                if probe is not None:
+                    b = probe.keep(a[None], b[None])[0]
+                b = keep_close_pairs(a, b, CLOSE_PAIRS * eps)
+            moved.append(b)
+        xs.append(moved)
+    batch = CaseBatch(
+        [case] * REPEATS, [np.stack(parts) for parts in zip(*xs, strict=True)],
+        [(g, e.repeat(REPEATS)) for g, e in ev.elements],
+    )
+    moved_ev = evaluate_batch(problem, batch, batch=True)
+    return stability(r0, [residual_of(moved_ev.case(t), scales) for t in range(REPEATS)])
+
+
+#: a relative input perturbation far above float64's resolution and far below float32's: it
+#: re-draws float64 round-off, and leaves round-off made on a float32 grid in place
+BELOW_FLOAT32 = 1e-10
+
+
+def float32_grain(case: CaseId, problem: Problem, ev: Evaluation, seed: int,
+                  group_set: GroupSet) -> float | None:
+    """Whether a round-off residual is made on float32's grid, measured: its stability under
+    a :data:`BELOW_FLOAT32` perturbation (high: the rounding does not see changes float64
+    would, so it happens in float32; low: float64's own round-off)."""
+    rng = case_rng(seed, group_set, "roundoff", MAX_TESTED)  # past the tested cases' draws
+    return residual_stability(case, problem, ev, BELOW_FLOAT32, rng)
+
+
+def narrower_outputs(problem: Problem) -> str | None:
+    """The narrowest float dtype the model's outputs arrived in, if narrower than the
+    check's (a float32 model in a float64 check), else None."""
+    width = np.dtype(problem.dtype).itemsize if problem.dtype in ("float64", "float32") else 0
+    narrow = sorted((d for d in problem.observed.output_dtypes
+                     if np.dtype(d).kind == "f" and np.dtype(d).itemsize < width),
+                    key=lambda d: np.dtype(d).itemsize)
+    return narrow[0] if narrow else None
+
+
+def roundoff_cause(dtype: str, tested: Sequence[tuple[CaseId, float]], elsewhere: float,
+                   lower: str | None = None, grain: float | None = None) -> str:
+    """What the round-off of the tested cases (each with its error) comes from, as measured:
+    outputs in a narrower dtype (``lower``); a residual that a perturbation below float32's
+    resolution leaves in place (``grain``, see :func:`float32_grain`: float32 computation);
+    round-off only on a scale probe, where the other cases stay at ``elsewhere``; else the
+    check's dtype. Float32 is named only where measured.
+
+    >>> from symcheck.core.caseid import CaseId, GroupSet
+    >>> tiny = CaseId(GroupSet(("S(n)",)), "input", 0, probe="tiny")
+    >>> roundoff_cause("float64", [(tiny, 2e-6)], 3e-16)[:58]
+    'float64 round-off amplified by cancellation on the ×1e-06 '
+    """
+    if lower is not None:
+        return f"its outputs are {lower}: round-off at {lower}"
+    if grain is not None and not grain < STABLE_ABOVE:
+        return (f"it computes in float32 internally: its residual stays put under a "
+                f"{BELOW_FLOAT32:.0e} relative input perturbation, below float32's resolution "
+                "and far above float64's")
+    scaled = [(c, e) for c, e in tested if c.kind == "input" and c.probe in INPUT_PROBES
+              and not INPUT_PROBES[c.probe].structural]
+    if tested and len(scaled) == len(tested):
+        names = " and ".join(dict.fromkeys(f"×{INPUT_PROBES[c.probe or ''].scale:.0e}"
+                                           for c, _ in scaled))
+        return (f"{dtype} round-off amplified by cancellation on the {names} scale probe: "
+                f"error {max(e for _, e in scaled):.1e} there, at most {elsewhere:.1e} on "
+                "every other case")
+    return f"round-off at {dtype}"

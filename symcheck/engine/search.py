@@ -40,6 +40,7 @@ from symcheck.engine.evaluate import (
     SENSITIVITY_MULTIPLE,
     CaseResult,
     Evaluation,
+    Tolerance,
     compare,
     compare_batch,
     evaluate_batch,
@@ -89,7 +90,8 @@ def pull_together(a: Array, rng: np.random.Generator, dtype: str) -> Array:
 
 
 def search_worst(
-    problem: Problem, start: Evaluation, rng: np.random.Generator, steps: int, tolerance: float
+    problem: Problem, start: Evaluation, rng: np.random.Generator, steps: int,
+    tolerance: Tolerance,
 ) -> tuple[CaseResult, Evaluation]:
     """Search inputs and elements for a larger error, from ``start``; the worst case found."""
     best_ev = start
@@ -136,11 +138,14 @@ def search_worst(
 
 
 def _cancels(problem: Problem, ev: Evaluation, candidate: CaseResult, best: CaseResult,
-             tolerance: float, rng: np.random.Generator) -> bool:
+             tolerance: Tolerance, rng: np.random.Generator) -> bool:
     """Whether a gain above the tolerance at an input with two near-equal tokens is the
     rounding of that input (the output moves as much when the input moves by its own
     round-off): a pull that made a model using the tokens' difference ill-conditioned."""
-    if not (candidate.finite and candidate.error > max(best.error, tolerance)):
+    tols = ([float(tolerance)] * max(len(candidate.outputs), 1)
+            if isinstance(tolerance, int | float) else list(tolerance))
+    over = any(candidate.output_error(k) > t for k, t in enumerate(tols))
+    if not (candidate.finite and candidate.error > best.error and over):
         return False
     movable = varied_inputs(problem)
     if not any(m and spec.rank and has_close_pair(a, CLOSE)

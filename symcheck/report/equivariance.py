@@ -19,21 +19,31 @@ _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "non-finite": "bold 
 
 
 def describe_failure(g: GroupResult) -> str:
-    """One line: the worst case of a failing group, where it is, and how many elements differ."""
-    w = g.measurement.worst
+    """One line: the worst case of a failing group, the output it fails in (when there are
+    several), where its largest difference is, and how many of that output's elements differ
+    (by more than the tolerance × the output's RMS: a case above its tolerance always has
+    one)."""
+    m = g.measurement
+    w = g.worst
     if not w.finite:
-        return f"{g.measurement.name}: case {w.case} produced NaN/Inf in the output"
+        return f"{m.name}: case {w.case} produced NaN/Inf in the output"
+    k = w.where[0]
     idx = ",".join(str(i) for i in w.where[1])
+    several = len(m.outputs) > 1
+    which = f"{m.outputs[k]}: " if several else ""
+    pooled = f" (all outputs pooled: {w.pooled:.3e})" if several else ""
     return (
-        f"{g.measurement.name}: worst case {w.case}: relative error {w.error:.3e} > "
-        f"tolerance {g.tolerance:.1e}; largest |f(g·x) − g·f(x)| = {w.max_abs:.3e} at "
-        f"output {w.where[0]}[{idx}]; {w.mismatched}/{w.total} elements differ"
+        f"{m.name}: worst case {w.case}: {which}relative error {w.output_error(k):.3e} > "
+        f"tolerance {g.output_tolerance(k):.1e}{pooled}; largest |f(g·x) − g·f(x)| = "
+        f"{w.max_abs:.3e} at output {k}[{idx}]; {w.mismatched}/{w.total} elements"
+        f"{f' of output {k}' if several else ''} differ"
     )
 
 
 def print_groups(console: Console, groups: Sequence[GroupResult], tolerance: bool = True) -> None:
     """The table of groups; a narrow terminal turns it (one column per group) before it would
-    cut a number or leave one out."""
+    cut a number or leave one out. With several outputs, each group's row is followed by one
+    row per output, its errors on its own scale (what the verdict judges)."""
     from rich.text import Text
 
     names = ["cases", "max error", "median", "p99", *(["tolerance"] if tolerance else []),
@@ -47,6 +57,14 @@ def print_groups(console: Console, groups: Sequence[GroupResult], tolerance: boo
                    fmt_float(m.noise_floor)]
         rows.append([Text(m.name), *map(Text, numbers),
                      Text(g.verdict.upper(), style=_VERDICT_STYLE[g.verdict])])
+        if len(m.outputs) < 2:
+            continue
+        for row in g.output_rows():
+            cells = [str(len(m.cases)), fmt_float(row["max"]), fmt_float(row["median"]),
+                     fmt_float(row["p99"]),
+                     *([fmt_float(row["tolerance"], 1)] if tolerance else []), ""]
+            mark = "within" if row["passed"] else "above"
+            rows.append([Text(f"  {row['label']}"), *map(Text, cells), Text(mark)])
     print_table(console, columns, rows, header_style="bold")
 
 
