@@ -101,6 +101,10 @@ ROWS = [
           seeds=MORE_SEEDS, torch=True)
       for name, expect in (("TokenEncoder", PASS), ("encode", PASS),
                            ("PlantedTokenEncoder", FAIL), ("encode_planted", FAIL))),
+    Row("distilbert-token-ids", "precision_distilbert.py:model", PASS, TOKEN_IDS,
+        seeds=MORE_SEEDS, torch=True, extras=("transformers",)),
+    Row("distilbert-token-ids-planted", "precision_distilbert.py:planted", FAIL, TOKEN_IDS,
+        seeds=MORE_SEEDS, torch=True, extras=("transformers",)),
     Row("e3nn-float32-built", "precision_e3nn.py:tensor_product", PASS, seeds=MORE_SEEDS,
         torch=True, extras=("e3nn",)),
     Row("e3nn-float32-built-cast", "precision_e3nn.py:cast_tensor_product", PASS,
