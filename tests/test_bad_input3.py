@@ -219,3 +219,19 @@ def test_an_encrypted_member_is_one_error(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(InputFileError, match="cannot read"):
         read_npz(path, "data")
+
+
+def test_the_time_limit_bounds_the_poly_verification_too() -> None:
+    import time
+
+    from symcheck.sparse import approximate
+    from symcheck.sparse.sweep import family_matrix
+
+    target = family_matrix("band", 2048, 3, seed=0)
+    start = time.perf_counter()
+    result = approximate(target, method="poly", time_limit=1e-6)
+    (poly,) = result.methods
+    assert poly.stopped == "time-limit" and poly.d is None
+    assert "rows measured" in str(poly.note)
+    assert time.perf_counter() - start < 60
+    assert approximate(target, method="poly").methods[0].d == 6  # unlimited: verified

@@ -27,7 +27,7 @@ from symcheck.sparse.matrix_io import (
     memory_budget,
     target_from_array,
 )
-from symcheck.sparse.precision import Precision, Targets, measure_params
+from symcheck.sparse.precision import OutOfTime, Precision, Targets, measure_params
 from symcheck.sparse.search import SearchResult, SeedOutcome, minimal_d
 from symcheck.sparse.structured import circle_params, lower_bound
 
@@ -331,7 +331,7 @@ def approximate(
     if method == "jl":
         results = [_run_jl(target, targets, max_d, seeds, min_successes, remaining(), progress)]
     elif method == "poly":
-        results = [_run_poly(target, targets, max_d, progress)]
+        results = [_run_poly(target, targets, max_d, progress, deadline)]
     else:
         results = _run_fit_methods(
             target, targets, method == "auto", lb, max_d, seeds, min_successes, remaining,
@@ -407,7 +407,7 @@ def _run_fit_methods(
         # The 2k construction, when 2k is below what an exact low-rank factorisation of the
         # logit target (rank ≤ L) gives for free and within max_d.
         elif 2 * target.max_row_nnz < target.size and 2 * target.max_row_nnz <= max_d:
-            exact = _run_poly(target, targets, max_d, progress)
+            exact = _run_poly(target, targets, max_d, progress, _deadline(remaining))
             results.append(exact)
     known = next((r.d for r in results if r.d is not None), None)
     if known is not None and known <= lb:
@@ -537,13 +537,21 @@ def _fit_too_slow(exact: MethodResult | None, time_left: float | None) -> str | 
     )
 
 
+def _deadline(remaining: Callable[[], float | None]) -> float | None:
+    """The ``time.perf_counter()`` value at which the time left runs out (None: no limit)."""
+    left = remaining()
+    return None if left is None else time.perf_counter() + left
+
+
 def _run_poly(
     target: TargetMatrix,
     targets: Targets,
     max_d: int,
     progress: Callable[[str], None] | None,
+    deadline: float | None = None,
 ) -> MethodResult:
-    """The ``d = 2k`` construction with the colouring layout, verified on the returned arrays."""
+    """The ``d = 2k`` construction with the colouring layout, verified on the returned arrays
+    (no further row block once ``deadline`` has passed: no ``d``, stopped by the time limit)."""
     t0 = time.perf_counter()
     k = target.max_row_nnz
     d = 2 * k
@@ -561,7 +569,16 @@ def _run_poly(
     sol = poly.construct(target, targets.eps2)
     built = time.perf_counter()
     params = sol.params()
-    prec = measure_params(target, *params)
+    try:
+        prec = measure_params(target, *params, deadline=deadline)
+    except OutOfTime as stop:
+        return MethodResult(
+            method="poly", d=None, precision=None, success_rate=None,
+            seconds=time.perf_counter() - t0, stopped="time-limit",
+            note=Phrase(f"2k = {d} built; verifying it ran past ", Use("time_limit"),
+                        f" ({stop.covered:,} of {stop.size:,} rows measured)"),
+            details={"k": k, "build_seconds": built - t0},
+        )
     verify_seconds = time.perf_counter() - built
     ok = prec.meets(targets)
     trial.update(successes=int(ok), tried=1, success_rate=float(ok), best_eps1=prec.eps1,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -245,12 +246,30 @@ def default_workers() -> int:
     return max(1, min(8, cores))
 
 
+class OutOfTime(Exception):
+    """The deadline passed before every row was measured (``covered`` of ``size``)."""
+
+    def __init__(self, covered: int, size: int) -> None:
+        super().__init__(f"{covered} of {size} rows measured")
+        self.covered, self.size = covered, size
+
+
+def _until(blocks: Iterator[tuple[int, np.ndarray]], deadline: float | None, size: int
+           ) -> Iterator[tuple[int, np.ndarray]]:
+    """The blocks, while the deadline has not passed."""
+    for start, block in blocks:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise OutOfTime(start, size)
+        yield start, block
+
+
 def measure_factors(
     target: Any,
     q: np.ndarray,
     k: np.ndarray,
     rows: int | None = None,
     workers: int | None = None,
+    deadline: float | None = None,
 ) -> Precision:
     """Precision of ``softmax(q kᵀ)`` against ``target`` (a TargetMatrix, CSR or dense array).
 
@@ -258,7 +277,8 @@ def measure_factors(
     each with its own block buffer and one BLAS thread (also with one worker); numpy releases
     the GIL in the matmul and the reductions, so the blocks run in parallel. The result does
     not depend on ``workers`` (each row is measured by the same operations, whichever thread
-    runs it).
+    runs it). ``deadline`` (a ``time.perf_counter()`` value): past it, no further block is
+    started and :class:`OutOfTime` is raised.
     """
     csr = _as_csr(target)
     q = np.asarray(q, dtype=np.float64)
@@ -272,7 +292,8 @@ def measure_factors(
         # One BLAS thread here too: a thin block × L × d product is bound by memory, and a
         # multi-threaded BLAS on a busy machine made it 15–20× slower (benchmarks/RESULTS.md).
         with one_blas_thread():
-            return precision_from_logit_blocks(csr, factor_logit_blocks(q, k, step))
+            return precision_from_logit_blocks(
+                csr, _until(factor_logit_blocks(q, k, step), deadline, size))
     from concurrent.futures import ThreadPoolExecutor
 
     measures = _RowMeasures(csr)
@@ -283,6 +304,8 @@ def measure_factors(
         buf = np.empty((min(step, size), size))
         done = 0
         for start in starts[part::workers]:  # interleaved: equal work per thread
+            if deadline is not None and time.perf_counter() > deadline:
+                break
             stop = min(size, start + step)
             block = buf[: stop - start]
             np.matmul(q[start:stop], kt, out=block)
@@ -291,6 +314,8 @@ def measure_factors(
 
     with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
         covered = sum(pool.map(work, range(workers)))
+    if covered < size:
+        raise OutOfTime(covered, size)
     return measures.result(covered)
 
 
@@ -301,15 +326,17 @@ def measure_params(
     w_k: np.ndarray,
     rows: int | None = None,
     workers: int | None = None,
+    deadline: float | None = None,
 ) -> Precision:
-    """Precision of ``softmax(X W_Q W_Kᵀ Xᵀ)`` recomputed from the parameters, in row blocks."""
+    """Precision of ``softmax(X W_Q W_Kᵀ Xᵀ)`` recomputed from the parameters, in row blocks
+    (``deadline``: see :func:`measure_factors`)."""
     csr = _as_csr(target)
     x, w_q, w_k = (np.asarray(a) for a in (x, w_q, w_k))
     check_param_shapes(csr.shape[0], x, w_q, w_k)
     x64 = x.astype(np.float64, copy=False)
     q = x64 @ w_q.astype(np.float64, copy=False)
     k = x64 @ w_k.astype(np.float64, copy=False)
-    return measure_factors(csr, q, k, rows, workers)
+    return measure_factors(csr, q, k, rows, workers, deadline)
 
 
 def check_param_shapes(size: int, x: np.ndarray, w_q: np.ndarray, w_k: np.ndarray) -> None:
