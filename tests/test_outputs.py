@@ -47,6 +47,28 @@ def test_json_to_stdout_by_another_name_is_a_document_on_stdout(tmp_path: Path,
 
 
 @posix_only
+def test_a_link_to_our_stdout_is_stdout(tmp_path: Path) -> None:
+    (tmp_path / "out.json").symlink_to("/proc/self/fd/1")
+    r = _symcheck("equivariance", MODEL, *QUICK, "--json", "out.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verdict"] == "pass"
+    assert (tmp_path / "out.json").is_symlink()
+    _no_temp(tmp_path)
+
+
+@posix_only
+def test_process_substitution_gets_the_document(tmp_path: Path) -> None:
+    if not Path("/bin/bash").exists():
+        pytest.skip("needs bash")
+    command = (f"{sys.executable} -m symcheck equivariance {MODEL} {' '.join(QUICK)} "
+               "--json >(cat > got.json) > /dev/null; sleep 1")
+    r = subprocess.run(["/bin/bash", "-c", command], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "got.json").read_text())["verdict"] == "pass"
+
+
+@posix_only
 def test_junit_to_dev_stdout_is_xml_on_stdout(tmp_path: Path) -> None:
     (tmp_path / "symcheck.toml").write_text(
         f'[[check]]\nname = "a"\nmodel = "{MODEL}"\ntrials = 2\nprobes = false\n')
