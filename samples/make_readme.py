@@ -334,6 +334,10 @@ TOKEN_IDS = Cli("symcheck equivariance samples/options/bert.py --in 'input_ids=b
                 "--out 'last_hidden_state=b n d' --group 'S(n)'")
 PADDED = Cli(f"symcheck equivariance {PADDING}:padded_encoder {MASKS} "
              "--padding-mask src_key_padding_mask")
+#: the verdict zoo of the test suite, which docs/equivariance.md quotes for the declarations,
+#: the per-output judgement, the model's own precision and near-duplicate tokens
+ZOO = "tests/models/verdicts"
+VERDICTS = ROOT / ZOO
 
 
 def verdicts(run: Run) -> str:
@@ -607,6 +611,23 @@ def config_error() -> str:
     return run.stderr.strip()
 
 
+def args_error() -> str:
+    """The error for a ``*args`` model given an inputs file that names none of its two inputs
+    and holds one array (``one.npz``)."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        np.savez(Path(tmp) / "one.npz", np.zeros((7, 4)))
+        run = run_cli(f"symcheck equivariance {VERDICTS / 'declare_args.py'}:wrapped "
+                      "--in 'n d' --in 'n n' --inputs one.npz", cwd=Path(tmp))
+    return run.stderr.strip()
+
+
+def fenced_line(pattern: str) -> Callable[[Run], str]:
+    """The first line a command printed that matches ``pattern``, as a fenced block."""
+    return lambda run: fenced(run.line_with(pattern)[0])
+
+
 # --- the registry -----------------------------------------------------------------------------
 
 def in_file(file: str, *pieces: Piece) -> tuple[Piece, ...]:
@@ -651,6 +672,43 @@ PIECES: tuple[Piece, ...] = (
         Quote("sizes-error", r"a missing size reads\s+`(?P<message>[^`]+)`",
               (Api("symcheck.check_equivariance with sizes={'n': 4} for 'n d'", missing_size),),
               lambda message: (message,))),
+    *in_file("docs/equivariance.md",
+        command_block("declare-commands", [
+            cli_line(f"symcheck equivariance {ZOO}/declare_knn.py:knn",
+                     ": kNN positions declared `n k:index(n)`"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_knn.py:knn_plain",
+                     ": the same declared `n k`"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_args.py:edges --inputs "
+                     f"{ZOO}/declare_args_inputs.npz", ": an edge list, `e:set two:index(n)`"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_args.py:edges --inputs "
+                     f"{ZOO}/declare_args_inputs.npz --out 'e two:index(n)'",
+                     ": its rows in order"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_reversal.py:two_sided",
+                     ": symmetric neighbours, R(n)"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_reversal.py:causal",
+                     ": a running mean"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_reversal.py:circular_symmetric",
+                     ": circular, symmetric kernel, D(n)"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_reversal.py:circular_asymmetric",
+                     ": the reflections"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_reverse_complement.py:rc_conv",
+                     ": W[k,c,o] = W[K−1−k, Pc, Po], R(n) with `complement(3,2,1,0)`"),
+            cli_line(f"symcheck equivariance {ZOO}/declare_reverse_complement.py:plain_conv",
+                     ": a random kernel"),
+        ]),
+        Quote("args-error", r"the message says what to do:\n`(?P<message>[^`]+)`",
+              (Api("a *args model given one unnamed array for two inputs", args_error),),
+              lambda message: (message,)),
+        Region("outputs-report",
+               (Cli(f"symcheck equivariance {ZOO}/planted_force_field.py:planted_force_field"),),
+               transcript),
+        Quote("precision-line",
+              r"Float32Attention`:\n\n  ```\n  (?P<line>its parameters [^\n]+)\n  ```",
+              (Cli(f"symcheck equivariance {ZOO}/precision_float32_module.py:Float32Attention"),),
+              lambda run: (run.line_with(r"its parameters [^\n]+")[0],), needs=("torch",)),
+        Region("cancellation-note",
+               (Cli(f"symcheck equivariance {ZOO}/control_directions.py"),),
+               fenced_line(r"note: O\(d\): [^\n]+near-duplicate[^\n]+"))),
     *in_file("docs/geometric.md",
         Quote("cross-as-vector",
               r"declared a vector: \*\*O\(c\) fails\*\* \(error (?P<error>[^,]+),",
