@@ -152,6 +152,8 @@ def test_a_deep_counterexample_metadata_is_one_line(tmp_path: Path) -> None:
      "n is given twice (8 and 9)"),
     (["--in", "n d", "--out", "n d", "--group", "O( d )", "--group", "O(d)", "--size",
       "n=3,d=2"], "a group is named twice"),
+    (["--in", "n c:complement(3,2,1,0)", "--out", "n c:complement(3,2,1,0)", "--group", "R(n)",
+      "--size", "n=12,c=5"], "--size: c=5, but c:complement(3,2,1,0) has 4 channels"),
 ])
 def test_nothing_given_is_dropped(cli: Any, model: Path, args: list[str], expect: str) -> None:
     _one_line(cli("equivariance", str(model), *args), expect)

@@ -798,8 +798,9 @@ def judge(measurements: Sequence[GroupMeasurement], tolerance: Tolerance) -> lis
                     f"{worst:.2e} is above the tolerance {max(tols):.1e}, but its residual "
                     f"is re-drawn by a {m.roundoff.perturbation:.0e} relative input "
                     f"perturbation (it stays put in at most {max(m.roundoff.stabilities):.0%} of "
-                    f"the perturbations, where a structured residual stays in all) in each of "
-                    f"the {len(m.roundoff.tested)} case kinds above the tolerance")
+                    f"the perturbations, where a structured residual stays in all) in "
+                    + (f"each of the {len(m.roundoff.tested)} case kinds above the tolerance"
+                       if len(m.roundoff.tested) > 1 else "the case kind above the tolerance"))
         else:
             verdict = Verdict.FAIL
         results.append(GroupResult(m, max(tols), verdict, note, tols))

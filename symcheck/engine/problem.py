@@ -168,6 +168,7 @@ def resolve(
         sizes.update(bound)
     check_run_together(inputs, outputs, signature.groups, sizes)
     check_labels(inputs + outputs, signature.groups, sizes)
+    check_channel_sizes(inputs + outputs, sizes)
     for argument, specs in (("inputs", inputs), ("outputs", outputs)):
         names = [s.name for s in specs if s.name is not None]
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -196,6 +197,22 @@ def resolve(
         mask=None if mask is None else mask.index, mask_use=mask, probe_data=probe_data,
         reference=reference, positional=positional, precision=precision,
     )
+
+
+def check_channel_sizes(specs: Sequence[AxisSpec], sizes: Mapping[str, int]) -> None:
+    """A size given for a channel whose representation fixes its length
+    (``c:complement(3,2,1,0)`` has 4) must be that length: the header would otherwise show a
+    size the check never used."""
+    for spec in specs:
+        for axis, label in enumerate(spec.labels):
+            if not spec.rep(axis).startswith("complement(") or label not in sizes:
+                continue
+            own = spec.representation(axis).fixed_dim()
+            if own is not None and sizes[label] != own:
+                raise SpecError(f"{label}={sizes[label]}, but {label}:{spec.rep(axis)} has "
+                                f"{own} channels (its size is the list's length; leave "
+                                f"{label} out of the sizes)", argument="sizes",
+                                value={label: sizes[label]})
 
 
 def check_case_memory(specs: Sequence[AxisSpec], sizes: Mapping[str, int]) -> None:
