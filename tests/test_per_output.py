@@ -3,6 +3,9 @@ round-off notes that name only what was measured (issue 20, deliverables 1 and 5
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -116,3 +119,35 @@ def test_an_identically_zero_output_is_no_failure(seed: int) -> None:
     r = check_equivariance(model, "n d", ["n d", "", ""], ["O(d)", "S(n)"], SIZES, seed=seed,
                            trials=5)
     assert r.passed, r
+
+
+HUGE_ENERGY = '''
+import numpy as np
+import symcheck
+
+P = np.random.default_rng(5).standard_normal((64, 3))
+
+@symcheck.equivariant(inputs=["n c:point"], output=["", "n c"], groups=["E(c)"],
+                      sizes={"n": 6, "c": 3})
+def broken_forces(x):
+    xc = x - x.mean(0)
+    return 1e14 * np.linalg.norm(xc), -2 * xc + 0.6 * np.linalg.norm(xc) / 4.2 * P[:len(x)]
+
+@symcheck.equivariant(inputs=["n c:point"], output=["", "n c"], groups=["E(c)"],
+                      sizes={"n": 6, "c": 3})
+def forces(x):
+    xc = x - x.mean(0)
+    return 1e14 * np.linalg.norm(xc), -2 * xc
+'''
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_energy_of_1e14_does_not_make_the_forces_its_round_off(cli: Any, tmp_path: Path,
+                                                                  seed: int) -> None:
+    """An output far below the others is judged on its own scale unless it is small against
+    the inputs too: forces of ~1 beside an energy of 1e14 are not round-off of the energy."""
+    (tmp_path / "m.py").write_text(HUGE_ENERGY)
+    bad = cli("equivariance", f"{tmp_path / 'm.py'}:broken_forces", "--seed", str(seed))
+    assert bad.exit_code == 1 and "output 1: relative error" in bad.output, bad.output
+    assert cli("equivariance", f"{tmp_path / 'm.py'}:forces", "--seed",
+               str(seed)).exit_code == 0

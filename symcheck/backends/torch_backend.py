@@ -80,8 +80,10 @@ class TorchBackend(Backend):
             lowest = "float32"
             names = [n for n, t in floats.items() if t.dtype == torch.float64
                      and _float32_rounded(t.detach().cpu().numpy())]
-            cause = (f"{len(names)} of its {len(floats)} float64 parameter tensors hold "
-                     "float32-rounded values (built in float32, then cast)")
+            which = ("its float64 parameter tensors hold" if len(names) == len(floats) else
+                     f"{len(names)} of its {len(floats)} float64 parameter tensors "
+                     f"{'holds' if len(names) == 1 else 'hold'}")
+            cause = f"{which} float32-rounded values (built in float32, then cast)"
             if not names:
                 return None
         else:

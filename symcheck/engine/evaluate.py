@@ -108,19 +108,41 @@ def vanishing_share(dtype: str) -> float:
     return min(1e3 * RESOLUTION.get(dtype, RESOLUTION["float32"]), VANISHING_SHARE)
 
 
-def output_scales(norms: Array, norms_g: Array, dtype: str) -> Array:
+def output_scales(norms: Array, norms_g: Array, dtype: str,
+                  inputs: Array | None = None) -> Array:
     """The scale each output is judged on (cases × outputs): its own norm ``‖f_k(x)‖``; but an
-    output whose ``‖f_k(x)‖`` and ``‖f_k(g·x)‖`` are both within :func:`vanishing_share` of the
-    whole output's ``‖f(x)‖`` (zero in exact arithmetic: an invariant that vanishes, a cross
-    product of collinear points) holds only round-off, and is judged on the whole output's
-    scale, so round-off over round-off is never a failure.
+    output whose ``‖f_k(x)‖`` and ``‖f_k(g·x)‖`` are both within :func:`vanishing_share` of a
+    reference (zero in exact arithmetic: an invariant that vanishes, a cross product of
+    collinear points) holds only round-off, and is judged on that reference, so round-off over
+    round-off is never a failure. The reference is the whole output's ``‖f(x)‖``, or the
+    inputs' norm (``inputs``, per case) where that is smaller: an energy of 1e14 beside forces
+    of 1 must not make the forces look like its round-off.
 
     >>> output_scales(np.array([[3.0, 4.0, 1e-17]]), np.array([[3.0, 4.0, 2e-17]]), "float64")
     array([[3., 4., 5.]])
+    >>> output_scales(np.array([[1e14, 1.0]]), np.array([[1e14, 1.0]]), "float64",
+    ...               inputs=np.array([2.0]))
+    array([[1.e+14, 1.e+00]])
     """
     whole = np.sqrt(np.sum(norms**2, axis=1, keepdims=True))
+    if inputs is not None:
+        given = np.asarray(inputs, dtype=np.float64).reshape(-1, 1)
+        whole = np.where((given > 0) & np.isfinite(given), np.minimum(whole, given), whole)
     small = np.maximum(norms, norms_g) <= vanishing_share(dtype) * whole
     return np.where(small, whole, norms)
+
+
+def input_norms(x: Sequence[Array]) -> Array:
+    """Per case (axis 0), the norm of all its floating-point inputs together (0 without
+    any): the reference of :func:`output_scales` that no output can inflate."""
+    count = len(np.asarray(x[0])) if x else 0
+    total = np.zeros(count)
+    for a in x:
+        a = np.asarray(a)
+        if a.dtype.kind == "f" and a.size:
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = total + np.sum(a.reshape(count, -1).astype(np.float64) ** 2, axis=1)
+    return np.sqrt(total)
 
 
 def act(spec: AxisSpec, x: Array, elements: Sequence[tuple[Group, Elements]]) -> Array:
@@ -371,7 +393,7 @@ def compare_batch(ev: BatchEvaluation, tolerance: Tolerance) -> list[CaseResult]
     finite_fgx = np.array([all(np.isfinite(a[t]).all() for a in fgx) for t in range(count)])
     finite_gfx = np.array([all(np.isfinite(a[t]).all() for a in fx) for t in range(count)])
     finite = finite_fgx & finite_gfx  # g·f(x) is finite exactly when f(x) is
-    scales = output_scales(den, den_g, ev.dtype)
+    scales = output_scales(den, den_g, ev.dtype, input_norms(ev.cases.x))
     errors = _ratio(num, scales)
     with np.errstate(invalid="ignore", over="ignore"):
         pooled = _ratio(np.sqrt(np.sum(num**2, axis=1)), np.sqrt(np.sum(den**2, axis=1)))
