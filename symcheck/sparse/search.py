@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from symcheck.core.verdicts import Computed, Serialised, key
 from symcheck.sparse.precision import leak_from_log
 
 
@@ -37,11 +38,17 @@ class SeedOutcome:
 
 
 @dataclass
-class DTrial:
+class DTrial(Serialised):
     """All seeds tried at one ``d``."""
 
     d: int
-    outcomes: list[SeedOutcome] = field(default_factory=list)
+    outcomes: list[SeedOutcome] = field(default_factory=list, metadata=key(
+        "seeds", convert=lambda outcomes: [o.seed for o in outcomes]))
+
+    json_order = ("d", "outcomes", Computed("successes"), Computed("tried"),
+                  Computed("success_rate"), Computed("best_eps1", "best.eps1"),
+                  Computed("best_eps2", lambda t: leak_from_log(t.best.log_eps2)),
+                  Computed("seconds"))
 
     @property
     def successes(self) -> int:
@@ -68,19 +75,6 @@ class DTrial:
     @property
     def seconds(self) -> float:
         return sum(o.seconds for o in self.outcomes)
-
-    def to_dict(self) -> dict[str, Any]:
-        best = self.best
-        return {
-            "d": self.d,
-            "seeds": [o.seed for o in self.outcomes],
-            "successes": self.successes,
-            "tried": self.tried,
-            "success_rate": self.success_rate,
-            "best_eps1": best.eps1,
-            "best_eps2": leak_from_log(best.log_eps2),
-            "seconds": self.seconds,
-        }
 
 
 @dataclass
