@@ -462,7 +462,7 @@ def _screen(
     width = min(max_d, below + SCREEN_REACH)
     res = opt.fit(target, targets, width, seed, perturb=0.0,
                   start=opt.WarmStart(target, targets).factors(width), stall=SCREEN_STALL)
-    if res.met:
+    if res.passed:
         return None
     prec = res.precision
     trial = {"d": width, "seeds": [seed], "successes": 0, "tried": 1, "success_rate": 0.0,
@@ -619,10 +619,10 @@ def _run_opt(
         res = opt.fit(
             target, targets, d, seed, perturb=perturb, deadline=deadline, start=begin
         )
-        if res.met:
+        if res.passed:
             solved[d] = (res.u, res.v)
         prec = res.precision
-        return SeedOutcome(d, seed, res.met, prec.eps1, prec.log_eps2, res.seconds, (res.u, res.v))
+        return SeedOutcome(d, seed, res.passed, prec.eps1, prec.log_eps2, res.seconds, (res.u, res.v))
 
     # First guess: log₂ L, which is where random sparse targets land (see benchmarks).
     guess = max(start, min(max_d, math.ceil(math.log2(max(target.size, 2)))))
