@@ -622,7 +622,8 @@ def _run_opt(
         if res.passed:
             solved[d] = (res.u, res.v)
         prec = res.precision
-        return SeedOutcome(d, seed, res.passed, prec.eps1, prec.log_eps2, res.seconds, (res.u, res.v))
+        return SeedOutcome(d, seed, res.passed, prec.eps1, prec.log_eps2, res.seconds,
+                           (res.u, res.v))
 
     # First guess: log₂ L, which is where random sparse targets land (see benchmarks).
     guess = max(start, min(max_d, math.ceil(math.log2(max(target.size, 2)))))
