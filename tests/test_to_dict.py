@@ -15,6 +15,8 @@ import pytest
 
 import symcheck
 from symcheck.core.caseid import CaseId, GroupSet
+from symcheck.core.groups import GroupName
+from symcheck.core.specs import AxisSpec
 from symcheck.core.verdicts import SKIP, Computed, Serialised, Verdict, json_key, key, plain
 
 #: classes allowed to write their own ``to_dict`` (none: every result uses the generated one)
@@ -140,6 +142,8 @@ CONVERSIONS = [
     ({"a": (np.bool_(True),)}, {"a": [True]}),
     (CaseId(GroupSet(("O(d)", "S(n)")), "haar", 3), "haar:3"),
     (GroupSet(("O(d)", "S(n)")), "O(d) × S(n)"),
+    (AxisSpec.parse("forces=n c:point"), "forces=n c:point"),
+    (GroupName.parse("O(d)"), "O(d)"),
     (Plain(0.1, 0.2), {"eps1": 0.1, "eps2": 0.2}),
     (Inner(1.5), {"value": 1.5}),
     (None, None),

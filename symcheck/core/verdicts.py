@@ -97,8 +97,9 @@ class Computed:
 
 def plain(value: Any) -> Any:
     """A value as JSON carries it: a nested result by its own ``to_dict``, an enum by its
-    value, a frozen value with a display form (``CaseId``, ``GroupSet``) by ``str``, any other
-    dataclass by its fields, numpy scalars and arrays by ``tolist``, tuples as lists.
+    value, a frozen value with a display form (``CaseId``, ``GroupSet``, ``AxisSpec``,
+    ``GroupName``) by ``str``, any other dataclass by its fields, numpy scalars and arrays by
+    ``tolist``, tuples as lists.
 
     >>> import numpy as np
     >>> plain({"v": Verdict.PASS, "x": (np.float32(0.5), np.arange(2)), "n": None})
