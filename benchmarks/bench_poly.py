@@ -215,7 +215,7 @@ def warm_start() -> None:
             res = opt.fit(target, targets, d, 0, perturb=0.0, start=start)
             h = res.history
             losses = " / ".join(f"{h[i]:.3g}" for i in (0, 10, 30, 60) if i < len(h))
-            print(f"| {k} | {size} | {d} | {name} | {res.met} | {res.evaluations} | "
+            print(f"| {k} | {size} | {d} | {name} | {res.passed} | {res.evaluations} | "
                   f"{time.perf_counter() - t0:.1f} | {losses} / {h[-1]:.3g} |", flush=True)
 
 

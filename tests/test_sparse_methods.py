@@ -76,7 +76,7 @@ def test_fit_is_exact_at_full_rank_from_the_svd_start() -> None:
     a = (rng.random((16, 16)) < 0.3) * rng.uniform(0.5, 1.5, (16, 16)) + np.eye(16)
     t = target_from_array(a)
     res = fit(t, Targets(0.1, 0.1), 16, 0)
-    assert res.met and res.iterations == 0
+    assert res.passed and res.iterations == 0
 
 
 def test_opt_beats_the_paper_bound_and_is_verified() -> None:

@@ -355,9 +355,9 @@ def test_fit_gives_up_on_a_plateau_only_when_asked() -> None:
     t = target_from_array(random_sparse(256, 4, 43))
     stalled = fit(t, Targets(0.1, 0.1), 7, 0, stall=20)
     full = fit(t, Targets(0.1, 0.1), 7, 0, max_iter=80)
-    assert not stalled.met and stalled.evaluations < full.evaluations
+    assert not stalled.passed and stalled.evaluations < full.evaluations
     easy = fit(t, Targets(0.1, 0.1), 12, 0, stall=20)  # well above what the fit needs
-    assert easy.met
+    assert easy.passed
 
 
 def test_cli_method_poly_below_2k_is_not_met(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ renders the same :class:`Reproduction` in its own words: the command line its op
 replay the worst case and the line that reruns a declared check
 (:mod:`symcheck.cli.common`), the Python API a call, the counterexample file metadata.
 
->>> from symcheck.core.verdicts import Verdict
+>>> from symcheck.core.verdicts import SKIP, Serialised, Verdict, key
 >>> Outcome("model", Verdict.PASS, result=None).passed
 True
 >>> from symcheck.core.caseid import GroupSet
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from symcheck.core.caseid import CaseId
 from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
-from symcheck.core.verdicts import Verdict
+from symcheck.core.verdicts import SKIP, Serialised, Verdict, key
 
 if TYPE_CHECKING:
     from symcheck.core.groups import GroupName
@@ -52,33 +52,35 @@ class Evidence:
 
 
 @dataclass
-class Outcome:
-    """What a request found: the verdict, the result object of its kind, the recipe."""
+class Outcome(Serialised):
+    """What a request found: the verdict, the result object of its kind, the recipe. Its JSON
+    is the result's own, with the verdict and the reproduction recipe."""
 
-    kind: str  # "model" | "weights" | "form" | "replay" | "matrix"
+    #: "model" | "weights" | "form" | "replay" | "matrix"
+    kind: str = field(metadata=SKIP)
     verdict: Verdict
-    result: Any
+    result: Any = field(metadata=key(spread=True, convert=lambda result: result.to_dict()
+                                     if hasattr(result, "to_dict") else {}))
     reproduction: Reproduction | None = None
-    evidence: Evidence | None = field(default=None, repr=False)
+    evidence: Evidence | None = field(default=None, repr=False, metadata=SKIP)
     #: where the checked callable is defined, when known (for annotations)
-    file: str | None = None
-    line: int | None = None
+    file: str | None = field(default=None, metadata=SKIP)
+    line: int | None = field(default=None, metadata=SKIP)
+
+    json_order = ("result", "verdict", "reproduction")
 
     @property
     def passed(self) -> bool:
         return self.verdict is Verdict.PASS
 
-    def to_dict(self) -> dict[str, Any]:
-        """The result's own JSON, with the verdict and the reproduction recipe."""
-        body = self.result.to_dict() if hasattr(self.result, "to_dict") else {}
-        return {**body, "verdict": self.verdict.value,
-                "reproduction": None if self.reproduction is None else
-                self.reproduction.to_dict()}
 
+def _options_but_case(measure: Measure) -> dict[str, Any]:
+    """A recipe's options in its JSON: the recipe's own ``case`` key says the case."""
+    return {k: v for k, v in measure.to_dict().items() if k != "case"}
 
 
 @dataclass(frozen=True)
-class Reproduction:
+class Reproduction(Serialised):
     """Everything needed to re-run a check, and its worst failing case when there is one."""
 
     kind: str  # "model" | "weights" | "form" | "matrix"
@@ -90,12 +92,15 @@ class Reproduction:
     sizes: Mapping[str, int] = field(default_factory=dict)
     #: the measurement options that replay it (trials resolved; the case is :attr:`case`):
     #: a door repeats the ones its declaration says differ from the defaults
-    measure: Measure = field(default_factory=lambda: Measure(trials=DEFAULT_TRIALS))
+    measure: Measure = field(default_factory=lambda: Measure(trials=DEFAULT_TRIALS),
+                             metadata=key(spread=True, convert=_options_but_case))
     data: str | None = None  # the inputs file, if any
     backend: str | None = None  # only when the caller chose one
     mask: str | None = None
     padding_mask: str | None = None
-    case: CaseId | None = None  # the worst failing case; None: nothing fails
+    #: the worst failing case (``GROUP/CASE``); None: nothing fails
+    case: CaseId | None = field(default=None, metadata=key(
+        convert=lambda case: None if case is None else case.ref))
     #: weights checks: layer, heads, mode, component (what the command line needs)
     weights: Mapping[str, Any] = field(default_factory=dict)
     #: ``symcheck check``: the check's name and its configuration file
@@ -109,18 +114,6 @@ class Reproduction:
     def in_check(self, name: str, config: str | None) -> Reproduction:
         """The same recipe, known to come from a declared check."""
         return replace(self, check=name, config=config)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind, "target": self.target, "name": self.name,
-            "inputs": [str(s) for s in self.inputs], "outputs": [str(s) for s in self.outputs],
-            "groups": [str(g) for g in self.groups], "sizes": dict(self.sizes),
-            **{k: v for k, v in self.measure.to_dict().items() if k != "case"},
-            "data": self.data, "backend": self.backend,
-            "mask": self.mask, "padding_mask": self.padding_mask,
-            "case": None if self.case is None else self.case.ref,
-            "weights": dict(self.weights), "check": self.check, "config": self.config,
-        }
 
 
 def worst_case(result: EquivarianceResult) -> CaseId | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from symcheck.app.outcomes import Outcome
@@ -12,7 +12,7 @@ from symcheck.app.service import wrap_model
 from symcheck.core.errors import ModelError, ReplayError, SpecError
 from symcheck.core.signature import Signature, parse_groups, parse_specs
 from symcheck.core.tolerances import tolerance_for
-from symcheck.core.verdicts import Judged, Verdict
+from symcheck.core.verdicts import SKIP, Computed, Judged, Verdict, key
 from symcheck.engine.evaluate import CaseResult
 from symcheck.engine.problem import resolve
 from symcheck.sources.python import by_position, load_python, split_target
@@ -22,10 +22,16 @@ from symcheck.sources.python import by_position, load_python, split_target
 class ReplayResult(Judged):
     """A stored case re-run: the stored error, the error now, and which model file ran."""
 
-    meta: dict[str, Any]
-    case: CaseResult
+    #: the counterexample file's metadata (its group, case and error are computed keys)
+    meta: dict[str, Any] = field(metadata=SKIP)
+    case: CaseResult = field(metadata=key("details"))
     tolerance: float
-    model_file: str
+    model_file: str = field(metadata=key("model"))
+
+    json_order = ("model_file", Computed("group", lambda r: r.meta["group"]),
+                  Computed("case", lambda r: r.meta["case"]),
+                  Computed("stored_error", lambda r: r.meta["error"]),
+                  Computed("error", "case.error"), "tolerance", Computed("verdict"), "case")
 
     @property
     def name(self) -> str:
@@ -37,15 +43,6 @@ class ReplayResult(Judged):
         """FAIL while the case still fails (or is not finite), PASS once it is fixed."""
         broken = not self.case.finite or self.case.error > self.tolerance
         return Verdict.FAIL if broken else Verdict.PASS
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model_file, "group": self.meta["group"], "case": self.meta["case"],
-            "stored_error": self.meta["error"], "error": self.case.error,
-            "tolerance": self.tolerance,
-            "verdict": self.verdict.value,
-            "details": self.case.to_dict(),
-        }
 
 
 def _text(value: Any) -> str | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from symcheck.app import outcomes as recipe
 from symcheck.app.outcomes import Outcome
 from symcheck.app.requests import WeightsRequest
-from symcheck.core.verdicts import Judged, Verdict
+from symcheck.core.verdicts import Judged, Verdict, key
 from symcheck.engine.equivariance import EquivarianceResult
 
 
@@ -44,17 +44,14 @@ class StackResult(Judged):
     layers: list[str]
     folded: list[str]
     not_folded: list[str]
-    result: EquivarianceResult
+    #: the stack's check, whose keys follow the stack's own in the JSON
+    result: EquivarianceResult = field(metadata=key(spread=True))
 
     name_field = "path"
 
     @property
     def verdict(self) -> Verdict:
         return self.result.verdict
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "layers": self.layers, "folded": self.folded,
-                "not_folded": self.not_folded, **self.result.to_dict()}
 
 
 def _run_stack(request: WeightsRequest, settings: Any) -> Outcome:

@@ -35,6 +35,7 @@ from typing import Any, get_type_hints
 from symcheck.core.errors import SpecError, close_match
 from symcheck.core.signature import DEFAULT_SEARCH
 from symcheck.core.tolerances import DEFAULT_RTOL, check_rtol
+from symcheck.core.verdicts import Serialised
 
 #: caps that keep a typo (a trials of 1000000000) from building gigabytes of cases
 MAX_TRIALS = 100_000
@@ -199,7 +200,7 @@ def option(default: Any, flag: str, help: str, kind: Kind, metavar: str | None =
 
 
 @dataclass(frozen=True)
-class Measure:
+class Measure(Serialised):
     """How to measure, whatever is measured: one value from the door to the engine.
 
     ``None`` for ``trials`` and ``rtol`` means "what the model declares, else the default";
@@ -266,9 +267,6 @@ class Measure:
         """The options that differ from their defaults (what a recipe must repeat)."""
         return {name: getattr(self, name) for name, _ in declared()
                 if getattr(self, name) != default(name)}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name, _ in declared()}
 
 
 def declared() -> Iterator[tuple[str, Option]]:

@@ -25,7 +25,7 @@ from symcheck.core.errors import ModelError, Phrase, SpecError, Suggest, Use
 from symcheck.core.groups import Group
 from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_SEARCH, DEFAULT_TRIALS
-from symcheck.core.verdicts import Judged, Verdict, brief
+from symcheck.core.verdicts import SKIP, Computed, Judged, Verdict, brief, key
 from symcheck.engine.cases import (
     INPUT_PROBES,
     CaseBatch,
@@ -217,13 +217,14 @@ def problem_outputs(problem: Problem) -> tuple[str, ...]:
 class GroupResult(Judged):
     """A :class:`GroupMeasurement` with its tolerance and verdict."""
 
-    measurement: GroupMeasurement
+    #: what was measured (its numbers are the JSON's computed keys)
+    measurement: GroupMeasurement = field(metadata=SKIP)
     tolerance: float
     verdict: Verdict  # PASS | FAIL | NON_FINITE
     #: why a PASS above the tolerance is one (round-off), or None
     note: str | None = None
-    #: the tolerance of each output (``tolerance`` is the largest)
-    tolerances: tuple[float, ...] = ()
+    #: the tolerance of each output (``tolerance`` is the largest; the JSON's "outputs" rows)
+    tolerances: tuple[float, ...] = field(default=(), metadata=SKIP)
 
     def output_tolerance(self, k: int) -> float:
         return self.tolerances[k] if k < len(self.tolerances) else self.tolerance
@@ -243,6 +244,26 @@ class GroupResult(Judged):
                  "passed": not m.output_stat(k, 100) > self.output_tolerance(k)}
                 for k, label in enumerate(m.outputs)]
 
+    json_order = (
+        Computed("group", "measurement.name"), Computed("factors", "measurement.factors"),
+        "verdict", Computed("trials", lambda g: len(g.measurement.cases)),
+        Computed("max", lambda g: g.measurement.stat(100)),
+        Computed("median", lambda g: g.measurement.stat(50)),
+        Computed("p99", lambda g: g.measurement.stat(99)), "tolerance",
+        Computed("noise_floor", "measurement.noise_floor"),
+        Computed("seconds", "measurement.seconds"), "note",
+        Computed("notes", lambda g: [*g.measurement.notes,
+                                     *(r.note() for r in g.measurement.refused)]),
+        Computed("confidence", lambda g: {
+            "random_cases": g.measurement.random_cases, "level": 0.95,
+            "max_violating_fraction": g.violating_fraction}),
+        Computed("roundoff", "measurement.roundoff"), Computed("worst"),
+        Computed("cases", "measurement.cases"), Computed("outputs", lambda g: g.output_rows()),
+        Computed("pooled", lambda g: {"max": g.measurement.pooled_stat(100),
+                                      "median": g.measurement.pooled_stat(50),
+                                      "p99": g.measurement.pooled_stat(99)}),
+    )
+
     @property
     def name(self) -> str:
         """The group's display name: ``"O(d)"``, or ``"O(d) × S(n)"`` for the product."""
@@ -260,35 +281,22 @@ class GroupResult(Judged):
         n = self.measurement.random_cases
         return RULE_OF_THREE / n if n and self.passed else None
 
-    def to_dict(self) -> dict[str, Any]:
-        m = self.measurement
-        worst = self.worst
-        return {
-            "group": m.name, "factors": list(m.factors), "verdict": self.verdict,
-            "trials": len(m.cases), "max": m.stat(100), "median": m.stat(50), "p99": m.stat(99),
-            "tolerance": self.tolerance, "noise_floor": m.noise_floor, "seconds": m.seconds,
-            "note": self.note, "notes": [*m.notes, *(r.note() for r in m.refused)],
-            "confidence": {"random_cases": m.random_cases, "level": 0.95,
-                           "max_violating_fraction": self.violating_fraction},
-            "roundoff": None if m.roundoff is None else m.roundoff.to_dict(),
-            "worst": worst.to_dict(), "cases": [c.to_dict() for c in m.cases],
-            "outputs": self.output_rows(),
-            "pooled": {"max": m.pooled_stat(100), "median": m.pooled_stat(50),
-                       "p99": m.pooled_stat(99)},
-        }
-
 
 @dataclass
 class EquivarianceResult(CheckedRun, Judged):
     """Everything one check measured and decided; :meth:`to_dict` is the JSON report."""
 
     groups: list[GroupResult]
-    data_source: str = "random"
+    data_source: str = field(default="random", metadata=key("data"))
     warnings: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
     probes: bool = True
     #: the input that hides padding, its polarity and the positions compared (None: no mask)
     mask: MaskUse | None = None
+
+    json_order = ("model", Computed("verdict"), "seed", "trials", "dtype", "tolerance",
+                  "calibration", "probes", "inputs", "outputs", "sizes", "data_source",
+                  "warnings", Computed("notes"), "groups", "mask")
 
     def __repr__(self) -> str:
         worst = max((g.measurement.stat(100) for g in self.groups), key=_order,
@@ -331,17 +339,6 @@ class EquivarianceResult(CheckedRun, Judged):
     def worst_failure(self) -> GroupResult | None:
         failing = [g for g in self.groups if not g.passed]
         return max(failing, key=lambda g: _order(g.measurement.worst.error)) if failing else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model, "verdict": self.verdict, "seed": self.seed,
-            "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
-            "calibration": None if self.calibration is None else self.calibration.to_dict(),
-            "probes": self.probes, **self.spec_texts(),
-            "sizes": self.sizes, "data": self.data_source, "warnings": self.warnings,
-            "notes": self.notes, "groups": [g.to_dict() for g in self.groups],
-            "mask": None if self.mask is None else self.mask.to_dict(),
-        }
 
 
 def _order(error: float) -> float:

@@ -17,8 +17,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.errors import ModelError
 from symcheck.core.groups import Elements, Group
 from symcheck.core.specs import AxisSpec
+from symcheck.core.verdicts import SKIP, Serialised, key
 from symcheck.engine.cases import CaseBatch, Draw, Factors
 from symcheck.engine.problem import Problem, call_model
 
@@ -33,7 +33,7 @@ Array = np.ndarray
 
 
 @dataclass(frozen=True)
-class CaseResult:
+class CaseResult(Serialised):
     """One measured case: a Haar draw, a structured probe, or the identity (noise floor).
 
     Each output is judged on its own scale: ``outputs[k]`` is ``‖f_k(g·x) − g·f_k(x)‖ /
@@ -44,17 +44,20 @@ class CaseResult:
     so a case above its tolerance always has an element that differs.
     """
 
-    case_id: CaseId  # who the case is: str() gives "haar:3", "probe:reflection-e1", ...
+    #: who the case is: str() gives "haar:3", "probe:reflection-e1", ...
+    case_id: CaseId = field(metadata=key("case"))
     error: float  # relative error of the worst output on its own scale; nan when not finite
     max_abs: float  # largest elementwise |f(g·x) − g·f(x)| in that output
-    where: tuple[int, tuple[int, ...]]  # (output index, element index) of max_abs
+    #: (output index, element index) of max_abs
+    where: tuple[int, tuple[int, ...]] = field(metadata=key(convert=lambda w: {
+        "output": w[0], "index": w[1]}))
     mismatched: int  # elements of that output with |diff| > tolerance·RMS(f_k(x))
     total: int  # elements of that output
     finite: bool
     #: whether f(g·x) and g·f(x) are finite (a probe counts only where both are)
-    sides: tuple[bool, bool] = (True, True)
+    sides: tuple[bool, bool] = field(default=(True, True), metadata=SKIP)
     #: ‖f(x)‖ and ‖f(g·x)‖ (a probe whose output vanishes compares round-off with round-off)
-    norms: tuple[float, float] = (float("nan"), float("nan"))
+    norms: tuple[float, float] = field(default=(float("nan"), float("nan")), metadata=SKIP)
     #: per output, its relative error on its own scale (see :func:`output_scales`)
     outputs: tuple[float, ...] = ()
     #: the error of all outputs pooled, ‖f(g·x) − g·f(x)‖ / ‖f(x)‖ (a summary)
@@ -68,14 +71,6 @@ class CaseResult:
     def output_error(self, k: int) -> float:
         """Output ``k``'s error (the case's error when it has no per-output record)."""
         return self.outputs[k] if k < len(self.outputs) else self.error
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "case": self.case, "error": self.error, "max_abs": self.max_abs,
-            "where": {"output": self.where[0], "index": list(self.where[1])},
-            "mismatched": self.mismatched, "total": self.total, "finite": self.finite,
-            "outputs": list(self.outputs), "pooled": self.pooled,
-        }
 
 
 #: Tolerances: one for every output, or one per output

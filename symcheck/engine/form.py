@@ -55,7 +55,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,6 +63,7 @@ import numpy as np
 from symcheck.core.errors import SpecError
 from symcheck.core.groups import Group, GroupName, Orthogonal, Permutations, Symmetric
 from symcheck.core.specs import AxisSpec
+from symcheck.core.verdicts import SKIP, Computed, Serialised, key
 from symcheck.engine.cases import draw_inputs
 from symcheck.engine.evaluate import act
 from symcheck.engine.problem import Problem, call_model
@@ -91,7 +92,7 @@ LOG_BILINEAR_TOL = 1e-6
 
 
 @dataclass(frozen=True)
-class Block:
+class Block(Serialised):
     """One input that contributes vectors to ``Z``."""
 
     input: int  # index of the positional input
@@ -99,16 +100,15 @@ class Block:
     role: str  # "X" or "K"
     start: int  # first row of this block in Z
     rows: int  # number of vectors
-    transposed: bool  # "d k": the vectors are the columns
-    row_label: str | None  # label of the axis indexing the vectors (None for a single vector)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"input": self.input, "spec": self.spec, "role": self.role, "start": self.start,
-                "rows": self.rows, "vectors": "columns" if self.transposed else "rows"}
+    #: "d k": the vectors are the columns
+    transposed: bool = field(metadata=key("vectors", convert=lambda transposed: "columns"
+                                          if transposed else "rows"))
+    #: label of the axis indexing the vectors (None for a single vector)
+    row_label: str | None = field(metadata=SKIP)
 
 
 @dataclass(frozen=True)
-class Layout:
+class Layout(Serialised):
     """How the inputs stack into ``Z = [X; K]`` and how the output's vectors are read."""
 
     embedding: str
@@ -116,9 +116,12 @@ class Layout:
     d: int
     blocks: tuple[Block, ...]
     invariant_inputs: tuple[int, ...]  # inputs with no embedding axis (not turned by Q)
-    out_transposed: bool
-    out_row_label: str | None
-    out_rows: int
+    out_transposed: bool = field(metadata=SKIP)
+    out_row_label: str | None = field(metadata=SKIP)
+    out_rows: int = field(metadata=key("output_rows"))
+
+    json_order = ("embedding", "sequence", "d", Computed("n"), Computed("m"), "blocks",
+                  "invariant_inputs", "out_rows")
 
     @property
     def n(self) -> int:
@@ -151,13 +154,6 @@ class Layout:
         if self.out_row_label == self.sequence and self.sequence is not None:
             return perm
         return np.arange(self.out_rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "embedding": self.embedding, "sequence": self.sequence, "d": self.d, "n": self.n,
-            "m": self.m, "blocks": [b.to_dict() for b in self.blocks],
-            "invariant_inputs": list(self.invariant_inputs), "output_rows": self.out_rows,
-        }
 
 
 def _rows(a: Array, transposed: bool) -> Array:
@@ -287,16 +283,13 @@ def _relative(diff: Array, reference: Array) -> float:
 
 
 @dataclass(frozen=True)
-class CaseValue:
+class CaseValue(Serialised):
     case: str  # "haar:3", "probe:reflection-e1"
     value: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"case": self.case, "value": self.value}
-
 
 @dataclass(frozen=True)
-class BilinearFit:
+class BilinearFit(Serialised):
     """Pooled fit of ``log C_ij ≈ x_iᵀ W z_j + b_i`` on the positive coefficients."""
 
     r2: float | None
@@ -304,10 +297,6 @@ class BilinearFit:
     parameters: int
     draws: int
     skipped: str | None = None  # why no fit was made
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"r2": self.r2, "equations": self.equations, "parameters": self.parameters,
-                "draws": self.draws, "skipped": self.skipped}
 
 
 @dataclass

@@ -17,7 +17,7 @@ from symcheck.core.groups import Orthogonal
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.specs import AxisSpec
 from symcheck.core.tolerances import tolerance_for
-from symcheck.core.verdicts import Judged, Verdict, brief
+from symcheck.core.verdicts import SKIP, Computed, Judged, Serialised, Verdict, brief
 from symcheck.engine.form import (
     FORM_RTOL,
     LOG_BILINEAR_TOL,
@@ -33,7 +33,7 @@ Array = np.ndarray
 
 
 @dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(Serialised):
     """One diagnostic: its number, tolerance and status.
 
     ``status`` is "pass" / "fail" (compared with the tolerance), or "skipped" (``note`` says
@@ -48,11 +48,6 @@ class Diagnostic:
     worst_case: str | None = None
     note: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "value": self.value, "tolerance": self.tolerance,
-                "status": self.status, "gating": self.gating, "worst_case": self.worst_case,
-                "note": self.note}
-
 
 @dataclass
 class FormResult(CheckedRun, Judged):
@@ -61,9 +56,24 @@ class FormResult(CheckedRun, Judged):
     span_tolerance: float
     weights: str
     weight_inputs: tuple[int, ...]
-    measurement: FormMeasurement
+    #: what was measured (its numbers are the JSON's computed keys)
+    measurement: FormMeasurement = field(metadata=SKIP)
     diagnostics: list[Diagnostic]
     warnings: list[str] = field(default_factory=list)
+
+    json_order = (
+        "model", Computed("verdict"), Computed("holds", "passed"), "seed", "trials", "dtype",
+        "tolerance", "span_tolerance", "inputs", "outputs", "sizes", "weights",
+        "weight_inputs", *(Computed(name, f"measurement.{name}") for name in (
+            "layout", "unique", "not_unique_reason", "min_rank", "max_cond")),
+        "diagnostics", Computed("cases", lambda r: {
+            "span_residual": r.measurement.span,
+            "coefficient_invariance": r.measurement.invariance,
+            "permutation_covariance": r.measurement.covariance}),
+        Computed("negative_fraction", "measurement.negative_fraction"),
+        Computed("fit", "measurement.fit"), Computed("seconds", "measurement.seconds"),
+        "warnings",
+    )
 
     @property
     def finite(self) -> bool:
@@ -84,28 +94,6 @@ class FormResult(CheckedRun, Judged):
 
     def diagnostic(self, key: str) -> Diagnostic:
         return next(d for d in self.diagnostics if d.key == key)
-
-    def to_dict(self) -> dict[str, Any]:
-        m = self.measurement
-        return {
-            "model": self.model, "verdict": self.verdict, "holds": self.passed, "seed": self.seed,
-            "trials": self.trials, "dtype": self.dtype, "tolerance": self.tolerance,
-            "span_tolerance": self.span_tolerance, **self.spec_texts(), "sizes": self.sizes,
-            "weights": self.weights,
-            "weight_inputs": list(self.weight_inputs), "layout": m.layout.to_dict(),
-            "unique": m.unique, "not_unique_reason": m.not_unique_reason,
-            "min_rank": m.min_rank, "max_cond": m.max_cond,
-            "diagnostics": [d.to_dict() for d in self.diagnostics],
-            "cases": {
-                "span_residual": [c.to_dict() for c in m.span],
-                "coefficient_invariance": [c.to_dict() for c in m.invariance],
-                "permutation_covariance": (None if m.covariance is None
-                                           else [c.to_dict() for c in m.covariance]),
-            },
-            "negative_fraction": m.negative_fraction,
-            "fit": None if m.fit is None else m.fit.to_dict(),
-            "seconds": m.seconds, "warnings": self.warnings,
-        }
 
 
 def _worst(values: list[CaseValue]) -> CaseValue | None:

@@ -36,6 +36,7 @@ import numpy as np
 from symcheck.core.caseid import CaseId, GroupSet
 from symcheck.core.errors import ModelError
 from symcheck.core.tolerances import DEFAULT_RTOL, RESOLUTION
+from symcheck.core.verdicts import Computed, Serialised
 from symcheck.engine.cases import (
     INPUT_PROBES,
     CaseBatch,
@@ -69,7 +70,7 @@ CLOSE_PAIRS = 100.0
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(Serialised):
     """How the tolerance was set: measured ρ and its multiple, the dtype floor, or ``rtol``;
     ``judged_at`` and ``cause``: the model's own precision where it is below the check's
     (its parameters or its outputs); ``note``: why a measurement could not run."""
@@ -93,6 +94,9 @@ class Calibration:
     #: per output, its rounding level on its own scale (calibrated checks with several
     #: outputs; ``rho`` is the pooled one)
     rhos: tuple[float, ...] = ()
+
+    json_order = ("tolerance", "source", "rho", "multiple", "floor", "draws", "judged_at",
+                  "cause", "measured", "note", "rhos", Computed("tolerances"))
 
     @property
     def tolerances(self) -> tuple[float, ...]:
@@ -132,12 +136,6 @@ class Calibration:
                                                             strict=True)))
             text += f"; each output on its own scale ({each})"
         return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"tolerance": self.tolerance, "source": self.source, "rho": self.rho,
-                "multiple": self.multiple, "floor": self.floor, "draws": self.draws,
-                "judged_at": self.judged_at, "cause": self.cause, "measured": self.measured,
-                "note": self.note, "rhos": list(self.rhos), "tolerances": list(self.tolerances)}
 
 
 def calibrate(problem: Problem, seed: int, rtol: float | None) -> Calibration:
@@ -323,7 +321,7 @@ def stability(r0: Array, moved: Sequence[Array]) -> float:
 
 
 @dataclass(frozen=True)
-class RoundoffTest:
+class RoundoffTest(Serialised):
     """The structure test of the cases above the tolerance of one group set."""
 
     tested: tuple[CaseId, ...]
@@ -333,16 +331,13 @@ class RoundoffTest:
     structured: CaseId | None  # the first tested case whose residual kept its structure
     cause: str  # what the round-off comes from, for the report
 
+    json_order = ("tested", "stabilities", "perturbation", "bound", "structured",
+                  Computed("roundoff"), "cause", Computed("stable_above", lambda _: STABLE_ABOVE),
+                  Computed("repeats", lambda _: REPEATS))
+
     @property
     def roundoff(self) -> bool:
         return self.structured is None and bool(self.tested)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"tested": [str(c) for c in self.tested], "stabilities": list(self.stabilities),
-                "perturbation": self.perturbation, "bound": self.bound,
-                "structured": None if self.structured is None else str(self.structured),
-                "roundoff": self.roundoff, "cause": self.cause,
-                "stable_above": STABLE_ABOVE, "repeats": REPEATS}
 
 
 def perturbation_for(dtype: str) -> float:

@@ -33,6 +33,7 @@ from symcheck.core.files import model_stdout_to_stderr
 from symcheck.core.groups import Euclidean, Group, GroupName, Orthogonal, product_factors
 from symcheck.core.signature import DEFAULT_TRIALS, Signature
 from symcheck.core.specs import AxisSpec
+from symcheck.core.verdicts import SKIP, Serialised, key
 
 Array = np.ndarray
 
@@ -297,13 +298,14 @@ class CheckedRun:
 
 
 @dataclass(frozen=True)
-class MaskUse:
+class MaskUse(Serialised):
     """The input that hides padding, which way it reads, and how much of it is compared."""
 
-    index: int
-    name: str
+    index: int = field(metadata=SKIP)
+    name: str = field(metadata=key("input"))
     #: True: the input is True at padding (``padding_mask``); False: True where valid
-    padding: bool
+    padding: bool = field(metadata=key("true_at", convert=lambda padding: "padding" if padding
+                                       else "valid"))
     compared: int
     positions: int
 
@@ -315,10 +317,6 @@ class MaskUse:
         """The positions compared, from the mask input's values."""
         m = np.asarray(mask).astype(bool)
         return ~m if self.padding else m
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"input": self.name, "true_at": "padding" if self.padding else "valid",
-                "compared": self.compared, "positions": self.positions}
 
 
 def resolve_mask(signature: Signature, inputs: Sequence[AxisSpec],

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symcheck.core.verdicts import Serialised, key
 from symcheck.report import fmt_float
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class CommandLines:
 
 
 @dataclass
-class CheckOutcome:
+class CheckOutcome(Serialised):
     """One check as the reports show it; :meth:`to_dict` is its entry in the JSON report."""
 
     name: str
@@ -44,7 +45,11 @@ class CheckOutcome:
     file: str | None = None
     line: int | None = None
     replay: str | None = None  # the command that reproduces the worst failing case
-    details: dict[str, Any] | None = None  # the full result, as JSON
+    #: the full result, as JSON
+    details: dict[str, Any] | None = field(default=None, metadata=key("result"))
+
+    json_order = ("name", "kind", "verdict", "summary", "numbers", "seconds", "file", "line",
+                  "replay", "report", "details")
 
     @property
     def passed(self) -> bool:
@@ -54,14 +59,6 @@ class CheckOutcome:
     def broken(self) -> bool:
         """A result that is not a pass, as opposed to a check that could not run."""
         return self.verdict not in ("pass", "error")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "kind": self.kind, "verdict": str(self.verdict),
-            "summary": self.summary, "numbers": self.numbers, "seconds": self.seconds,
-            "file": self.file, "line": self.line, "replay": self.replay, "report": self.report,
-            "result": self.details,
-        }
 
 
 def describe(run: CheckRun, commands: CommandLines) -> CheckOutcome:

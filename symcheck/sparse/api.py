@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from symcheck.core.errors import Phrase, SymcheckError, Use
-from symcheck.core.verdicts import Judged, Verdict, brief
+from symcheck.core.verdicts import SKIP, Computed, Judged, Serialised, Verdict, brief, key
 from symcheck.sparse import jl, opt, poly
 from symcheck.sparse.matrix_io import (
     TargetMatrix,
@@ -61,7 +61,7 @@ EXACT_CLAIM = (
 
 
 @dataclass
-class MethodResult:
+class MethodResult(Serialised):
     """What one method found: its smallest verified ``d`` and the precision measured there."""
 
     method: str
@@ -74,37 +74,27 @@ class MethodResult:
     measured_from: str = "parameters"
     note: str = ""
     seed: int | None = None  # the seed that produced the returned parameters (None: no seed)
-    params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False,
+                                                                     metadata=SKIP)
     details: dict[str, Any] = field(default_factory=dict)  # method-specific (poly: layout, λ)
+
+    json_order = ("method", "d", "seed",
+                  Computed("x_width", lambda r: None if r.d is None else 2 * r.d), "precision",
+                  "success_rate", "seconds", "stopped", "measured_from", "note", "details",
+                  "trials")
 
     def __repr__(self) -> str:
         found = "no d verified" if self.d is None else f"d = {self.d}"
         return brief("MethodResult", self.method, found, *_precision_facts(self.precision),
                      f"stopped: {self.stopped}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "d": self.d,
-            "seed": self.seed,
-            "x_width": None if self.d is None else 2 * self.d,
-            "precision": None if self.precision is None else self.precision.to_dict(),
-            "success_rate": self.success_rate,
-            "seconds": self.seconds,
-            "stopped": self.stopped,
-            "measured_from": self.measured_from,
-            "note": self.note,
-            "details": self.details,
-            "trials": self.trials,
-        }
-
 
 @dataclass
 class SparseApproxResult(Judged):
     """The answer of ``symcheck sparse-approx``: every method's result and the context."""
 
-    source: str
-    size: int
+    source: str = field(metadata=key("matrix"))
+    size: int = field(metadata=key("L"))
     nnz: int
     max_row_nnz: int
     max_ratio: float
@@ -114,11 +104,25 @@ class SparseApproxResult(Judged):
     seeds_per_d: int
     max_d: int
     time_limit: float | None
-    paper_bound: float
-    lower_bound: int
-    lower_bound_reason: str
+    paper_bound: float = field(metadata=key(convert=lambda value: {
+        "value": value, "formula": "C * N * ln(R/eps2)^2 * ln(L) / eps1^2",
+        "constant": PAPER_CONSTANT}))
+    #: the proven lower bound and why (one JSON key, ``lower_bound``, holds both)
+    lower_bound: int = field(metadata=SKIP)
+    lower_bound_reason: str = field(metadata=SKIP)
     methods: list[MethodResult]
     seconds: float
+
+    json_order = (
+        "source", "size", "nnz", "max_row_nnz", "max_ratio", "targets", "method", "seed",
+        "seeds_per_d", "max_d", "time_limit", Computed("hidden_size", lambda _: HIDDEN_SIZE),
+        Computed("log2_L", "log2_size"), "paper_bound",
+        Computed("lower_bound", lambda r: {"d": r.lower_bound, "reason": r.lower_bound_reason}),
+        Computed("best", lambda r: None if r.best is None else {
+            "method": r.best.method, "d": r.best.d, "seed": r.best.seed}),
+        Computed("met", "passed"), Computed("verdict"), Computed("reason"),
+        Computed("exact_claim"), "methods", "seconds",
+    )
 
     #: the target matrix (its path, or how it was given) names the result
     name_field = "source"
@@ -185,53 +189,23 @@ class SparseApproxResult(Judged):
             )
         return f"no d ≤ {self.max_d} met the precision"
 
-    def to_dict(self) -> dict[str, Any]:
-        best = self.best
-        return {
-            "matrix": self.source,
-            "L": self.size,
-            "nnz": self.nnz,
-            "max_row_nnz": self.max_row_nnz,
-            "max_ratio": self.max_ratio,
-            "targets": {"eps1": self.targets.eps1, "eps2": self.targets.eps2},
-            "method": self.method,
-            "seed": self.seed,
-            "seeds_per_d": self.seeds_per_d,
-            "max_d": self.max_d,
-            "time_limit": self.time_limit,
-            "hidden_size": HIDDEN_SIZE,
-            "log2_L": self.log2_size,
-            "paper_bound": {
-                "value": self.paper_bound,
-                "formula": "C * N * ln(R/eps2)^2 * ln(L) / eps1^2",
-                "constant": PAPER_CONSTANT,
-            },
-            "lower_bound": {"d": self.lower_bound, "reason": self.lower_bound_reason},
-            "best": None
-            if best is None
-            else {"method": best.method, "d": best.d, "seed": best.seed},
-            "met": self.passed,
-            "verdict": str(self.verdict),
-            "reason": self.reason,
-            "exact_claim": self.exact_claim,
-            "methods": [m.to_dict() for m in self.methods],
-            "seconds": self.seconds,
-        }
-
 
 @dataclass
 class VerifyResult(Judged):
     """A saved claim recomputed: the parameters' shapes, hidden size and measured precision."""
 
-    source: str
-    params_source: str
-    size: int
+    source: str = field(metadata=key("matrix"))
+    params_source: str = field(metadata=key("params"))
+    size: int = field(metadata=key("L"))
     d: int
     x_width: int
     precision: Precision
     targets: Targets
     claimed: dict[str, Any]
     seconds: float
+
+    json_order = ("source", "params_source", "size", "d", "x_width", "targets", "precision",
+                  Computed("met", "passed"), Computed("verdict"), "claimed", "seconds")
 
     #: the target matrix (its path, or how it was given) names the result
     name_field = "source"
@@ -248,21 +222,6 @@ class VerifyResult(Judged):
     @property
     def verdict(self) -> Verdict:
         return Verdict.PASS if self.passed else Verdict.FAIL
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "matrix": self.source,
-            "params": self.params_source,
-            "L": self.size,
-            "d": self.d,
-            "x_width": self.x_width,
-            "targets": {"eps1": self.targets.eps1, "eps2": self.targets.eps2},
-            "precision": self.precision.to_dict(),
-            "met": self.passed,
-            "verdict": str(self.verdict),
-            "claimed": self.claimed,
-            "seconds": self.seconds,
-        }
 
 
 def _precision_facts(p: Precision | None) -> tuple[str, ...]:
@@ -503,7 +462,7 @@ def _screen(
     width = min(max_d, below + SCREEN_REACH)
     res = opt.fit(target, targets, width, seed, perturb=0.0,
                   start=opt.WarmStart(target, targets).factors(width), stall=SCREEN_STALL)
-    if res.met:
+    if res.passed:
         return None
     prec = res.precision
     trial = {"d": width, "seeds": [seed], "successes": 0, "tried": 1, "success_rate": 0.0,
@@ -660,10 +619,11 @@ def _run_opt(
         res = opt.fit(
             target, targets, d, seed, perturb=perturb, deadline=deadline, start=begin
         )
-        if res.met:
+        if res.passed:
             solved[d] = (res.u, res.v)
         prec = res.precision
-        return SeedOutcome(d, seed, res.met, prec.eps1, prec.log_eps2, res.seconds, (res.u, res.v))
+        return SeedOutcome(d, seed, res.passed, prec.eps1, prec.log_eps2, res.seconds,
+                           (res.u, res.v))
 
     # First guess: log₂ L, which is where random sparse targets land (see benchmarks).
     guess = max(start, min(max_d, math.ceil(math.log2(max(target.size, 2)))))

@@ -48,7 +48,7 @@ class FitResult:
     seed: int
     u: np.ndarray
     v: np.ndarray
-    met: bool
+    passed: bool
     precision: Precision
     iterations: int
     evaluations: int
@@ -301,7 +301,7 @@ def fit(
             seed=seed,
             u=u_f,
             v=v_f,
-            met=final.meets(targets),
+            passed=final.meets(targets),
             precision=final,
             iterations=iterations,
             evaluations=objective.state.evals,

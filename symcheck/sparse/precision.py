@@ -25,7 +25,6 @@ parameters ``X, W_Q, W_K``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -37,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symcheck.core.errors import InputFileError, SymcheckError
+from symcheck.core.verdicts import Computed, Serialised
 
 # One rule for every row-blocked L × L computation (the metric, the fit's gradient, the
 # paper's construction): a block of logits takes about this many bytes, so it stays in cache
@@ -101,7 +101,7 @@ def _check_eps2(name: str, value: float) -> None:
 
 
 @dataclass(frozen=True)
-class Precision:
+class Precision(Serialised):
     """Measured precision: worst row of each kind, and the log of the leakage (never underflows)."""
 
     eps1: float
@@ -109,17 +109,15 @@ class Precision:
     worst_ratio_row: int
     worst_leak_row: int
 
+    #: every field, and ε₂ itself after ε₁
+    json_order = ("eps1", Computed("eps2"), "log_eps2", "worst_ratio_row", "worst_leak_row")
+
     @property
     def eps2(self) -> float:
         return leak_from_log(self.log_eps2)
 
     def meets(self, targets: Targets) -> bool:
         return self.eps1 <= targets.eps1 and self.log_eps2 <= math.log(targets.eps2)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field, and ε₂ itself after ε₁."""
-        fields = dataclasses.asdict(self)
-        return {"eps1": fields.pop("eps1"), "eps2": self.eps2, **fields}
 
 
 def leak_from_log(log_eps2: float) -> float:

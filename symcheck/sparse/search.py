@@ -7,7 +7,7 @@ Deciding the true minimum is NP-hard and success at ``d`` does not imply success
 so what the search returns is the smallest ``d`` at which it *verified* success, with every
 ``d`` it tried and the success rate there — an upper bound, not a claimed optimum.
 
->>> outcome = lambda d, seed: SeedOutcome(d, seed, met=d >= 5, eps1=0.0, log_eps2=-1.0,
+>>> outcome = lambda d, seed: SeedOutcome(d, seed, passed=d >= 5, eps1=0.0, log_eps2=-1.0,
 ...                                       seconds=0.0)
 >>> minimal_d(outcome, start=1, max_d=64, seeds=[0, 1]).best_d
 5
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from symcheck.core.verdicts import Computed, Serialised, key
 from symcheck.sparse.precision import leak_from_log
 
 
@@ -29,7 +30,7 @@ class SeedOutcome:
 
     d: int
     seed: int
-    met: bool
+    passed: bool
     eps1: float
     log_eps2: float
     seconds: float
@@ -37,15 +38,21 @@ class SeedOutcome:
 
 
 @dataclass
-class DTrial:
+class DTrial(Serialised):
     """All seeds tried at one ``d``."""
 
     d: int
-    outcomes: list[SeedOutcome] = field(default_factory=list)
+    outcomes: list[SeedOutcome] = field(default_factory=list, metadata=key(
+        "seeds", convert=lambda outcomes: [o.seed for o in outcomes]))
+
+    json_order = ("d", "outcomes", Computed("successes"), Computed("tried"),
+                  Computed("success_rate"), Computed("best_eps1", "best.eps1"),
+                  Computed("best_eps2", lambda t: leak_from_log(t.best.log_eps2)),
+                  Computed("seconds"))
 
     @property
     def successes(self) -> int:
-        return sum(o.met for o in self.outcomes)
+        return sum(o.passed for o in self.outcomes)
 
     @property
     def tried(self) -> int:
@@ -58,7 +65,7 @@ class DTrial:
     @property
     def ranked(self) -> list[SeedOutcome]:
         """Met outcomes first, then by ratio error plus log-leakage (the closest miss first)."""
-        return sorted(self.outcomes, key=lambda o: (not o.met, o.eps1 + max(o.log_eps2, -50.0)))
+        return sorted(self.outcomes, key=lambda o: (not o.passed, o.eps1 + max(o.log_eps2, -50.0)))
 
     @property
     def best(self) -> SeedOutcome:
@@ -68,19 +75,6 @@ class DTrial:
     @property
     def seconds(self) -> float:
         return sum(o.seconds for o in self.outcomes)
-
-    def to_dict(self) -> dict[str, Any]:
-        best = self.best
-        return {
-            "d": self.d,
-            "seeds": [o.seed for o in self.outcomes],
-            "successes": self.successes,
-            "tried": self.tried,
-            "success_rate": self.success_rate,
-            "best_eps1": best.eps1,
-            "best_eps2": leak_from_log(best.log_eps2),
-            "seconds": self.seconds,
-        }
 
 
 @dataclass
@@ -98,7 +92,7 @@ class SearchResult:
         for d in self.verified:
             trial = self.trial(d)
             if trial is not None:
-                yield from (o for o in trial.ranked if o.met)
+                yield from (o for o in trial.ranked if o.passed)
 
     def trial(self, d: int) -> DTrial | None:
         return next((t for t in self.trials if t.d == d), None)

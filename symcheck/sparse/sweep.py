@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symcheck.core.errors import Phrase, SpecError, SymcheckError, Use, close_match
-from symcheck.core.verdicts import brief
+from symcheck.core.verdicts import Computed, Serialised, brief, key
 from symcheck.sparse.matrix_io import target_from_array
 from symcheck.sparse.precision import Targets
 
@@ -132,23 +132,23 @@ def _random_k(rng: np.random.Generator, size: int, k: int) -> sp.csr_matrix:
 
 
 @dataclass
-class SweepCell:
+class SweepCell(Serialised):
     """One method at one length: the verified ``d`` (None: none, or skipped) and why."""
 
     d: int | None
     seconds: float
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"d": self.d, "seconds": self.seconds, "note": self.note}
-
 
 @dataclass
-class SweepRow:
-    size: int
+class SweepRow(Serialised):
+    size: int = field(metadata=key("L"))
     nnz: int
     max_row_nnz: int
-    cells: dict[str, SweepCell] = field(default_factory=dict)
+    #: one cell per method, each under the method's name in the row's JSON
+    cells: dict[str, SweepCell] = field(default_factory=dict, metadata=key(spread=True))
+
+    json_order = ("size", Computed("log2_L", "log2_size"), "nnz", "max_row_nnz", "cells")
 
     @property
     def log2_size(self) -> float:
@@ -156,7 +156,7 @@ class SweepRow:
 
 
 @dataclass
-class SweepResult:
+class SweepResult(Serialised):
     family: str
     k: int
     seed: int
@@ -165,6 +165,11 @@ class SweepResult:
     rows: list[SweepRow]
     time_limit: float
     seconds: float
+
+    json_order = ("family", "k", "seed",
+                  Computed("target_seed_rule", lambda _: "numpy.random.default_rng([seed, L])"),
+                  "targets", "methods", "time_limit", "rows",
+                  Computed("slopes", lambda r: {m: r.slope(m) for m in r.methods}), "seconds")
 
     def __repr__(self) -> str:
         lengths = [r.size for r in self.rows]
@@ -183,24 +188,6 @@ class SweepResult:
         y = np.array([float(p[1]) for p in pts])  # type: ignore[arg-type]
         b, a = np.polyfit(x, y, 1)
         return float(b), float(a)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "family": self.family,
-            "k": self.k,
-            "seed": self.seed,
-            "target_seed_rule": "numpy.random.default_rng([seed, L])",
-            "targets": {"eps1": self.targets.eps1, "eps2": self.targets.eps2},
-            "methods": self.methods,
-            "time_limit": self.time_limit,
-            "rows": [
-                {"L": r.size, "log2_L": r.log2_size, "nnz": r.nnz, "max_row_nnz": r.max_row_nnz,
-                 **{m: c.to_dict() for m, c in r.cells.items()}}
-                for r in self.rows
-            ],
-            "slopes": {m: self.slope(m) for m in self.methods},
-            "seconds": self.seconds,
-        }
 
 
 def _check_sweep_memory(family: str, k: int, lengths: list[int]) -> None:

@@ -42,7 +42,7 @@ from symcheck.core.options import Measure
 from symcheck.core.signature import DEFAULT_TRIALS, Signature, parse_groups, parse_specs
 from symcheck.core.signature import WEIGHT_MODE_NAMES as MODE_NAMES
 from symcheck.core.signature import WEIGHT_MODES as MODES
-from symcheck.core.verdicts import Judged, Verdict
+from symcheck.core.verdicts import SKIP, Computed, Judged, Serialised, Verdict, key
 from symcheck.engine.cases import Drawn
 from symcheck.engine.equivariance import (
     EquivarianceResult,
@@ -238,70 +238,77 @@ def _run_unit_explicit(layer: Layer, key: str, groups: Sequence[GroupName], sett
                   f"{source} ({MODE_NAMES['cotransform']})", given)
 
 
+def _check_entry(g: GroupResult | None) -> dict[str, Any]:
+    """One group check of a unit in the JSON: its verdict, largest error and tolerance."""
+    if g is None:
+        return {"verdict": "n/a", "max": None, "tolerance": None}
+    return {"verdict": g.verdict, "max": g.measurement.stat(100), "tolerance": g.tolerance}
+
+
 @dataclass
-class Cause:
+class Cause(Serialised):
     """Which parts of a failing component fail the same group alone, measured on the failing
     check's own cases (see :func:`check_layer`)."""
 
     group: str
     component: str
-    mode: str
-    culprits: list[tuple[str, GroupResult]]
-    passing: list[str]
+    mode: str = field(metadata=key("weights"))
+    culprits: list[tuple[str, GroupResult]] = field(metadata=key(
+        "caused_by", convert=lambda culprits: [
+            {"part": name, "verdict": g.verdict, "max": g.measurement.stat(100)}
+            for name, g in culprits]))
+    passing: list[str] = field(metadata=key("passing_alone"))
     #: for fixed weights: the same group's result with the weights co-transformed
-    cotransformed: GroupResult | None = None
+    cotransformed: GroupResult | None = field(default=None, metadata=key(
+        "cotransformed_verdict", convert=lambda g: None if g is None else g.verdict))
     #: parts whose inputs carry none of the group's labels: not checkable alone, never causes
-    untestable: list[str] = field(default_factory=list)
+    untestable: list[str] = field(default_factory=list,
+                                  metadata=key("not_checkable_alone"))
     #: how many of the requested check's cases each part was measured on (their elements,
     #: and the part's own input in the component on each)
     cases: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "group": self.group, "component": self.component, "weights": self.mode,
-            "caused_by": [{"part": name, "verdict": g.verdict, "max": g.measurement.stat(100)}
-                          for name, g in self.culprits],
-            "passing_alone": self.passing,
-            "not_checkable_alone": self.untestable,
-            "cotransformed_verdict": None if self.cotransformed is None
-            else self.cotransformed.verdict,
-            "cases": self.cases,
-        }
+    json_order = ("group", "component", "mode", "culprits", "passing", "untestable",
+                  "cotransformed", "cases")
 
 
 @dataclass
-class BreakdownRow:
+class BreakdownRow(Serialised):
     unit: str
     kind: str  # "component" | "part"
     #: None: the group cannot be checked on this unit alone in that mode (see :func:`testable`)
-    checks: dict[str, GroupResult | None]
+    checks: dict[str, GroupResult | None] = field(metadata=key(convert=lambda checks: {
+        label: _check_entry(g) for label, g in checks.items()}))
     #: the unit's input specs in each mode, to say why a check is n/a
-    inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"unit": self.unit, "kind": self.kind, "checks": {
-            label: {"verdict": "n/a", "max": None, "tolerance": None} if g is None
-            else {"verdict": g.verdict, "max": g.measurement.stat(100), "tolerance": g.tolerance}
-            for label, g in self.checks.items()}}
+    inputs: dict[str, tuple[str, ...]] = field(default_factory=dict, metadata=SKIP)
 
 
 @dataclass
 class WeightsResult(Judged):
     """The requested check, the full breakdown, and the measured causes of each failure."""
 
-    path: str
-    layer: Layer
+    path: str = field(metadata=key("file"))
+    #: the checked layer (its layout, name and heads are computed keys)
+    layer: Layer = field(metadata=SKIP)
     layers_found: list[str]
-    heads_source: str
+    heads_source: str = field(metadata=key("heads_from"))
     component: str
-    mode: str
+    mode: str = field(metadata=key("weights"))
     groups: tuple[GroupName, ...]
-    requested: EquivarianceResult
+    requested: EquivarianceResult = field(metadata=key("check"))
     breakdown: list[BreakdownRow]
     causes: list[Cause]
     notes: list[str] = field(default_factory=list)
-    #: what folding did (``check_weights(fold=True)``), else None
-    fold: FoldResult | None = None
+    #: what folding did (``check_weights(fold=True)``), else None (then no ``fold`` key)
+    fold: FoldResult | None = field(default=None, metadata=key(omit_none=True))
+
+    json_order = (
+        "path", Computed("layout", "layer.layout"), Computed("layer", "layer.name"),
+        "layers_found", Computed("heads", "layer.heads"), "heads_source",
+        Computed("sizes", lambda r: {**r.layer.sizes, "n": r.requested.sizes.get("n")}),
+        "component", "mode", "groups", Computed("verdict"), "requested", "breakdown", "causes",
+        "notes", "fold",
+    )
 
     @property
     def name(self) -> str:
@@ -311,23 +318,6 @@ class WeightsResult(Judged):
     @property
     def verdict(self) -> Verdict:
         return self.requested.verdict
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.path, "layout": self.layer.layout, "layer": self.layer.name,
-            "layers_found": self.layers_found, "heads": self.layer.heads,
-            "heads_from": self.heads_source, "sizes": {**self.layer.sizes,
-                                                       "n": self.requested.sizes.get("n")},
-            "component": self.component, "weights": self.mode,
-            "groups": [str(g) for g in self.groups],
-            "verdict": self.requested.verdict, "check": self.requested.to_dict(),
-            "breakdown": [r.to_dict() for r in self.breakdown],
-            "causes": [c.to_dict() for c in self.causes], "notes": self.notes,
-            **({} if self.fold is None else {"fold": {
-                "folded": [f.describe() for f in self.fold.folded],
-                "not_folded": [{"norm": n.norm, "what": n.what, "why": n.why}
-                               for n in self.fold.not_folded]}}),
-        }
 
 
 class _Runs:

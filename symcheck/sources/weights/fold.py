@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from symcheck.core.verdicts import SKIP, Serialised, key
 from symcheck.sources.weights.layouts import Layer
 
 Array = np.ndarray
@@ -61,11 +62,11 @@ class Fold:
 
 
 @dataclass(frozen=True)
-class NotFolded:
+class NotFolded(Serialised):
     """What of a norm stays, and why it cannot be folded."""
 
     norm: str
-    kind: str
+    kind: str = field(metadata=SKIP)
     what: str  # "mean-centring" | "gain" | "gain and bias"
     why: str
 
@@ -74,11 +75,12 @@ class NotFolded:
 
 
 @dataclass
-class FoldResult:
+class FoldResult(Serialised):
     """The folded layer, what was folded and what was not (with the reason)."""
 
-    layer: Layer
-    folded: list[Fold] = field(default_factory=list)
+    layer: Layer = field(metadata=SKIP)
+    folded: list[Fold] = field(default_factory=list, metadata=key(
+        convert=lambda folds: [f.describe() for f in folds]))
     not_folded: list[NotFolded] = field(default_factory=list)
 
     @property
