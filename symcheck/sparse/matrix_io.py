@@ -354,25 +354,93 @@ def _check_sparse_members(p: Path, keys: set[str], label: str) -> None:
     check_memory(total, f"{label}: the arrays of the sparse .npz")
 
 
-def _load_mtx(p: Path, label: str) -> sp.csr_matrix:
-    import scipy.io
+#: the Matrix Market header symcheck reads: layout, field and symmetry
+_MTX_LAYOUTS = ("coordinate", "array")
+_MTX_FIELDS = ("real", "integer", "pattern", "double")
+_MTX_SYMMETRIES = ("general", "symmetric", "skew-symmetric", "hermitian")
 
-    try:
-        rows, cols, entries, layout, field, _symmetry = scipy.io.mminfo(str(p))
-    except (ValueError, IndexError, OverflowError) as exc:
-        raise InputFileError(f"{label}: not a valid Matrix Market file ({exc})") from exc
-    _check_shape((int(rows), int(cols)), label)
+
+def _mtx_header(handle: Any, label: str) -> tuple[str, str, str, list[int]]:
+    """The banner's layout, field and symmetry, and the size line's integers, read in Python
+    (scipy's C++ reader crashed the process on some malformed files)."""
+    banner = handle.readline().decode("ascii", "replace").split()
+    if len(banner) != 5 or banner[0].lower() != "%%matrixmarket" or banner[1].lower() != "matrix":
+        raise InputFileError(f"{label}: not a Matrix Market file (its first line must be "
+                             "'%%MatrixMarket matrix LAYOUT FIELD SYMMETRY')")
+    layout, field, symmetry = (w.lower() for w in banner[2:])
     if field == "complex":
         raise InputFileError(f"{label}: complex Matrix Market fields are not accepted")
-    if layout == "array":
-        check_memory(8.0 * rows * cols, f"{label}: dense Matrix Market {(rows, cols)}")
-    else:
-        _enough_entries(int(entries), int(rows), label)
+    if layout not in _MTX_LAYOUTS or field not in _MTX_FIELDS or symmetry not in _MTX_SYMMETRIES:
+        raise InputFileError(f"{label}: unknown Matrix Market banner {' '.join(banner[2:])!r}")
+    line = handle.readline()
+    while line and (line.startswith(b"%") or not line.strip()):
+        line = handle.readline()
+    try:
+        size = [int(w) for w in line.split()]
+    except ValueError:
+        size = []
+    if len(size) != (3 if layout == "coordinate" else 2) or min(size, default=-1) < 0:
+        raise InputFileError(f"{label}: not a valid Matrix Market size line ({line[:60]!r})")
+    return layout, field, symmetry, size
+
+
+def _load_mtx(p: Path, label: str) -> sp.csr_matrix:
+    with open(p, "rb") as handle:
+        layout, field, symmetry, size = _mtx_header(handle, label)
+        rows, cols = size[0], size[1]
+        _check_shape((rows, cols), label)
+        if layout == "array":
+            check_memory(8.0 * rows * cols, f"{label}: dense Matrix Market {(rows, cols)}")
+            values = _mtx_numbers(handle, rows * cols, 1, label)[:, 0]
+            arr = values.reshape((cols, rows)).T  # column-major
+            _check_values(arr, label, row_offset=0)
+            return sp.csr_matrix(arr)
+        entries = size[2]
+        _enough_entries(entries, rows, label)
         check_memory(24.0 * entries + 8.0 * rows, f"{label}: {entries} coordinate entries")
-    loaded = scipy.io.mmread(str(p))
-    if sp.issparse(loaded):
-        return sp.csr_matrix(loaded)
-    arr = np.asarray(loaded)
-    _check_dtype(arr.dtype, label)
-    _check_values(arr, label, row_offset=0)
-    return sp.csr_matrix(arr)
+        table = _mtx_numbers(handle, entries, 2 if field == "pattern" else 3, label)
+    return _mtx_coordinates(table, field, symmetry, (rows, cols), label)
+
+
+def _mtx_coordinates(table: np.ndarray, field: str, symmetry: str, shape: tuple[int, int],
+                     label: str) -> sp.csr_matrix:
+    """The CSR matrix of 1-based ``i j [v]`` rows; a symmetric file's triangle mirrored."""
+    i, j = table[:, 0], table[:, 1]
+    rows, cols = shape
+    if len(table) and not (np.all(i == np.round(i)) and np.all(j == np.round(j))
+                           and i.min() >= 1 and j.min() >= 1 and i.max() <= rows
+                           and j.max() <= cols):
+        raise InputFileError(f"{label}: an entry's row or column is not an index from 1 to "
+                             f"{rows} × {cols}")
+    values = np.ones(len(table)) if field == "pattern" else table[:, 2]
+    r, c = i.astype(np.int64) - 1, j.astype(np.int64) - 1
+    if symmetry != "general":  # the stored triangle, mirrored off the diagonal
+        off = r != c
+        sign = -1.0 if symmetry == "skew-symmetric" else 1.0
+        r, c, values = (np.concatenate([r, c[off]]), np.concatenate([c, r[off]]),
+                        np.concatenate([values, sign * values[off]]))
+    return sp.csr_matrix((values, (r, c)), shape=shape)
+
+
+def _mtx_numbers(handle: Any, count: int, width: int, label: str) -> np.ndarray:
+    """``count`` lines of ``width`` numbers each (comments and blank lines skipped), as floats;
+    a line that is short, long or not numbers is an error naming it."""
+    out = np.empty((count, width))
+    filled = 0
+    for number, raw in enumerate(handle, start=1):
+        text = raw.strip()
+        if not text or text.startswith(b"%"):
+            continue
+        parts = text.split()
+        try:
+            if len(parts) != width or filled >= count:
+                raise ValueError
+            out[filled] = [float(w) for w in parts]
+        except (ValueError, OverflowError):
+            raise InputFileError(f"{label}: entry line {number} after the header is not "
+                                 f"{width} numbers ({text[:60]!r}), or there are more than the "
+                                 f"{count} declared") from None
+        filled += 1
+    if filled < count:
+        raise InputFileError(f"{label}: declares {count} entries but holds {filled}")
+    return out
