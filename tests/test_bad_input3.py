@@ -154,6 +154,8 @@ def test_a_deep_counterexample_metadata_is_one_line(tmp_path: Path) -> None:
       "n=3,d=2"], "a group is named twice"),
     (["--in", "n c:complement(3,2,1,0)", "--out", "n c:complement(3,2,1,0)", "--group", "R(n)",
       "--size", "n=12,c=5"], "--size: c=5, but c:complement(3,2,1,0) has 4 channels"),
+    (["--in", "n:set d", "--out", "n d", "--group", "S(n)", "--size", "n=3,d=2"],
+     "':set' is for outputs"),
 ])
 def test_nothing_given_is_dropped(cli: Any, model: Path, args: list[str], expect: str) -> None:
     _one_line(cli("equivariance", str(model), *args), expect)

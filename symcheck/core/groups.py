@@ -129,7 +129,8 @@ class Matrices(_Stacked):
             # weights (repeated for every case) turns without the d³ product, to the bit
             out = np.broadcast_to(self.q.transpose(0, 2, 1), flat.shape).reshape(shape)
         else:
-            out = (flat @ self.q.transpose(0, 2, 1)).reshape(shape)  # x Qᵀ, case by case
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflowing probe: noted
+                out = (flat @ self.q.transpose(0, 2, 1)).reshape(shape)  # x Qᵀ, case by case
         return np.moveaxis(out, -1, axis)
 
     def inverse(self) -> Elements:

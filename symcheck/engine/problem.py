@@ -185,6 +185,7 @@ def resolve(
     if arrays is not None:
         fit_groups(groups, inputs, arrays)
     check_given_indices(inputs, arrays)
+    check_sets_are_outputs(inputs)
     mask = resolve_mask(signature, inputs, arrays)
     if mask is not None and any(s.representation(i).unordered
                                 for s in outputs for i in range(s.rank)):
@@ -263,6 +264,16 @@ def check_group_memory(groups: Sequence[Group], trials: int) -> None:
                                 f"{g.size} × {g.size} matrices) but {gib(memory_budget())} of "
                                 "memory is available for them; use a smaller "
                                 f"{g.label}", argument="sizes", value={g.label: g.size})
+
+
+def check_sets_are_outputs(inputs: Sequence[AxisSpec]) -> None:
+    """``:set`` says the order of an output's rows carries no meaning (both sides are compared
+    sorted); an input's order is the model's to read, and nothing would be checked."""
+    for i, spec in enumerate(inputs):
+        if any(spec.rep(a) == "set" for a in range(spec.rank)):
+            raise SpecError(f"input {i} ({str(spec)!r}) has a ':set' axis; ':set' is for "
+                            "outputs whose row order carries no meaning", argument="inputs",
+                            value=str(spec))
 
 
 def check_given_indices(inputs: Sequence[AxisSpec], arrays: Sequence[Array | None] | None

@@ -51,7 +51,8 @@ def load_inputs(path: Path, obj: Any, specs: Sequence[AxisSpec]) -> list[Any]:
         chosen = [*list(arrays)[:len(specs)]]
     else:
         raise InputFileError(
-            f"{str(path)!r} holds {len(arrays)} arrays ({', '.join(arrays)}) but the model "
+            f"{str(path)!r} holds {len(arrays)} array{'' if len(arrays) == 1 else 's'} "
+            f"({', '.join(arrays)}) but the model "
             f"takes {len(specs)} inputs and the file names none of them "
             f"({', '.join(n for n in names if n) or 'no names'})", argument="data",
             value=str(path), hint=_name_them(obj, names),
