@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from symcheck.cli import common as opt
 from symcheck.cli.common import (
-    DEBUG_HELP,
     EXIT_OK,
-    JSON_HELP,
     exit_code,
     run,
-    stdout_as_dash,
 )
 
 if TYPE_CHECKING:
@@ -85,9 +83,8 @@ def sparse_approx(
         str | None,
         typer.Option(metavar="PARAMS.npz", help="Recompute and check a saved claim instead."),
     ] = None,
-    json_path: Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP,
-                                             callback=stdout_as_dash)] = None,
-    debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
+    json_path: opt.Json = None,
+    debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
         from symcheck.core.errors import SymcheckError
@@ -244,9 +241,8 @@ def sparse_sweep(
     plot: Annotated[
         str | None, typer.Option(metavar="PNG", help="Write d against log₂ L as a picture.")
     ] = None,
-    json_path: Annotated[str | None, typer.Option("--json", metavar="PATH", help=JSON_HELP,
-                                             callback=stdout_as_dash)] = None,
-    debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
+    json_path: opt.Json = None,
+    debug: opt.Debug = False,
 ) -> None:
     def body() -> int:
         from symcheck.app.requests import SweepRequest
