@@ -151,3 +151,11 @@ def test_an_energy_of_1e14_does_not_make_the_forces_its_round_off(cli: Any, tmp_
     assert bad.exit_code == 1 and "output 1: relative error" in bad.output, bad.output
     assert cli("equivariance", f"{tmp_path / 'm.py'}:forces", "--seed",
                str(seed)).exit_code == 0
+
+
+def test_a_calibrated_tolerance_is_printed_in_the_digits_it_needs() -> None:
+    from symcheck.report import fmt_tolerance
+
+    assert fmt_tolerance(1e-9) == "1e-09" and fmt_tolerance(1e-6) == "1e-06"
+    assert fmt_tolerance(1.3e-7) == "1.3e-07"  # one digit would print 1e-07 beside 1.21e-07
+    assert fmt_tolerance(5.6e-8) == "5.6e-08"

@@ -143,6 +143,13 @@ def table_box(console: Console) -> Any:
     return box.ROUNDED if console.is_terminal else box.ASCII2
 
 
+def fmt_tolerance(value: float) -> str:
+    """A tolerance in as few digits as say it exactly, two at most: ``1e-09`` for the table's
+    floor, ``1.3e-07`` for a calibrated one (one digit would print ``1e-07`` beside a
+    ``1.21e-07`` that passes)."""
+    return fmt_float(value, 1 if value and float(f"{value:.0e}") == value else 2)
+
+
 def fmt_float(value: float, digits: int = 3) -> str:
     """Scientific notation for errors; 'nan'/'inf' spelled out."""
     if value != value:  # NaN

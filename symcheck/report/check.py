@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from symcheck.core.verdicts import Serialised, key
-from symcheck.report import fmt_float
+from symcheck.report import fmt_float, fmt_tolerance
 
 if TYPE_CHECKING:
     from symcheck.app.checks import CheckRun
@@ -137,12 +137,12 @@ def equivariance_summary(result: EquivarianceResult) -> str:
         largest = max((g.measurement.stat(100) for g in result.groups), default=0.0)
         names = ", ".join(g.measurement.name for g in result.groups)
         return (f"equivariant under {names} (max error {fmt_float(largest)} ≤ tolerance "
-                f"{fmt_float(result.tolerance, 1)})")
+                f"{fmt_tolerance(result.tolerance)})")
     worst = result.worst_failure()
     assert worst is not None  # failing is not empty
     w = worst.measurement.worst
     how = ("NaN/Inf in the output" if not w.finite else
-           f"relative error {fmt_float(w.error)} > tolerance {fmt_float(result.tolerance, 1)}")
+           f"relative error {fmt_float(w.error)} > tolerance {fmt_tolerance(result.tolerance)}")
     broken = ", ".join(g.measurement.name for g in failing)
     return (f"{result.model} is not equivariant under {broken}: {how} "
             f"(worst case {w.case_id.ref}, seed {result.seed})")
@@ -157,7 +157,7 @@ def equivariance_report(result: EquivarianceResult, replay: str | None) -> str:
     lines = [
         f"{result.model}: ({inputs}) -> ({outputs}), "
         f"sizes {sizes}, seed {result.seed}, {result.trials} Haar trials + probes per group, "
-        f"dtype {result.dtype}, tolerance {fmt_float(result.tolerance, 1)}",
+        f"dtype {result.dtype}, tolerance {fmt_tolerance(result.tolerance)}",
     ]
     width = max(len(g.measurement.name) for g in result.groups)
     for g in result.groups:

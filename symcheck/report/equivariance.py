@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from symcheck.report import Column, fmt_float, make_console, print_plain, print_table
+from symcheck.report import Column, fmt_float, fmt_tolerance, make_console, print_plain, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,7 +53,7 @@ def print_groups(console: Console, groups: Sequence[GroupResult], tolerance: boo
     for g in groups:
         m = g.measurement
         numbers = [str(len(m.cases)), fmt_float(m.stat(100)), fmt_float(m.stat(50)),
-                   fmt_float(m.stat(99)), *([fmt_float(g.tolerance, 1)] if tolerance else []),
+                   fmt_float(m.stat(99)), *([fmt_tolerance(g.tolerance)] if tolerance else []),
                    fmt_float(m.noise_floor)]
         rows.append([Text(m.name), *map(Text, numbers),
                      Text(g.verdict.upper(), style=_VERDICT_STYLE[g.verdict])])
@@ -62,7 +62,7 @@ def print_groups(console: Console, groups: Sequence[GroupResult], tolerance: boo
         for row in g.output_rows():
             cells = [str(len(m.cases)), fmt_float(row["max"]), fmt_float(row["median"]),
                      fmt_float(row["p99"]),
-                     *([fmt_float(row["tolerance"], 1)] if tolerance else []), ""]
+                     *([fmt_tolerance(row["tolerance"])] if tolerance else []), ""]
             mark = "within" if row["passed"] else "above"
             rows.append([Text(f"  {row['label']}"), *map(Text, cells), Text(mark)])
     print_table(console, columns, rows, header_style="bold")
@@ -188,7 +188,7 @@ def render_replay(result: ReplayResult, to_stderr: bool = False) -> None:
         f"{escape(str(meta['case']))}  seed {meta['seed']}"
     )
     console.print(f"stored error {fmt_float(float(meta['error']))}  now "
-                  f"{fmt_float(case.error)}  tolerance {fmt_float(result.tolerance, 1)}")
+                  f"{fmt_float(case.error)}  tolerance {fmt_tolerance(result.tolerance)}")
     if not result.passed:
         idx = ",".join(str(i) for i in case.where[1])
         where = f" at output {case.where[0]}[{idx}]" if case.finite else " (NaN/Inf output)"
