@@ -4,7 +4,6 @@ against explicit computations and through every door (decorator, CLI, config, Py
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from symcheck.core.specs import AxisSpec
 from symcheck.engine.evaluate import act, in_order
 from symcheck.sources.inputs import load_inputs
 from symcheck.sources.python import by_position
-from tests.conftest import CliResult
+from tests.conftest import CliResult, check_table
 
 Cli = Callable[..., CliResult]
 MODELS = Path(__file__).resolve().parent / "models" / "verdicts"
@@ -107,23 +106,10 @@ def test_config_door_takes_the_new_declarations(cli: Cli, tmp_path: Path,
     """A ``[[check]]`` of the config gate declares R(n) and a complemented channel."""
     target = f"{MODELS / 'declare_reverse_complement.py'}"
     spec = "n c:complement(3,2,1,0)"
-    (tmp_path / "symcheck.toml").write_text(textwrap.dedent(f"""
-        [[check]]
-        name = "rc"
-        model = '{target}:rc_conv'
-        inputs = ["{spec}"]
-        output = "{spec}"
-        groups = ["R(n)"]
-        sizes = {{ n = 10 }}
-
-        [[check]]
-        name = "plain"
-        model = '{target}:plain_conv'
-        inputs = ["{spec}"]
-        output = "{spec}"
-        groups = ["R(n)"]
-        sizes = {{ n = 10 }}
-    """))
+    (tmp_path / "symcheck.toml").write_text("".join(
+        check_table(name, f"{target}:{fn}", inputs=[spec], output=spec, groups=["R(n)"],
+                    sizes={"n": 10})
+        for name, fn in (("rc", "rc_conv"), ("plain", "plain_conv"))))
     monkeypatch.chdir(tmp_path)
     r = cli("check", "--only", "rc")
     assert r.exit_code == 0, r.output
