@@ -806,9 +806,10 @@ def judge(measurements: Sequence[GroupMeasurement], tolerance: Tolerance) -> lis
 
 def _unbatched(problem: Problem, options: Measure, cal: Calibration,
                given: Mapping[str, Sequence[Drawn]] | None) -> list[GroupMeasurement]:
-    """The check again, one model call per case: a case failed with the cases stacked along
-    the batch axis and passed alone, so the model mixes the entries of that axis and the
-    stacked run says nothing about its symmetry."""
+    """The check again, one model call per case, where the stacked run says nothing about the
+    model's symmetry: a case failed with the cases stacked along the batch axis and passed
+    alone, or the stacked identity cases differ while the model is reproducible alone (both:
+    the model mixes the entries of that axis)."""
     measurements = measure_equivariance(problem, replace(options, batch=False), cal, given)
     if measurements:
         measurements[0].notes.insert(0, Phrase(

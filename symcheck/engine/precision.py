@@ -203,23 +203,13 @@ def _calibration_cases(problem: Problem, seed: int) -> CaseBatch:
                      [(g, g.identity(CALIBRATION_DRAWS)) for g in problem.groups])
 
 
-def _level(low: Sequence[Array], high: Sequence[Array]) -> float | None:
-    """``‖a − b‖ / ‖b‖`` of one case's outputs (``a`` at the check's dtype, ``b`` the other
-    run), or None where either is not finite or ``b`` is zero."""
-    a = np.concatenate([np.ravel(o) for o in low])
-    b = np.concatenate([np.ravel(o) for o in high])
-    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.any(b):
-        return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-    return None
-
-
 def _twin_level(problem: Problem, cases: CaseBatch, low: Any, floor: float) -> Calibration:
     """ρ of the model at the check's dtype against its float64 twin."""
     assert problem.reference is not None
     # its own record of output dtypes: the float64 twin must not look like a silent upcast
     high = evaluate_batch(replace(problem, fn=problem.reference, observed=Observed()), cases,
                           batch=True)
-    levels, own = _levels(low.fx, high.fx, problem.dtype)
+    levels, own = _levels(low.fx, high.fx, problem.dtype, input_norms(cases.x))
     if not levels:
         return Calibration(floor, "table", floor=floor)
     rho = float(np.median(levels))
@@ -228,10 +218,11 @@ def _twin_level(problem: Problem, cases: CaseBatch, low: Any, floor: float) -> C
     return Calibration(tolerance, "calibrated", rho, MULTIPLE, floor, len(levels), rhos=rhos)
 
 
-def _levels(low: Sequence[Array], high: Sequence[Array], dtype: str
+def _levels(low: Sequence[Array], high: Sequence[Array], dtype: str, inputs: Array
             ) -> tuple[list[float], Array]:
     """Per finite draw: the pooled rounding level ``‖f_dtype − f_64‖ / ‖f_64‖``, and each
-    output's on the scale it is judged on (:func:`output_scales`)."""
+    output's on the scale it is judged on (:func:`output_scales`, with the draw's input norm
+    ``inputs[t]`` as the comparison does)."""
     pooled: list[float] = []
     own: list[Array] = []
     for t in range(CALIBRATION_DRAWS):
@@ -243,7 +234,7 @@ def _levels(low: Sequence[Array], high: Sequence[Array], dtype: str
         num = np.array([np.linalg.norm(x - y) for x, y in zip(a, b, strict=True)])
         norms = np.array([np.linalg.norm(y) for y in b])
         pooled.append(float(np.linalg.norm(num) / np.linalg.norm(whole)))
-        scale = output_scales(norms[None], norms[None], dtype)[0]
+        scale = output_scales(norms[None], norms[None], dtype, inputs[t:t + 1])[0]
         own.append(np.where(scale > 0, num / np.where(scale > 0, scale, 1.0), num))
     return pooled, np.array(own)
 
